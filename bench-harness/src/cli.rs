@@ -1,0 +1,423 @@
+//! The `snnbench` command line: argument definitions and the commands that do not need a GPU. Commands return a
+//! human-readable summary; only `main` prints it.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use models::{AdamConfig, AdamState, NetConfig, Params, Real, Rule, TraceVariant, bptt::BpttOptions};
+
+use crate::tensors::{self, BatchData, Tensor};
+
+/// e-prop workbench: the paper's spiking RNN trained with e-prop and BPTT on CPU, GPU and an emulated SpiNNaker 2.
+#[derive(Debug, Parser)]
+#[command(name = "snnbench", version, about)]
+pub struct Cli {
+    /// Only print errors.
+    #[arg(long, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write freshly initialised weights (the authors' init, W ~ N(0, 1/fan_in)).
+    Init(InitArgs),
+    /// Compute d(loss)/dW of one batch with e-prop or BPTT and write gradients, logits, loss and spikes.
+    Grads(GradsArgs),
+    /// Run K Adam steps from fresh Adam state (or a checkpoint's) and write the weights and per-step losses.
+    TrainSteps(TrainStepsArgs),
+    /// Write a seeded random batch with the statistics of normalised speech features (for tests and demos).
+    RandomBatch(RandomBatchArgs),
+}
+
+/// Which learning rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RuleName {
+    /// Online e-prop.
+    Eprop,
+    /// Exact backpropagation through time.
+    Bptt,
+}
+
+/// e-prop's trace alignment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TraceName {
+    /// The authors' code (same-time ψ in ε^a).
+    Authors,
+    /// Time-aligned (equals stopped-gradient BPTT).
+    Aligned,
+}
+
+/// Where the computation runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Backend {
+    /// The plain CPU reference (`models`).
+    Cpu,
+}
+
+/// Arithmetic precision of the CPU reference. Files are always f32.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Precision {
+    /// Production precision.
+    F32,
+    /// Double precision, for cross-checks.
+    F64,
+}
+
+/// Options shared by commands that run the network.
+#[derive(Debug, Args)]
+pub struct NetArgs {
+    /// TOML file overriding the network's constants (time constants, threshold, β, surrogate). Sizes come from
+    /// the params; if the file gives sizes they must agree.
+    #[arg(long)]
+    pub net: Option<PathBuf>,
+}
+
+/// Options that choose the rule.
+#[derive(Debug, Args)]
+pub struct RuleArgs {
+    /// Learning rule.
+    #[arg(long, value_enum)]
+    pub rule: RuleName,
+    /// e-prop trace variant.
+    #[arg(long, value_enum, default_value = "authors")]
+    pub trace: TraceName,
+    /// BPTT: stop the gradient through the whole reset term z(t−1)·A(t).
+    #[arg(long)]
+    pub detach_reset: bool,
+    /// L2 coefficient: loss += l2·ΣW² over all weights.
+    #[arg(long, default_value_t = 1e-5)]
+    pub l2: f64,
+    /// Where to compute.
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub backend: Backend,
+    /// Arithmetic precision of the CPU reference.
+    #[arg(long, value_enum, default_value = "f32")]
+    pub precision: Precision,
+}
+
+impl RuleArgs {
+    fn rule(&self) -> Result<Rule> {
+        Ok(match self.rule {
+            RuleName::Eprop => {
+                if self.detach_reset {
+                    bail!("--detach-reset applies to --rule bptt only (e-prop never propagates through the reset)");
+                }
+                Rule::Eprop(match self.trace {
+                    TraceName::Authors => TraceVariant::Authors,
+                    TraceName::Aligned => TraceVariant::Aligned,
+                })
+            }
+            RuleName::Bptt => Rule::Bptt(BpttOptions { detach_reset: self.detach_reset, stop_recurrent: false }),
+        })
+    }
+
+    fn check_l2(&self) -> Result<()> {
+        if !(self.l2.is_finite() && self.l2 >= 0.0) {
+            bail!("--l2 must be a finite number ≥ 0, found {}", self.l2);
+        }
+        Ok(())
+    }
+}
+
+/// `snnbench init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// RNG seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output `.safetensors` with `w_in`, `w_rec`, `w_out`.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub net: NetArgs,
+}
+
+/// `snnbench grads`.
+#[derive(Debug, Args)]
+pub struct GradsArgs {
+    #[command(flatten)]
+    pub rule: RuleArgs,
+    /// Parameters (`w_in`, `w_rec`, `w_out`).
+    #[arg(long)]
+    pub params: PathBuf,
+    /// Batch (`x [B,T,n_in]` f32, `y [B]` i64).
+    #[arg(long)]
+    pub batch: PathBuf,
+    /// Output file: `g_in`, `g_rec`, `g_out`, `logits`, `loss`, `spikes`.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub net: NetArgs,
+}
+
+/// `snnbench train-steps`.
+#[derive(Debug, Args)]
+pub struct TrainStepsArgs {
+    #[command(flatten)]
+    pub rule: RuleArgs,
+    /// Starting parameters; if the file also holds Adam state (a checkpoint written by this command), pass
+    /// `--resume` to continue from it.
+    #[arg(long)]
+    pub params: PathBuf,
+    /// Continue from the Adam state stored in `--params` instead of starting fresh.
+    #[arg(long)]
+    pub resume: bool,
+    /// Batch file the minibatches are drawn from: step k uses samples (k·N + i) mod B.
+    #[arg(long)]
+    pub batch: PathBuf,
+    /// Number of Adam steps K.
+    #[arg(long)]
+    pub steps: usize,
+    /// Minibatch size N.
+    #[arg(long)]
+    pub batch_size: usize,
+    /// Adam learning rate.
+    #[arg(long, default_value_t = 0.01)]
+    pub lr: f64,
+    /// Output checkpoint: `w_in`, `w_rec`, `w_out`, `losses [K]`, and the Adam state (`adam_m_*`, `adam_v_*`,
+    /// `adam_step`).
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub net: NetArgs,
+}
+
+/// `snnbench random-batch`.
+#[derive(Debug, Args)]
+pub struct RandomBatchArgs {
+    /// Number of samples B.
+    #[arg(long)]
+    pub batch: usize,
+    /// Steps per sample T.
+    #[arg(long, default_value_t = 100)]
+    pub steps_t: usize,
+    /// Feature width.
+    #[arg(long, default_value_t = 80)]
+    pub n_in: usize,
+    /// Number of classes.
+    #[arg(long, default_value_t = 12)]
+    pub n_out: usize,
+    /// Input std (1.3 ≈ the 1 % spike rate of real normalised features).
+    #[arg(long, default_value_t = models::inputs::REALISTIC_GAIN)]
+    pub gain: f64,
+    /// RNG seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output file (`x`, `y`).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Reads the optional network TOML and reconciles it with the parameters' sizes.
+pub fn net_config(net: &NetArgs, p: Option<&Params<f32>>) -> Result<NetConfig> {
+    let mut cfg = match &net.net {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+            let cfg: NetConfig = toml::from_str(&text).with_context(|| format!("{}: not a valid network TOML", path.display()))?;
+            if let Some(p) = p {
+                let file_sizes = (cfg.n_in, cfg.n_rec, cfg.n_out);
+                let defaults = NetConfig::default();
+                let given = (defaults.n_in, defaults.n_rec, defaults.n_out) != file_sizes;
+                if given && file_sizes != (p.n_in, p.n_rec, p.n_out) {
+                    bail!(
+                        "{}: sizes {}→{}→{} do not match the params' {}→{}→{}",
+                        path.display(),
+                        cfg.n_in,
+                        cfg.n_rec,
+                        cfg.n_out,
+                        p.n_in,
+                        p.n_rec,
+                        p.n_out
+                    );
+                }
+            }
+            cfg
+        }
+        None => NetConfig::default(),
+    };
+    if let Some(p) = p {
+        (cfg.n_in, cfg.n_rec, cfg.n_out) = (p.n_in, p.n_rec, p.n_out);
+    }
+    cfg.validate()?;
+    Ok(cfg)
+}
+
+fn load(params: &Path, batch: &Path, net: &NetArgs) -> Result<(NetConfig, Params<f32>, BatchData)> {
+    let p = tensors::read_params(params)?;
+    let cfg = net_config(net, Some(&p))?;
+    let b = tensors::read_batch(batch, p.n_in, p.n_out)?;
+    Ok((cfg, p, b))
+}
+
+fn check_out(out: &Path, inputs: &[&Path]) -> Result<()> {
+    for i in inputs {
+        if let (Ok(a), Ok(b)) = (out.canonicalize(), i.canonicalize())
+            && a == b
+        {
+            bail!("--out {} is also an input file; choose another output path", out.display());
+        }
+    }
+    Ok(())
+}
+
+fn max_abs(v: &[f32]) -> f32 {
+    v.iter().fold(0.0, |m, x| m.max(x.abs()))
+}
+
+/// Runs a parsed command and returns what to print.
+pub fn run(cli: Cli) -> Result<String> {
+    match cli.command {
+        Command::Init(a) => init(a),
+        Command::Grads(a) => grads(a),
+        Command::TrainSteps(a) => train_steps(a),
+        Command::RandomBatch(a) => random_batch(a),
+    }
+}
+
+/// Parses `args` (including the program name) and runs them; for tests.
+pub fn run_args<I, S>(args: I) -> Result<String>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<std::ffi::OsString> + Clone,
+{
+    run(Cli::try_parse_from(args)?)
+}
+
+fn init(a: InitArgs) -> Result<String> {
+    let cfg = net_config(&a.net, None)?;
+    let p = Params::init_authors(&cfg, a.seed);
+    tensors::write_params(&a.out, &p, vec![])?;
+    Ok(format!(
+        "wrote {}: {}→{}→{} network, {} weights, seed {}",
+        a.out.display(),
+        cfg.n_in,
+        cfg.n_rec,
+        cfg.n_out,
+        cfg.n_weights(),
+        a.seed
+    ))
+}
+
+fn grads_in<R: Real>(cfg: &NetConfig, p: &Params<f32>, b: &BatchData, rule: Rule, l2: f64) -> Result<models::GradOutput<f32>> {
+    let out = models::compute_grads::<R>(cfg, &p.cast(), &b.as_batch(), rule, l2)?;
+    Ok(models::GradOutput {
+        grads: out.grads.cast(),
+        logits: out.logits.iter().map(|v| v.f32()).collect(),
+        loss: out.loss.f32(),
+        spikes: out.spikes,
+    })
+}
+
+fn grads(a: GradsArgs) -> Result<String> {
+    let rule = a.rule.rule()?;
+    a.rule.check_l2()?;
+    check_out(&a.out, &[&a.params, &a.batch])?;
+    let (cfg, p, b) = load(&a.params, &a.batch, &a.net)?;
+    let out = match a.rule.precision {
+        Precision::F32 => grads_in::<f32>(&cfg, &p, &b, rule, a.rule.l2)?,
+        Precision::F64 => grads_in::<f64>(&cfg, &p, &b, rule, a.rule.l2)?,
+    };
+    let g = &out.grads;
+    let mut t = tensors::params_tensors(g, ["g_in", "g_rec", "g_out"]);
+    t.push(("logits", Tensor::f32(&[b.batch, cfg.n_out], out.logits.clone())));
+    t.push(("loss", Tensor::f32(&[], vec![out.loss])));
+    t.push(("spikes", Tensor::u8(&[b.batch, b.t_steps, cfg.n_rec], out.spikes.clone())));
+    tensors::write_tensors(&a.out, &t, &[("format", "eprop-workbench"), ("kind", "grads"), ("rule", rule.name())])?;
+    let rate = out.spikes.iter().map(|&s| s as f64).sum::<f64>() / out.spikes.len() as f64;
+    Ok(format!(
+        "wrote {}: rule {}, B = {}, T = {}, loss {:.6}, spike rate {:.3} %, max|g_in| {:.3e}, max|g_rec| {:.3e}, max|g_out| {:.3e}",
+        a.out.display(),
+        rule.name(),
+        b.batch,
+        b.t_steps,
+        out.loss,
+        100.0 * rate,
+        max_abs(&g.w_in),
+        max_abs(&g.w_rec),
+        max_abs(&g.w_out)
+    ))
+}
+
+fn train_in<R: Real>(
+    cfg: &NetConfig,
+    p: &Params<f32>,
+    adam: &AdamState<f32>,
+    b: &BatchData,
+    rule: Rule,
+    a: &TrainStepsArgs,
+) -> Result<(Params<f32>, AdamState<f32>, Vec<f32>)> {
+    let mut pr: Params<R> = p.cast();
+    let mut ar = AdamState { m: adam.m.cast(), v: adam.v.cast(), step: adam.step };
+    let losses = models::train_steps(
+        cfg,
+        &mut pr,
+        &mut ar,
+        &AdamConfig { lr: a.lr, ..AdamConfig::default() },
+        &b.as_batch(),
+        rule,
+        a.rule.l2,
+        a.steps,
+        a.batch_size,
+        a.lr,
+    )?;
+    let adam = AdamState { m: ar.m.cast(), v: ar.v.cast(), step: ar.step };
+    Ok((pr.cast(), adam, losses.iter().map(|l| l.f32()).collect()))
+}
+
+fn train_steps(a: TrainStepsArgs) -> Result<String> {
+    let rule = a.rule.rule()?;
+    a.rule.check_l2()?;
+    if a.batch_size == 0 {
+        bail!("--batch-size must be at least 1");
+    }
+    if !(a.lr.is_finite() && a.lr > 0.0) {
+        bail!("--lr must be a positive number, found {}", a.lr);
+    }
+    check_out(&a.out, &[&a.params, &a.batch])?;
+    let (cfg, p, b) = load(&a.params, &a.batch, &a.net)?;
+    let adam = if a.resume {
+        tensors::read_adam(&a.params, &p)?.with_context(|| {
+            format!("{}: --resume needs a checkpoint with Adam state (`adam_step`, `adam_m_*`, `adam_v_*`)", a.params.display())
+        })?
+    } else {
+        AdamState::like(&p)
+    };
+    let (p2, adam2, losses) = match a.rule.precision {
+        Precision::F32 => train_in::<f32>(&cfg, &p, &adam, &b, rule, &a)?,
+        Precision::F64 => train_in::<f64>(&cfg, &p, &adam, &b, rule, &a)?,
+    };
+    let mut extra = vec![("losses", Tensor::f32(&[losses.len()], losses.clone()))];
+    extra.extend(tensors::params_tensors(&adam2.m, ["adam_m_w_in", "adam_m_w_rec", "adam_m_w_out"]));
+    extra.extend(tensors::params_tensors(&adam2.v, ["adam_v_w_in", "adam_v_w_rec", "adam_v_w_out"]));
+    extra.push(("adam_step", Tensor::i64(&[], vec![adam2.step as i64])));
+    tensors::write_params(&a.out, &p2, extra)?;
+    let first = losses.first().copied().unwrap_or(f32::NAN);
+    let last = losses.last().copied().unwrap_or(f32::NAN);
+    Ok(format!(
+        "wrote {}: rule {}, {} steps of {} samples, loss {:.5} → {:.5}, Adam step {}",
+        a.out.display(),
+        rule.name(),
+        a.steps,
+        a.batch_size,
+        first,
+        last,
+        adam2.step
+    ))
+}
+
+fn random_batch(a: RandomBatchArgs) -> Result<String> {
+    if a.batch == 0 || a.steps_t == 0 || a.n_in == 0 || a.n_out == 0 {
+        bail!("--batch, --steps-t, --n-in and --n-out must all be at least 1");
+    }
+    if !(a.gain.is_finite() && a.gain >= 0.0) {
+        bail!("--gain must be a finite number ≥ 0, found {}", a.gain);
+    }
+    let (x, y) = models::inputs::smooth_random_batch(a.batch, a.steps_t, a.n_in, a.n_out, a.gain, a.seed);
+    let data = BatchData { x, y, batch: a.batch, t_steps: a.steps_t, n_in: a.n_in };
+    tensors::write_batch(&a.out, &data)?;
+    Ok(format!("wrote {}: x [{}, {}, {}], y [{}], seed {}", a.out.display(), a.batch, a.steps_t, a.n_in, a.batch, a.seed))
+}

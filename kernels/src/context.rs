@@ -1,0 +1,124 @@
+//! The GPU context: picks an adapter (a discrete GPU when present, else any other, else a software one such as
+//! Mesa's lavapipe), opens a device with the adapter's own limits and reports what it found.
+
+use std::fmt;
+
+/// The environment variable that selects an adapter by (part of) its name, like `--adapter`.
+pub const ADAPTER_ENV: &str = "SNNBENCH_ADAPTER";
+
+/// Why a GPU context could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ContextError {
+    /// No adapter at all: no GPU driver and no software Vulkan.
+    #[error(
+        "no GPU adapter found (wgpu saw none on Vulkan/Metal/DX12/GL). On Debian/Ubuntu install Mesa's software \
+         Vulkan driver: `apt-get install mesa-vulkan-drivers libvulkan1`"
+    )]
+    NoAdapter,
+    /// The requested name matches none of the adapters.
+    #[error("no adapter name contains {wanted:?}; available: {available}")]
+    NoMatch { wanted: String, available: String },
+    /// The adapter refused to open a device.
+    #[error("adapter {adapter:?} could not open a device: {source}")]
+    RequestDevice {
+        adapter: String,
+        #[source]
+        source: wgpu::RequestDeviceError,
+    },
+}
+
+/// An opened device with its queue and a description of the adapter behind it.
+pub struct GpuContext {
+    /// The device.
+    pub device: wgpu::Device,
+    /// Its queue.
+    pub queue: wgpu::Queue,
+    /// What the adapter says about itself.
+    pub info: wgpu::AdapterInfo,
+    /// The limits the device was opened with (the adapter's own, not wgpu's defaults).
+    pub limits: wgpu::Limits,
+    /// Whether GPU timestamp queries are available (then benchmarks report GPU time).
+    pub has_timestamps: bool,
+}
+
+impl fmt::Debug for GpuContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "GpuContext({})", self.describe())
+    }
+}
+
+/// Ranks device types: discrete first, software last.
+fn preference(t: wgpu::DeviceType) -> u8 {
+    match t {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Other => 3,
+        wgpu::DeviceType::Cpu => 4,
+    }
+}
+
+impl GpuContext {
+    /// Opens a device. `wanted` (or, when `None`, the `SNNBENCH_ADAPTER` environment variable) selects the first
+    /// adapter whose name contains it, case-insensitively; otherwise the most capable adapter is taken.
+    pub fn new(wanted: Option<&str>) -> Result<Self, ContextError> {
+        pollster::block_on(Self::new_async(wanted))
+    }
+
+    async fn new_async(wanted: Option<&str>) -> Result<Self, ContextError> {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let mut adapters = instance.enumerate_adapters(wgpu::Backends::all()).await;
+        if adapters.is_empty() {
+            return Err(ContextError::NoAdapter);
+        }
+        let env = std::env::var(ADAPTER_ENV).ok().filter(|s| !s.is_empty());
+        let wanted = wanted.map(str::to_owned).or(env);
+        let adapter = match wanted {
+            Some(w) => {
+                let lw = w.to_lowercase();
+                let pos = adapters.iter().position(|a| a.get_info().name.to_lowercase().contains(&lw));
+                match pos {
+                    Some(i) => adapters.swap_remove(i),
+                    None => {
+                        let available =
+                            adapters.iter().map(|a| format!("{:?}", a.get_info().name)).collect::<Vec<_>>().join(", ");
+                        return Err(ContextError::NoMatch { wanted: w, available });
+                    }
+                }
+            }
+            None => {
+                adapters.sort_by_key(|a| {
+                    let info = a.get_info();
+                    // Vulkan before GL on the same device.
+                    (preference(info.device_type), u8::from(info.backend == wgpu::Backend::Gl))
+                });
+                adapters.swap_remove(0)
+            }
+        };
+        let info = adapter.get_info();
+        let limits = adapter.limits();
+        let has_timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
+        let mut required_features = wgpu::Features::empty();
+        if has_timestamps {
+            required_features |= wgpu::Features::TIMESTAMP_QUERY;
+        }
+        let desc = wgpu::DeviceDescriptor {
+            label: Some("eprop-workbench"),
+            required_features,
+            required_limits: limits.clone(),
+            ..Default::default()
+        };
+        let (device, queue) = adapter
+            .request_device(&desc)
+            .await
+            .map_err(|source| ContextError::RequestDevice { adapter: info.name.clone(), source })?;
+        tracing::info!(adapter = %info.name, backend = ?info.backend, driver = %info.driver, "opened GPU context");
+        Ok(Self { device, queue, info, limits, has_timestamps })
+    }
+
+    /// One line: name, backend, device type, driver and driver info.
+    pub fn describe(&self) -> String {
+        let i = &self.info;
+        format!("{} ({:?}, {:?}, driver {} {})", i.name, i.backend, i.device_type, i.driver, i.driver_info)
+    }
+}

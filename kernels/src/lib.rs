@@ -1,0 +1,2 @@
+//! GPU context and kernels.
+pub mod context;

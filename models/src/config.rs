@@ -1,0 +1,142 @@
+//! The network's description: sizes, time constants, threshold, adaptation and surrogate. Independent of the
+//! learning rule. Defaults are the paper's values (MODEL.md); every field can be overridden (e.g. from TOML).
+
+use serde::{Deserialize, Serialize};
+
+use crate::{ModelError, Real, surrogate::Surrogate};
+
+/// Network shape and neuron constants. `T` is not part of it: it is the length of the input.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetConfig {
+    /// Input features per step (paper: 80 = 40 log-Mel + 40 delta).
+    pub n_in: usize,
+    /// Recurrent ALIF neurons (paper: 120).
+    pub n_rec: usize,
+    /// Leaky readout units = classes (paper: 12).
+    pub n_out: usize,
+    /// Simulation step (paper: 1 ms).
+    pub dt_ms: f64,
+    /// Membrane time constant τ_m (paper: 5 ms).
+    pub tau_m_ms: f64,
+    /// Adaptation time constant τ_a (paper: 150 ms).
+    pub tau_a_ms: f64,
+    /// Readout filter time constant τ_out (paper: 10 ms).
+    pub tau_out_ms: f64,
+    /// Baseline threshold v_th (paper: 1.6).
+    pub v_th: f64,
+    /// Adaptation strength β (paper: 0.184).
+    pub beta: f64,
+    /// Pseudo-derivative constants.
+    pub surrogate: Surrogate,
+}
+
+impl Default for NetConfig {
+    fn default() -> Self {
+        Self {
+            n_in: 80,
+            n_rec: 120,
+            n_out: 12,
+            dt_ms: 1.0,
+            tau_m_ms: 5.0,
+            tau_a_ms: 150.0,
+            tau_out_ms: 10.0,
+            v_th: 1.6,
+            beta: 0.184,
+            surrogate: Surrogate::default(),
+        }
+    }
+}
+
+impl NetConfig {
+    /// Checks that every size is positive and every constant finite and in range.
+    pub fn validate(&self) -> Result<(), ModelError> {
+        for (name, n) in [("n_in", self.n_in), ("n_rec", self.n_rec), ("n_out", self.n_out)] {
+            if n == 0 {
+                return Err(ModelError::Config(format!("{name} must be at least 1, found 0")));
+            }
+        }
+        for (name, t) in [
+            ("dt_ms", self.dt_ms),
+            ("tau_m_ms", self.tau_m_ms),
+            ("tau_a_ms", self.tau_a_ms),
+            ("tau_out_ms", self.tau_out_ms),
+            ("surrogate.sigma", self.surrogate.sigma),
+            ("surrogate.scale", self.surrogate.scale),
+        ] {
+            if !(t.is_finite() && t > 0.0) {
+                return Err(ModelError::Config(format!("{name} must be a positive number, found {t}")));
+            }
+        }
+        for (name, x) in [
+            ("v_th", self.v_th),
+            ("beta", self.beta),
+            ("surrogate.gamma", self.surrogate.gamma),
+            ("surrogate.height", self.surrogate.height),
+        ] {
+            if !x.is_finite() {
+                return Err(ModelError::Config(format!("{name} must be finite, found {x}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Number of trainable weights: n_in·n_rec + n_rec² + n_rec·n_out (paper: 25,440).
+    pub fn n_weights(&self) -> usize {
+        self.n_in * self.n_rec + self.n_rec * self.n_rec + self.n_rec * self.n_out
+    }
+
+    /// The per-step constants in precision `R`.
+    pub fn consts<R: Real>(&self) -> Consts<R> {
+        let alpha = (-self.dt_ms / self.tau_m_ms).exp();
+        let rho = (-self.dt_ms / self.tau_a_ms).exp();
+        let kappa = (-self.dt_ms / self.tau_out_ms).exp();
+        Consts {
+            alpha: R::of(alpha),
+            one_minus_alpha: R::of(1.0 - alpha),
+            rho: R::of(rho),
+            one_minus_rho: R::of(1.0 - rho),
+            kappa: R::of(kappa),
+            v_th: R::of(self.v_th),
+            beta: R::of(self.beta),
+            surrogate: self.surrogate,
+        }
+    }
+}
+
+/// Decay factors and constants of one step, precomputed in `f64` and rounded once to `R`.
+#[derive(Clone, Copy, Debug)]
+pub struct Consts<R> {
+    /// α = exp(−dt/τ_m).
+    pub alpha: R,
+    /// 1 − α (computed in f64, then rounded).
+    pub one_minus_alpha: R,
+    /// ρ = exp(−dt/τ_a).
+    pub rho: R,
+    /// 1 − ρ.
+    pub one_minus_rho: R,
+    /// κ = exp(−dt/τ_out).
+    pub kappa: R,
+    /// Baseline threshold.
+    pub v_th: R,
+    /// Adaptation strength.
+    pub beta: R,
+    /// Pseudo-derivative.
+    pub surrogate: Surrogate,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paper_network_has_25440_weights() {
+        assert_eq!(NetConfig::default().n_weights(), 25_440);
+    }
+
+    #[test]
+    fn zero_size_is_rejected() {
+        let cfg = NetConfig { n_rec: 0, ..NetConfig::default() };
+        assert!(cfg.validate().is_err());
+    }
+}

@@ -14,7 +14,7 @@ use crate::tensors::{self, BatchData, Tensor};
 #[command(name = "snnbench", version, about)]
 pub struct Cli {
     /// Only print errors.
-    #[arg(long, global = true)]
+    #[arg(short, long, global = true)]
     pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
@@ -31,6 +31,24 @@ pub enum Command {
     TrainSteps(TrainStepsArgs),
     /// Write a seeded random batch with the statistics of normalised speech features (for tests and demos).
     RandomBatch(RandomBatchArgs),
+    /// Run the forward pass on a batch and report loss and accuracy.
+    Evaluate(EvaluateArgs),
+}
+
+/// `snnbench evaluate`.
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// Parameters (a checkpoint works too).
+    #[arg(long)]
+    pub params: PathBuf,
+    /// Batch file.
+    #[arg(long)]
+    pub batch: PathBuf,
+    /// Also print the result as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub net: NetArgs,
 }
 
 /// Which learning rule.
@@ -204,6 +222,9 @@ pub struct RandomBatchArgs {
     /// Input std (1.3 ≈ the 1 % spike rate of real normalised features).
     #[arg(long, default_value_t = models::inputs::REALISTIC_GAIN)]
     pub gain: f64,
+    /// Strength of a class-specific input pattern (0: labels carry no information; 0.5: an easy toy task).
+    #[arg(long, default_value_t = 0.0)]
+    pub class_signal: f64,
     /// RNG seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -275,6 +296,7 @@ pub fn run(cli: Cli) -> Result<String> {
         Command::Grads(a) => grads(a),
         Command::TrainSteps(a) => train_steps(a),
         Command::RandomBatch(a) => random_batch(a),
+        Command::Evaluate(a) => evaluate(a),
     }
 }
 
@@ -416,8 +438,42 @@ fn random_batch(a: RandomBatchArgs) -> Result<String> {
     if !(a.gain.is_finite() && a.gain >= 0.0) {
         bail!("--gain must be a finite number ≥ 0, found {}", a.gain);
     }
-    let (x, y) = models::inputs::smooth_random_batch(a.batch, a.steps_t, a.n_in, a.n_out, a.gain, a.seed);
+    if !a.class_signal.is_finite() {
+        bail!("--class-signal must be finite, found {}", a.class_signal);
+    }
+    let (x, y) = models::inputs::toy_task_batch(a.batch, a.steps_t, a.n_in, a.n_out, a.gain, a.class_signal, a.seed);
     let data = BatchData { x, y, batch: a.batch, t_steps: a.steps_t, n_in: a.n_in };
     tensors::write_batch(&a.out, &data)?;
     Ok(format!("wrote {}: x [{}, {}, {}], y [{}], seed {}", a.out.display(), a.batch, a.steps_t, a.n_in, a.batch, a.seed))
+}
+
+fn evaluate(a: EvaluateArgs) -> Result<String> {
+    let (cfg, p, b) = load(&a.params, &a.batch, &a.net)?;
+    let (logits, spikes) = models::srnn::forward::<f32>(&cfg, &p, &b.as_batch());
+    let mut correct = 0usize;
+    let mut ce = 0.0f64;
+    for (row, &label) in logits.chunks_exact(cfg.n_out).zip(&b.y) {
+        let (l, _) = models::srnn::cross_entropy(row, label as usize);
+        ce += l as f64;
+        let pred = row.iter().enumerate().fold(0, |best, (k, v)| if *v > row[best] { k } else { best });
+        correct += usize::from(pred == label as usize);
+    }
+    let n = b.batch as f64;
+    let acc = correct as f64 / n;
+    let rate = spikes.iter().map(|&s| s as f64).sum::<f64>() / spikes.len() as f64;
+    if a.json {
+        return Ok(format!(
+            "{{\"samples\": {}, \"accuracy\": {acc}, \"cross_entropy\": {}, \"spike_rate\": {rate}}}",
+            b.batch,
+            ce / n
+        ));
+    }
+    Ok(format!(
+        "{}: {} samples, accuracy {:.2} %, mean cross-entropy {:.4}, spike rate {:.3} %",
+        a.batch.display(),
+        b.batch,
+        100.0 * acc,
+        ce / n,
+        100.0 * rate
+    ))
 }

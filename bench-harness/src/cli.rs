@@ -238,7 +238,8 @@ pub fn net_config(net: &NetArgs, p: Option<&Params<f32>>) -> Result<NetConfig> {
     let mut cfg = match &net.net {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
-            let cfg: NetConfig = toml::from_str(&text).with_context(|| format!("{}: not a valid network TOML", path.display()))?;
+            let cfg: NetConfig =
+                toml::from_str(&text).with_context(|| format!("{}: not a valid network TOML", path.display()))?;
             if let Some(p) = p {
                 let file_sizes = (cfg.n_in, cfg.n_rec, cfg.n_out);
                 let defaults = NetConfig::default();
@@ -324,7 +325,13 @@ fn init(a: InitArgs) -> Result<String> {
     ))
 }
 
-fn grads_in<R: Real>(cfg: &NetConfig, p: &Params<f32>, b: &BatchData, rule: Rule, l2: f64) -> Result<models::GradOutput<f32>> {
+fn grads_in<R: Real>(
+    cfg: &NetConfig,
+    p: &Params<f32>,
+    b: &BatchData,
+    rule: Rule,
+    l2: f64,
+) -> Result<models::GradOutput<f32>> {
     let out = models::compute_grads::<R>(cfg, &p.cast(), &b.as_batch(), rule, l2)?;
     Ok(models::GradOutput {
         grads: out.grads.cast(),
@@ -403,7 +410,10 @@ fn train_steps(a: TrainStepsArgs) -> Result<String> {
     let (cfg, p, b) = load(&a.params, &a.batch, &a.net)?;
     let adam = if a.resume {
         tensors::read_adam(&a.params, &p)?.with_context(|| {
-            format!("{}: --resume needs a checkpoint with Adam state (`adam_step`, `adam_m_*`, `adam_v_*`)", a.params.display())
+            format!(
+                "{}: --resume needs a checkpoint with Adam state (`adam_step`, `adam_m_*`, `adam_v_*`)",
+                a.params.display()
+            )
         })?
     } else {
         AdamState::like(&p)
@@ -444,7 +454,15 @@ fn random_batch(a: RandomBatchArgs) -> Result<String> {
     let (x, y) = models::inputs::toy_task_batch(a.batch, a.steps_t, a.n_in, a.n_out, a.gain, a.class_signal, a.seed);
     let data = BatchData { x, y, batch: a.batch, t_steps: a.steps_t, n_in: a.n_in };
     tensors::write_batch(&a.out, &data)?;
-    Ok(format!("wrote {}: x [{}, {}, {}], y [{}], seed {}", a.out.display(), a.batch, a.steps_t, a.n_in, a.batch, a.seed))
+    Ok(format!(
+        "wrote {}: x [{}, {}, {}], y [{}], seed {}",
+        a.out.display(),
+        a.batch,
+        a.steps_t,
+        a.n_in,
+        a.batch,
+        a.seed
+    ))
 }
 
 fn evaluate(a: EvaluateArgs) -> Result<String> {

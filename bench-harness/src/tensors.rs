@@ -40,7 +40,9 @@ pub enum TensorFileError {
     #[error("{path}: tensor `{name}` holds a non-finite value {value} at flat index {index}; expected finite numbers")]
     NotFinite { path: PathBuf, name: String, index: usize, value: f64 },
     /// A label outside the class range.
-    #[error("{path}: tensor `y` holds label {label} at index {index}; expected 0 ≤ y < {n_out} (the params have {n_out} readouts)")]
+    #[error(
+        "{path}: tensor `y` holds label {label} at index {index}; expected 0 ≤ y < {n_out} (the params have {n_out} readouts)"
+    )]
     Label { path: PathBuf, index: usize, label: i64, n_out: usize },
     /// Writing failed.
     #[error("{path}: cannot write: {reason}")]
@@ -152,7 +154,8 @@ impl TensorFile {
 
     /// The tensor names in the file, sorted.
     pub fn names(&self) -> Vec<String> {
-        let mut n: Vec<String> = self.parsed().map(|s| s.names().into_iter().map(String::from).collect()).unwrap_or_default();
+        let mut n: Vec<String> =
+            self.parsed().map(|s| s.names().into_iter().map(String::from).collect()).unwrap_or_default();
         n.sort();
         n
     }
@@ -186,7 +189,14 @@ impl TensorFile {
         })
     }
 
-    fn check(&self, name: &str, view: &TensorView, dtype: Dtype, rank: usize, what: &str) -> Result<(), TensorFileError> {
+    fn check(
+        &self,
+        name: &str,
+        view: &TensorView,
+        dtype: Dtype,
+        rank: usize,
+        what: &str,
+    ) -> Result<(), TensorFileError> {
         if view.dtype() != dtype {
             return Err(TensorFileError::Dtype {
                 path: self.path.clone(),
@@ -208,18 +218,35 @@ impl TensorFile {
 
     /// Reads an f32 tensor of rank `rank` (`what` describes the expected shape for messages) and checks that every
     /// value is finite. Returns its shape and values.
-    pub fn f32(&self, name: &str, rank: usize, what: &str, names: &[&str]) -> Result<(Vec<usize>, Vec<f32>), TensorFileError> {
+    pub fn f32(
+        &self,
+        name: &str,
+        rank: usize,
+        what: &str,
+        names: &[&str],
+    ) -> Result<(Vec<usize>, Vec<f32>), TensorFileError> {
         let v = self.view(name, names)?;
         self.check(name, &v, Dtype::F32, rank, what)?;
         let data: Vec<f32> = v.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
         if let Some((index, x)) = data.iter().enumerate().find(|(_, x)| !x.is_finite()) {
-            return Err(TensorFileError::NotFinite { path: self.path.clone(), name: name.into(), index, value: *x as f64 });
+            return Err(TensorFileError::NotFinite {
+                path: self.path.clone(),
+                name: name.into(),
+                index,
+                value: *x as f64,
+            });
         }
         Ok((v.shape().to_vec(), data))
     }
 
     /// Reads an i64 tensor of rank `rank`.
-    pub fn i64(&self, name: &str, rank: usize, what: &str, names: &[&str]) -> Result<(Vec<usize>, Vec<i64>), TensorFileError> {
+    pub fn i64(
+        &self,
+        name: &str,
+        rank: usize,
+        what: &str,
+        names: &[&str],
+    ) -> Result<(Vec<usize>, Vec<i64>), TensorFileError> {
         let v = self.view(name, names)?;
         self.check(name, &v, Dtype::I64, rank, what)?;
         let data = v.data().chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect();
@@ -227,7 +254,13 @@ impl TensorFile {
     }
 
     /// Reads a u8 tensor of rank `rank`.
-    pub fn u8(&self, name: &str, rank: usize, what: &str, names: &[&str]) -> Result<(Vec<usize>, Vec<u8>), TensorFileError> {
+    pub fn u8(
+        &self,
+        name: &str,
+        rank: usize,
+        what: &str,
+        names: &[&str],
+    ) -> Result<(Vec<usize>, Vec<u8>), TensorFileError> {
         let v = self.view(name, names)?;
         self.check(name, &v, Dtype::U8, rank, what)?;
         Ok((v.shape().to_vec(), v.data().to_vec()))
@@ -245,7 +278,8 @@ pub fn write_tensors(
     metadata: &[(&str, &str)],
 ) -> Result<(), TensorFileError> {
     let werr = |reason: String| TensorFileError::Write { path: path.into(), reason };
-    let bytes: Vec<(String, Vec<u8>, &Tensor)> = tensors.iter().map(|(n, t)| (n.to_string(), t.le_bytes(), t)).collect();
+    let bytes: Vec<(String, Vec<u8>, &Tensor)> =
+        tensors.iter().map(|(n, t)| (n.to_string(), t.le_bytes(), t)).collect();
     let views: Vec<(String, TensorView)> = bytes
         .iter()
         .map(|(n, b, t)| TensorView::new(t.dtype(), t.shape().to_vec(), b).map(|v| (n.clone(), v)))
@@ -271,19 +305,35 @@ const FORMAT: &str = "eprop-workbench";
 /// Tensor names of a parameter file.
 pub const PARAM_NAMES: [&str; 3] = ["w_in", "w_rec", "w_out"];
 /// Extra tensor names a checkpoint may hold besides the weights.
-pub const CHECKPOINT_EXTRAS: [&str; 8] =
-    ["adam_m_w_in", "adam_m_w_rec", "adam_m_w_out", "adam_v_w_in", "adam_v_w_rec", "adam_v_w_out", "adam_step", "losses"];
+pub const CHECKPOINT_EXTRAS: [&str; 8] = [
+    "adam_m_w_in",
+    "adam_m_w_rec",
+    "adam_m_w_out",
+    "adam_v_w_in",
+    "adam_v_w_rec",
+    "adam_v_w_out",
+    "adam_step",
+    "losses",
+];
 
 fn read_params_named(f: &TensorFile, names: [&str; 3], all: &[&str]) -> Result<Params<f32>, TensorFileError> {
     let (s_in, w_in) = f.f32(names[0], 2, "[n_in, n_rec]", all)?;
     let (n_in, n_rec) = (s_in[0], s_in[1]);
     let (s_rec, w_rec) = f.f32(names[1], 2, &format!("[{n_rec}, {n_rec}] (n_rec from {})", names[0]), all)?;
     if s_rec != [n_rec, n_rec] {
-        return Err(f.shape_error(names[1], format!("[{n_rec}, {n_rec}] (n_rec = {n_rec} from `{}`)", names[0]), s_rec));
+        return Err(f.shape_error(
+            names[1],
+            format!("[{n_rec}, {n_rec}] (n_rec = {n_rec} from `{}`)", names[0]),
+            s_rec,
+        ));
     }
     let (s_out, w_out) = f.f32(names[2], 2, &format!("[{n_rec}, n_out]"), all)?;
     if s_out[0] != n_rec || s_out[1] == 0 {
-        return Err(f.shape_error(names[2], format!("[{n_rec}, n_out] with n_out ≥ 1 (n_rec = {n_rec} from `{}`)", names[0]), s_out));
+        return Err(f.shape_error(
+            names[2],
+            format!("[{n_rec}, n_out] with n_out ≥ 1 (n_rec = {n_rec} from `{}`)", names[0]),
+            s_out,
+        ));
     }
     if n_in == 0 || n_rec == 0 {
         return Err(f.shape_error(names[0], "[n_in, n_rec] with both ≥ 1".into(), s_in));
@@ -319,7 +369,11 @@ pub fn read_adam(path: &Path, like: &Params<f32>) -> Result<Option<AdamState<f32
         }
     }
     let (_, step) = f.i64("adam_step", 0, "[] (a scalar)", &all)?;
-    let step = step.first().copied().filter(|s| *s >= 0).ok_or_else(|| f.shape_error("adam_step", "a scalar ≥ 0".into(), vec![]))?;
+    let step = step
+        .first()
+        .copied()
+        .filter(|s| *s >= 0)
+        .ok_or_else(|| f.shape_error("adam_step", "a scalar ≥ 0".into(), vec![]))?;
     Ok(Some(AdamState { m, v, step: step as u64 }))
 }
 

@@ -12,7 +12,15 @@ fn bad_input_exits_non_zero_with_one_error_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("g.safetensors");
     let o = snnbench()
-        .args(["grads", "--rule", "eprop", "--params", "/nonexistent/p.safetensors", "--batch", "/nonexistent/b.safetensors"])
+        .args([
+            "grads",
+            "--rule",
+            "eprop",
+            "--params",
+            "/nonexistent/p.safetensors",
+            "--batch",
+            "/nonexistent/b.safetensors",
+        ])
         .arg("--out")
         .arg(&out)
         .output()
@@ -33,9 +41,22 @@ fn init_then_grads_succeeds() {
     let g = dir.path().join("g.safetensors");
     assert!(snnbench().args(["init", "--seed", "3", "--out"]).arg(&p).status().expect("init").success());
     assert!(
-        snnbench().args(["random-batch", "--batch", "2", "--steps-t", "10", "--out"]).arg(&b).status().expect("batch").success()
+        snnbench()
+            .args(["random-batch", "--batch", "2", "--steps-t", "10", "--out"])
+            .arg(&b)
+            .status()
+            .expect("batch")
+            .success()
     );
-    let o = snnbench().args(["grads", "--rule", "bptt", "--params"]).arg(&p).arg("--batch").arg(&b).arg("--out").arg(&g).output().expect("grads");
+    let o = snnbench()
+        .args(["grads", "--rule", "bptt", "--params"])
+        .arg(&p)
+        .arg("--batch")
+        .arg(&b)
+        .arg("--out")
+        .arg(&g)
+        .output()
+        .expect("grads");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stdout).contains("loss"));
 }

@@ -24,12 +24,15 @@ fn main() {
     let (x, y) = smooth_random_batch(64, t_steps, cfg.n_in, cfg.n_out, models::inputs::REALISTIC_GAIN, 1);
     let batch = Batch::new(&x, &y, t_steps, cfg.n_in, cfg.n_out).expect("batch");
     let threads = rayon::current_num_threads();
-    println!("CPU reference, f32, T = {t_steps}, {}→{}→{} ({} weights), median of {reps} runs", cfg.n_in, cfg.n_rec, cfg.n_out, cfg.n_weights());
+    println!(
+        "CPU reference, f32, T = {t_steps}, {}→{}→{} ({} weights), median of {reps} runs",
+        cfg.n_in,
+        cfg.n_rec,
+        cfg.n_out,
+        cfg.n_weights()
+    );
     println!("{:<22} {:>16} {:>16}", "rule", "1 thread ms/sample", format!("{threads} threads ms/sample"));
-    let rules = [
-        ("eprop (authors)", Rule::Eprop(TraceVariant::Authors)),
-        ("bptt", Rule::Bptt(BpttOptions::default())),
-    ];
+    let rules = [("eprop (authors)", Rule::Eprop(TraceVariant::Authors)), ("bptt", Rule::Bptt(BpttOptions::default()))];
     for (name, rule) in rules {
         // One training sample = gradient + Adam update, online (batch 1), on one thread.
         let single = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool");
@@ -39,8 +42,19 @@ fn main() {
             let mut adam = AdamState::like(&params);
             let start = Instant::now();
             single.install(|| {
-                models::train_steps(&cfg, &mut params, &mut adam, &AdamConfig::default(), &batch, rule, 1e-5, samples, 1, 0.01)
-                    .expect("train")
+                models::train_steps(
+                    &cfg,
+                    &mut params,
+                    &mut adam,
+                    &AdamConfig::default(),
+                    &batch,
+                    rule,
+                    1e-5,
+                    samples,
+                    1,
+                    0.01,
+                )
+                .expect("train")
             });
             if rep > 0 {
                 per_sample.push(start.elapsed().as_secs_f64() / samples as f64);
@@ -53,8 +67,19 @@ fn main() {
             let mut adam = AdamState::like(&params);
             let start = Instant::now();
             let steps = 2;
-            models::train_steps(&cfg, &mut params, &mut adam, &AdamConfig::default(), &batch, rule, 1e-5, steps, 16, 0.01)
-                .expect("train");
+            models::train_steps(
+                &cfg,
+                &mut params,
+                &mut adam,
+                &AdamConfig::default(),
+                &batch,
+                rule,
+                1e-5,
+                steps,
+                16,
+                0.01,
+            )
+            .expect("train");
             if rep > 0 {
                 batched.push(start.elapsed().as_secs_f64() / (steps * 16) as f64);
             }

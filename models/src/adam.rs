@@ -70,7 +70,10 @@ impl<R: Real> AdamState<R> {
 /// Learning rate after `epoch` completed epochs with decay ×`factor` every `every` epochs (paper: ×0.3 every 6 on
 /// the GPU, every 2 on chip). `every = 0` means no decay.
 pub fn decayed_lr(lr: f64, factor: f64, every: usize, epoch: usize) -> f64 {
-    if every == 0 { lr } else { lr * factor.powi((epoch / every) as i32) }
+    match epoch.checked_div(every) {
+        Some(n) => lr * factor.powi(n as i32),
+        None => lr,
+    }
 }
 
 #[cfg(test)]

@@ -51,9 +51,8 @@ pub fn bptt_sample<R: Real>(
         }
     }
     // dL/dz̄_j(t) directly from the readout, the same for every t.
-    let direct: Vec<R> = (0..n_rec)
-        .map(|j| (0..n_out).map(|k| err[k] * p.w_out[j * n_out + k]).sum::<R>() / t)
-        .collect();
+    let direct: Vec<R> =
+        (0..n_rec).map(|j| (0..n_out).map(|k| err[k] * p.w_out[j * n_out + k]).sum::<R>() / t).collect();
     let zero = vec![R::zero(); n_rec];
     let mut dzbar = zero.clone(); // dL/dz̄(t+1)
     let mut dv_next = zero.clone(); // dL/dv(t+1)
@@ -63,7 +62,8 @@ pub fn bptt_sample<R: Real>(
     let mut rec_back = zero.clone();
     for ti in (0..t_steps).rev() {
         let row = ti * n_rec..(ti + 1) * n_rec;
-        let (psi, z_prev) = (&psi_hist[row.clone()], if ti > 0 { &z_hist[row.start - n_rec..row.start] } else { &zero[..] });
+        let (psi, z_prev) =
+            (&psi_hist[row.clone()], if ti > 0 { &z_hist[row.start - n_rec..row.start] } else { &zero[..] });
         // Σ_k W_rec[j,k] dv_k(t+1): the recurrent input of step t+1 reads z(t).
         rec_back.iter_mut().for_each(|r| *r = R::zero());
         if !opts.stop_recurrent && ti + 1 < t_steps {

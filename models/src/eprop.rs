@@ -70,8 +70,7 @@ impl<R: Real> SynapseTraces<R> {
             self.eps_v[i] = ev;
             let ev_scaled = one_minus_alpha * ev;
             let range = i * n_post..(i + 1) * n_post;
-            let (ea, eb, es) =
-                (&mut self.eps_a[range.clone()], &mut self.e_bar[range.clone()], &mut self.e_sum[range]);
+            let (ea, eb, es) = (&mut self.eps_a[range.clone()], &mut self.e_bar[range.clone()], &mut self.e_sum[range]);
             for j in 0..n_post {
                 if skip_diagonal && i == j {
                     continue;
@@ -122,16 +121,26 @@ pub fn eprop_sample<R: Real>(
             gain[j] = drive * s.psi[j];
         }
         let args = (c.alpha, c.one_minus_alpha, c.beta, c.kappa);
-        tin.step(x_t.iter().map(|&v| R::of_f32(v)), &s.psi, &decay, &gain, args.0, args.1, args.2, args.3, variant, false);
+        tin.step(
+            x_t.iter().map(|&v| R::of_f32(v)),
+            &s.psi,
+            &decay,
+            &gain,
+            args.0,
+            args.1,
+            args.2,
+            args.3,
+            variant,
+            false,
+        );
         trec.step(s.z_prev().iter().copied(), &s.psi, &decay, &gain, args.0, args.1, args.2, args.3, variant, true);
     }
     let logits = readout(p, &s.zbar_sum, t_steps);
     let (ce, err) = cross_entropy(&logits, label);
     let t = R::of(t_steps as f64);
     // Learning signal L_j = Σ_k err_k W_out[j,k] / T (pre-update W_out, constant in time).
-    let signal: Vec<R> = (0..n_rec)
-        .map(|j| (0..n_out).map(|k| err[k] * p.w_out[j * n_out + k]).sum::<R>() / t)
-        .collect();
+    let signal: Vec<R> =
+        (0..n_rec).map(|j| (0..n_out).map(|k| err[k] * p.w_out[j * n_out + k]).sum::<R>() / t).collect();
     let mut g = Params::zeros_shaped(n_in, n_rec, n_out);
     for (gv, ev) in [(&mut g.w_in, &tin.e_sum), (&mut g.w_rec, &trec.e_sum)] {
         for (gi, ei) in gv.chunks_exact_mut(n_rec).zip(ev.chunks_exact(n_rec)) {

@@ -51,11 +51,9 @@ impl<R: Real> Params<R> {
         w_rec: Vec<R>,
         w_out: Vec<R>,
     ) -> Result<Self, ModelError> {
-        for (what, v, expected) in [
-            ("w_in", &w_in, n_in * n_rec),
-            ("w_rec", &w_rec, n_rec * n_rec),
-            ("w_out", &w_out, n_rec * n_out),
-        ] {
+        for (what, v, expected) in
+            [("w_in", &w_in, n_in * n_rec), ("w_rec", &w_rec, n_rec * n_rec), ("w_out", &w_out, n_rec * n_out)]
+        {
             if v.len() != expected {
                 return Err(ModelError::Length { what: what.into(), expected, found: v.len() });
             }
@@ -304,11 +302,7 @@ pub fn cross_entropy<R: Real>(logits: &[R], label: usize) -> (R, Vec<R>) {
     let exps: Vec<R> = logits.iter().map(|&l| (l - max).exp()).collect();
     let sum: R = exps.iter().copied().sum();
     let ce = sum.ln() + max - logits[label];
-    let err = exps
-        .iter()
-        .enumerate()
-        .map(|(k, &e)| e / sum - if k == label { R::one() } else { R::zero() })
-        .collect();
+    let err = exps.iter().enumerate().map(|(k, &e)| e / sum - if k == label { R::one() } else { R::zero() }).collect();
     (ce, err)
 }
 

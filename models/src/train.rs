@@ -51,10 +51,8 @@ pub fn compute_grads<R: Real>(
     if batch.n_in != cfg.n_in {
         return Err(ModelError::Length { what: "feature width of x".into(), expected: cfg.n_in, found: batch.n_in });
     }
-    let per_sample: Vec<SampleGrads<R>> = (0..batch.batch)
-        .into_par_iter()
-        .map(|b| rule.sample(cfg, params, batch.sample(b), batch.label(b)))
-        .collect();
+    let per_sample: Vec<SampleGrads<R>> =
+        (0..batch.batch).into_par_iter().map(|b| rule.sample(cfg, params, batch.sample(b), batch.label(b))).collect();
     let inv_b = R::one() / R::of(batch.batch as f64);
     let l2r = R::of(l2);
     let two_l2 = R::of(2.0 * l2);

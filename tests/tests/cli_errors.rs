@@ -1,6 +1,8 @@
 //! Every bad input of `snnbench grads` / `train-steps` gives one clear error naming the file, the tensor and what was
 //! expected, and leaves no output file behind.
 
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
 use std::path::{Path, PathBuf};
 
 use bench_harness::tensors::{Tensor, write_tensors};
@@ -33,7 +35,21 @@ impl Case {
         let (p, b, o) = (params.to_str().unwrap(), batch.to_str().unwrap(), out.to_str().unwrap());
         let runs: [Vec<&str>; 2] = [
             vec!["grads", "--rule", "bptt", "--params", p, "--batch", b, "--out", o],
-            vec!["train-steps", "--rule", "eprop", "--params", p, "--batch", b, "--steps", "2", "--batch-size", "1", "--out", o],
+            vec![
+                "train-steps",
+                "--rule",
+                "eprop",
+                "--params",
+                p,
+                "--batch",
+                b,
+                "--steps",
+                "2",
+                "--batch-size",
+                "1",
+                "--out",
+                o,
+            ],
         ];
         for args in runs {
             let err = snnbench(&args).expect_err("must fail");
@@ -74,8 +90,18 @@ impl Case {
 fn good_inputs_work() {
     let c = Case::new();
     let out = c.path("g.safetensors");
-    snnbench(&["grads", "--rule", "eprop", "--params", c.params.to_str().unwrap(), "--batch", c.batch.to_str().unwrap(), "--out", out.to_str().unwrap()])
-        .expect("good inputs");
+    snnbench(&[
+        "grads",
+        "--rule",
+        "eprop",
+        "--params",
+        c.params.to_str().unwrap(),
+        "--batch",
+        c.batch.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .expect("good inputs");
     assert!(out.exists());
 }
 
@@ -142,8 +168,12 @@ fn label_out_of_range() {
     let (x, _) = c.good_batch();
     for (name, label) in [("label12.safetensors", 12), ("labelneg.safetensors", -1)] {
         let b = c.path(name);
-        write_tensors(&b, &[("x", Tensor::f32(&[2, 20, 80], x.clone())), ("y", Tensor::i64(&[2], vec![0, label]))], &[])
-            .expect("write");
+        write_tensors(
+            &b,
+            &[("x", Tensor::f32(&[2, 20, 80], x.clone())), ("y", Tensor::i64(&[2], vec![0, label]))],
+            &[],
+        )
+        .expect("write");
         c.expect_error(&c.params, &b, &[name, "`y`", &label.to_string(), "0 ≤ y < 12"]);
     }
 }
@@ -153,10 +183,12 @@ fn label_wrong_dtype_and_length() {
     let c = Case::new();
     let (x, _) = c.good_batch();
     let b = c.path("y32.safetensors");
-    write_tensors(&b, &[("x", Tensor::f32(&[2, 20, 80], x.clone())), ("y", Tensor::u8(&[2], vec![0, 1]))], &[]).expect("write");
+    write_tensors(&b, &[("x", Tensor::f32(&[2, 20, 80], x.clone())), ("y", Tensor::u8(&[2], vec![0, 1]))], &[])
+        .expect("write");
     c.expect_error(&c.params, &b, &["y32.safetensors", "`y`", "I64"]);
     let b = c.path("ylen.safetensors");
-    write_tensors(&b, &[("x", Tensor::f32(&[2, 20, 80], x)), ("y", Tensor::i64(&[3], vec![0, 1, 2]))], &[]).expect("write");
+    write_tensors(&b, &[("x", Tensor::f32(&[2, 20, 80], x)), ("y", Tensor::i64(&[3], vec![0, 1, 2]))], &[])
+        .expect("write");
     c.expect_error(&c.params, &b, &["ylen.safetensors", "`y`", "[2]"]);
 }
 
@@ -202,7 +234,17 @@ fn existing_output_is_kept_when_the_command_fails() {
     let out = c.path("keep.safetensors");
     std::fs::write(&out, b"previous result").expect("write");
     let missing = c.path("nope.safetensors");
-    let _ = snnbench(&["grads", "--rule", "eprop", "--params", missing.to_str().unwrap(), "--batch", c.batch.to_str().unwrap(), "--out", out.to_str().unwrap()])
-        .expect_err("fails");
+    let _ = snnbench(&[
+        "grads",
+        "--rule",
+        "eprop",
+        "--params",
+        missing.to_str().unwrap(),
+        "--batch",
+        c.batch.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .expect_err("fails");
     assert_eq!(std::fs::read(&out).expect("read"), b"previous result");
 }

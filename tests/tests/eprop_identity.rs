@@ -7,7 +7,12 @@ use tests::{assert_close, cosine, norm, random_case, tol};
 
 const L2: f64 = 1e-5;
 
-fn grads(cfg: &NetConfig, p: &Params<f64>, data: &bench_harness::tensors::BatchData, rule: Rule) -> models::GradOutput<f64> {
+fn grads(
+    cfg: &NetConfig,
+    p: &Params<f64>,
+    data: &bench_harness::tensors::BatchData,
+    rule: Rule,
+) -> models::GradOutput<f64> {
     compute_grads::<f64>(cfg, p, &data.as_batch(), rule, L2).expect("grads")
 }
 
@@ -21,11 +26,16 @@ fn aligned_eprop_equals_stopped_gradient_bptt() {
         let (cfg, p, data) = random_case(batch, 100, seed);
         let e = grads(&cfg, &p, &data, Rule::Eprop(TraceVariant::Aligned));
         let s = grads(&cfg, &p, &data, Rule::Bptt(BpttOptions { detach_reset: true, stop_recurrent: true }));
-        assert!(e.spikes.iter().any(|&z| z == 1), "no spikes: the identity would hold trivially");
+        assert!(e.spikes.contains(&1), "no spikes: the identity would hold trivially");
         assert_eq!(e.spikes, s.spikes);
         assert_close("g_in", &e.grads.w_in, &s.grads.w_in, tol::F64_ROUNDOFF);
         let n = cfg.n_rec;
-        assert_close("g_rec off-diagonal", &off_diagonal(&e.grads.w_rec, n), &off_diagonal(&s.grads.w_rec, n), tol::F64_ROUNDOFF);
+        assert_close(
+            "g_rec off-diagonal",
+            &off_diagonal(&e.grads.w_rec, n),
+            &off_diagonal(&s.grads.w_rec, n),
+            tol::F64_ROUNDOFF,
+        );
         assert_close("g_out", &e.grads.w_out, &s.grads.w_out, tol::F64_ROUNDOFF);
         // The autapse gets only its L2 gradient in e-prop.
         for j in 0..n {
@@ -40,9 +50,8 @@ fn authors_traces_differ_from_aligned_by_a_small_amount() {
     let (cfg, p, data) = random_case(8, 100, 5);
     let a = grads(&cfg, &p, &data, Rule::Eprop(TraceVariant::Authors));
     let b = grads(&cfg, &p, &data, Rule::Eprop(TraceVariant::Aligned));
-    let rel = |x: &[f64], y: &[f64]| {
-        x.iter().zip(y).map(|(u, v)| (u - v).abs()).fold(0.0, f64::max) / tests::max_abs(y)
-    };
+    let rel =
+        |x: &[f64], y: &[f64]| x.iter().zip(y).map(|(u, v)| (u - v).abs()).fold(0.0, f64::max) / tests::max_abs(y);
     let d = rel(&a.grads.w_in, &b.grads.w_in).max(rel(&a.grads.w_rec, &b.grads.w_rec));
     eprintln!("authors vs aligned traces: max difference {d:.2e} of max|g| (MODEL.md: about 4e-4)");
     assert!(d > 1e-6 && d < 1e-2, "authors vs aligned differ by {d:e}; MODEL.md measured about 4e-4");
@@ -87,7 +96,9 @@ fn eprop_vs_bptt_cosine_and_norm_are_recorded() {
     ] {
         let (cf, nf) = (cosine(ge, gf), norm(gf) / norm(ge));
         let (cd, nd) = (cosine(ge, gd), norm(gd) / norm(ge));
-        eprintln!("{name}: e-prop vs full BPTT cos {cf:.4} norm ratio {nf:.3}; vs reset-detached BPTT cos {cd:.4} norm ratio {nd:.3}");
+        eprintln!(
+            "{name}: e-prop vs full BPTT cos {cf:.4} norm ratio {nf:.3}; vs reset-detached BPTT cos {cd:.4} norm ratio {nd:.3}"
+        );
         // MODEL.md: full ≈ 0.97–0.985 and ≈ 0.36×; detached ≈ 0.995 and ≈ 1.00. Bands leave room for other seeds.
         assert!(cf > 0.9 && (0.2..0.6).contains(&nf), "{name} vs full BPTT: cos {cf}, ratio {nf}");
         assert!(cd > 0.98 && (0.9..1.1).contains(&nd), "{name} vs detached BPTT: cos {cd}, ratio {nd}");

@@ -2,6 +2,8 @@
 //! `tests/fixtures/gen_reference.py`: JAX autodiff for BPTT, a numpy transcription of MODEL.md for e-prop.
 //! Spikes must be identical; gradients within the named tolerances of max|g|.
 
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
 use models::{Rule, TraceVariant, bptt::BpttOptions};
 use tests::{assert_close, cli_inputs, fixture_batch, fixture_params, get, load_fixture, snnbench, tol};
 
@@ -18,7 +20,8 @@ fn check_cli(fixture: &str, tag: &str, args: &[&str], rel_tol: f64) {
     let spikes: f64 = get(&g, "spikes").iter().sum();
     assert!(spikes > 0.0, "{fixture}: no spikes at all, the case would not test the recurrent path");
     for n in ["g_in", "g_rec", "g_out"] {
-        let worst = assert_close(&format!("{fixture} {tag} {n}"), &get(&g, n), &get(&t, &format!("{tag}_{n}")), rel_tol);
+        let worst =
+            assert_close(&format!("{fixture} {tag} {n}"), &get(&g, n), &get(&t, &format!("{tag}_{n}")), rel_tol);
         eprintln!("{fixture} {tag} {n}: max error {worst:.2e} of max|g|");
     }
     assert_close(&format!("{fixture} {tag} logits"), &get(&g, "logits"), &get(&t, "logits"), 1e-6);
@@ -77,7 +80,12 @@ fn f64_reference_matches_to_roundoff() {
         ] {
             let out = models::compute_grads::<f64>(&cfg, &p, &data.as_batch(), rule, 1e-5).expect("grads");
             for (n, g) in [("g_in", &out.grads.w_in), ("g_rec", &out.grads.w_rec), ("g_out", &out.grads.w_out)] {
-                assert_close(&format!("{fixture} f64 {tag} {n}"), g, &get(&t, &format!("{tag}_{n}")), tol::F64_ROUNDOFF);
+                assert_close(
+                    &format!("{fixture} f64 {tag} {n}"),
+                    g,
+                    &get(&t, &format!("{tag}_{n}")),
+                    tol::F64_ROUNDOFF,
+                );
             }
             assert_close(&format!("{fixture} f64 {tag} loss"), &[out.loss], &get(&t, &format!("{tag}_loss")), 1e-12);
         }

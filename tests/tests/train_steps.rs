@@ -1,5 +1,7 @@
 //! `train-steps`: 20 online e-prop Adam steps (batch size 1) against the float64 numpy reference, step by step.
 
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
 use models::{AdamConfig, AdamState, NetConfig, Rule, TraceVariant, compute_grads};
 use tests::{assert_close, cli_inputs, fixture_batch, fixture_params, flat, get, load_fixture, snnbench, tol};
 
@@ -15,8 +17,19 @@ fn f64_training_matches_reference() {
     let cfg = NetConfig::default();
     let mut adam = AdamState::like(&p);
     let rule = Rule::Eprop(TraceVariant::Authors);
-    let losses = models::train_steps(&cfg, &mut p, &mut adam, &AdamConfig::default(), &data.as_batch(), rule, 1e-5, STEPS, 1, 0.01)
-        .expect("train");
+    let losses = models::train_steps(
+        &cfg,
+        &mut p,
+        &mut adam,
+        &AdamConfig::default(),
+        &data.as_batch(),
+        rule,
+        1e-5,
+        STEPS,
+        1,
+        0.01,
+    )
+    .expect("train");
     assert_close("losses", &losses, &get(&t, "losses"), 1e-10);
     assert_close("final weights", &flat(&p), &flat(&fixture_params(&t, "final_")), tol::F64_ROUNDOFF);
     assert_eq!(adam.step, STEPS as u64);
@@ -54,8 +67,21 @@ fn cli_train_steps_matches_reference() {
     let out = dir.path().join("trained.safetensors");
     let steps = STEPS.to_string();
     snnbench(&[
-        "train-steps", "--rule", "eprop", "--params", params.to_str().unwrap(), "--batch", batch.to_str().unwrap(),
-        "--steps", &steps, "--batch-size", "1", "--lr", "0.01", "--out", out.to_str().unwrap(),
+        "train-steps",
+        "--rule",
+        "eprop",
+        "--params",
+        params.to_str().unwrap(),
+        "--batch",
+        batch.to_str().unwrap(),
+        "--steps",
+        &steps,
+        "--batch-size",
+        "1",
+        "--lr",
+        "0.01",
+        "--out",
+        out.to_str().unwrap(),
     ])
     .expect("train-steps runs");
     let o = bench_harness::tensors::read_all(&out).expect("read");

@@ -74,6 +74,8 @@ pub enum TraceName {
 pub enum Backend {
     /// The plain CPU reference (`models`).
     Cpu,
+    /// WGSL compute shaders through wgpu (any GPU; Mesa's lavapipe without one).
+    Wgpu,
 }
 
 /// Arithmetic precision of the CPU reference. Files are always f32.
@@ -112,9 +114,12 @@ pub struct RuleArgs {
     /// Where to compute.
     #[arg(long, value_enum, default_value = "cpu")]
     pub backend: Backend,
-    /// Arithmetic precision of the CPU reference.
+    /// Arithmetic precision of the CPU reference (the GPU computes in f32).
     #[arg(long, value_enum, default_value = "f32")]
     pub precision: Precision,
+    /// wgpu backend: use the first adapter whose name contains this (also `SNNBENCH_ADAPTER`).
+    #[arg(long)]
+    pub adapter: Option<String>,
 }
 
 impl RuleArgs {
@@ -137,7 +142,16 @@ impl RuleArgs {
         if !(self.l2.is_finite() && self.l2 >= 0.0) {
             bail!("--l2 must be a finite number ≥ 0, found {}", self.l2);
         }
+        if self.backend == Backend::Wgpu && self.precision == Precision::F64 {
+            bail!("--precision f64 is for the CPU reference only; the wgpu backend computes in f32");
+        }
         Ok(())
+    }
+
+    fn gpu(&self) -> Result<kernels::GpuContext> {
+        let ctx = kernels::GpuContext::new(self.adapter.as_deref())?;
+        tracing::info!("adapter: {}", ctx.describe());
+        Ok(ctx)
     }
 }
 
@@ -346,9 +360,16 @@ fn grads(a: GradsArgs) -> Result<String> {
     a.rule.check_l2()?;
     check_out(&a.out, &[&a.params, &a.batch])?;
     let (cfg, p, b) = load(&a.params, &a.batch, &a.net)?;
-    let out = match a.rule.precision {
-        Precision::F32 => grads_in::<f32>(&cfg, &p, &b, rule, a.rule.l2)?,
-        Precision::F64 => grads_in::<f64>(&cfg, &p, &b, rule, a.rule.l2)?,
+    let out = match (a.rule.backend, a.rule.precision) {
+        (Backend::Cpu, Precision::F32) => grads_in::<f32>(&cfg, &p, &b, rule, a.rule.l2)?,
+        (Backend::Cpu, Precision::F64) => grads_in::<f64>(&cfg, &p, &b, rule, a.rule.l2)?,
+        (Backend::Wgpu, _) => {
+            let ctx = a.rule.gpu()?;
+            let tr = kernels::GpuTrainer::new(&ctx, &cfg, rule, b.batch, b.batch, b.t_steps, true, 1)?;
+            tr.upload_batch(&b.x, &b.y)?;
+            tr.set_params(&p)?;
+            tr.grads(a.rule.l2)?
+        }
     };
     let g = &out.grads;
     let mut t = tensors::params_tensors(g, ["g_in", "g_rec", "g_out"]);
@@ -418,9 +439,19 @@ fn train_steps(a: TrainStepsArgs) -> Result<String> {
     } else {
         AdamState::like(&p)
     };
-    let (p2, adam2, losses) = match a.rule.precision {
-        Precision::F32 => train_in::<f32>(&cfg, &p, &adam, &b, rule, &a)?,
-        Precision::F64 => train_in::<f64>(&cfg, &p, &adam, &b, rule, &a)?,
+    let (p2, adam2, losses) = match (a.rule.backend, a.rule.precision) {
+        (Backend::Cpu, Precision::F32) => train_in::<f32>(&cfg, &p, &adam, &b, rule, &a)?,
+        (Backend::Cpu, Precision::F64) => train_in::<f64>(&cfg, &p, &adam, &b, rule, &a)?,
+        (Backend::Wgpu, _) => {
+            let ctx = a.rule.gpu()?;
+            let tr = kernels::GpuTrainer::new(&ctx, &cfg, rule, b.batch, a.batch_size, b.t_steps, false, a.steps)?;
+            tr.upload_batch(&b.x, &b.y)?;
+            tr.set_params(&p)?;
+            tr.set_adam(&adam)?;
+            let adam_cfg = AdamConfig { lr: a.lr, ..AdamConfig::default() };
+            let (losses, _) = tr.train(a.steps, a.lr, a.rule.l2, &adam_cfg)?;
+            (tr.params()?, tr.adam_state()?, losses)
+        }
     };
     let mut extra = vec![("losses", Tensor::f32(&[losses.len()], losses.clone()))];
     extra.extend(tensors::params_tensors(&adam2.m, ["adam_m_w_in", "adam_m_w_rec", "adam_m_w_out"]));

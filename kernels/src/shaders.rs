@@ -1,0 +1,161 @@
+//! The WGSL sources and how a pipeline is built from them: a generated header of `const`s (sizes, neuron constants,
+//! variant flags) + `common.wgsl` + the kernel (+ `readout.wgsl` for the forward kernels), compiled inside a
+//! validation error scope so that a shader or pipeline error comes back as [`KernelError::Shader`].
+
+use models::NetConfig;
+
+use crate::KernelError;
+
+const COMMON: &str = include_str!("../wgsl/common.wgsl");
+const READOUT: &str = include_str!("../wgsl/readout.wgsl");
+
+/// A compute kernel: its stem names the file `kernels/wgsl/<stem>.wgsl` and the entry point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kernel {
+    /// One e-prop sample per workgroup: forward pass and eligibility traces.
+    EpropTrain,
+    /// e-prop gradient assembly and batch mean.
+    EpropAssemble,
+    /// BPTT forward pass with stored history.
+    BpttForward,
+    /// BPTT backward pass through time.
+    BpttBackward,
+    /// BPTT weight gradients and batch mean.
+    BpttWeightGrads,
+    /// Minibatch loss and step counters.
+    LossReduce,
+    /// Adam update.
+    Adam,
+}
+
+impl Kernel {
+    /// Every kernel.
+    pub const ALL: [Kernel; 7] = [
+        Kernel::EpropTrain,
+        Kernel::EpropAssemble,
+        Kernel::BpttForward,
+        Kernel::BpttBackward,
+        Kernel::BpttWeightGrads,
+        Kernel::LossReduce,
+        Kernel::Adam,
+    ];
+
+    /// File stem = entry point.
+    pub fn stem(self) -> &'static str {
+        match self {
+            Kernel::EpropTrain => "eprop_train",
+            Kernel::EpropAssemble => "eprop_assemble",
+            Kernel::BpttForward => "bptt_forward",
+            Kernel::BpttBackward => "bptt_backward",
+            Kernel::BpttWeightGrads => "bptt_weight_grads",
+            Kernel::LossReduce => "loss_reduce",
+            Kernel::Adam => "adam",
+        }
+    }
+
+    fn body(self) -> &'static str {
+        match self {
+            Kernel::EpropTrain => include_str!("../wgsl/eprop_train.wgsl"),
+            Kernel::EpropAssemble => include_str!("../wgsl/eprop_assemble.wgsl"),
+            Kernel::BpttForward => include_str!("../wgsl/bptt_forward.wgsl"),
+            Kernel::BpttBackward => include_str!("../wgsl/bptt_backward.wgsl"),
+            Kernel::BpttWeightGrads => include_str!("../wgsl/bptt_weight_grads.wgsl"),
+            Kernel::LossReduce => include_str!("../wgsl/loss_reduce.wgsl"),
+            Kernel::Adam => include_str!("../wgsl/adam.wgsl"),
+        }
+    }
+
+    fn needs_readout(self) -> bool {
+        matches!(self, Kernel::EpropTrain | Kernel::BpttForward)
+    }
+}
+
+/// Compile-time choices baked into the header.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Variant {
+    /// e-prop: time-aligned traces instead of the authors'.
+    pub trace_aligned: bool,
+    /// BPTT: stop the gradient through the reset term.
+    pub detach_reset: bool,
+    /// BPTT: stop the gradient through the recurrent input.
+    pub stop_recurrent: bool,
+}
+
+/// Workgroup size of the per-sample kernels: N_REC rounded up to a multiple of 32.
+pub fn per_sample_workgroup(n_rec: usize) -> u32 {
+    (n_rec.div_ceil(32) * 32) as u32
+}
+
+/// The full WGSL source of `kernel` for this network and variant.
+pub fn source(kernel: Kernel, cfg: &NetConfig, v: Variant) -> String {
+    let c = cfg.consts::<f32>();
+    let (n_in, n_rec, n_out) = (cfg.n_in, cfg.n_rec, cfg.n_out);
+    let f = |x: f32| {
+        let s = format!("{x:?}");
+        if s.contains('.') || s.contains('e') { s } else { format!("{s}.0") }
+    };
+    let mut s = format!(
+        "// generated header\n\
+         const N_IN: u32 = {n_in}u;\nconst N_REC: u32 = {n_rec}u;\nconst N_OUT: u32 = {n_out}u;\n\
+         const N_PRE: u32 = {}u;\nconst W_REC_OFF: u32 = {}u;\nconst W_OUT_OFF: u32 = {}u;\nconst N_W: u32 = {}u;\n\
+         const WG: u32 = {}u;\n\
+         const ALPHA: f32 = {};\nconst OM_ALPHA: f32 = {};\nconst RHO: f32 = {};\nconst OM_RHO: f32 = {};\n\
+         const KAPPA: f32 = {};\nconst V_TH: f32 = {};\nconst BETA: f32 = {};\n\
+         const SG_GAMMA: f32 = {};\nconst SG_SIGMA: f32 = {};\nconst SG_SCALE: f32 = {};\nconst SG_H: f32 = {};\n\
+         const TRACE_ALIGNED: bool = {};\nconst DETACH_RESET: bool = {};\nconst STOP_RECURRENT: bool = {};\n",
+        n_in + n_rec,
+        n_in * n_rec,
+        n_in * n_rec + n_rec * n_rec,
+        cfg.n_weights(),
+        per_sample_workgroup(n_rec),
+        f(c.alpha),
+        f(c.one_minus_alpha),
+        f(c.rho),
+        f(c.one_minus_rho),
+        f(c.kappa),
+        f(c.v_th),
+        f(c.beta),
+        f(cfg.surrogate.gamma as f32),
+        f(cfg.surrogate.sigma as f32),
+        f(cfg.surrogate.scale as f32),
+        f(cfg.surrogate.height as f32),
+        v.trace_aligned,
+        v.detach_reset,
+        v.stop_recurrent,
+    );
+    s.push_str(COMMON);
+    s.push('\n');
+    s.push_str(kernel.body());
+    if kernel.needs_readout() {
+        s.push('\n');
+        s.push_str(READOUT);
+    }
+    s
+}
+
+/// Compiles `kernel` into a compute pipeline (automatic layout), returning shader/pipeline errors as values.
+pub fn pipeline(
+    device: &wgpu::Device,
+    kernel: Kernel,
+    cfg: &NetConfig,
+    v: Variant,
+) -> Result<wgpu::ComputePipeline, KernelError> {
+    let src = source(kernel, cfg, v);
+    let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(kernel.stem()),
+        source: wgpu::ShaderSource::Wgsl(src.into()),
+    });
+    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(kernel.stem()),
+        layout: None,
+        module: &module,
+        entry_point: Some(kernel.stem()),
+        compilation_options: Default::default(),
+        cache: None,
+    });
+    if let Some(err) = pollster::block_on(scope.pop()) {
+        return Err(KernelError::Shader { stem: kernel.stem(), message: err.to_string() });
+    }
+    Ok(pipeline)
+}

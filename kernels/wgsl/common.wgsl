@@ -1,0 +1,42 @@
+// Shared by every kernel (prepended by the host after a generated header of `const`s: sizes N_IN, N_REC, N_OUT,
+// N_PRE = N_IN + N_REC, offsets W_REC_OFF / W_OUT_OFF / N_W into the flat weight vector w_in | w_rec | w_out,
+// workgroup size WG, and the neuron constants ALPHA, OM_ALPHA = 1−α, RHO, OM_RHO = 1−ρ, KAPPA, V_TH, BETA and the
+// surrogate SG_GAMMA, SG_SIGMA, SG_SCALE, SG_H, all rounded once from f64 as the CPU reference does).
+//
+// ψ(u) = γ [ (1+h) N(u; 0, σ) − h N(u; σ, sσ) − h N(u; −σ, sσ) ],  N(u; μ, s) = exp(−(u−μ)²/(2s²)) / (√(2π) s).
+// Dims: the per-dispatch sizes. Counters: [0] = Adam steps done, [1] = minibatch index k (sample (k·N + b) mod B).
+
+struct Dims {
+    n_batch: u32,       // N: samples per minibatch (= workgroups of the per-sample kernels)
+    t_steps: u32,       // T
+    n_total: u32,       // B: samples in the input buffer
+    record_spikes: u32, // 1: write spikes [N, T, N_REC]
+    l2: f32,
+    lr: f32,
+    beta1: f32,
+    beta2: f32,
+    eps: f32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+const SQRT_2PI: f32 = 2.5066282746310002;
+
+fn gauss(u: f32, mu: f32, s: f32) -> f32 {
+    let d = u - mu;
+    return exp(-(d * d) / (2.0 * s * s)) / (SQRT_2PI * s);
+}
+
+fn psi(u: f32) -> f32 {
+    let wide = SG_SCALE * SG_SIGMA;
+    return SG_GAMMA * ((1.0 + SG_H) * gauss(u, 0.0, SG_SIGMA) - SG_H * gauss(u, SG_SIGMA, wide) - SG_H * gauss(u, -SG_SIGMA, wide));
+}
+
+// Per-sample record written by the forward kernels, stride S_OUT = 2·N_REC + 2·N_OUT + 1:
+// [0, N_REC) Σ_t z̄_j | [N_REC, 2N_REC) L_j = Σ_k err_k W_out[j,k] / T | err_k | logits_k | CE.
+const S_OUT: u32 = 2u * N_REC + 2u * N_OUT + 1u;
+const O_SIG: u32 = N_REC;
+const O_ERR: u32 = 2u * N_REC;
+const O_LOGIT: u32 = 2u * N_REC + N_OUT;
+const O_CE: u32 = 2u * N_REC + 2u * N_OUT;

@@ -449,7 +449,7 @@ fn train_steps(a: TrainStepsArgs) -> Result<String> {
             tr.set_params(&p)?;
             tr.set_adam(&adam)?;
             let adam_cfg = AdamConfig { lr: a.lr, ..AdamConfig::default() };
-            let (losses, _) = tr.train(a.steps, a.lr, a.rule.l2, &adam_cfg)?;
+            let (losses, _) = tr.train(0, a.steps, a.lr, a.rule.l2, &adam_cfg)?;
             (tr.params()?, tr.adam_state()?, losses)
         }
     };

@@ -49,7 +49,8 @@ struct Dims {
     beta1: f32,
     beta2: f32,
     eps: f32,
-    _pad: [u32; 3],
+    k0: u32,
+    _pad: [u32; 2],
 }
 
 struct Pass {
@@ -154,7 +155,7 @@ impl GpuTrainer {
         let (n_in, n_rec, n_out) = (cfg.n_in as u64, cfg.n_rec as u64, cfg.n_out as u64);
         let (nb, nt, tt) = (n_batch as u64, n_total as u64, t_steps as u64);
         let s_out = 2 * n_rec + 2 * n_out + S_OUT_EXTRA as u64;
-        let max_binding = lim.max_storage_buffer_binding_size as u64;
+        let max_binding = lim.max_storage_buffer_binding_size;
         let max_buffer = lim.max_buffer_size;
         let mut bytes = BufferBytes::default();
         let make = |label: &str, size: u64, role: &mut u64, uniform: bool| -> Result<wgpu::Buffer, KernelError> {
@@ -372,7 +373,7 @@ impl GpuTrainer {
         Ok(())
     }
 
-    fn write_dims(&self, n_batch: usize, l2: f64, adam: &AdamConfig, lr: f64) {
+    fn write_dims(&self, n_batch: usize, l2: f64, adam: &AdamConfig, lr: f64, k0: u32) {
         let d = Dims {
             n_batch: n_batch as u32,
             t_steps: self.t_steps as u32,
@@ -383,7 +384,8 @@ impl GpuTrainer {
             beta1: adam.beta1 as f32,
             beta2: adam.beta2 as f32,
             eps: adam.eps as f32,
-            _pad: [0; 3],
+            k0,
+            _pad: [0; 2],
         };
         self.queue.write_buffer(&self.dims, 0, bytemuck::bytes_of(&d));
     }
@@ -468,7 +470,7 @@ impl GpuTrainer {
                 self.n_batch, self.n_total
             )));
         }
-        self.write_dims(self.n_batch, l2, &AdamConfig::default(), 0.0);
+        self.write_dims(self.n_batch, l2, &AdamConfig::default(), 0.0, 0);
         self.queue.write_buffer(&self.counters, 0, bytemuck::cast_slice(&[0u32, 0u32]));
         self.run(1, false);
         let (n_rec, n_out) = (self.cfg.n_rec, self.cfg.n_out);
@@ -491,10 +493,11 @@ impl GpuTrainer {
         Ok(GradOutput { grads: self.unflat(&grads), logits, loss: loss[0], spikes })
     }
 
-    /// `steps` Adam steps on minibatches (k·N + i) mod B, continuing from the uploaded weights and Adam state.
-    /// Returns the per-step losses and the GPU time. Nothing is read back between steps.
+    /// `steps` Adam steps on minibatches (k·N + i) mod B for k = `first_minibatch`.., continuing from the uploaded
+    /// weights and Adam state. Returns the per-step losses and the GPU time. Nothing is read back between steps.
     pub fn train(
         &self,
+        first_minibatch: usize,
         steps: usize,
         lr: f64,
         l2: f64,
@@ -506,10 +509,12 @@ impl GpuTrainer {
                 self.max_steps
             )));
         }
-        self.write_dims(self.n_batch, l2, adam, lr);
-        // Keep Adam's step count, restart the minibatch index.
+        // Keep Adam's step count, set the minibatch index; loss_reduce writes step k's loss to slot k − k0.
         let counters: Vec<u32> = self.read(&self.counters, 8)?;
-        self.queue.write_buffer(&self.counters, 0, bytemuck::cast_slice(&[counters[0], 0u32]));
+        let first =
+            u32::try_from(first_minibatch).map_err(|_| KernelError::Input("first minibatch too large".into()))?;
+        self.queue.write_buffer(&self.counters, 0, bytemuck::cast_slice(&[counters[0], first]));
+        self.write_dims(self.n_batch, l2, adam, lr, first);
         let mut gpu = self.timestamps.as_ref().map(|_| 0.0);
         const CHUNK: usize = 64;
         let mut done = 0;

@@ -16,7 +16,7 @@ struct Dims {
     beta1: f32,
     beta2: f32,
     eps: f32,
-    _pad0: u32,
+    k0: u32,            // minibatch index of the first step of this call (losses[k − k0])
     _pad1: u32,
     _pad2: u32,
 }

@@ -21,4 +21,4 @@ pub use config::NetConfig;
 pub use error::ModelError;
 pub use real::Real;
 pub use srnn::{Batch, GradOutput, Params};
-pub use train::{Rule, TraceVariant, compute_grads, train_steps};
+pub use train::{Rule, TraceVariant, compute_grads, train_steps, train_steps_from};

@@ -94,6 +94,24 @@ pub fn train_steps<R: Real>(
     batch_size: usize,
     lr: f64,
 ) -> Result<Vec<R>, ModelError> {
+    train_steps_from(cfg, params, adam, adam_cfg, batch, rule, l2, 0, steps, batch_size, lr)
+}
+
+/// Like [`train_steps`], starting at minibatch index `first` (steps k = first, first + 1, …).
+#[allow(clippy::too_many_arguments)]
+pub fn train_steps_from<R: Real>(
+    cfg: &NetConfig,
+    params: &mut Params<R>,
+    adam: &mut AdamState<R>,
+    adam_cfg: &AdamConfig,
+    batch: &Batch,
+    rule: Rule,
+    l2: f64,
+    first: usize,
+    steps: usize,
+    batch_size: usize,
+    lr: f64,
+) -> Result<Vec<R>, ModelError> {
     if batch_size == 0 {
         return Err(ModelError::EmptyBatch { batch: 0, t_steps: batch.t_steps });
     }
@@ -101,7 +119,7 @@ pub fn train_steps<R: Real>(
     let sample_len = batch.t_steps * batch.n_in;
     let mut x = vec![0.0f32; batch_size * sample_len];
     let mut y = vec![0i64; batch_size];
-    for k in 0..steps {
+    for k in first..first + steps {
         for i in 0..batch_size {
             let b = (k * batch_size + i) % batch.batch;
             x[i * sample_len..(i + 1) * sample_len].copy_from_slice(batch.sample(b));

@@ -143,3 +143,39 @@ pub fn random_case(batch: usize, t_steps: usize, seed: u64) -> (models::NetConfi
 pub fn flat(p: &Params<f64>) -> Vec<f64> {
     p.w_in.iter().chain(&p.w_rec).chain(&p.w_out).copied().collect()
 }
+
+/// The GPU context every GPU test uses. Without an adapter this panics with the install hint: tests fail, never
+/// skip (CI installs Mesa's lavapipe).
+pub fn gpu() -> kernels::GpuContext {
+    kernels::GpuContext::new(None).unwrap_or_else(|e| panic!("GPU tests need an adapter: {e}"))
+}
+
+/// Params and smooth realistic inputs for any network shape (authors' init, gain for ≈ 1 % spiking).
+pub fn random_case_shaped(
+    cfg: &models::NetConfig,
+    batch: usize,
+    t_steps: usize,
+    seed: u64,
+) -> (Params<f32>, BatchData) {
+    let p = Params::init_authors(cfg, seed);
+    let (x, y) = models::inputs::smooth_random_batch(
+        batch,
+        t_steps,
+        cfg.n_in,
+        cfg.n_out,
+        models::inputs::REALISTIC_GAIN,
+        seed + 1,
+    );
+    (p, BatchData { x, y, batch, t_steps, n_in: cfg.n_in })
+}
+
+/// Spike mismatches between two `[B, T, N]` records: (flat index) list; empty when identical.
+pub fn spike_flips(a: &[u8], b: &[u8]) -> Vec<usize> {
+    assert_eq!(a.len(), b.len(), "spike records differ in length");
+    a.iter().zip(b).enumerate().filter(|(_, (x, y))| x != y).map(|(i, _)| i).collect()
+}
+
+/// f32 params widened.
+pub fn flat32(p: &Params<f32>) -> Vec<f64> {
+    flat(&p.cast())
+}

@@ -1,0 +1,38 @@
+//! Every WGSL kernel compiles and validates (naga, through wgpu's error scopes) for the paper's network and for
+//! odd shapes and every variant; a broken shader is a typed error, not a panic.
+
+use kernels::shaders::{Kernel, Variant, pipeline};
+use models::NetConfig;
+use tests::gpu;
+
+#[test]
+fn all_kernels_compile_for_several_shapes_and_variants() {
+    let ctx = gpu();
+    let shapes = [
+        NetConfig::default(),
+        NetConfig { n_in: 1, n_rec: 1, n_out: 1, ..NetConfig::default() },
+        NetConfig { n_in: 13, n_rec: 300, n_out: 35, ..NetConfig::default() },
+    ];
+    for cfg in &shapes {
+        for v in [
+            Variant::default(),
+            Variant { trace_aligned: true, ..Variant::default() },
+            Variant { detach_reset: true, stop_recurrent: true, ..Variant::default() },
+        ] {
+            for k in Kernel::ALL {
+                pipeline(&ctx.device, k, cfg, v)
+                    .unwrap_or_else(|e| panic!("{} ({}→{}→{}): {e}", k.stem(), cfg.n_in, cfg.n_rec, cfg.n_out));
+            }
+        }
+    }
+}
+
+#[test]
+fn every_kernel_file_exists_and_names_its_entry_point() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../kernels/wgsl");
+    for k in Kernel::ALL {
+        let path = dir.join(format!("{}.wgsl", k.stem()));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(text.contains(&format!("fn {}(", k.stem())), "{} lacks entry point {}", path.display(), k.stem());
+    }
+}

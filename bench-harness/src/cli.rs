@@ -33,6 +33,27 @@ pub enum Command {
     RandomBatch(RandomBatchArgs),
     /// Run the forward pass on a batch and report loss and accuracy.
     Evaluate(EvaluateArgs),
+    /// Train M samples and report samples/s, GPU time and the bytes of every GPU buffer.
+    BenchTrain(BenchTrainArgs),
+}
+
+/// `snnbench bench-train`.
+#[derive(Debug, Args)]
+pub struct BenchTrainArgs {
+    #[command(flatten)]
+    pub rule: RuleArgs,
+    /// Minibatch size N.
+    #[arg(long)]
+    pub batch: usize,
+    /// Steps per sample T.
+    #[arg(long, default_value_t = 100)]
+    pub steps_t: usize,
+    /// Samples to train in the timed run (rounded up to whole minibatches).
+    #[arg(long, default_value_t = 1000)]
+    pub samples: usize,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `snnbench evaluate`.
@@ -312,6 +333,7 @@ pub fn run(cli: Cli) -> Result<String> {
         Command::TrainSteps(a) => train_steps(a),
         Command::RandomBatch(a) => random_batch(a),
         Command::Evaluate(a) => evaluate(a),
+        Command::BenchTrain(a) => bench_train(a),
     }
 }
 
@@ -525,4 +547,15 @@ fn evaluate(a: EvaluateArgs) -> Result<String> {
         ce / n,
         100.0 * rate
     ))
+}
+
+fn bench_train(a: BenchTrainArgs) -> Result<String> {
+    let rule = a.rule.rule()?;
+    a.rule.check_l2()?;
+    let ctx = match a.rule.backend {
+        Backend::Cpu => None,
+        Backend::Wgpu => Some(a.rule.gpu()?),
+    };
+    let r = crate::bench_train::bench_train(rule, ctx.as_ref(), a.batch, a.steps_t, a.samples)?;
+    Ok(if a.json { serde_json::to_string(&r)? } else { r.describe() })
 }

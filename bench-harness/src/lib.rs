@@ -1,5 +1,6 @@
 //! The workbench's harness: tensor files, the `snnbench` command line and (later) data, experiments, results,
 //! plots and reports. Library code emits `tracing` events and returns errors; only the binary prints.
 
+pub mod bench_train;
 pub mod cli;
 pub mod tensors;

@@ -54,6 +54,7 @@ struct Dims {
 }
 
 struct Pass {
+    stem: &'static str,
     pipeline: wgpu::ComputePipeline,
     bind_group: wgpu::BindGroup,
     groups: u32,
@@ -221,10 +222,20 @@ impl GpuTrainer {
                 let e_sum = make("e_sum", traces, &mut ps, false)?;
                 let p = pipeline(&device, Kernel::EpropTrain, cfg, var)?;
                 let bg = bind(&p, &[&dims, &x, &y, &w, &eps_a, &e_sum, &sample_out, &spikes, &counters], "eprop_train");
-                gradient_passes.push(Pass { pipeline: p, bind_group: bg, groups: per_sample_groups });
+                gradient_passes.push(Pass {
+                    stem: "eprop_train",
+                    pipeline: p,
+                    bind_group: bg,
+                    groups: per_sample_groups,
+                });
                 let p = pipeline(&device, Kernel::EpropAssemble, cfg, var)?;
                 let bg = bind(&p, &[&dims, &w, &e_sum, &sample_out, &grad], "eprop_assemble");
-                gradient_passes.push(Pass { pipeline: p, bind_group: bg, groups: weight_groups });
+                gradient_passes.push(Pass {
+                    stem: "eprop_assemble",
+                    pipeline: p,
+                    bind_group: bg,
+                    groups: weight_groups,
+                });
             }
             Rule::Bptt(_) => {
                 let h = nb * tt * n_rec * f;
@@ -239,24 +250,39 @@ impl GpuTrainer {
                     &[&dims, &x, &y, &w, &z_hist, &thr_hist, &psi_hist, &sample_out, &counters],
                     "bptt_forward",
                 );
-                gradient_passes.push(Pass { pipeline: p, bind_group: bg, groups: per_sample_groups });
+                gradient_passes.push(Pass {
+                    stem: "bptt_forward",
+                    pipeline: p,
+                    bind_group: bg,
+                    groups: per_sample_groups,
+                });
                 let p = pipeline(&device, Kernel::BpttBackward, cfg, var)?;
                 let bg = bind(&p, &[&dims, &w, &z_hist, &thr_hist, &psi_hist, &sample_out, &dv_hist], "bptt_backward");
-                gradient_passes.push(Pass { pipeline: p, bind_group: bg, groups: per_sample_groups });
+                gradient_passes.push(Pass {
+                    stem: "bptt_backward",
+                    pipeline: p,
+                    bind_group: bg,
+                    groups: per_sample_groups,
+                });
                 let p = pipeline(&device, Kernel::BpttWeightGrads, cfg, var)?;
                 let bg =
                     bind(&p, &[&dims, &x, &w, &z_hist, &dv_hist, &sample_out, &grad, &counters], "bptt_weight_grads");
-                gradient_passes.push(Pass { pipeline: p, bind_group: bg, groups: weight_groups });
+                gradient_passes.push(Pass {
+                    stem: "bptt_weight_grads",
+                    pipeline: p,
+                    bind_group: bg,
+                    groups: weight_groups,
+                });
                 bytes.history = hist;
                 z_record = Some(z_hist);
             }
         }
         let p = pipeline(&device, Kernel::LossReduce, cfg, var)?;
         let bg = bind(&p, &[&dims, &w, &sample_out, &losses, &counters], "loss_reduce");
-        let loss_pass = Pass { pipeline: p, bind_group: bg, groups: 1 };
+        let loss_pass = Pass { stem: "loss_reduce", pipeline: p, bind_group: bg, groups: 1 };
         let p = pipeline(&device, Kernel::Adam, cfg, var)?;
         let bg = bind(&p, &[&dims, &w, &grad, &m, &v, &counters], "adam");
-        let adam_pass = Pass { pipeline: p, bind_group: bg, groups: weight_groups };
+        let adam_pass = Pass { stem: "adam", pipeline: p, bind_group: bg, groups: weight_groups };
         let timestamps = ctx.has_timestamps.then(|| {
             let qs = device.create_query_set(&wgpu::QuerySetDescriptor {
                 label: Some("step timestamps"),
@@ -543,5 +569,63 @@ impl GpuTrainer {
         let v: Vec<f32> = self.read(&self.v, n)?;
         let c: Vec<u32> = self.read(&self.counters, 8)?;
         Ok(AdamState { m: self.unflat(&m), v: self.unflat(&v), step: c[0] as u64 })
+    }
+}
+
+impl GpuTrainer {
+    /// Device time of each kernel of one training step, from timestamp queries around one compute pass per
+    /// kernel (`None` when the adapter has no timestamp queries). Runs minibatch 0 and advances Adam by one step.
+    pub fn profile_step(
+        &self,
+        lr: f64,
+        l2: f64,
+        adam: &AdamConfig,
+    ) -> Result<Option<Vec<(&'static str, f64)>>, KernelError> {
+        if !self.timestamps.as_ref().is_some_and(|_| true) {
+            return Ok(None);
+        }
+        let period = self.timestamps.as_ref().map_or(0.0, |t| t.2);
+        let passes: Vec<&Pass> = self.gradient_passes.iter().chain([&self.loss_pass, &self.adam_pass]).collect();
+        let n = passes.len() as u32;
+        let qs = self.device.create_query_set(&wgpu::QuerySetDescriptor {
+            label: Some("profile"),
+            ty: wgpu::QueryType::Timestamp,
+            count: 2 * n,
+        });
+        let resolve = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("profile resolve"),
+            size: 16 * n as u64,
+            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let counters: Vec<u32> = self.read(&self.counters, 8)?;
+        self.queue.write_buffer(&self.counters, 0, bytemuck::cast_slice(&[counters[0], 0u32]));
+        self.write_dims(self.n_batch, l2, adam, lr, 0);
+        let mut enc = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("profile") });
+        for (i, p) in passes.iter().enumerate() {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(p.stem),
+                timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
+                    query_set: &qs,
+                    beginning_of_pass_write_index: Some(2 * i as u32),
+                    end_of_pass_write_index: Some(2 * i as u32 + 1),
+                }),
+            });
+            pass.set_pipeline(&p.pipeline);
+            pass.set_bind_group(0, &p.bind_group, &[]);
+            pass.dispatch_workgroups(p.groups, 1, 1);
+        }
+        enc.resolve_query_set(&qs, 0..2 * n, &resolve, 0);
+        let staging = self.staging(16 * n as u64);
+        enc.copy_buffer_to_buffer(&resolve, 0, &staging, 0, 16 * n as u64);
+        self.queue.submit([enc.finish()]);
+        let ticks: Vec<u64> = self.map_read(&staging)?;
+        Ok(Some(
+            passes
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.stem, ticks[2 * i + 1].saturating_sub(ticks[2 * i]) as f64 * period))
+                .collect(),
+        ))
     }
 }

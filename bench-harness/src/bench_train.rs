@@ -1,0 +1,145 @@
+//! `snnbench bench-train`: trains M samples with one rule on one backend and reports throughput, GPU time and the
+//! exact bytes of every GPU buffer (weights/optimizer, per-sample state, BPTT history; input apart).
+
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use models::{AdamConfig, AdamState, NetConfig, Params, Rule};
+use serde::Serialize;
+
+/// One measurement, as printed by `--json` (a contract: keep the field names).
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchTrainResult {
+    /// Training samples per second of wall time (gradient + Adam, after waiting for the device).
+    pub samples_per_s: f64,
+    /// Wall time of the timed run, seconds.
+    pub wall_time_s: f64,
+    /// Device time from timestamp queries; `None` when the adapter has none (or on the CPU backend).
+    pub gpu_time_s: Option<f64>,
+    /// Bytes of every GPU buffer except the input batch; `None` on the CPU backend.
+    pub bytes_total: Option<u64>,
+    /// BPTT's stored history (linear in T); 0 for e-prop.
+    pub bytes_history: Option<u64>,
+    /// Weights, gradient, Adam state, counters.
+    pub bytes_weights_optimizer: Option<u64>,
+    /// Per-sample state that does not grow with T.
+    pub bytes_per_sample_state: Option<u64>,
+    /// The input batch.
+    pub bytes_input: Option<u64>,
+    /// Adapter name and backend, or "cpu (N threads)".
+    pub adapter: String,
+    /// `eprop` or `bptt`.
+    pub rule: String,
+    /// `cpu` or `wgpu`.
+    pub backend: String,
+    /// Minibatch size N.
+    pub batch: usize,
+    /// Steps per sample.
+    pub t_steps: usize,
+    /// Samples trained in the timed run.
+    pub samples: usize,
+    /// Milliseconds per training sample.
+    pub time_per_sample_ms: f64,
+    /// Device seconds per kernel for one training step (timestamp queries, one pass per kernel), when available.
+    pub kernel_time_s: Option<Vec<(String, f64)>>,
+}
+
+/// Runs the benchmark: one warm-up step (shader JIT, caches), then ⌈M/N⌉ timed steps on minibatches of N drawn
+/// from a seeded realistic batch of N samples.
+pub fn bench_train(
+    rule: Rule,
+    gpu: Option<&kernels::GpuContext>,
+    batch: usize,
+    t_steps: usize,
+    samples: usize,
+) -> Result<BenchTrainResult> {
+    if batch == 0 || t_steps == 0 || samples == 0 {
+        bail!("--batch, --steps-t and --samples must be at least 1");
+    }
+    let cfg = NetConfig::default();
+    let p = Params::init_authors(&cfg, 0);
+    let (x, y) =
+        models::inputs::smooth_random_batch(batch, t_steps, cfg.n_in, cfg.n_out, models::inputs::REALISTIC_GAIN, 1);
+    let steps = samples.div_ceil(batch);
+    let adam_cfg = AdamConfig::default();
+    let mut kernel_time_s = None;
+    let (wall, gpu_time, bytes, adapter) = match gpu {
+        None => {
+            let data = models::Batch::new(&x, &y, t_steps, cfg.n_in, cfg.n_out)?;
+            let mut pw = p.clone();
+            let mut adam = AdamState::like(&pw);
+            models::train_steps(&cfg, &mut pw, &mut adam, &adam_cfg, &data, rule, 1e-5, 1, batch, 0.01)?;
+            let start = Instant::now();
+            models::train_steps(&cfg, &mut pw, &mut adam, &adam_cfg, &data, rule, 1e-5, steps, batch, 0.01)?;
+            (start.elapsed().as_secs_f64(), None, None, format!("cpu ({} threads)", rayon_threads()))
+        }
+        Some(ctx) => {
+            let tr = kernels::GpuTrainer::new(ctx, &cfg, rule, batch, batch, t_steps, false, steps.max(1))?;
+            tr.upload_batch(&x, &y)?;
+            tr.set_params(&p)?;
+            tr.set_adam(&AdamState::like(&p))?;
+            tr.train(0, 1, 0.01, 1e-5, &adam_cfg)?;
+            kernel_time_s = tr
+                .profile_step(0.01, 1e-5, &adam_cfg)?
+                .map(|v| v.into_iter().map(|(k, t)| (k.to_string(), t)).collect());
+            tr.wait()?;
+            let start = Instant::now();
+            let (_, timing) = tr.train(0, steps, 0.01, 1e-5, &adam_cfg)?;
+            tr.wait()?;
+            (start.elapsed().as_secs_f64(), timing.gpu_time_s, Some(tr.bytes()), ctx.describe())
+        }
+    };
+    let n = steps * batch;
+    Ok(BenchTrainResult {
+        samples_per_s: n as f64 / wall,
+        wall_time_s: wall,
+        gpu_time_s: gpu_time,
+        bytes_total: bytes.map(|b| b.total()),
+        bytes_history: bytes.map(|b| b.history),
+        bytes_weights_optimizer: bytes.map(|b| b.weights_optimizer),
+        bytes_per_sample_state: bytes.map(|b| b.per_sample_state),
+        bytes_input: bytes.map(|b| b.input),
+        adapter,
+        rule: rule.name().into(),
+        backend: if gpu.is_some() { "wgpu" } else { "cpu" }.into(),
+        batch,
+        t_steps,
+        samples: n,
+        time_per_sample_ms: 1e3 * wall / n as f64,
+        kernel_time_s,
+    })
+}
+
+fn rayon_threads() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+impl BenchTrainResult {
+    /// Human-readable lines.
+    pub fn describe(&self) -> String {
+        let mb = |b: Option<u64>| b.map_or("n/a".to_string(), |b| format!("{b} B ({:.2} MiB)", b as f64 / 1048576.0));
+        format!(
+            "bench-train: {} on {} [{}], N = {}, T = {}, {} samples\n  \
+             {:.1} samples/s, {:.3} ms/sample (wall {:.3} s; GPU time {})\n  \
+             GPU bytes: total {} = weights/optimizer {} + per-sample state {} + history {}; input {}",
+            self.rule,
+            self.backend,
+            self.adapter,
+            self.batch,
+            self.t_steps,
+            self.samples,
+            self.samples_per_s,
+            self.time_per_sample_ms,
+            self.wall_time_s,
+            self.gpu_time_s.map_or("not measured".into(), |t| format!("{t:.3} s")),
+            mb(self.bytes_total),
+            mb(self.bytes_weights_optimizer),
+            mb(self.bytes_per_sample_state),
+            mb(self.bytes_history),
+            mb(self.bytes_input),
+        ) + &self.kernel_time_s.as_ref().map_or(String::new(), |k| {
+            let parts: Vec<String> = k.iter().map(|(n, t)| format!("{n} {:.3} ms", 1e3 * t)).collect();
+            format!("\n  one step by kernel: {}", parts.join(", "))
+        })
+    }
+}

@@ -12,16 +12,22 @@ const READOUT: &str = include_str!("../wgsl/readout.wgsl");
 /// A compute kernel: its stem names the file `kernels/wgsl/<stem>.wgsl` and the entry point.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kernel {
-    /// One e-prop sample per workgroup: forward pass and eligibility traces.
-    EpropTrain,
-    /// e-prop gradient assembly and batch mean.
+    /// Input currents of a chunk of steps for all samples (batched GEMM).
+    InputProjection,
+    /// The sequential ALIF forward pass over a chunk, one sample per workgroup.
+    AlifForward,
+    /// e-prop: a chunk's trace recursion turned into per-neuron coefficients and per-source values.
+    EpropCoeffs,
+    /// e-prop: every synapse's traces advanced by a chunk.
+    EpropTraces,
+    /// e-prop input/recurrent gradients and batch mean.
     EpropAssemble,
-    /// BPTT forward pass with stored history.
-    BpttForward,
     /// BPTT backward pass through time.
     BpttBackward,
-    /// BPTT weight gradients and batch mean.
+    /// BPTT input/recurrent gradients and batch mean.
     BpttWeightGrads,
+    /// Readout gradient (both rules).
+    ReadoutGrads,
     /// Minibatch loss and step counters.
     LossReduce,
     /// Adam update.
@@ -30,12 +36,15 @@ pub enum Kernel {
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 7] = [
-        Kernel::EpropTrain,
+    pub const ALL: [Kernel; 10] = [
+        Kernel::InputProjection,
+        Kernel::AlifForward,
+        Kernel::EpropCoeffs,
+        Kernel::EpropTraces,
         Kernel::EpropAssemble,
-        Kernel::BpttForward,
         Kernel::BpttBackward,
         Kernel::BpttWeightGrads,
+        Kernel::ReadoutGrads,
         Kernel::LossReduce,
         Kernel::Adam,
     ];
@@ -43,11 +52,14 @@ impl Kernel {
     /// File stem = entry point.
     pub fn stem(self) -> &'static str {
         match self {
-            Kernel::EpropTrain => "eprop_train",
+            Kernel::InputProjection => "input_projection",
+            Kernel::AlifForward => "alif_forward",
+            Kernel::EpropCoeffs => "eprop_coeffs",
+            Kernel::EpropTraces => "eprop_traces",
             Kernel::EpropAssemble => "eprop_assemble",
-            Kernel::BpttForward => "bptt_forward",
             Kernel::BpttBackward => "bptt_backward",
             Kernel::BpttWeightGrads => "bptt_weight_grads",
+            Kernel::ReadoutGrads => "readout_grads",
             Kernel::LossReduce => "loss_reduce",
             Kernel::Adam => "adam",
         }
@@ -55,18 +67,21 @@ impl Kernel {
 
     fn body(self) -> &'static str {
         match self {
-            Kernel::EpropTrain => include_str!("../wgsl/eprop_train.wgsl"),
+            Kernel::InputProjection => include_str!("../wgsl/input_projection.wgsl"),
+            Kernel::AlifForward => include_str!("../wgsl/alif_forward.wgsl"),
+            Kernel::EpropCoeffs => include_str!("../wgsl/eprop_coeffs.wgsl"),
+            Kernel::EpropTraces => include_str!("../wgsl/eprop_traces.wgsl"),
             Kernel::EpropAssemble => include_str!("../wgsl/eprop_assemble.wgsl"),
-            Kernel::BpttForward => include_str!("../wgsl/bptt_forward.wgsl"),
             Kernel::BpttBackward => include_str!("../wgsl/bptt_backward.wgsl"),
             Kernel::BpttWeightGrads => include_str!("../wgsl/bptt_weight_grads.wgsl"),
+            Kernel::ReadoutGrads => include_str!("../wgsl/readout_grads.wgsl"),
             Kernel::LossReduce => include_str!("../wgsl/loss_reduce.wgsl"),
             Kernel::Adam => include_str!("../wgsl/adam.wgsl"),
         }
     }
 
     fn needs_readout(self) -> bool {
-        matches!(self, Kernel::EpropTrain | Kernel::BpttForward)
+        matches!(self, Kernel::AlifForward)
     }
 }
 
@@ -79,11 +94,25 @@ pub struct Variant {
     pub detach_reset: bool,
     /// BPTT: stop the gradient through the recurrent input.
     pub stop_recurrent: bool,
+    /// Steps per forward chunk (TC): T for BPTT (its history), a constant for e-prop (memory constant in T).
+    pub chunk: usize,
+    /// The forward pass stores the thresholds A(t) (BPTT needs them).
+    pub store_thr: bool,
 }
 
 /// Workgroup size of the per-sample kernels: N_REC rounded up to a multiple of 32.
 pub fn per_sample_workgroup(n_rec: usize) -> u32 {
     (n_rec.div_ceil(32) * 32) as u32
+}
+
+/// Workgroup size of eprop_coeffs: max(N_PRE, N_REC) rounded up to a multiple of 32.
+pub fn coeffs_workgroup(n_in: usize, n_rec: usize) -> u32 {
+    ((n_in + n_rec).div_ceil(32) * 32) as u32
+}
+
+/// N_REC rounded up to a multiple of 4: the post dimension of internal buffers.
+pub fn n_rec_padded(n_rec: usize) -> usize {
+    n_rec.div_ceil(4) * 4
 }
 
 /// The full WGSL source of `kernel` for this network and variant.
@@ -98,16 +127,21 @@ pub fn source(kernel: Kernel, cfg: &NetConfig, v: Variant) -> String {
         "// generated header\n\
          const N_IN: u32 = {n_in}u;\nconst N_REC: u32 = {n_rec}u;\nconst N_OUT: u32 = {n_out}u;\n\
          const N_PRE: u32 = {}u;\nconst W_REC_OFF: u32 = {}u;\nconst W_OUT_OFF: u32 = {}u;\nconst N_W: u32 = {}u;\n\
-         const WG: u32 = {}u;\n\
+         const WG: u32 = {}u;\nconst WGC: u32 = {}u;\nconst N_RECP: u32 = {}u;\nconst NQ: u32 = {}u;\nconst TC: u32 = {}u;\n\
          const ALPHA: f32 = {};\nconst OM_ALPHA: f32 = {};\nconst RHO: f32 = {};\nconst OM_RHO: f32 = {};\n\
          const KAPPA: f32 = {};\nconst V_TH: f32 = {};\nconst BETA: f32 = {};\n\
          const SG_GAMMA: f32 = {};\nconst SG_SIGMA: f32 = {};\nconst SG_SCALE: f32 = {};\nconst SG_H: f32 = {};\n\
-         const TRACE_ALIGNED: bool = {};\nconst DETACH_RESET: bool = {};\nconst STOP_RECURRENT: bool = {};\n",
+         const TRACE_ALIGNED: bool = {};\nconst DETACH_RESET: bool = {};\nconst STOP_RECURRENT: bool = {};\n\
+         const STORE_THR: bool = {};\n",
         n_in + n_rec,
         n_in * n_rec,
         n_in * n_rec + n_rec * n_rec,
         cfg.n_weights(),
         per_sample_workgroup(n_rec),
+        coeffs_workgroup(n_in, n_rec),
+        n_rec_padded(n_rec),
+        n_rec_padded(n_rec) / 4,
+        v.chunk.max(1),
         f(c.alpha),
         f(c.one_minus_alpha),
         f(c.rho),
@@ -122,6 +156,7 @@ pub fn source(kernel: Kernel, cfg: &NetConfig, v: Variant) -> String {
         v.trace_aligned,
         v.detach_reset,
         v.stop_recurrent,
+        v.store_thr,
     );
     s.push_str(COMMON);
     s.push('\n');

@@ -4,7 +4,7 @@
 
 use crate::{
     GpuContext, KernelError,
-    shaders::{Kernel, Variant, per_sample_workgroup, pipeline},
+    shaders::{Kernel, Variant, coeffs_workgroup, n_rec_padded, per_sample_workgroup, pipeline},
 };
 use models::{AdamConfig, AdamState, GradOutput, NetConfig, Params, Rule, TraceVariant};
 
@@ -53,12 +53,26 @@ struct Dims {
     _pad: [u32; 2],
 }
 
-struct Pass {
+/// One recorded dispatch.
+struct Dispatch {
     stem: &'static str,
     pipeline: wgpu::ComputePipeline,
     bind_group: wgpu::BindGroup,
-    groups: u32,
+    groups: (u32, u32),
 }
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+struct ChunkInfo {
+    t0: u32,
+    tc: u32,
+    index: u32,
+    last: u32,
+}
+
+/// Steps per forward chunk for e-prop: the chunk buffers (and so e-prop's memory) do not depend on T. Chosen on
+/// lavapipe (see the issue note): longer chunks amortise the per-chunk trace update, shorter ones save memory.
+pub const EPROP_CHUNK: usize = 25;
 
 /// Batched e-prop or BPTT training on one device, for a fixed network, rule, minibatch size and T.
 pub struct GpuTrainer {
@@ -82,10 +96,9 @@ pub struct GpuTrainer {
     losses: wgpu::Buffer,
     sample_out: wgpu::Buffer,
     spikes: wgpu::Buffer,
-    z_hist: Option<wgpu::Buffer>,
-    gradient_passes: Vec<Pass>,
-    loss_pass: Pass,
-    adam_pass: Pass,
+    gradient: Vec<Dispatch>,
+    loss: Dispatch,
+    adam: Dispatch,
     timestamps: Option<(wgpu::QuerySet, wgpu::Buffer, f64)>,
     bytes: BufferBytes,
 }
@@ -105,13 +118,13 @@ impl std::fmt::Debug for GpuTrainer {
 /// The CE slot at the end of each per-sample record (layout in common.wgsl).
 const S_OUT_EXTRA: usize = 1;
 
-fn variant(rule: Rule) -> Variant {
-    match rule {
-        Rule::Eprop(t) => Variant { trace_aligned: t == TraceVariant::Aligned, ..Variant::default() },
-        Rule::Bptt(o) => {
-            Variant { detach_reset: o.detach_reset, stop_recurrent: o.stop_recurrent, ..Variant::default() }
-        }
-    }
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    WeightsOptimizer,
+    PerSample,
+    History,
+    Output,
+    Input,
 }
 
 impl GpuTrainer {
@@ -136,17 +149,21 @@ impl GpuTrainer {
             )));
         }
         let lim = &ctx.limits;
-        let wg = per_sample_workgroup(cfg.n_rec);
+        let wg = per_sample_workgroup(cfg.n_rec).max(coeffs_workgroup(cfg.n_in, cfg.n_rec));
         if wg > lim.max_compute_invocations_per_workgroup || wg > lim.max_compute_workgroup_size_x {
             return Err(KernelError::Limits(format!(
-                "n_rec = {} needs {wg} threads per workgroup; the adapter allows {}",
-                cfg.n_rec, lim.max_compute_invocations_per_workgroup
+                "a {}→{} network needs {wg} threads per workgroup; the adapter allows {}",
+                cfg.n_in, cfg.n_rec, lim.max_compute_invocations_per_workgroup
             )));
         }
-        if n_batch as u64 > lim.max_compute_workgroups_per_dimension as u64 {
+        let is_eprop = matches!(rule, Rule::Eprop(_));
+        let tc = if is_eprop { EPROP_CHUNK.min(t_steps) } else { t_steps };
+        let n_chunks = t_steps.div_ceil(tc);
+        let rows_tiles = (n_batch * tc).div_ceil(8);
+        let max_groups = lim.max_compute_workgroups_per_dimension as usize;
+        if n_batch > max_groups || rows_tiles > max_groups {
             return Err(KernelError::Limits(format!(
-                "minibatch of {n_batch} exceeds the adapter's {} workgroups per dimension",
-                lim.max_compute_workgroups_per_dimension
+                "minibatch of {n_batch} × {tc} steps exceeds the adapter's {max_groups} workgroups per dimension"
             )));
         }
         let device = ctx.device.clone();
@@ -154,135 +171,167 @@ impl GpuTrainer {
         let f = 4u64;
         let n_w = cfg.n_weights() as u64;
         let (n_in, n_rec, n_out) = (cfg.n_in as u64, cfg.n_rec as u64, cfg.n_out as u64);
-        let (nb, nt, tt) = (n_batch as u64, n_total as u64, t_steps as u64);
+        let n_pre = n_in + n_rec;
+        let n_recp = n_rec_padded(cfg.n_rec) as u64;
+        let (nb, nt, tt, tcu) = (n_batch as u64, n_total as u64, t_steps as u64, tc as u64);
         let s_out = 2 * n_rec + 2 * n_out + S_OUT_EXTRA as u64;
-        let max_binding = lim.max_storage_buffer_binding_size;
-        let max_buffer = lim.max_buffer_size;
+        let max_bind = lim.max_storage_buffer_binding_size.min(lim.max_buffer_size);
         let mut bytes = BufferBytes::default();
-        let make = |label: &str, size: u64, role: &mut u64, uniform: bool| -> Result<wgpu::Buffer, KernelError> {
+        let mut make = |label: &str, size: u64, role: Role, uniform: bool| -> Result<wgpu::Buffer, KernelError> {
             let size = size.max(4);
-            if size > max_binding.min(max_buffer) {
+            if size > max_bind {
                 return Err(KernelError::Limits(format!(
-                    "buffer `{label}` needs {size} bytes; the adapter binds at most {} (try a smaller batch or T)",
-                    max_binding.min(max_buffer)
+                    "buffer `{label}` needs {size} bytes; the adapter binds at most {max_bind} (try a smaller batch or T)"
                 )));
             }
-            *role += size;
+            *match role {
+                Role::WeightsOptimizer => &mut bytes.weights_optimizer,
+                Role::PerSample => &mut bytes.per_sample_state,
+                Role::History => &mut bytes.history,
+                Role::Output => &mut bytes.outputs,
+                Role::Input => &mut bytes.input,
+            } += size;
             let usage = if uniform {
                 wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST
             } else {
                 wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC
             };
-            Ok(device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(label),
-                size,
-                usage,
-                mapped_at_creation: false,
-            }))
+            Ok(device.create_buffer(&wgpu::BufferDescriptor { label: Some(label), size, usage, mapped_at_creation: false }))
         };
-        let mut wo = 0u64;
-        let mut ps = 0u64;
-        let mut hist = 0u64;
-        let mut outs = 0u64;
-        let mut input = 0u64;
-        let dims = make("dims", std::mem::size_of::<Dims>() as u64, &mut wo, true)?;
-        let x = make("x", nt * tt * n_in * f, &mut input, false)?;
-        let y = make("y", nt * f, &mut input, false)?;
-        let w = make("w", n_w * f, &mut wo, false)?;
-        let grad = make("grad", n_w * f, &mut wo, false)?;
-        let m = make("adam_m", n_w * f, &mut wo, false)?;
-        let v = make("adam_v", n_w * f, &mut wo, false)?;
-        let counters = make("counters", 2 * f, &mut wo, false)?;
-        let losses = make("losses", max_steps.max(1) as u64 * f, &mut wo, false)?;
-        let sample_out = make("sample_out", nb * s_out * f, &mut ps, false)?;
+        use Role::*;
+        let dims = make("dims", std::mem::size_of::<Dims>() as u64, WeightsOptimizer, true)?;
+        let x = make("x", nt * tt * n_in * f, Input, false)?;
+        let y = make("y", nt * f, Input, false)?;
+        let w = make("w", n_w * f, WeightsOptimizer, false)?;
+        let grad = make("grad", n_w * f, WeightsOptimizer, false)?;
+        let m = make("adam_m", n_w * f, WeightsOptimizer, false)?;
+        let v = make("adam_v", n_w * f, WeightsOptimizer, false)?;
+        let counters = make("counters", 2 * f, WeightsOptimizer, false)?;
+        let losses = make("losses", max_steps.max(1) as u64 * f, WeightsOptimizer, false)?;
+        let sample_out = make("sample_out", nb * s_out * f, PerSample, false)?;
+        let state = make("state", nb * 5 * n_recp * f, PerSample, false)?;
+        let z_start = make("z_start", nb * n_recp * f, PerSample, false)?;
+        // The forward chunk buffers: e-prop's are per-sample state of fixed size, BPTT's (TC = T) its history.
+        let chunk_role = if is_eprop { PerSample } else { History };
+        let chunk_bytes = nb * tcu * n_recp * f;
+        let cur_in = make("cur_in", chunk_bytes, chunk_role, false)?;
+        let z_c = make("z_c", chunk_bytes, chunk_role, false)?;
+        let psi_c = make("psi_c", chunk_bytes, chunk_role, false)?;
+        let thr_c = make("thr_c", if is_eprop { 4 } else { chunk_bytes }, chunk_role, false)?;
         // BPTT's spike record is its z history; e-prop writes a separate one when asked.
-        let spike_bytes = if record_spikes && matches!(rule, Rule::Eprop(_)) { nb * tt * n_rec * f } else { 4 };
-        let spikes = make("spikes", spike_bytes, &mut outs, false)?;
-        let var = variant(rule);
-        let per_sample_groups = n_batch as u32;
-        let weight_groups = (cfg.n_weights() as u32).div_ceil(256);
-        let bind = |p: &wgpu::ComputePipeline, bufs: &[&wgpu::Buffer], label: &str| -> wgpu::BindGroup {
+        let spike_bytes = if record_spikes && is_eprop { nb * tt * n_rec * f } else { 4 };
+        let spikes = make("spikes", spike_bytes, Output, false)?;
+
+        let var = match rule {
+            Rule::Eprop(t) => Variant { trace_aligned: t == TraceVariant::Aligned, chunk: tc, ..Variant::default() },
+            Rule::Bptt(o) => Variant {
+                detach_reset: o.detach_reset,
+                stop_recurrent: o.stop_recurrent,
+                chunk: tc,
+                store_thr: true,
+                ..Variant::default()
+            },
+        };
+        let chunks: Vec<wgpu::Buffer> = (0..n_chunks)
+            .map(|c| {
+                let t0 = c * tc;
+                let info = ChunkInfo {
+                    t0: t0 as u32,
+                    tc: (tc.min(t_steps - t0)) as u32,
+                    index: c as u32,
+                    last: u32::from(c + 1 == n_chunks),
+                };
+                let b = device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("chunk"),
+                    size: std::mem::size_of::<ChunkInfo>() as u64,
+                    usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                });
+                queue.write_buffer(&b, 0, bytemuck::bytes_of(&info));
+                b
+            })
+            .collect();
+        let chunk_info_bytes = n_chunks as u64 * std::mem::size_of::<ChunkInfo>() as u64;
+        let chunk_len = |c: usize| tc.min(t_steps - c * tc);
+
+        let make_dispatch = |kernel: Kernel,
+                             bufs: &[&wgpu::Buffer],
+                             groups: (u32, u32)|
+         -> Result<Dispatch, KernelError> {
+            let pipeline = pipeline(&device, kernel, cfg, var)?;
             let entries: Vec<wgpu::BindGroupEntry> = bufs
                 .iter()
                 .enumerate()
                 .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() })
                 .collect();
-            device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some(label),
-                layout: &p.get_bind_group_layout(0),
+            let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+            let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some(kernel.stem()),
+                layout: &pipeline.get_bind_group_layout(0),
                 entries: &entries,
-            })
+            });
+            if let Some(err) = pollster::block_on(scope.pop()) {
+                return Err(KernelError::Shader { stem: kernel.stem(), message: format!("bind group: {err}") });
+            }
+            Ok(Dispatch { stem: kernel.stem(), pipeline, bind_group, groups })
         };
-        let mut gradient_passes = Vec::new();
-        let mut z_record = None;
-        match rule {
-            Rule::Eprop(_) => {
-                let traces = nb * (n_in + n_rec) * n_rec * f;
-                let eps_a = make("eps_a", traces, &mut ps, false)?;
-                let e_sum = make("e_sum", traces, &mut ps, false)?;
-                let p = pipeline(&device, Kernel::EpropTrain, cfg, var)?;
-                let bg = bind(&p, &[&dims, &x, &y, &w, &eps_a, &e_sum, &sample_out, &spikes, &counters], "eprop_train");
-                gradient_passes.push(Pass {
-                    stem: "eprop_train",
-                    pipeline: p,
-                    bind_group: bg,
-                    groups: per_sample_groups,
-                });
-                let p = pipeline(&device, Kernel::EpropAssemble, cfg, var)?;
-                let bg = bind(&p, &[&dims, &w, &e_sum, &sample_out, &grad], "eprop_assemble");
-                gradient_passes.push(Pass {
-                    stem: "eprop_assemble",
-                    pipeline: p,
-                    bind_group: bg,
-                    groups: weight_groups,
-                });
+        let nb32 = n_batch as u32;
+        let pre_tiles = (n_pre as u32).div_ceil(8);
+        let weight_groups = (cfg.n_weights() as u32).div_ceil(256);
+        let mut gradient = Vec::new();
+        let forward = |gradient: &mut Vec<Dispatch>, c: usize| -> Result<(), KernelError> {
+            let ch = &chunks[c];
+            let tiles = (n_batch * chunk_len(c)).div_ceil(8) as u32;
+            gradient.push(make_dispatch(Kernel::InputProjection, &[&dims, ch, &x, &w, &cur_in, &counters], (tiles, 1))?);
+            gradient.push(make_dispatch(
+                Kernel::AlifForward,
+                &[&dims, ch, &y, &w, &cur_in, &z_c, &thr_c, &psi_c, &state, &z_start, &sample_out, &spikes, &counters],
+                (nb32, 1),
+            )?);
+            Ok(())
+        };
+        if is_eprop {
+            let ev_carry = make("ev_carry", 2 * nb * n_pre * f, PerSample, false)?;
+            let src = make("src", nb * (tcu + 1) * n_pre * f, PerSample, false)?;
+            let coef = make("coef", nb * 2 * (tcu + 1) * n_recp * f, PerSample, false)?;
+            let scal = make("scal", nb * 2 * n_recp * f, PerSample, false)?;
+            let eps_a = make("eps_a", nb * n_pre * n_recp * f, PerSample, false)?;
+            let e_sum = make("e_sum", nb * n_pre * n_recp * f, PerSample, false)?;
+            for c in 0..n_chunks {
+                forward(&mut gradient, c)?;
+                let ch = &chunks[c];
+                gradient.push(make_dispatch(
+                    Kernel::EpropCoeffs,
+                    &[&dims, ch, &x, &z_c, &psi_c, &z_start, &ev_carry, &src, &coef, &scal, &counters],
+                    (nb32, 1),
+                )?);
+                gradient.push(make_dispatch(
+                    Kernel::EpropTraces,
+                    &[ch, &src, &coef, &scal, &eps_a, &e_sum],
+                    (pre_tiles, nb32),
+                )?);
             }
-            Rule::Bptt(_) => {
-                let h = nb * tt * n_rec * f;
-                // With a spike record requested, z_hist doubles as it: the record is read from there.
-                let z_hist = make("z_hist", h, &mut hist, false)?;
-                let thr_hist = make("thr_hist", h, &mut hist, false)?;
-                let psi_hist = make("psi_hist", h, &mut hist, false)?;
-                let dv_hist = make("dv_hist", h, &mut hist, false)?;
-                let p = pipeline(&device, Kernel::BpttForward, cfg, var)?;
-                let bg = bind(
-                    &p,
-                    &[&dims, &x, &y, &w, &z_hist, &thr_hist, &psi_hist, &sample_out, &counters],
-                    "bptt_forward",
-                );
-                gradient_passes.push(Pass {
-                    stem: "bptt_forward",
-                    pipeline: p,
-                    bind_group: bg,
-                    groups: per_sample_groups,
-                });
-                let p = pipeline(&device, Kernel::BpttBackward, cfg, var)?;
-                let bg = bind(&p, &[&dims, &w, &z_hist, &thr_hist, &psi_hist, &sample_out, &dv_hist], "bptt_backward");
-                gradient_passes.push(Pass {
-                    stem: "bptt_backward",
-                    pipeline: p,
-                    bind_group: bg,
-                    groups: per_sample_groups,
-                });
-                let p = pipeline(&device, Kernel::BpttWeightGrads, cfg, var)?;
-                let bg =
-                    bind(&p, &[&dims, &x, &w, &z_hist, &dv_hist, &sample_out, &grad, &counters], "bptt_weight_grads");
-                gradient_passes.push(Pass {
-                    stem: "bptt_weight_grads",
-                    pipeline: p,
-                    bind_group: bg,
-                    groups: weight_groups,
-                });
-                bytes.history = hist;
-                z_record = Some(z_hist);
-            }
+            let groups = ((n_in * n_rec + n_rec * n_rec) as u32).div_ceil(256);
+            gradient.push(make_dispatch(Kernel::EpropAssemble, &[&dims, &w, &e_sum, &sample_out, &grad], (groups, 1))?);
+        } else {
+            let dv = make("dv", chunk_bytes, History, false)?;
+            forward(&mut gradient, 0)?;
+            gradient.push(make_dispatch(
+                Kernel::BpttBackward,
+                &[&dims, &w, &z_c, &thr_c, &psi_c, &sample_out, &dv],
+                (nb32, 1),
+            )?);
+            gradient.push(make_dispatch(
+                Kernel::BpttWeightGrads,
+                &[&dims, &x, &w, &z_c, &dv, &grad, &counters],
+                (pre_tiles, 1),
+            )?);
         }
-        let p = pipeline(&device, Kernel::LossReduce, cfg, var)?;
-        let bg = bind(&p, &[&dims, &w, &sample_out, &losses, &counters], "loss_reduce");
-        let loss_pass = Pass { stem: "loss_reduce", pipeline: p, bind_group: bg, groups: 1 };
-        let p = pipeline(&device, Kernel::Adam, cfg, var)?;
-        let bg = bind(&p, &[&dims, &w, &grad, &m, &v, &counters], "adam");
-        let adam_pass = Pass { stem: "adam", pipeline: p, bind_group: bg, groups: weight_groups };
+        let out_groups = ((n_rec * n_out) as u32).div_ceil(64);
+        gradient.push(make_dispatch(Kernel::ReadoutGrads, &[&dims, &w, &sample_out, &grad], (out_groups, 1))?);
+        let loss = make_dispatch(Kernel::LossReduce, &[&dims, &w, &sample_out, &losses, &counters], (1, 1))?;
+        let adam = make_dispatch(Kernel::Adam, &[&dims, &w, &grad, &m, &v, &counters], (weight_groups, 1))?;
+        bytes.weights_optimizer += chunk_info_bytes;
         let timestamps = ctx.has_timestamps.then(|| {
             let qs = device.create_query_set(&wgpu::QuerySetDescriptor {
                 label: Some("step timestamps"),
@@ -297,10 +346,6 @@ impl GpuTrainer {
             });
             (qs, buf, queue.get_timestamp_period() as f64 * 1e-9)
         });
-        bytes.weights_optimizer = wo;
-        bytes.per_sample_state = ps;
-        bytes.outputs = outs;
-        bytes.input = input;
         Ok(Self {
             device,
             queue,
@@ -321,11 +366,10 @@ impl GpuTrainer {
             counters,
             losses,
             sample_out,
-            spikes,
-            z_hist: z_record,
-            gradient_passes,
-            loss_pass,
-            adam_pass,
+            spikes: if is_eprop { spikes } else { z_c },
+            gradient,
+            loss,
+            adam,
             timestamps,
             bytes,
         })
@@ -428,11 +472,11 @@ impl GpuTrainer {
             let mut pass =
                 enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("steps"), timestamp_writes });
             for _ in 0..steps {
-                let adam = with_adam.then_some(&self.adam_pass);
-                for p in self.gradient_passes.iter().chain(std::iter::once(&self.loss_pass)).chain(adam) {
-                    pass.set_pipeline(&p.pipeline);
-                    pass.set_bind_group(0, &p.bind_group, &[]);
-                    pass.dispatch_workgroups(p.groups, 1, 1);
+                let adam = with_adam.then_some(&self.adam);
+                for d in self.gradient.iter().chain(std::iter::once(&self.loss)).chain(adam) {
+                    pass.set_pipeline(&d.pipeline);
+                    pass.set_bind_group(0, &d.bind_group, &[]);
+                    pass.dispatch_workgroups(d.groups.0, d.groups.1, 1);
                 }
             }
         }
@@ -505,14 +549,16 @@ impl GpuTrainer {
         let s_out = 2 * n_rec + 2 * n_out + S_OUT_EXTRA;
         let so: Vec<f32> = self.read(&self.sample_out, (self.n_batch * s_out * 4) as u64)?;
         let loss: Vec<f32> = self.read(&self.losses, 4)?;
-        let spikes = if self.record_spikes {
-            let n = (self.n_batch * self.t_steps * n_rec * 4) as u64;
-            match &self.z_hist {
-                Some(z) => self.read::<f32>(z, n)?.iter().map(|&v| u8::from(v != 0.0)).collect(),
-                None => self.read::<u32>(&self.spikes, n)?.iter().map(|&v| v as u8).collect(),
-            }
-        } else {
+        let spikes = if !self.record_spikes {
             Vec::new()
+        } else if matches!(self.rule, Rule::Eprop(_)) {
+            let n = (self.n_batch * self.t_steps * n_rec * 4) as u64;
+            self.read::<u32>(&self.spikes, n)?.iter().map(|&v| v as u8).collect()
+        } else {
+            // BPTT: the z history [N, T, N_RECP].
+            let n_recp = n_rec_padded(n_rec);
+            let z: Vec<f32> = self.read(&self.spikes, (self.n_batch * self.t_steps * n_recp * 4) as u64)?;
+            z.chunks_exact(n_recp).flat_map(|r| r[..n_rec].iter().map(|&v| u8::from(v != 0.0))).collect()
         };
         let logits =
             so.chunks_exact(s_out).flat_map(|r| r[2 * n_rec + n_out..2 * n_rec + 2 * n_out].to_vec()).collect();
@@ -581,11 +627,11 @@ impl GpuTrainer {
         l2: f64,
         adam: &AdamConfig,
     ) -> Result<Option<Vec<(&'static str, f64)>>, KernelError> {
-        if !self.timestamps.as_ref().is_some_and(|_| true) {
+        if self.timestamps.is_none() {
             return Ok(None);
         }
         let period = self.timestamps.as_ref().map_or(0.0, |t| t.2);
-        let passes: Vec<&Pass> = self.gradient_passes.iter().chain([&self.loss_pass, &self.adam_pass]).collect();
+        let passes: Vec<&Dispatch> = self.gradient.iter().chain([&self.loss, &self.adam]).collect();
         let n = passes.len() as u32;
         let qs = self.device.create_query_set(&wgpu::QuerySetDescriptor {
             label: Some("profile"),
@@ -613,19 +659,22 @@ impl GpuTrainer {
             });
             pass.set_pipeline(&p.pipeline);
             pass.set_bind_group(0, &p.bind_group, &[]);
-            pass.dispatch_workgroups(p.groups, 1, 1);
+            pass.dispatch_workgroups(p.groups.0, p.groups.1, 1);
         }
         enc.resolve_query_set(&qs, 0..2 * n, &resolve, 0);
         let staging = self.staging(16 * n as u64);
         enc.copy_buffer_to_buffer(&resolve, 0, &staging, 0, 16 * n as u64);
         self.queue.submit([enc.finish()]);
         let ticks: Vec<u64> = self.map_read(&staging)?;
-        Ok(Some(
-            passes
-                .iter()
-                .enumerate()
-                .map(|(i, p)| (p.stem, ticks[2 * i + 1].saturating_sub(ticks[2 * i]) as f64 * period))
-                .collect(),
-        ))
+        // Chunked kernels run several times per step: sum by kernel, in first-use order.
+        let mut out: Vec<(&'static str, f64)> = Vec::new();
+        for (i, p) in passes.iter().enumerate() {
+            let t = ticks[2 * i + 1].saturating_sub(ticks[2 * i]) as f64 * period;
+            match out.iter_mut().find(|(s, _)| *s == p.stem) {
+                Some(e) => e.1 += t,
+                None => out.push((p.stem, t)),
+            }
+        }
+        Ok(Some(out))
     }
 }

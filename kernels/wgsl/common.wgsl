@@ -1,10 +1,11 @@
 // Shared by every kernel (prepended by the host after a generated header of `const`s: sizes N_IN, N_REC, N_OUT,
-// N_PRE = N_IN + N_REC, offsets W_REC_OFF / W_OUT_OFF / N_W into the flat weight vector w_in | w_rec | w_out,
+// N_PRE = N_IN + N_REC, N_RECP = N_REC rounded up to a multiple of 4 (the post dimension of internal buffers, so
+// they can be read as vec4), NQ = N_RECP / 4, the chunk length TC (time steps per forward chunk), offsets W_REC_OFF / W_OUT_OFF / N_W into the flat weight vector w_in | w_rec | w_out,
 // workgroup size WG, and the neuron constants ALPHA, OM_ALPHA = 1−α, RHO, OM_RHO = 1−ρ, KAPPA, V_TH, BETA and the
 // surrogate SG_GAMMA, SG_SIGMA, SG_SCALE, SG_H, all rounded once from f64 as the CPU reference does).
 //
 // ψ(u) = γ [ (1+h) N(u; 0, σ) − h N(u; σ, sσ) − h N(u; −σ, sσ) ],  N(u; μ, s) = exp(−(u−μ)²/(2s²)) / (√(2π) s).
-// Dims: the per-dispatch sizes. Counters: [0] = Adam steps done, [1] = minibatch index k (sample (k·N + b) mod B).
+// Dims: the per-call sizes; Chunk: which part of the sequence a chunked kernel works on. Counters: [0] = Adam steps done, [1] = minibatch index k (sample (k·N + b) mod B).
 
 struct Dims {
     n_batch: u32,       // N: samples per minibatch (= workgroups of the per-sample kernels)
@@ -19,6 +20,13 @@ struct Dims {
     k0: u32,            // minibatch index of the first step of this call (losses[k − k0])
     _pad1: u32,
     _pad2: u32,
+}
+
+struct Chunk {
+    t0: u32,    // first global step of the chunk
+    tc: u32,    // its length (≤ TC)
+    index: u32, // chunk number
+    last: u32,  // 1 for the last chunk of the sequence
 }
 
 const SQRT_2PI: f32 = 2.5066282746310002;

@@ -1,0 +1,103 @@
+// alif_forward — the sequential part of the forward pass, one sample per workgroup, one chunk of steps per
+// dispatch (the state v, a, z̄, Σz̄, z carries over in `state`); thread j owns neuron j:
+//   a = ρa + (1−ρ)z(t−1);  A = v_th + βa;  v = αv + (1−α)(cur_in(t) + Σ_{i: z_i(t−1)=1} W_rec[i,j]) − z(t−1)A
+//   z = H(v − A) (strict);  ψ = ψ(v − A);  z̄ = κz̄ + z;  Σz̄ += z̄
+// The recurrent input adds the rows of the neurons that spiked, listed in increasing order (the reference's order;
+// ≈ 1 % of neurons spike, so this replaces a 120-long loop by one or two additions). Writes z, ψ (and A when
+// STORE_THR) for each step of the chunk, z(t0−1) to z_start, and after the last chunk the readout (readout.wgsl).
+// Bindings: 0 dims | 1 chunk | 2 y [B] u32 | 3 w [N_W] | 4 cur_in [N,TC,N_RECP] | 5 z_c | 6 thr_c | 7 psi_c
+//           [N,TC,N_RECP] | 8 state [N,5,N_RECP] | 9 z_start [N,N_RECP] | 10 sample_out [N,S_OUT]
+//           11 spikes [N,T,N_REC] u32 | 12 counters [2] u32
+// Dispatch: (N, 1, 1) workgroups of WG ≥ N_REC threads.
+
+@group(0) @binding(0) var<uniform> dims: Dims;
+@group(0) @binding(1) var<uniform> chunk: Chunk;
+@group(0) @binding(2) var<storage, read> y: array<u32>;
+@group(0) @binding(3) var<storage, read> w: array<f32>;
+@group(0) @binding(4) var<storage, read> cur_in: array<f32>;
+@group(0) @binding(5) var<storage, read_write> z_c: array<f32>;
+@group(0) @binding(6) var<storage, read_write> thr_c: array<f32>;
+@group(0) @binding(7) var<storage, read_write> psi_c: array<f32>;
+@group(0) @binding(8) var<storage, read_write> state: array<f32>;
+@group(0) @binding(9) var<storage, read_write> z_start: array<f32>;
+@group(0) @binding(10) var<storage, read_write> sample_out: array<f32>;
+@group(0) @binding(11) var<storage, read_write> spikes: array<u32>;
+@group(0) @binding(12) var<storage, read> counters: array<u32>;
+
+var<workgroup> z_s: array<f32, N_REC>;
+var<workgroup> list: array<u32, N_REC>;
+var<workgroup> n_list: u32;
+var<workgroup> zsum_s: array<f32, N_REC>;
+var<workgroup> err_s: array<f32, N_OUT>;
+
+fn compact_spikes(lid: u32) {
+    if lid == 0u {
+        var n = 0u;
+        for (var i = 0u; i < N_REC; i++) {
+            if z_s[i] != 0.0 { list[n] = i; n = n + 1u; }
+        }
+        n_list = n;
+    }
+}
+
+@compute @workgroup_size(WG)
+fn alif_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let b = wg.x;
+    let s = (counters[1] * dims.n_batch + b) % dims.n_total;
+    let j = lid;
+    let owns = j < N_REC;
+    let st = b * 5u * N_RECP + j;
+    var v = 0.0;
+    var a = 0.0;
+    var zbar = 0.0;
+    var zsum = 0.0;
+    var zp = 0.0;
+    if owns {
+        if chunk.index > 0u {
+            v = state[st];
+            a = state[st + N_RECP];
+            zbar = state[st + 2u * N_RECP];
+            zsum = state[st + 3u * N_RECP];
+            zp = state[st + 4u * N_RECP];
+        }
+        z_start[b * N_RECP + j] = zp;
+        z_s[j] = zp;
+    }
+    workgroupBarrier();
+    compact_spikes(lid);
+    workgroupBarrier();
+    for (var k = 0u; k < chunk.tc; k++) {
+        let h = (b * TC + k) * N_RECP + j;
+        var z = 0.0;
+        if owns {
+            var cur = cur_in[h];
+            let n = n_list;
+            for (var l = 0u; l < n; l++) { cur = cur + w[W_REC_OFF + list[l] * N_REC + j]; }
+            a = RHO * a + OM_RHO * zp;
+            let thr = V_TH + BETA * a;
+            v = ALPHA * v + OM_ALPHA * cur - zp * thr;
+            let u = v - thr;
+            z = select(0.0, 1.0, u > 0.0);
+            zbar = KAPPA * zbar + z;
+            zsum = zsum + zbar;
+            z_c[h] = z;
+            psi_c[h] = psi(u);
+            if STORE_THR { thr_c[h] = thr; }
+            if dims.record_spikes != 0u { spikes[(b * dims.t_steps + chunk.t0 + k) * N_REC + j] = u32(z); }
+            // z_s is read only by compact_spikes, after the barrier.
+            z_s[j] = z;
+            zp = z;
+        }
+        workgroupBarrier();
+        compact_spikes(lid);
+        workgroupBarrier();
+    }
+    if owns {
+        state[st] = v;
+        state[st + N_RECP] = a;
+        state[st + 2u * N_RECP] = zbar;
+        state[st + 3u * N_RECP] = zsum;
+        state[st + 4u * N_RECP] = zp;
+    }
+    if chunk.last != 0u { finish_sample(b, s, lid, zsum); }
+}

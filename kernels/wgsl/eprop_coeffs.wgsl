@@ -1,0 +1,97 @@
+// eprop_coeffs — turns one chunk of e-prop's per-step trace recursion into coefficients, so that eprop_traces can
+// update every synapse once per chunk with a small matrix product instead of once per step. Exact in real
+// arithmetic. One sample per workgroup.
+//
+// Within a chunk (k = 0..tc−1, global t = t0 + k), per synapse i→j with sources pre_i(k) (x_i(t) or z_i(t−1)):
+//   ε^v(k) = α ε^v(k−1) + pre(k);  ε^a(k) = d_j(k) ε^a(k−1) + g_j(k) ε^v(k),  d = ρ − (1−ρ)βψ, g = (1−ρ)(1−α)ψ
+//   E += Σ_k c(t) ψ_j(k) [(1−α) ε^v(k) − β ε^a(k)]   (aligned: ε^a(k−1)),  c(t) = (1 − κ^{T−t})/(1 − κ)
+// E's increment and ε^a at the chunk's end are linear in ε^a(−1), ε^v(−1) and pre(0..tc−1); thread j computes
+// their coefficients by the adjoint (backward) recursion:
+//   Λa(k) = −βcψ(k) + d(k+1)Λa(k+1)   [aligned: −βcψ(k+1) + d(k+1)Λa(k+1)],   Γa(k) = d(k+1)Γa(k+1), Γa(tc−1) = 1
+//   Λv(k) = (1−α)cψ(k) + g(k)Λa(k) + αΛv(k+1),   Γv(k) = g(k)Γa(k) + αΓv(k+1)
+//   lam[q] = Λv(q−1) for q ≥ 1, lam[0] = αΛv(0) (coefficient of ε^v(−1)); gam likewise with Γv;
+//   scal = (coefficient of ε^a(−1) in E: d(0)Λa(0) [aligned: −βcψ(0) + d(0)Λa(0)],  P = d(0)Γa(0)).
+// Threads i < N_PRE write the sources src[q] = (ε^v(−1), pre(0), …, pre(tc−1)) and ε^v at the chunk's end to the
+// other half of the ping-pong carry buffer.
+// Bindings: 0 dims | 1 chunk | 2 x [B,T,N_IN] | 3 z_c | 4 psi_c [N,TC,N_RECP] | 5 z_start [N,N_RECP]
+//           6 ev_carry [2,N,N_PRE] | 7 src [N,TC+1,N_PRE] | 8 coef [N,2,TC+1,N_RECP] | 9 scal [N,2,N_RECP]
+//           10 counters [2] u32
+// Dispatch: (N, 1, 1) workgroups of WGC ≥ max(N_PRE, N_REC) threads.
+
+@group(0) @binding(0) var<uniform> dims: Dims;
+@group(0) @binding(1) var<uniform> chunk: Chunk;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<storage, read> z_c: array<f32>;
+@group(0) @binding(4) var<storage, read> psi_c: array<f32>;
+@group(0) @binding(5) var<storage, read> z_start: array<f32>;
+@group(0) @binding(6) var<storage, read_write> ev_carry: array<f32>;
+@group(0) @binding(7) var<storage, read_write> src: array<f32>;
+@group(0) @binding(8) var<storage, read_write> coef: array<f32>;
+@group(0) @binding(9) var<storage, read_write> scal: array<f32>;
+@group(0) @binding(10) var<storage, read> counters: array<u32>;
+
+@compute @workgroup_size(WGC)
+fn eprop_coeffs(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let b = wg.x;
+    let tc = chunk.tc;
+    if lid < N_PRE {
+        let i = lid;
+        let s = (counters[1] * dims.n_batch + b) % dims.n_total;
+        let cur = (chunk.index % 2u) * dims.n_batch * N_PRE + b * N_PRE + i;
+        let nxt = ((chunk.index + 1u) % 2u) * dims.n_batch * N_PRE + b * N_PRE + i;
+        var ev = 0.0;
+        if chunk.index > 0u { ev = ev_carry[cur]; }
+        let sb = b * (TC + 1u) * N_PRE;
+        src[sb + i] = ev;
+        for (var k = 0u; k < tc; k++) {
+            var pre: f32;
+            if i < N_IN {
+                pre = x[(s * dims.t_steps + chunk.t0 + k) * N_IN + i];
+            } else if k == 0u {
+                pre = z_start[b * N_RECP + i - N_IN];
+            } else {
+                pre = z_c[(b * TC + k - 1u) * N_RECP + i - N_IN];
+            }
+            src[sb + (k + 1u) * N_PRE + i] = pre;
+            ev = ALPHA * ev + pre;
+        }
+        ev_carry[nxt] = ev;
+    }
+    if lid < N_REC {
+        let j = lid;
+        let n_t = dims.t_steps;
+        let cb = b * 2u * (TC + 1u) * N_RECP;
+        var lam_a = 0.0;
+        var gam_a = 1.0;
+        var lam_v = 0.0;
+        var gam_v = 0.0;
+        var d_next = 0.0;
+        var cpsi_next = 0.0;
+        for (var kk = 0u; kk < tc; kk++) {
+            let k = tc - 1u - kk;
+            let p = psi_c[(b * TC + k) * N_RECP + j];
+            let t = chunk.t0 + k;
+            let cpsi = p * (1.0 - pow(KAPPA, f32(n_t - t))) / (1.0 - KAPPA);
+            let d = RHO - OM_RHO * BETA * p;
+            let g = OM_RHO * OM_ALPHA * p;
+            if TRACE_ALIGNED {
+                if kk == 0u { lam_a = 0.0; } else { lam_a = -BETA * cpsi_next + d_next * lam_a; }
+            } else {
+                if kk == 0u { lam_a = -BETA * cpsi; } else { lam_a = -BETA * cpsi + d_next * lam_a; }
+            }
+            if kk > 0u { gam_a = d_next * gam_a; }
+            lam_v = OM_ALPHA * cpsi + g * lam_a + ALPHA * lam_v;
+            gam_v = g * gam_a + ALPHA * gam_v;
+            coef[cb + (k + 1u) * N_RECP + j] = lam_v;
+            coef[cb + (TC + 1u + k + 1u) * N_RECP + j] = gam_v;
+            d_next = d;
+            cpsi_next = cpsi;
+        }
+        coef[cb + j] = ALPHA * lam_v;
+        coef[cb + (TC + 1u) * N_RECP + j] = ALPHA * gam_v;
+        var ca = d_next * lam_a;
+        if TRACE_ALIGNED { ca = -BETA * cpsi_next + d_next * lam_a; }
+        scal[b * 2u * N_RECP + j] = ca;
+        scal[b * 2u * N_RECP + N_RECP + j] = d_next * gam_a;
+    }
+}

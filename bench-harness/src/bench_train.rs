@@ -12,7 +12,9 @@ use serde::Serialize;
 pub struct BenchTrainResult {
     /// Training samples per second of wall time (gradient + Adam, after waiting for the device).
     pub samples_per_s: f64,
-    /// Wall time of the timed run, seconds.
+    /// Timed runs; wall and GPU times are medians over them.
+    pub reps: usize,
+    /// Wall time of one timed run (median), seconds.
     pub wall_time_s: f64,
     /// Device time from timestamp queries; `None` when the adapter has none (or on the CPU backend).
     pub gpu_time_s: Option<f64>,
@@ -44,17 +46,23 @@ pub struct BenchTrainResult {
     pub kernel_time_s: Option<Vec<(String, f64)>>,
 }
 
-/// Runs the benchmark: one warm-up step (shader JIT, caches), then ⌈M/N⌉ timed steps on minibatches of N drawn
-/// from a seeded realistic batch of N samples.
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Runs the benchmark: one warm-up step (shader JIT, caches), then `reps` timed runs of ⌈M/N⌉ steps on minibatches
+/// of N drawn from a seeded realistic batch of N samples; wall and GPU times are the medians over the runs.
 pub fn bench_train(
     rule: Rule,
     gpu: Option<&kernels::GpuContext>,
     batch: usize,
     t_steps: usize,
     samples: usize,
+    reps: usize,
 ) -> Result<BenchTrainResult> {
-    if batch == 0 || t_steps == 0 || samples == 0 {
-        bail!("--batch, --steps-t and --samples must be at least 1");
+    if batch == 0 || t_steps == 0 || samples == 0 || reps == 0 {
+        bail!("--batch, --steps-t, --samples and --reps must be at least 1");
     }
     let cfg = NetConfig::default();
     let p = Params::init_authors(&cfg, 0);
@@ -69,9 +77,13 @@ pub fn bench_train(
             let mut pw = p.clone();
             let mut adam = AdamState::like(&pw);
             models::train_steps(&cfg, &mut pw, &mut adam, &adam_cfg, &data, rule, 1e-5, 1, batch, 0.01)?;
-            let start = Instant::now();
-            models::train_steps(&cfg, &mut pw, &mut adam, &adam_cfg, &data, rule, 1e-5, steps, batch, 0.01)?;
-            (start.elapsed().as_secs_f64(), None, None, format!("cpu ({} threads)", rayon_threads()))
+            let mut walls = Vec::new();
+            for _ in 0..reps {
+                let start = Instant::now();
+                models::train_steps(&cfg, &mut pw, &mut adam, &adam_cfg, &data, rule, 1e-5, steps, batch, 0.01)?;
+                walls.push(start.elapsed().as_secs_f64());
+            }
+            (median(walls), None, None, format!("cpu ({} threads)", rayon_threads()))
         }
         Some(ctx) => {
             let tr = kernels::GpuTrainer::new(ctx, &cfg, rule, batch, batch, t_steps, false, steps.max(1))?;
@@ -83,15 +95,23 @@ pub fn bench_train(
                 .profile_step(0.01, 1e-5, &adam_cfg)?
                 .map(|v| v.into_iter().map(|(k, t)| (k.to_string(), t)).collect());
             tr.wait()?;
-            let start = Instant::now();
-            let (_, timing) = tr.train(0, steps, 0.01, 1e-5, &adam_cfg)?;
-            tr.wait()?;
-            (start.elapsed().as_secs_f64(), timing.gpu_time_s, Some(tr.bytes()), ctx.describe())
+            let mut walls = Vec::new();
+            let mut gpus = Vec::new();
+            for _ in 0..reps {
+                let start = Instant::now();
+                let (_, timing) = tr.train(0, steps, 0.01, 1e-5, &adam_cfg)?;
+                tr.wait()?;
+                walls.push(start.elapsed().as_secs_f64());
+                gpus.extend(timing.gpu_time_s);
+            }
+            let gpu = (!gpus.is_empty()).then(|| median(gpus));
+            (median(walls), gpu, Some(tr.bytes()), ctx.describe())
         }
     };
     let n = steps * batch;
     Ok(BenchTrainResult {
         samples_per_s: n as f64 / wall,
+        reps,
         wall_time_s: wall,
         gpu_time_s: gpu_time,
         bytes_total: bytes.map(|b| b.total()),
@@ -119,7 +139,7 @@ impl BenchTrainResult {
     pub fn describe(&self) -> String {
         let mb = |b: Option<u64>| b.map_or("n/a".to_string(), |b| format!("{b} B ({:.2} MiB)", b as f64 / 1048576.0));
         format!(
-            "bench-train: {} on {} [{}], N = {}, T = {}, {} samples\n  \
+            "bench-train: {} on {} [{}], N = {}, T = {}, {} samples, median of {} runs\n  \
              {:.1} samples/s, {:.3} ms/sample (wall {:.3} s; GPU time {})\n  \
              GPU bytes: total {} = weights/optimizer {} + per-sample state {} + history {}; input {}",
             self.rule,
@@ -128,6 +148,7 @@ impl BenchTrainResult {
             self.batch,
             self.t_steps,
             self.samples,
+            self.reps,
             self.samples_per_s,
             self.time_per_sample_ms,
             self.wall_time_s,

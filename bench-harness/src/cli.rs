@@ -51,6 +51,9 @@ pub struct BenchTrainArgs {
     /// Samples to train in the timed run (rounded up to whole minibatches).
     #[arg(long, default_value_t = 1000)]
     pub samples: usize,
+    /// Timed runs (the reported times are their medians).
+    #[arg(long, default_value_t = 5)]
+    pub reps: usize,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -556,6 +559,6 @@ fn bench_train(a: BenchTrainArgs) -> Result<String> {
         Backend::Cpu => None,
         Backend::Wgpu => Some(a.rule.gpu()?),
     };
-    let r = crate::bench_train::bench_train(rule, ctx.as_ref(), a.batch, a.steps_t, a.samples)?;
+    let r = crate::bench_train::bench_train(rule, ctx.as_ref(), a.batch, a.steps_t, a.samples, a.reps)?;
     Ok(if a.json { serde_json::to_string(&r)? } else { r.describe() })
 }

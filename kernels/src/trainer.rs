@@ -72,7 +72,7 @@ struct ChunkInfo {
 
 /// Steps per forward chunk for e-prop: the chunk buffers (and so e-prop's memory) do not depend on T. Chosen on
 /// lavapipe (see the issue note): longer chunks amortise the per-chunk trace update, shorter ones save memory.
-pub const EPROP_CHUNK: usize = 25;
+pub const EPROP_CHUNK: usize = 100;
 
 /// Batched e-prop or BPTT training on one device, for a fixed network, rule, minibatch size and T.
 pub struct GpuTrainer {
@@ -157,9 +157,10 @@ impl GpuTrainer {
             )));
         }
         let is_eprop = matches!(rule, Rule::Eprop(_));
-        let tc = if is_eprop { EPROP_CHUNK.min(t_steps) } else { t_steps };
+        // e-prop's chunk buffers are sized for EPROP_CHUNK steps whatever T is, so its bytes do not depend on T.
+        let tc = if is_eprop { EPROP_CHUNK } else { t_steps };
         let n_chunks = t_steps.div_ceil(tc);
-        let rows_tiles = (n_batch * tc).div_ceil(8);
+        let rows_tiles = (n_batch * tc).div_ceil(16);
         let max_groups = lim.max_compute_workgroups_per_dimension as usize;
         if n_batch > max_groups || rows_tiles > max_groups {
             return Err(KernelError::Limits(format!(
@@ -196,7 +197,12 @@ impl GpuTrainer {
             } else {
                 wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC
             };
-            Ok(device.create_buffer(&wgpu::BufferDescriptor { label: Some(label), size, usage, mapped_at_creation: false }))
+            Ok(device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size,
+                usage,
+                mapped_at_creation: false,
+            }))
         };
         use Role::*;
         let dims = make("dims", std::mem::size_of::<Dims>() as u64, WeightsOptimizer, true)?;
@@ -251,38 +257,41 @@ impl GpuTrainer {
                 b
             })
             .collect();
+        // The chunk descriptors describe the input's time axis (16 B per chunk): counted with the input.
         let chunk_info_bytes = n_chunks as u64 * std::mem::size_of::<ChunkInfo>() as u64;
         let chunk_len = |c: usize| tc.min(t_steps - c * tc);
 
-        let make_dispatch = |kernel: Kernel,
-                             bufs: &[&wgpu::Buffer],
-                             groups: (u32, u32)|
-         -> Result<Dispatch, KernelError> {
-            let pipeline = pipeline(&device, kernel, cfg, var)?;
-            let entries: Vec<wgpu::BindGroupEntry> = bufs
-                .iter()
-                .enumerate()
-                .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() })
-                .collect();
-            let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-            let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some(kernel.stem()),
-                layout: &pipeline.get_bind_group_layout(0),
-                entries: &entries,
-            });
-            if let Some(err) = pollster::block_on(scope.pop()) {
-                return Err(KernelError::Shader { stem: kernel.stem(), message: format!("bind group: {err}") });
-            }
-            Ok(Dispatch { stem: kernel.stem(), pipeline, bind_group, groups })
-        };
+        let make_dispatch =
+            |kernel: Kernel, bufs: &[&wgpu::Buffer], groups: (u32, u32)| -> Result<Dispatch, KernelError> {
+                let pipeline = pipeline(&device, kernel, cfg, var)?;
+                let entries: Vec<wgpu::BindGroupEntry> = bufs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() })
+                    .collect();
+                let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+                let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some(kernel.stem()),
+                    layout: &pipeline.get_bind_group_layout(0),
+                    entries: &entries,
+                });
+                if let Some(err) = pollster::block_on(scope.pop()) {
+                    return Err(KernelError::Shader { stem: kernel.stem(), message: format!("bind group: {err}") });
+                }
+                Ok(Dispatch { stem: kernel.stem(), pipeline, bind_group, groups })
+            };
         let nb32 = n_batch as u32;
         let pre_tiles = (n_pre as u32).div_ceil(8);
         let weight_groups = (cfg.n_weights() as u32).div_ceil(256);
         let mut gradient = Vec::new();
         let forward = |gradient: &mut Vec<Dispatch>, c: usize| -> Result<(), KernelError> {
             let ch = &chunks[c];
-            let tiles = (n_batch * chunk_len(c)).div_ceil(8) as u32;
-            gradient.push(make_dispatch(Kernel::InputProjection, &[&dims, ch, &x, &w, &cur_in, &counters], (tiles, 1))?);
+            let tiles = (n_batch * chunk_len(c)).div_ceil(16) as u32;
+            gradient.push(make_dispatch(
+                Kernel::InputProjection,
+                &[&dims, ch, &x, &w, &cur_in, &counters],
+                (tiles, 1),
+            )?);
             gradient.push(make_dispatch(
                 Kernel::AlifForward,
                 &[&dims, ch, &y, &w, &cur_in, &z_c, &thr_c, &psi_c, &state, &z_start, &sample_out, &spikes, &counters],
@@ -297,17 +306,22 @@ impl GpuTrainer {
             let scal = make("scal", nb * 2 * n_recp * f, PerSample, false)?;
             let eps_a = make("eps_a", nb * n_pre * n_recp * f, PerSample, false)?;
             let e_sum = make("e_sum", nb * n_pre * n_recp * f, PerSample, false)?;
+            let events = make("events", nb * n_rec * tcu * f, PerSample, false)?;
+            let n_events = make("n_events", nb * n_rec * f, PerSample, false)?;
             for c in 0..n_chunks {
                 forward(&mut gradient, c)?;
                 let ch = &chunks[c];
                 gradient.push(make_dispatch(
                     Kernel::EpropCoeffs,
-                    &[&dims, ch, &x, &z_c, &psi_c, &z_start, &ev_carry, &src, &coef, &scal, &counters],
+                    &[
+                        &dims, ch, &x, &z_c, &psi_c, &z_start, &ev_carry, &src, &coef, &scal, &counters, &events,
+                        &n_events,
+                    ],
                     (nb32, 1),
                 )?);
                 gradient.push(make_dispatch(
                     Kernel::EpropTraces,
-                    &[ch, &src, &coef, &scal, &eps_a, &e_sum],
+                    &[ch, &src, &coef, &scal, &eps_a, &e_sum, &events, &n_events],
                     (pre_tiles, nb32),
                 )?);
             }
@@ -331,7 +345,7 @@ impl GpuTrainer {
         gradient.push(make_dispatch(Kernel::ReadoutGrads, &[&dims, &w, &sample_out, &grad], (out_groups, 1))?);
         let loss = make_dispatch(Kernel::LossReduce, &[&dims, &w, &sample_out, &losses, &counters], (1, 1))?;
         let adam = make_dispatch(Kernel::Adam, &[&dims, &w, &grad, &m, &v, &counters], (weight_groups, 1))?;
-        bytes.weights_optimizer += chunk_info_bytes;
+        bytes.input += chunk_info_bytes;
         let timestamps = ctx.has_timestamps.then(|| {
             let qs = device.create_query_set(&wgpu::QuerySetDescriptor {
                 label: Some("step timestamps"),

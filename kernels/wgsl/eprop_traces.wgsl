@@ -1,10 +1,12 @@
 // eprop_traces — every synapse's e-prop state advanced by one chunk (see eprop_coeffs for the algebra):
 //   E[i,j]   += scal_E[j]·ε^a[i,j] + Σ_q src[q,i]·lam[q,j]
 //   ε^a[i,j]  = P[j]·ε^a[i,j]      + Σ_q src[q,i]·gam[q,j]          q = 0..tc (q = 0 is the ε^v carry)
-// a small matrix product per sample; zero sources (recurrent spikes are ≈ 99 % zeros) are skipped. Autapse
+// (after the last chunk only E), a small matrix product per sample. Input rows are dense; recurrent rows have the
+// dense ε^v carry (q = 0) plus their spikes, read from the event lists of eprop_coeffs (a spike is exactly 1). Autapse
 // synapses (recurrent i = j) stay 0. One thread: 8 presynaptic rows × 4 posts (vec4).
 // Bindings: 0 chunk | 1 src [N,TC+1,N_PRE] | 2 coef [N,2,TC+1,N_RECP] (vec4) | 3 scal [N,2,N_RECP] (vec4)
-//           4 eps_a [N,N_PRE,N_RECP] (vec4) | 5 e_sum [N,N_PRE,N_RECP] (vec4)
+//           4 eps_a [N,N_PRE,N_RECP] (vec4) | 5 e_sum [N,N_PRE,N_RECP] (vec4) | 6 events [N,N_REC,TC] u32
+//           7 n_events [N,N_REC] u32
 // Dispatch: (⌈N_PRE / 8⌉, N, 1) workgroups of 32 threads (thread l → post quad l < NQ).
 
 @group(0) @binding(0) var<uniform> chunk: Chunk;
@@ -13,6 +15,8 @@
 @group(0) @binding(3) var<storage, read> scal: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> eps_a: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> e_sum: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read> events: array<u32>;
+@group(0) @binding(7) var<storage, read> n_events: array<u32>;
 
 @compute @workgroup_size(32)
 fn eprop_traces(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -38,16 +42,50 @@ fn eprop_traces(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
     }
     let sb = b * (TC + 1u) * N_PRE;
     let cb = b * 2u * (TC + 1u) * NQ;
-    for (var q = 0u; q <= chunk.tc; q++) {
-        let lam = coef[cb + q * NQ + q4];
-        let gam = coef[cb + (TC + 1u + q) * NQ + q4];
+    let update_a = chunk.last == 0u; // after the last chunk ε^a is never read again
+    // q = 0: the ε^v carry, dense for every row.
+    {
+        let lam = coef[cb + q4];
+        let gam = coef[cb + (TC + 1u) * NQ + q4];
         for (var r = 0u; r < 8u; r++) {
-            let i = min(i0 + r, N_PRE - 1u);
-            let sv = src[sb + q * N_PRE + i];
-            if sv != 0.0 {
-                acc_e[r] = acc_e[r] + sv * lam;
-                acc_a[r] = acc_a[r] + sv * gam;
+            let sv = src[sb + min(i0 + r, N_PRE - 1u)];
+            acc_e[r] = acc_e[r] + sv * lam;
+            acc_a[r] = acc_a[r] + sv * gam;
+        }
+    }
+    // Input rows: dense sources x(t).
+    let n_dense = min(select(0u, N_IN - i0, i0 < N_IN), 8u);
+    if n_dense > 0u && update_a {
+        for (var q = 1u; q <= chunk.tc; q++) {
+            let lam = coef[cb + q * NQ + q4];
+            let gam = coef[cb + (TC + 1u + q) * NQ + q4];
+            // Constant trip counts keep the accumulators in registers (runtime indices would spill them).
+            for (var r = 0u; r < 8u; r++) {
+                if r < n_dense {
+                    let sv = src[sb + q * N_PRE + i0 + r];
+                    acc_e[r] = acc_e[r] + sv * lam;
+                    acc_a[r] = acc_a[r] + sv * gam;
+                }
             }
+        }
+    } else if n_dense > 0u {
+        for (var q = 1u; q <= chunk.tc; q++) {
+            let lam = coef[cb + q * NQ + q4];
+            for (var r = 0u; r < 8u; r++) {
+                if r < n_dense { acc_e[r] = acc_e[r] + src[sb + q * N_PRE + i0 + r] * lam; }
+            }
+        }
+    }
+    // Recurrent rows: their spikes only.
+    for (var r = 0u; r < 8u; r++) {
+        let i = i0 + r;
+        if r < n_dense || i >= N_PRE { continue; }
+        let row = b * N_REC + i - N_IN;
+        let n = n_events[row];
+        for (var e = 0u; e < n; e++) {
+            let q = events[row * TC + e];
+            acc_e[r] = acc_e[r] + coef[cb + q * NQ + q4];
+            if update_a { acc_a[r] = acc_a[r] + coef[cb + (TC + 1u + q) * NQ + q4]; }
         }
     }
     for (var r = 0u; r < 8u; r++) {

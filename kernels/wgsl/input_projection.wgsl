@@ -1,9 +1,9 @@
 // input_projection — the input current of every step of a chunk, for all samples at once (a batched GEMM):
 //   cur_in[b, k, j] = Σ_i x[s_b, t0 + k, i] · W_in[i, j]      k < tc, s_b = (k_mb·N + b) mod B
-// summed in increasing i (the reference's order). One thread: 8 rows (b, k) × 4 posts (a vec4), so loads of x are
+// summed in increasing i (the reference's order). One thread: RT rows (b, k) × 4 posts (a vec4), so loads of x are
 // shared across the workgroup's lanes and W_in is read as quads.
 // Bindings: 0 dims | 1 chunk | 2 x [B,T,N_IN] | 3 w [N_W] | 4 cur_in [N,TC,N_RECP] | 5 counters [2] u32
-// Dispatch: (⌈N·tc / 8⌉, 1, 1) workgroups of 32 threads (thread l → post quad l < NQ).
+// Dispatch: (⌈N·tc / RT⌉, 1, 1) workgroups of 32 threads (thread l → post quad l < NQ).
 
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<uniform> chunk: Chunk;
@@ -11,6 +11,8 @@
 @group(0) @binding(3) var<storage, read> w: array<f32>;
 @group(0) @binding(4) var<storage, read_write> cur_in: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read> counters: array<u32>;
+
+const RT: u32 = 16u;
 
 fn w_in4(i: u32, q: u32) -> vec4<f32> {
     let j = 4u * q;
@@ -28,11 +30,11 @@ fn input_projection(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocat
     let q = lid;
     if q >= NQ { return; }
     let rows = dims.n_batch * chunk.tc;
-    let r0 = wg.x * 8u;
-    var xrow: array<u32, 8>;
-    var out_row: array<u32, 8>;
-    var acc: array<vec4<f32>, 8>;
-    for (var r = 0u; r < 8u; r++) {
+    let r0 = wg.x * RT;
+    var xrow: array<u32, RT>;
+    var out_row: array<u32, RT>;
+    var acc: array<vec4<f32>, RT>;
+    for (var r = 0u; r < RT; r++) {
         let row = min(r0 + r, rows - 1u);
         let b = row / chunk.tc;
         let k = row % chunk.tc;
@@ -43,9 +45,9 @@ fn input_projection(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocat
     }
     for (var i = 0u; i < N_IN; i++) {
         let wv = w_in4(i, q);
-        for (var r = 0u; r < 8u; r++) { acc[r] = acc[r] + x[xrow[r] + i] * wv; }
+        for (var r = 0u; r < RT; r++) { acc[r] = acc[r] + x[xrow[r] + i] * wv; }
     }
-    for (var r = 0u; r < 8u; r++) {
+    for (var r = 0u; r < RT; r++) {
         if r0 + r < rows { cur_in[out_row[r] + q] = acc[r]; }
     }
 }

@@ -66,3 +66,10 @@ fn odd_sizes_not_multiple_of_workgroup() {
     let cfg = NetConfig { n_in: 13, n_rec: 37, n_out: 5, ..NetConfig::default() };
     check(&cfg, 3, 30, 23);
 }
+
+/// T longer than e-prop's chunk: the traces carry ε^a and ε^v across chunks (the last one shorter).
+#[test]
+fn eprop_across_several_chunks() {
+    let t_steps = 2 * kernels::trainer::EPROP_CHUNK + 17;
+    check(&NetConfig::default(), 2, t_steps, 24);
+}

@@ -74,6 +74,9 @@ struct ChunkInfo {
 /// lavapipe (see the issue note): longer chunks amortise the per-chunk trace update, shorter ones save memory.
 pub const EPROP_CHUNK: usize = 100;
 
+/// Samples per workgroup of bptt_backward (its `SPW`).
+const BPTT_SAMPLES_PER_WORKGROUP: u32 = 8;
+
 /// Batched e-prop or BPTT training on one device, for a fixed network, rule, minibatch size and T.
 pub struct GpuTrainer {
     device: wgpu::Device,
@@ -227,6 +230,10 @@ impl GpuTrainer {
         // BPTT's spike record is its z history; e-prop writes a separate one when asked.
         let spike_bytes = if record_spikes && is_eprop { nb * tt * n_rec * f } else { 4 };
         let spikes = make("spikes", spike_bytes, Output, false)?;
+        // BPTT lists every neuron's spike times for the recurrent weight gradient (history: up to T per neuron).
+        let list_bytes = if is_eprop { 4 } else { nb * n_rec * tt * f };
+        let spike_t = make("spike_t", list_bytes, History, false)?;
+        let n_spikes = make("n_spikes", if is_eprop { 4 } else { nb * n_rec * f }, History, false)?;
 
         let var = match rule {
             Rule::Eprop(t) => Variant { trace_aligned: t == TraceVariant::Aligned, chunk: tc, ..Variant::default() },
@@ -294,7 +301,23 @@ impl GpuTrainer {
             )?);
             gradient.push(make_dispatch(
                 Kernel::AlifForward,
-                &[&dims, ch, &y, &w, &cur_in, &z_c, &thr_c, &psi_c, &state, &z_start, &sample_out, &spikes, &counters],
+                &[
+                    &dims,
+                    ch,
+                    &y,
+                    &w,
+                    &cur_in,
+                    &z_c,
+                    &thr_c,
+                    &psi_c,
+                    &state,
+                    &z_start,
+                    &sample_out,
+                    &spikes,
+                    &counters,
+                    &spike_t,
+                    &n_spikes,
+                ],
                 (nb32, 1),
             )?);
             Ok(())
@@ -333,11 +356,11 @@ impl GpuTrainer {
             gradient.push(make_dispatch(
                 Kernel::BpttBackward,
                 &[&dims, &w, &z_c, &thr_c, &psi_c, &sample_out, &dv],
-                (nb32, 1),
+                (nb32.div_ceil(BPTT_SAMPLES_PER_WORKGROUP), 1),
             )?);
             gradient.push(make_dispatch(
                 Kernel::BpttWeightGrads,
-                &[&dims, &x, &w, &z_c, &dv, &grad, &counters],
+                &[&dims, &x, &w, &dv, &grad, &counters, &spike_t, &n_spikes],
                 (pre_tiles, 1),
             )?);
         }

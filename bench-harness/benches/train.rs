@@ -83,6 +83,9 @@ fn main() {
         println!("ratio torch-cpu / bptt wgpu = {:.2} (> 1: WGSL BPTT on this adapter is faster)", t / g);
     }
     if let Some(e) = med[0] {
-        println!("eprop wgpu vs the authors' C (11.5 ms/sample, one core of this machine class): {:.1}× faster", 11.5 / e);
+        println!(
+            "eprop wgpu vs the authors' C (11.5 ms/sample, one core of this machine class): {:.1}× faster",
+            11.5 / e
+        );
     }
 }

@@ -385,11 +385,13 @@ fn grads(a: GradsArgs) -> Result<String> {
     a.rule.check_l2()?;
     check_out(&a.out, &[&a.params, &a.batch])?;
     let (cfg, p, b) = load(&a.params, &a.batch, &a.net)?;
+    let mut device = "cpu".to_string();
     let out = match (a.rule.backend, a.rule.precision) {
         (Backend::Cpu, Precision::F32) => grads_in::<f32>(&cfg, &p, &b, rule, a.rule.l2)?,
         (Backend::Cpu, Precision::F64) => grads_in::<f64>(&cfg, &p, &b, rule, a.rule.l2)?,
         (Backend::Wgpu, _) => {
             let ctx = a.rule.gpu()?;
+            device = format!("wgpu: {}", ctx.describe());
             let tr = kernels::GpuTrainer::new(&ctx, &cfg, rule, b.batch, b.batch, b.t_steps, true, 1)?;
             tr.upload_batch(&b.x, &b.y)?;
             tr.set_params(&p)?;
@@ -404,7 +406,7 @@ fn grads(a: GradsArgs) -> Result<String> {
     tensors::write_tensors(&a.out, &t, &[("format", "eprop-workbench"), ("kind", "grads"), ("rule", rule.name())])?;
     let rate = out.spikes.iter().map(|&s| s as f64).sum::<f64>() / out.spikes.len() as f64;
     Ok(format!(
-        "wrote {}: rule {}, B = {}, T = {}, loss {:.6}, spike rate {:.3} %, max|g_in| {:.3e}, max|g_rec| {:.3e}, max|g_out| {:.3e}",
+        "wrote {}: rule {} on {device}, B = {}, T = {}, loss {:.6}, spike rate {:.3} %, max|g_in| {:.3e}, max|g_rec| {:.3e}, max|g_out| {:.3e}",
         a.out.display(),
         rule.name(),
         b.batch,
@@ -464,11 +466,13 @@ fn train_steps(a: TrainStepsArgs) -> Result<String> {
     } else {
         AdamState::like(&p)
     };
+    let mut device = "cpu".to_string();
     let (p2, adam2, losses) = match (a.rule.backend, a.rule.precision) {
         (Backend::Cpu, Precision::F32) => train_in::<f32>(&cfg, &p, &adam, &b, rule, &a)?,
         (Backend::Cpu, Precision::F64) => train_in::<f64>(&cfg, &p, &adam, &b, rule, &a)?,
         (Backend::Wgpu, _) => {
             let ctx = a.rule.gpu()?;
+            device = format!("wgpu: {}", ctx.describe());
             let tr = kernels::GpuTrainer::new(&ctx, &cfg, rule, b.batch, a.batch_size, b.t_steps, false, a.steps)?;
             tr.upload_batch(&b.x, &b.y)?;
             tr.set_params(&p)?;
@@ -486,7 +490,7 @@ fn train_steps(a: TrainStepsArgs) -> Result<String> {
     let first = losses.first().copied().unwrap_or(f32::NAN);
     let last = losses.last().copied().unwrap_or(f32::NAN);
     Ok(format!(
-        "wrote {}: rule {}, {} steps of {} samples, loss {:.5} → {:.5}, Adam step {}",
+        "wrote {}: rule {} on {device}, {} steps of {} samples, loss {:.5} → {:.5}, Adam step {}",
         a.out.display(),
         rule.name(),
         a.steps,

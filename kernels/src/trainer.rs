@@ -324,7 +324,6 @@ impl GpuTrainer {
         };
         if is_eprop {
             let ev_carry = make("ev_carry", 2 * nb * n_pre * f, PerSample, false)?;
-            let src = make("src", nb * (tcu + 1) * n_pre * f, PerSample, false)?;
             let coef = make("coef", nb * 2 * (tcu + 1) * n_recp * f, PerSample, false)?;
             let scal = make("scal", nb * 2 * n_recp * f, PerSample, false)?;
             let eps_a = make("eps_a", nb * n_pre * n_recp * f, PerSample, false)?;
@@ -336,15 +335,12 @@ impl GpuTrainer {
                 let ch = &chunks[c];
                 gradient.push(make_dispatch(
                     Kernel::EpropCoeffs,
-                    &[
-                        &dims, ch, &x, &z_c, &psi_c, &z_start, &ev_carry, &src, &coef, &scal, &counters, &events,
-                        &n_events,
-                    ],
+                    &[&dims, ch, &x, &z_c, &psi_c, &z_start, &ev_carry, &coef, &scal, &counters, &events, &n_events],
                     (nb32, 1),
                 )?);
                 gradient.push(make_dispatch(
                     Kernel::EpropTraces,
-                    &[ch, &src, &coef, &scal, &eps_a, &e_sum, &events, &n_events],
+                    &[ch, &ev_carry, &coef, &scal, &eps_a, &e_sum, &events, &n_events, &dims, &x, &counters],
                     (pre_tiles, nb32),
                 )?);
             }

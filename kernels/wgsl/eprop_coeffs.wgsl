@@ -11,12 +11,12 @@
 //   Λv(k) = (1−α)cψ(k) + g(k)Λa(k) + αΛv(k+1),   Γv(k) = g(k)Γa(k) + αΓv(k+1)
 //   lam[q] = Λv(q−1) for q ≥ 1, lam[0] = αΛv(0) (coefficient of ε^v(−1)); gam likewise with Γv;
 //   scal = (coefficient of ε^a(−1) in E: d(0)Λa(0) [aligned: −βcψ(0) + d(0)Λa(0)],  P = d(0)Γa(0)).
-// Threads i < N_PRE write the sources src[q] = (ε^v(−1), pre(0), …, pre(tc−1)) and ε^v at the chunk's end to the
-// other half of the ping-pong carry buffer; recurrent sources (spikes, ≈ 1 % ones) are also listed per row as
-// events (the q of each spike, increasing) so that eprop_traces touches only those.
+// Threads i < N_PRE advance ε^v to the chunk's end (into the other half of the ping-pong carry buffer, read by the
+// next chunk; eprop_traces reads this chunk's start from the current half) and list each recurrent source's spikes
+// as events (q = k + 1 of each spike, increasing) so that eprop_traces touches only those.
 // Bindings: 0 dims | 1 chunk | 2 x [B,T,N_IN] | 3 z_c | 4 psi_c [N,TC,N_RECP] | 5 z_start [N,N_RECP]
-//           6 ev_carry [2,N,N_PRE] | 7 src [N,TC+1,N_PRE] | 8 coef [N,2,TC+1,N_RECP] | 9 scal [N,2,N_RECP]
-//           10 counters [2] u32 | 11 events [N,N_REC,TC] u32 | 12 n_events [N,N_REC] u32
+//           6 ev_carry [2,N,N_PRE] | 7 coef [N,2,TC+1,N_RECP] | 8 scal [N,2,N_RECP]
+//           9 counters [2] u32 | 10 events [N,N_REC,TC] u32 | 11 n_events [N,N_REC] u32
 // Dispatch: (N, 1, 1) workgroups of WGC ≥ max(N_PRE, N_REC) threads.
 
 @group(0) @binding(0) var<uniform> dims: Dims;
@@ -26,12 +26,11 @@
 @group(0) @binding(4) var<storage, read> psi_c: array<f32>;
 @group(0) @binding(5) var<storage, read> z_start: array<f32>;
 @group(0) @binding(6) var<storage, read_write> ev_carry: array<f32>;
-@group(0) @binding(7) var<storage, read_write> src: array<f32>;
-@group(0) @binding(8) var<storage, read_write> coef: array<f32>;
-@group(0) @binding(9) var<storage, read_write> scal: array<f32>;
-@group(0) @binding(10) var<storage, read> counters: array<u32>;
-@group(0) @binding(11) var<storage, read_write> events: array<u32>;
-@group(0) @binding(12) var<storage, read_write> n_events: array<u32>;
+@group(0) @binding(7) var<storage, read_write> coef: array<f32>;
+@group(0) @binding(8) var<storage, read_write> scal: array<f32>;
+@group(0) @binding(9) var<storage, read> counters: array<u32>;
+@group(0) @binding(10) var<storage, read_write> events: array<u32>;
+@group(0) @binding(11) var<storage, read_write> n_events: array<u32>;
 
 @compute @workgroup_size(WGC)
 fn eprop_coeffs(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -44,8 +43,6 @@ fn eprop_coeffs(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
         let nxt = ((chunk.index + 1u) % 2u) * dims.n_batch * N_PRE + b * N_PRE + i;
         var ev = 0.0;
         if chunk.index > 0u { ev = ev_carry[cur]; }
-        let sb = b * (TC + 1u) * N_PRE;
-        src[sb + i] = ev;
         var n_ev = 0u;
         for (var k = 0u; k < tc; k++) {
             var pre: f32;
@@ -56,7 +53,6 @@ fn eprop_coeffs(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
             } else {
                 pre = z_c[(b * TC + k - 1u) * N_RECP + i - N_IN];
             }
-            src[sb + (k + 1u) * N_PRE + i] = pre;
             if i >= N_IN && pre != 0.0 {
                 events[(b * N_REC + i - N_IN) * TC + n_ev] = k + 1u;
                 n_ev = n_ev + 1u;

@@ -1,22 +1,26 @@
 // eprop_traces — every synapse's e-prop state advanced by one chunk (see eprop_coeffs for the algebra):
 //   E[i,j]   += scal_E[j]·ε^a[i,j] + Σ_q src[q,i]·lam[q,j]
 //   ε^a[i,j]  = P[j]·ε^a[i,j]      + Σ_q src[q,i]·gam[q,j]          q = 0..tc (q = 0 is the ε^v carry)
-// (after the last chunk only E), a small matrix product per sample. Input rows are dense; recurrent rows have the
-// dense ε^v carry (q = 0) plus their spikes, read from the event lists of eprop_coeffs (a spike is exactly 1). Autapse
+// (after the last chunk only E), a small matrix product per sample. Sources: q = 0 is ε^v at the chunk's start
+// (ev_carry, dense for every row); input rows then read x(t0 + q − 1) directly; recurrent rows read only their
+// spikes, from the event lists of eprop_coeffs (a spike is exactly 1). Autapse
 // synapses (recurrent i = j) stay 0. One thread: 8 presynaptic rows × 4 posts (vec4).
-// Bindings: 0 chunk | 1 src [N,TC+1,N_PRE] | 2 coef [N,2,TC+1,N_RECP] (vec4) | 3 scal [N,2,N_RECP] (vec4)
+// Bindings: 0 chunk | 1 ev_carry [2,N,N_PRE] | 2 coef [N,2,TC+1,N_RECP] (vec4) | 3 scal [N,2,N_RECP] (vec4)
 //           4 eps_a [N,N_PRE,N_RECP] (vec4) | 5 e_sum [N,N_PRE,N_RECP] (vec4) | 6 events [N,N_REC,TC] u32
-//           7 n_events [N,N_REC] u32
+//           7 n_events [N,N_REC] u32 | 8 dims | 9 x [B,T,N_IN] | 10 counters [2] u32
 // Dispatch: (⌈N_PRE / 8⌉, N, 1) workgroups of 32 threads (thread l → post quad l < NQ).
 
 @group(0) @binding(0) var<uniform> chunk: Chunk;
-@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(1) var<storage, read> ev_carry: array<f32>;
 @group(0) @binding(2) var<storage, read> coef: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> scal: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> eps_a: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> e_sum: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read> events: array<u32>;
 @group(0) @binding(7) var<storage, read> n_events: array<u32>;
+@group(0) @binding(8) var<uniform> dims: Dims;
+@group(0) @binding(9) var<storage, read> x: array<f32>;
+@group(0) @binding(10) var<storage, read> counters: array<u32>;
 
 @compute @workgroup_size(32)
 fn eprop_traces(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -40,15 +44,16 @@ fn eprop_traces(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
         acc_e[r] = es + ca * ea;
         acc_a[r] = pp * ea;
     }
-    let sb = b * (TC + 1u) * N_PRE;
+    let s = (counters[1] * dims.n_batch + b) % dims.n_total;
+    let ev0 = (chunk.index % 2u) * dims.n_batch * N_PRE + b * N_PRE;
     let cb = b * 2u * (TC + 1u) * NQ;
     let update_a = chunk.last == 0u; // after the last chunk ε^a is never read again
-    // q = 0: the ε^v carry, dense for every row.
-    {
+    // q = 0: the ε^v carry, dense for every row (zero before the first chunk).
+    if chunk.index > 0u {
         let lam = coef[cb + q4];
         let gam = coef[cb + (TC + 1u) * NQ + q4];
         for (var r = 0u; r < 8u; r++) {
-            let sv = src[sb + min(i0 + r, N_PRE - 1u)];
+            let sv = ev_carry[ev0 + min(i0 + r, N_PRE - 1u)];
             acc_e[r] = acc_e[r] + sv * lam;
             acc_a[r] = acc_a[r] + sv * gam;
         }
@@ -62,7 +67,7 @@ fn eprop_traces(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
             // Constant trip counts keep the accumulators in registers (runtime indices would spill them).
             for (var r = 0u; r < 8u; r++) {
                 if r < n_dense {
-                    let sv = src[sb + q * N_PRE + i0 + r];
+                    let sv = x[(s * dims.t_steps + chunk.t0 + q - 1u) * N_IN + i0 + r];
                     acc_e[r] = acc_e[r] + sv * lam;
                     acc_a[r] = acc_a[r] + sv * gam;
                 }
@@ -72,7 +77,7 @@ fn eprop_traces(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
         for (var q = 1u; q <= chunk.tc; q++) {
             let lam = coef[cb + q * NQ + q4];
             for (var r = 0u; r < 8u; r++) {
-                if r < n_dense { acc_e[r] = acc_e[r] + src[sb + q * N_PRE + i0 + r] * lam; }
+                if r < n_dense { acc_e[r] = acc_e[r] + x[(s * dims.t_steps + chunk.t0 + q - 1u) * N_IN + i0 + r] * lam; }
             }
         }
     }

@@ -232,8 +232,9 @@ impl GpuTrainer {
         let spikes = make("spikes", spike_bytes, Output, false)?;
         // BPTT lists every neuron's spike times for the recurrent weight gradient (history: up to T per neuron).
         let list_bytes = if is_eprop { 4 } else { nb * n_rec * tt * f };
-        let spike_t = make("spike_t", list_bytes, History, false)?;
-        let n_spikes = make("n_spikes", if is_eprop { 4 } else { nb * n_rec * f }, History, false)?;
+        let list_role = if is_eprop { PerSample } else { History }; // e-prop binds 4-byte placeholders
+        let spike_t = make("spike_t", list_bytes, list_role, false)?;
+        let n_spikes = make("n_spikes", if is_eprop { 4 } else { nb * n_rec * f }, PerSample, false)?;
 
         let var = match rule {
             Rule::Eprop(t) => Variant { trace_aligned: t == TraceVariant::Aligned, chunk: tc, ..Variant::default() },

@@ -1,0 +1,64 @@
+//! GPU buffer accounting: e-prop's bytes (input excluded) do not depend on T; BPTT's history is exactly linear in
+//! T; `bench-train --json` carries the contract keys.
+
+use kernels::GpuTrainer;
+use models::{NetConfig, Rule, TraceVariant, bptt::BpttOptions};
+use tests::{gpu, snnbench};
+
+#[test]
+fn eprop_bytes_are_flat_in_t_and_bptt_history_is_linear() {
+    let ctx = gpu();
+    let cfg = NetConfig::default();
+    let bytes = |rule, t| GpuTrainer::new(&ctx, &cfg, rule, 4, 4, t, false, 1).expect("trainer").bytes();
+    let e = Rule::Eprop(TraceVariant::Authors);
+    let b = Rule::Bptt(BpttOptions::default());
+    let e25 = bytes(e, 25);
+    for t in [100, 250, 1000] {
+        let et = bytes(e, t);
+        assert_eq!(et.total(), e25.total(), "e-prop bytes at T = {t} vs T = 25: {et:?} vs {e25:?}");
+        assert_eq!(et.history, 0);
+        assert!(et.input > e25.input, "the input grows with T");
+    }
+    let (h100, h200, h400) = (bytes(b, 100).history, bytes(b, 200).history, bytes(b, 400).history);
+    assert!(h100 > 0);
+    assert_eq!(h200, 2 * h100);
+    assert_eq!(h400, 4 * h100);
+    // At T = 100 BPTT's history is smaller than e-prop's per-synapse traces (HARDWARE.md's crossover).
+    assert!(bytes(b, 100).total() < e25.total());
+}
+
+#[test]
+fn bench_train_json_has_the_contract_keys() {
+    let out = snnbench(&[
+        "bench-train",
+        "--rule",
+        "eprop",
+        "--backend",
+        "wgpu",
+        "--batch",
+        "2",
+        "--steps-t",
+        "20",
+        "--samples",
+        "2",
+        "--reps",
+        "1",
+        "--json",
+    ])
+    .expect("bench-train runs");
+    for key in [
+        "samples_per_s",
+        "wall_time_s",
+        "gpu_time_s",
+        "bytes_total",
+        "bytes_history",
+        "bytes_input",
+        "adapter",
+        "rule",
+        "backend",
+        "batch",
+        "t_steps",
+    ] {
+        assert!(out.contains(&format!("\"{key}\":")), "missing {key} in {out}");
+    }
+}

@@ -73,3 +73,10 @@ fn eprop_across_several_chunks() {
     let t_steps = 2 * kernels::trainer::EPROP_CHUNK + 17;
     check(&NetConfig::default(), 2, t_steps, 24);
 }
+
+/// A long sequence: several e-prop chunks, and per-invocation loop counts far above short-clip sizes (lavapipe
+/// silently cuts loop nests at 65,535 iterations per invocation; this would expose a kernel that hits that).
+#[test]
+fn long_sequence_t1000() {
+    check(&NetConfig::default(), 2, 1000, 25);
+}

@@ -297,7 +297,7 @@ impl GpuTrainer {
             let tiles = (n_batch * chunk_len(c)).div_ceil(16) as u32;
             gradient.push(make_dispatch(
                 Kernel::InputProjection,
-                &[&dims, ch, &x, &w, &cur_in, &counters],
+                &[&dims, ch, &x, &w, &cur_in, &counters, &w],
                 (tiles, 1),
             )?);
             gradient.push(make_dispatch(
@@ -352,7 +352,7 @@ impl GpuTrainer {
             forward(&mut gradient, 0)?;
             gradient.push(make_dispatch(
                 Kernel::BpttBackward,
-                &[&dims, &w, &z_c, &thr_c, &psi_c, &sample_out, &dv],
+                &[&dims, &w, &z_c, &thr_c, &psi_c, &sample_out, &dv, &w],
                 (nb32.div_ceil(BPTT_SAMPLES_PER_WORKGROUP), 1),
             )?);
             gradient.push(make_dispatch(

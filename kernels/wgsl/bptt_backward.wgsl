@@ -7,6 +7,7 @@
 // The recurrent sum reads dv(t+1) from workgroup memory as quads. History buffers hold the whole sequence
 // (TC = T for BPTT). Writes dv [N, T, N_RECP] for bptt_weight_grads.
 // Bindings: 0 dims | 1 w [N_W] | 2 z_c | 3 thr_c | 4 psi_c [N,T,N_RECP] | 5 sample_out [N,S_OUT] | 6 dv [N,T,N_RECP]
+//           7 w again, as vec4
 // Dispatch: (⌈N / SPW⌉, 1, 1) workgroups of WG ≥ N_REC threads.
 
 const SPW: u32 = 8u;
@@ -18,12 +19,17 @@ const SPW: u32 = 8u;
 @group(0) @binding(4) var<storage, read> psi_c: array<f32>;
 @group(0) @binding(5) var<storage, read> sample_out: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dv_hist: array<f32>;
+// The same weights as `w`, read as quads (used when the rows of W_rec are 16-byte aligned: N_REC % 4 == 0).
+@group(0) @binding(7) var<storage, read> w4: array<vec4<f32>>;
 
 var<workgroup> dv_next_s: array<vec4<f32>, NQ * SPW>;
 
 fn w_rec_row4(j: u32, q: u32) -> vec4<f32> {
     let k = 4u * q;
     let base = W_REC_OFF + j * N_REC + k;
+    if N_REC % 4u == 0u {
+        return w4[base / 4u];
+    }
     if k + 3u < N_REC {
         return vec4<f32>(w[base], w[base + 1u], w[base + 2u], w[base + 3u]);
     }

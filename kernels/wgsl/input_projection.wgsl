@@ -3,6 +3,7 @@
 // summed in increasing i (the reference's order). One thread: RT rows (b, k) × 4 posts (a vec4), so loads of x are
 // shared across the workgroup's lanes and W_in is read as quads.
 // Bindings: 0 dims | 1 chunk | 2 x [B,T,N_IN] | 3 w [N_W] | 4 cur_in [N,TC,N_RECP] | 5 counters [2] u32
+//           6 w again, as vec4
 // Dispatch: (⌈N·tc / RT⌉, 1, 1) workgroups of 32 threads (thread l → post quad l < NQ).
 
 @group(0) @binding(0) var<uniform> dims: Dims;
@@ -11,12 +12,17 @@
 @group(0) @binding(3) var<storage, read> w: array<f32>;
 @group(0) @binding(4) var<storage, read_write> cur_in: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read> counters: array<u32>;
+// The same weights as `w`, read as quads (when N_REC % 4 == 0 every row of W_in is 16-byte aligned).
+@group(0) @binding(6) var<storage, read> w4: array<vec4<f32>>;
 
 const RT: u32 = 16u;
 
 fn w_in4(i: u32, q: u32) -> vec4<f32> {
     let j = 4u * q;
     let base = i * N_REC + j;
+    if N_REC % 4u == 0u {
+        return w4[base / 4u];
+    }
     if j + 3u < N_REC {
         return vec4<f32>(w[base], w[base + 1u], w[base + 2u], w[base + 3u]);
     }

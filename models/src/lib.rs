@@ -12,6 +12,7 @@ pub mod eprop;
 pub mod error;
 pub mod inputs;
 pub mod real;
+pub mod spinnaker2;
 pub mod srnn;
 pub mod surrogate;
 pub mod train;

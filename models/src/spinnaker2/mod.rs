@@ -1,0 +1,11 @@
+//! SpiNNaker 2: the chip description, the partition and SRAM map, the functional e-prop emulator with its counts,
+//! and the cycle / time / energy model built on those counts.
+
+pub mod chip;
+pub mod emulator;
+pub mod memory;
+pub mod model;
+
+pub use chip::{ChipConfig, PerfLevel};
+pub use emulator::{Emulator, PhaseCounts, SampleCounts};
+pub use memory::{Partition, PeMemory, SramOverflow, memory_map};

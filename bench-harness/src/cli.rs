@@ -35,6 +35,54 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// Train M samples and report samples/s, GPU time and the bytes of every GPU buffer.
     BenchTrain(BenchTrainArgs),
+    /// The emulated SpiNNaker 2: memory per PE (vs the paper's 680 KB), cycles per phase, real-time verdict,
+    /// energy per sample vs a GPU, the ratio's band over named assumption sets, sensitivity and what-ifs.
+    Cost(CostArgs),
+}
+
+/// `snnbench cost`.
+#[derive(Debug, Args)]
+pub struct CostArgs {
+    /// Inputs.
+    #[arg(long, default_value_t = 80)]
+    pub n_in: usize,
+    /// Recurrent neurons.
+    #[arg(long, default_value_t = 120)]
+    pub n_rec: usize,
+    /// Readouts.
+    #[arg(long, default_value_t = 12)]
+    pub n_out: usize,
+    /// Steps per sample.
+    #[arg(long, default_value_t = 100)]
+    pub steps_t: usize,
+    /// Processing elements.
+    #[arg(long, default_value_t = 12)]
+    pub pes: usize,
+    /// Use the chip's performance level with this clock (see --chip; defaults: 150, 300, 500).
+    #[arg(long)]
+    pub clock_mhz: Option<f64>,
+    /// Chip description (TOML, fields of `models::spinnaker2::ChipConfig`); default: HARDWARE.md's figures.
+    #[arg(long)]
+    pub chip: Option<PathBuf>,
+    /// GPU preset: v100-sxm2, v100-pcie, h100-sxm5, h100-pcie.
+    #[arg(long, default_value = "v100-sxm2")]
+    pub gpu: String,
+    /// GPU time per training sample in seconds (e.g. from `bench-train --backend wgpu` on that GPU). Default:
+    /// 0.4 ms, HARDWARE.md's estimate for a V100 at batch ~100 (not a measurement).
+    #[arg(long, default_value_t = 0.4e-3)]
+    pub gpu_time_per_sample: f64,
+    /// GPU power: `tdp`, `util:U` (idle + U·(TDP − idle)) or a measured wattage such as `60`.
+    #[arg(long, default_value = "tdp")]
+    pub gpu_power: String,
+    /// Samples the emulator trains on to count the work (seeded, feature-like inputs, authors' init).
+    #[arg(long, default_value_t = 4)]
+    pub samples: usize,
+    /// Seed of those samples and weights.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `snnbench bench-train`.
@@ -337,6 +385,7 @@ pub fn run(cli: Cli) -> Result<String> {
         Command::RandomBatch(a) => random_batch(a),
         Command::Evaluate(a) => evaluate(a),
         Command::BenchTrain(a) => bench_train(a),
+        Command::Cost(a) => crate::cost::run(a),
     }
 }
 

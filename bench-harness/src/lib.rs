@@ -3,4 +3,5 @@
 
 pub mod bench_train;
 pub mod cli;
+pub mod cost;
 pub mod tensors;

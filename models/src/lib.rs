@@ -8,8 +8,10 @@
 pub mod adam;
 pub mod bptt;
 pub mod config;
+pub mod cost_report;
 pub mod eprop;
 pub mod error;
+pub mod gpu_cost;
 pub mod inputs;
 pub mod real;
 pub mod spinnaker2;

@@ -82,7 +82,8 @@ impl SampleCounts {
 
 struct Pe {
     posts: Range<usize>,
-    /// Own weights, post-major: w_in[j][i], w_rec[j][i], w_out[j][k].
+    /// Own weights: w_in[i][j], w_rec[i][j] (pre-major, so the input current vectorises over own neurons) and
+    /// w_out[j][k].
     w_in: Vec<f32>,
     w_rec: Vec<f32>,
     w_out: Vec<f32>,
@@ -117,11 +118,11 @@ impl std::fmt::Debug for Emulator {
     }
 }
 
-fn transpose(w: &[f32], rows: usize, cols: usize, col_range: Range<usize>) -> Vec<f32> {
-    // w is [rows, cols] (pre, post); returns [col in range][row].
+fn columns(w: &[f32], rows: usize, cols: usize, col_range: Range<usize>) -> Vec<f32> {
+    // w is [rows, cols] (pre, post); returns [row][col in range].
     let mut out = Vec::with_capacity(col_range.len() * rows);
-    for j in col_range {
-        out.extend((0..rows).map(|i| w[i * cols + j]));
+    for i in 0..rows {
+        out.extend_from_slice(&w[i * cols + col_range.start..i * cols + col_range.end]);
     }
     out
 }
@@ -136,8 +137,8 @@ impl Emulator {
             .iter()
             .map(|r| {
                 let n = r.len();
-                let w_in = transpose(&params.w_in, n_in, n_rec, r.clone());
-                let w_rec = transpose(&params.w_rec, n_rec, n_rec, r.clone());
+                let w_in = columns(&params.w_in, n_in, n_rec, r.clone());
+                let w_rec = columns(&params.w_rec, n_rec, n_rec, r.clone());
                 let w_out = params.w_out[r.start * n_out..r.end * n_out].to_vec();
                 let zeros = |len| vec![0.0f32; len];
                 Pe {
@@ -169,12 +170,13 @@ impl Emulator {
         let (n_in, n_rec, n_out) = (self.cfg.n_in, self.cfg.n_rec, self.cfg.n_out);
         let mut p = Params::zeros_shaped(n_in, n_rec, n_out);
         for pe in &self.pes {
+            let n = pe.posts.len();
             for (jl, j) in pe.posts.clone().enumerate() {
                 for i in 0..n_in {
-                    p.w_in[i * n_rec + j] = pe.w_in[jl * n_in + i];
+                    p.w_in[i * n_rec + j] = pe.w_in[i * n + jl];
                 }
                 for i in 0..n_rec {
-                    p.w_rec[i * n_rec + j] = pe.w_rec[jl * n_rec + i];
+                    p.w_rec[i * n_rec + j] = pe.w_rec[i * n + jl];
                 }
                 p.w_out[j * n_out..(j + 1) * n_out].copy_from_slice(&pe.w_out[jl * n_out..(jl + 1) * n_out]);
             }
@@ -184,7 +186,14 @@ impl Emulator {
 
     /// Trains on one sample `x [T, n_in]` (online: gradient, then Adam on every PE). Returns the sample's loss
     /// (CE + l2·ΣW², before the update) and what every PE executed.
-    pub fn train_sample(&mut self, x: &[f32], label: usize, adam: &AdamConfig, lr: f64, l2: f64) -> (f32, SampleCounts) {
+    pub fn train_sample(
+        &mut self,
+        x: &[f32],
+        label: usize,
+        adam: &AdamConfig,
+        lr: f64,
+        l2: f64,
+    ) -> (f32, SampleCounts) {
         let (n_in, n_rec, n_out) = (self.cfg.n_in, self.cfg.n_rec, self.cfg.n_out);
         let n_pre = n_in + n_rec;
         let t_steps = x.len() / n_in;
@@ -203,32 +212,37 @@ impl Emulator {
         let mut z_prev = vec![0.0f32; n_rec];
         let drive = c.one_minus_rho * c.one_minus_alpha;
         for x_t in x.chunks_exact(n_in) {
+            // PEs run one after the other: a step's work per PE (≈ 2,000 synapses) is too small for threads.
             let step: Vec<PhaseCounts> = self
                 .pes
-                .par_iter_mut()
+                .iter_mut()
                 .map(|pe| {
                     let n = pe.posts.len();
                     // ε^v of every presynaptic source: inputs x(t), recurrent z(t−1).
-                    for i in 0..n_pre {
-                        let p = if i < n_in { x_t[i] } else { z_prev[i - n_in] };
-                        let ev = c.alpha * pe.eps_v[i] + p;
-                        pe.eps_v[i] = ev;
-                        pe.eps_v_scaled[i] = c.one_minus_alpha * ev;
+                    let (ev_in, ev_rec) = pe.eps_v.split_at_mut(n_in);
+                    for (ev, &p) in ev_in.iter_mut().zip(x_t).chain(ev_rec.iter_mut().zip(z_prev.iter())) {
+                        *ev = c.alpha * *ev + p;
+                    }
+                    for (evs, &ev) in pe.eps_v_scaled.iter_mut().zip(pe.eps_v.iter()) {
+                        *evs = c.one_minus_alpha * ev;
+                    }
+                    // Input current then the spiking rows, in the reference's order (increasing i per neuron).
+                    let mut cur = vec![0.0f32; n];
+                    for (i, &xi) in x_t.iter().enumerate() {
+                        if xi != 0.0 {
+                            for (c, &w) in cur.iter_mut().zip(&pe.w_in[i * n..(i + 1) * n]) {
+                                *c += w * xi;
+                            }
+                        }
+                    }
+                    for &i in &spikes_prev {
+                        for (c, &w) in cur.iter_mut().zip(&pe.w_rec[i * n..(i + 1) * n]) {
+                            *c += w;
+                        }
                     }
                     for jl in 0..n {
                         let j = pe.posts.start + jl;
-                        // Input current then the spiking rows, in the reference's order.
-                        let mut cur = 0.0f32;
-                        let row = &pe.w_in[jl * n_in..(jl + 1) * n_in];
-                        for (i, &xi) in x_t.iter().enumerate() {
-                            if xi != 0.0 {
-                                cur += row[i] * xi;
-                            }
-                        }
-                        let rrow = &pe.w_rec[jl * n_rec..(jl + 1) * n_rec];
-                        for &i in &spikes_prev {
-                            cur += rrow[i];
-                        }
+                        let cur = cur[jl];
                         let zp = pe.z[jl];
                         let a = c.rho * pe.a[jl] + c.one_minus_rho * zp;
                         let thr = c.v_th + c.beta * a;
@@ -248,14 +262,16 @@ impl Emulator {
                         let gain = drive * psi;
                         let r = jl * n_pre..(jl + 1) * n_pre;
                         let (ea, eb, es) = (&mut pe.eps_a[r.clone()], &mut pe.e_bar[r.clone()], &mut pe.e_sum[r]);
-                        for i in 0..n_pre {
-                            let ev = pe.eps_v[i];
-                            let a = decay * ea[i] + gain * ev;
-                            ea[i] = a;
-                            let e = psi * (pe.eps_v_scaled[i] - c.beta * a);
-                            let b = c.kappa * eb[i] + e;
-                            eb[i] = b;
-                            es[i] += b;
+                        // Zipped iterators: no bounds checks, so the loop vectorises.
+                        for ((((a_ij, b_ij), s_ij), &ev), &evs) in
+                            ea.iter_mut().zip(eb.iter_mut()).zip(es.iter_mut()).zip(&pe.eps_v).zip(&pe.eps_v_scaled)
+                        {
+                            let a = decay * *a_ij + gain * ev;
+                            *a_ij = a;
+                            let e = psi * (evs - c.beta * a);
+                            let b = c.kappa * *b_ij + e;
+                            *b_ij = b;
+                            *s_ij += b;
                         }
                         // The autapse has no trace.
                         ea[n_in + j] = 0.0;
@@ -312,7 +328,9 @@ impl Emulator {
         let sum_sq: f32 = self
             .pes
             .iter()
-            .map(|pe| [&pe.w_in, &pe.w_rec, &pe.w_out].iter().map(|w| w.iter().map(|x| x * x).sum::<f32>()).sum::<f32>())
+            .map(|pe| {
+                [&pe.w_in, &pe.w_rec, &pe.w_out].iter().map(|w| w.iter().map(|x| x * x).sum::<f32>()).sum::<f32>()
+            })
             .sum();
         let loss = ce + l2 as f32 * sum_sq;
         // Learning signal, gradients and Adam on every PE.
@@ -339,11 +357,11 @@ impl Emulator {
                         *w -= lr_t * *m / (v.sqrt() + eps);
                     };
                     for i in 0..n_in {
-                        let k = jl * n_in + i;
+                        let k = i * n + jl;
                         upd(&mut pe.w_in[k], &mut pe.m[0][k], &mut pe.v[0][k], sig * e_row[i]);
                     }
                     for i in 0..n_rec {
-                        let k = jl * n_rec + i;
+                        let k = i * n + jl;
                         upd(&mut pe.w_rec[k], &mut pe.m[1][k], &mut pe.v[1][k], sig * e_row[n_in + i]);
                     }
                     for k in 0..n_out {
@@ -358,8 +376,9 @@ impl Emulator {
                     signal_macs: (n * n_out) as u32 + if root { (4 * n_out) as u32 } else { 0 },
                     softmax_exps: if root { n_out as u32 } else { 0 },
                     adam_updates: (n * (n_pre + n_out)) as u32,
-                    // Partial logits to the root; the root multicasts the error back.
-                    packets_sent: if root { n_out as u32 } else { n_out as u32 },
+                    // Each PE sends its n_out partial logits to the root (the root's stay local; it multicasts the
+                    // n_out errors instead): n_out packets either way.
+                    packets_sent: n_out as u32,
                     packets_received: if root { ((n_pes - 1) * n_out) as u32 } else { n_out as u32 },
                     ..PhaseCounts::default()
                 }

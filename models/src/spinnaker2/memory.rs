@@ -149,8 +149,10 @@ pub fn pe_memory(cfg: &NetConfig, chip: &ChipConfig, n_local: usize) -> PeMemory
 pub fn memory_map(cfg: &NetConfig, chip: &ChipConfig, part: &Partition) -> Result<Vec<PeMemory>, SramOverflow> {
     let maps: Vec<PeMemory> = part.posts.iter().map(|r| pe_memory(cfg, chip, r.len())).collect();
     if let Some((pe, m)) = maps.iter().enumerate().find(|(_, m)| m.total() > chip.sram_bytes_per_pe) {
-        let max_neurons_per_pe =
-            (0..=cfg.n_rec).take_while(|&n| pe_memory(cfg, chip, n).total() <= chip.sram_bytes_per_pe).last().unwrap_or(0);
+        let max_neurons_per_pe = (0..=cfg.n_rec)
+            .take_while(|&n| pe_memory(cfg, chip, n).total() <= chip.sram_bytes_per_pe)
+            .last()
+            .unwrap_or(0);
         let min_pes = if max_neurons_per_pe == 0 { usize::MAX } else { cfg.n_rec.div_ceil(max_neurons_per_pe) };
         return Err(SramOverflow {
             pe,

@@ -22,23 +22,26 @@ impl Default for Surrogate {
     }
 }
 
-/// N(u; μ, s) = exp(−(u−μ)²/(2s²)) / (√(2π) s).
-fn gaussian<R: crate::Real>(u: R, mu: R, s: R) -> R {
+/// N(u; μ, s) = exp(−(u−μ)²/(2s²)) / (√(2π) s), with 1/(2s²) and 1/(√(2π) s) given (computed in f64 once).
+fn gaussian<R: crate::Real>(u: R, mu: R, half_inv_var: R, norm: R) -> R {
     let d = u - mu;
-    let two = R::of(2.0);
-    (-(d * d) / (two * s * s)).exp() / (R::of((2.0 * std::f64::consts::PI).sqrt()) * s)
+    (-(d * d) * half_inv_var).exp() * norm
 }
 
 impl Surrogate {
-    /// ψ(u) in the precision `R`.
+    /// ψ(u) in the precision `R`. The constants are formed in f64 and rounded once; the per-call work is three
+    /// exponentials and a few multiplications (no divisions).
     pub fn psi<R: crate::Real>(&self, u: R) -> R {
+        let sqrt_2pi = (2.0 * std::f64::consts::PI).sqrt();
+        let wide = self.scale * self.sigma;
+        let (k0, n0) = (R::of(0.5 / (self.sigma * self.sigma)), R::of(1.0 / (sqrt_2pi * self.sigma)));
+        let (k1, n1) = (R::of(0.5 / (wide * wide)), R::of(1.0 / (sqrt_2pi * wide)));
         let sigma = R::of(self.sigma);
-        let wide = R::of(self.scale) * sigma;
         let h = R::of(self.height);
         R::of(self.gamma)
-            * ((R::one() + h) * gaussian(u, R::zero(), sigma)
-                - h * gaussian(u, sigma, wide)
-                - h * gaussian(u, -sigma, wide))
+            * ((R::one() + h) * gaussian(u, R::zero(), k0, n0)
+                - h * gaussian(u, sigma, k1, n1)
+                - h * gaussian(u, -sigma, k1, n1))
     }
 }
 

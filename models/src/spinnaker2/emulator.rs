@@ -95,7 +95,6 @@ struct Pe {
     e_sum: Vec<f32>,
     /// ε^v per presynaptic source (own copy).
     eps_v: Vec<f32>,
-    eps_v_scaled: Vec<f32>,
     v_mem: Vec<f32>,
     a: Vec<f32>,
     z: Vec<f32>,
@@ -152,7 +151,6 @@ impl Emulator {
                     e_bar: zeros(n * n_pre),
                     e_sum: zeros(n * n_pre),
                     eps_v: zeros(n_pre),
-                    eps_v_scaled: zeros(n_pre),
                     v_mem: zeros(n),
                     a: zeros(n),
                     z: zeros(n),
@@ -221,8 +219,25 @@ impl Emulator {
         // Spikes of the previous step as received by every PE (multicast packets): indices, increasing.
         let mut spikes_prev: Vec<usize> = Vec::new();
         let mut z_prev = vec![0.0f32; n_rec];
-        let drive = c.one_minus_rho * c.one_minus_alpha;
-        for x_t in x.chunks_exact(n_in) {
+        // The emulator computes in two passes with the chip's arithmetic: first the network's dynamics step by step
+        // (they do not depend on the traces), recording ψ(t) and ε^v(t); then each PE's traces, neuron by neuron
+        // over all steps, so a neuron's trace row stays in cache. Every synapse sees the same values in the same
+        // order as in a step-by-step run, so the results are identical; the counts are the chip's step schedule.
+        let mut psi_hist = vec![0.0f32; t_steps * n_rec];
+        let mut ev_hist = vec![0.0f32; t_steps * n_pre];
+        // ε^v is the same on every PE (each keeps its own copy on the chip): computed once here.
+        let mut eps_v = vec![0.0f32; n_pre];
+        for (t, x_t) in x.chunks_exact(n_in).enumerate() {
+            {
+                let (ev_in, ev_rec) = eps_v.split_at_mut(n_in);
+                for (ev, &p) in ev_in.iter_mut().zip(x_t) {
+                    *ev = c.alpha * *ev + p;
+                }
+                for (ev, &p) in ev_rec.iter_mut().zip(&z_prev) {
+                    *ev = c.alpha * *ev + p;
+                }
+            }
+            ev_hist[t * n_pre..(t + 1) * n_pre].copy_from_slice(&eps_v);
             cur_all.iter_mut().for_each(|c| *c = 0.0);
             for (i, &xi) in x_t.iter().enumerate() {
                 if xi != 0.0 {
@@ -231,30 +246,19 @@ impl Emulator {
                     }
                 }
             }
-            // PEs run one after the other: a step's work per PE (≈ 2,000 synapses) is too small for threads.
+            let psi_t = &mut psi_hist[t * n_rec..(t + 1) * n_rec];
             let step: Vec<PhaseCounts> = self
                 .pes
                 .iter_mut()
                 .map(|pe| {
                     let n = pe.posts.len();
-                    // ε^v of every presynaptic source: inputs x(t), recurrent z(t−1).
-                    let (ev_in, ev_rec) = pe.eps_v.split_at_mut(n_in);
-                    for (ev, &p) in ev_in.iter_mut().zip(x_t).chain(ev_rec.iter_mut().zip(z_prev.iter())) {
-                        *ev = c.alpha * *ev + p;
-                    }
-                    for (evs, &ev) in pe.eps_v_scaled.iter_mut().zip(pe.eps_v.iter()) {
-                        *evs = c.one_minus_alpha * ev;
-                    }
-                    // Input current (above) then the spiking rows, in the reference's order (increasing i).
-                    let mut cur = cur_all[pe.posts.clone()].to_vec();
-                    for &i in &spikes_prev {
-                        for (c, &w) in cur.iter_mut().zip(&pe.w_rec[i * n..(i + 1) * n]) {
-                            *c += w;
-                        }
-                    }
                     for jl in 0..n {
                         let j = pe.posts.start + jl;
-                        let cur = cur[jl];
+                        // Input current (above) then the spiking rows, in the reference's order (increasing i).
+                        let mut cur = cur_all[j];
+                        for &i in &spikes_prev {
+                            cur += pe.w_rec[i * n + jl];
+                        }
                         let zp = pe.z[jl];
                         let a = c.rho * pe.a[jl] + c.one_minus_rho * zp;
                         let thr = c.v_th + c.beta * a;
@@ -266,29 +270,10 @@ impl Emulator {
                         pe.v_mem[jl] = v;
                         pe.z[jl] = z;
                         pe.psi[jl] = psi;
+                        psi_t[j] = psi;
                         let zb = c.kappa * pe.zbar[jl] + z;
                         pe.zbar[jl] = zb;
                         pe.zsum[jl] += zb;
-                        // Traces of this neuron's synapses (authors' alignment), one contiguous row per neuron.
-                        let decay = c.rho - c.one_minus_rho * c.beta * psi;
-                        let gain = drive * psi;
-                        let r = jl * n_pre..(jl + 1) * n_pre;
-                        let (ea, eb, es) = (&mut pe.eps_a[r.clone()], &mut pe.e_bar[r.clone()], &mut pe.e_sum[r]);
-                        // Zipped iterators: no bounds checks, so the loop vectorises.
-                        for ((((a_ij, b_ij), s_ij), &ev), &evs) in
-                            ea.iter_mut().zip(eb.iter_mut()).zip(es.iter_mut()).zip(&pe.eps_v).zip(&pe.eps_v_scaled)
-                        {
-                            let a = decay * *a_ij + gain * ev;
-                            *a_ij = a;
-                            let e = psi * (evs - c.beta * a);
-                            let b = c.kappa * *b_ij + e;
-                            *b_ij = b;
-                            *s_ij += b;
-                        }
-                        // The autapse has no trace.
-                        ea[n_in + j] = 0.0;
-                        eb[n_in + j] = 0.0;
-                        es[n_in + j] = 0.0;
                     }
                     let own_spikes = pe.z.iter().filter(|&&z| z != 0.0).count() as u32;
                     PhaseCounts {
@@ -318,6 +303,37 @@ impl Emulator {
             counts.spikes += spikes_prev.len() as u32;
             counts.steps.push(step);
         }
+        // Traces, PE by PE (in parallel), step by step, neuron by neuron (a PE's trace block stays in L1 and each
+        // step's ε^v row is read once per PE): authors' alignment.
+        let drive = c.one_minus_rho * c.one_minus_alpha;
+        self.pes.par_iter_mut().for_each(|pe| {
+            let n = pe.posts.len();
+            for t in 0..t_steps {
+                let ev_t = &ev_hist[t * n_pre..(t + 1) * n_pre];
+                for jl in 0..n {
+                    let j = pe.posts.start + jl;
+                    let psi = psi_hist[t * n_rec + j];
+                    let decay = c.rho - c.one_minus_rho * c.beta * psi;
+                    let gain = drive * psi;
+                    let r = jl * n_pre..(jl + 1) * n_pre;
+                    let (ea, eb, es) = (&mut pe.eps_a[r.clone()], &mut pe.e_bar[r.clone()], &mut pe.e_sum[r]);
+                    // Zipped iterators: no bounds checks, so the loop vectorises.
+                    for (((a_ij, b_ij), s_ij), &ev) in ea.iter_mut().zip(eb.iter_mut()).zip(es.iter_mut()).zip(ev_t) {
+                        let a = decay * *a_ij + gain * ev;
+                        *a_ij = a;
+                        let e = psi * (c.one_minus_alpha * ev - c.beta * a);
+                        let b = c.kappa * *b_ij + e;
+                        *b_ij = b;
+                        *s_ij += b;
+                    }
+                    // The autapse has no trace.
+                    ea[n_in + j] = 0.0;
+                    eb[n_in + j] = 0.0;
+                    es[n_in + j] = 0.0;
+                }
+            }
+            pe.eps_v.copy_from_slice(&eps_v);
+        });
         // Readout: partial logits per PE (own rows of W_out), summed on the root PE 0 in PE order.
         let t = t_steps as f32;
         let mut logits = vec![0.0f32; n_out];

@@ -6,7 +6,6 @@
 
 use std::ops::Range;
 
-use rayon::prelude::*;
 use serde::Serialize;
 
 use super::{chip::ChipConfig, memory::Partition};
@@ -306,7 +305,7 @@ impl Emulator {
         // Traces, PE by PE (in parallel), step by step, neuron by neuron (a PE's trace block stays in L1 and each
         // step's ε^v row is read once per PE): authors' alignment.
         let drive = c.one_minus_rho * c.one_minus_alpha;
-        self.pes.par_iter_mut().for_each(|pe| {
+        let traces = |pe: &mut Pe| {
             let n = pe.posts.len();
             for t in 0..t_steps {
                 let ev_t = &ev_hist[t * n_pre..(t + 1) * n_pre];
@@ -333,7 +332,8 @@ impl Emulator {
                 }
             }
             pe.eps_v.copy_from_slice(&eps_v);
-        });
+        };
+        on_two_threads(&mut self.pes, traces);
         // Readout: partial logits per PE (own rows of W_out), summed on the root PE 0 in PE order.
         let t = t_steps as f32;
         let mut logits = vec![0.0f32; n_out];
@@ -368,50 +368,68 @@ impl Emulator {
         let lr_t = lr as f32 * (1.0 - b2.powi(step_t)).sqrt() / (1.0 - b1.powi(step_t));
         let two_l2 = (2.0 * l2) as f32;
         let n_pes = self.pes.len();
-        counts.end = self
-            .pes
-            .par_iter_mut()
-            .enumerate()
-            .map(|(p, pe)| {
-                let n = pe.posts.len();
-                for jl in 0..n {
-                    let sig = (0..n_out).map(|k| err[k] * pe.w_out[jl * n_out + k]).sum::<f32>() / t;
-                    let e_row = &pe.e_sum[jl * n_pre..(jl + 1) * n_pre];
-                    // The reference's gradient: 0 + L·E, then ·(1/B) + 2·l2·W with B = 1.
-                    let upd = |w: &mut f32, m: &mut f32, v: &mut f32, g_raw: f32| {
-                        let g = g_raw * 1.0 + two_l2 * *w;
-                        *m = b1 * *m + (1.0 - b1) * g;
-                        *v = b2 * *v + (1.0 - b2) * g * g;
-                        *w -= lr_t * *m / (v.sqrt() + eps);
-                    };
-                    for i in 0..n_in {
-                        let k = i * n + jl;
-                        upd(&mut pe.w_in[k], &mut pe.m[0][k], &mut pe.v[0][k], sig * e_row[i]);
-                    }
-                    for i in 0..n_rec {
-                        let k = i * n + jl;
-                        upd(&mut pe.w_rec[k], &mut pe.m[1][k], &mut pe.v[1][k], sig * e_row[n_in + i]);
-                    }
-                    for k in 0..n_out {
-                        let idx = jl * n_out + k;
-                        let g_raw = pe.zsum[jl] * err[k] / t;
-                        upd(&mut pe.w_out[idx], &mut pe.m[2][idx], &mut pe.v[2][idx], g_raw);
-                    }
+        let mut end = vec![PhaseCounts::default(); n_pes];
+        let adam_pe = |(p, (pe, out)): (usize, (&mut Pe, &mut PhaseCounts))| {
+            let n = pe.posts.len();
+            for jl in 0..n {
+                let sig = (0..n_out).map(|k| err[k] * pe.w_out[jl * n_out + k]).sum::<f32>() / t;
+                let e_row = &pe.e_sum[jl * n_pre..(jl + 1) * n_pre];
+                // The reference's gradient: 0 + L·E, then ·(1/B) + 2·l2·W with B = 1.
+                let upd = |w: &mut f32, m: &mut f32, v: &mut f32, g_raw: f32| {
+                    let g = g_raw * 1.0 + two_l2 * *w;
+                    *m = b1 * *m + (1.0 - b1) * g;
+                    *v = b2 * *v + (1.0 - b2) * g * g;
+                    *w -= lr_t * *m / (v.sqrt() + eps);
+                };
+                for i in 0..n_in {
+                    let k = i * n + jl;
+                    upd(&mut pe.w_in[k], &mut pe.m[0][k], &mut pe.v[0][k], sig * e_row[i]);
                 }
-                let root = p == 0;
-                PhaseCounts {
-                    readout_macs: (n * n_out) as u32,
-                    signal_macs: (n * n_out) as u32 + if root { (4 * n_out) as u32 } else { 0 },
-                    softmax_exps: if root { n_out as u32 } else { 0 },
-                    adam_updates: (n * (n_pre + n_out)) as u32,
-                    // Each PE sends its n_out partial logits to the root (the root's stay local; it multicasts the
-                    // n_out errors instead): n_out packets either way.
-                    packets_sent: n_out as u32,
-                    packets_received: if root { ((n_pes - 1) * n_out) as u32 } else { n_out as u32 },
-                    ..PhaseCounts::default()
+                for i in 0..n_rec {
+                    let k = i * n + jl;
+                    upd(&mut pe.w_rec[k], &mut pe.m[1][k], &mut pe.v[1][k], sig * e_row[n_in + i]);
                 }
-            })
-            .collect();
+                for k in 0..n_out {
+                    let idx = jl * n_out + k;
+                    let g_raw = pe.zsum[jl] * err[k] / t;
+                    upd(&mut pe.w_out[idx], &mut pe.m[2][idx], &mut pe.v[2][idx], g_raw);
+                }
+            }
+            let root = p == 0;
+            *out = PhaseCounts {
+                readout_macs: (n * n_out) as u32,
+                signal_macs: (n * n_out) as u32 + if root { (4 * n_out) as u32 } else { 0 },
+                softmax_exps: if root { n_out as u32 } else { 0 },
+                adam_updates: (n * (n_pre + n_out)) as u32,
+                // Each PE sends its n_out partial logits to the root (the root's stay local; it multicasts the
+                // n_out errors instead): n_out packets either way.
+                packets_sent: n_out as u32,
+                packets_received: if root { ((n_pes - 1) * n_out) as u32 } else { n_out as u32 },
+                ..PhaseCounts::default()
+            };
+        };
+        {
+            let mut work: Vec<(usize, (&mut Pe, &mut PhaseCounts))> =
+                self.pes.iter_mut().zip(end.iter_mut()).enumerate().collect();
+            let half = work.len().div_ceil(2);
+            let (a, b) = work.split_at_mut(half);
+            std::thread::scope(|s| {
+                s.spawn(|| a.iter_mut().for_each(|(p, (pe, out))| adam_pe((*p, (&mut **pe, &mut **out)))));
+                b.iter_mut().for_each(|(p, (pe, out))| adam_pe((*p, (&mut **pe, &mut **out))));
+            });
+        }
+        counts.end = end;
         (loss, counts)
     }
+}
+
+/// Runs `f` on every PE, the first half on a second thread and the rest on this one. Scoped threads rather than
+/// rayon: on a 2-core machine rayon's spinning workers slow the sequential phases around this one.
+fn on_two_threads(pes: &mut [Pe], f: impl Fn(&mut Pe) + Sync) {
+    let half = pes.len().div_ceil(2);
+    let (a, b) = pes.split_at_mut(half);
+    std::thread::scope(|s| {
+        s.spawn(|| a.iter_mut().for_each(&f));
+        b.iter_mut().for_each(&f);
+    });
 }

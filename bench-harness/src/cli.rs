@@ -35,9 +35,22 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// Train M samples and report samples/s, GPU time and the bytes of every GPU buffer.
     BenchTrain(BenchTrainArgs),
+    /// The paper's log-Mel + delta features of one clip: tensor `x [100, 80]` f32.
+    Features(FeaturesArgs),
     /// The emulated SpiNNaker 2: memory per PE (vs the paper's 680 KB), cycles per phase, real-time verdict,
     /// energy per sample vs a GPU, the ratio's band over named assumption sets, sensitivity and what-ifs.
     Cost(CostArgs),
+}
+
+/// `snnbench features`.
+#[derive(Debug, Args)]
+pub struct FeaturesArgs {
+    /// Input WAV (any bit depth, channel count and sample rate; converted with a note).
+    #[arg(long)]
+    pub wav: PathBuf,
+    /// Output `.safetensors` with `x [100, 80]` f32 (time-major, feature = channel·40 + mel).
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 /// `snnbench cost`.
@@ -386,6 +399,7 @@ pub fn run(cli: Cli) -> Result<String> {
         Command::Evaluate(a) => evaluate(a),
         Command::BenchTrain(a) => bench_train(a),
         Command::Cost(a) => crate::cost::run(a),
+        Command::Features(a) => features(a),
     }
 }
 
@@ -614,4 +628,22 @@ fn bench_train(a: BenchTrainArgs) -> Result<String> {
     };
     let r = crate::bench_train::bench_train(rule, ctx.as_ref(), a.batch, a.steps_t, a.samples, a.reps)?;
     Ok(if a.json { serde_json::to_string(&r)? } else { r.describe() })
+}
+
+fn features(a: FeaturesArgs) -> Result<String> {
+    let clip = crate::audio::read_wav(&a.wav)?;
+    let n = clip.samples.len();
+    let x = crate::features::FeatureExtractor::new().features(&clip.samples);
+    let shape = [crate::features::N_FRAMES, crate::features::N_FEATURES];
+    tensors::write_tensors(
+        &a.out,
+        &[("x", Tensor::f32(&shape, x))],
+        &[("format", "eprop-workbench"), ("kind", "features")],
+    )?;
+    let mut notes = clip.notes;
+    if n != crate::features::CLIP_SAMPLES {
+        notes.push(format!("{n} samples placed in the 1 s window (centred)"));
+    }
+    let notes = if notes.is_empty() { String::new() } else { format!(" ({})", notes.join("; ")) };
+    Ok(format!("wrote {}: x [100, 80] from {}{notes}", a.out.display(), a.wav.display()))
 }

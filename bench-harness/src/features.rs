@@ -1,0 +1,229 @@
+//! The paper's front end (DATA.md steps 1–7): a clip becomes 100 frames × 80 features — 40 log-Mel bins (Slaney
+//! scale and area normalisation, n_fft 480, hop 161, 20–4000 Hz, power spectrum of a periodic Hann window with
+//! reflect padding) and their first-order Savitzky–Golay delta (width 9), each (channel, mel) row divided by its
+//! population std over time, laid out time-major with feature index channel·40 + mel. Equal to librosa 0.10 with
+//! pad_mode='reflect' (fixtures in tests/fixtures, made by tests/fixtures/gen_features.py).
+
+use std::sync::Arc;
+
+use realfft::{RealFftPlanner, RealToComplex};
+
+/// Samples per clip (1 s at 16 kHz).
+pub const CLIP_SAMPLES: usize = 16_000;
+/// FFT size.
+pub const N_FFT: usize = 480;
+/// Hop between frames.
+pub const HOP: usize = 161;
+/// Mel bins.
+pub const N_MELS: usize = 40;
+/// Frames per clip: 1 + ⌊16000 / 161⌋.
+pub const N_FRAMES: usize = 1 + CLIP_SAMPLES / HOP;
+/// Features per frame: static + delta.
+pub const N_FEATURES: usize = 2 * N_MELS;
+const N_BINS: usize = N_FFT / 2 + 1;
+const F_MIN: f64 = 20.0;
+const F_MAX: f64 = 4000.0;
+const SR: f64 = 16_000.0;
+
+/// Slaney's Hz → mel (librosa, htk=False).
+pub fn hz_to_mel(f: f64) -> f64 {
+    let f_sp = 200.0 / 3.0;
+    let min_log_hz = 1000.0;
+    let min_log_mel = min_log_hz / f_sp;
+    let logstep = 6.4f64.ln() / 27.0;
+    if f >= min_log_hz { min_log_mel + (f / min_log_hz).ln() / logstep } else { f / f_sp }
+}
+
+/// Slaney's mel → Hz.
+pub fn mel_to_hz(m: f64) -> f64 {
+    let f_sp = 200.0 / 3.0;
+    let min_log_hz = 1000.0;
+    let min_log_mel = min_log_hz / f_sp;
+    let logstep = 6.4f64.ln() / 27.0;
+    if m >= min_log_mel { min_log_hz * (logstep * (m - min_log_mel)).exp() } else { f_sp * m }
+}
+
+/// The Slaney-normalised mel filterbank `[N_MELS][N_BINS]`, as librosa.filters.mel builds it.
+pub fn mel_filterbank() -> Vec<f64> {
+    let fft_freqs: Vec<f64> = (0..N_BINS).map(|k| k as f64 * (SR / 2.0) / (N_BINS - 1) as f64).collect();
+    let (m_lo, m_hi) = (hz_to_mel(F_MIN), hz_to_mel(F_MAX));
+    let mel_f: Vec<f64> =
+        (0..N_MELS + 2).map(|i| mel_to_hz(m_lo + (m_hi - m_lo) * i as f64 / (N_MELS + 1) as f64)).collect();
+    let mut w = vec![0.0; N_MELS * N_BINS];
+    for i in 0..N_MELS {
+        let (fd0, fd1) = (mel_f[i + 1] - mel_f[i], mel_f[i + 2] - mel_f[i + 1]);
+        let enorm = 2.0 / (mel_f[i + 2] - mel_f[i]);
+        for (k, &f) in fft_freqs.iter().enumerate() {
+            let lower = -(mel_f[i] - f) / fd0;
+            let upper = (mel_f[i + 2] - f) / fd1;
+            w[i * N_BINS + k] = lower.min(upper).max(0.0) * enorm;
+        }
+    }
+    w
+}
+
+/// Places a clip in a 1 s window deterministically (evaluation placement): a shorter clip gets ⌊(16000−n)/2⌋ zeros
+/// before and the rest after; a longer one is cropped from ⌊(n−16000)/2⌋.
+pub fn centre(samples: &[f32]) -> Vec<f32> {
+    let n = samples.len();
+    if n >= CLIP_SAMPLES {
+        let s = (n - CLIP_SAMPLES) / 2;
+        samples[s..s + CLIP_SAMPLES].to_vec()
+    } else {
+        let mut out = vec![0.0; CLIP_SAMPLES];
+        let s = (CLIP_SAMPLES - n) / 2;
+        out[s..s + n].copy_from_slice(samples);
+        out
+    }
+}
+
+/// Computes features; reusable across clips (the FFT plan and filterbank are built once).
+pub struct FeatureExtractor {
+    fft: Arc<dyn RealToComplex<f64>>,
+    window: Vec<f64>,
+    mel: Vec<f64>,
+}
+
+impl std::fmt::Debug for FeatureExtractor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FeatureExtractor")
+    }
+}
+
+impl Default for FeatureExtractor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FeatureExtractor {
+    /// Plans the FFT and builds the window and filterbank.
+    pub fn new() -> Self {
+        let fft = RealFftPlanner::<f64>::new().plan_fft_forward(N_FFT);
+        let window =
+            (0..N_FFT).map(|n| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * n as f64 / N_FFT as f64).cos()).collect();
+        Self { fft, window, mel: mel_filterbank() }
+    }
+
+    /// Steps 1–6 on a clip of 16 kHz samples (centred when it is not exactly 1 s): `[N_FRAMES × N_FEATURES]`.
+    pub fn features(&self, samples: &[f32]) -> Vec<f32> {
+        // 1. Place, then scale by max|x|.
+        let mut y: Vec<f64> = centre(samples).iter().map(|&v| v as f64).collect();
+        let peak = y.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        if peak > 0.0 {
+            y.iter_mut().for_each(|v| *v /= peak);
+        }
+        // 2. Reflect-pad by n_fft/2 (numpy 'reflect': the edge sample is not repeated), power STFT, mel.
+        let pad = N_FFT / 2;
+        let n = y.len();
+        let padded: Vec<f64> = (0..n + 2 * pad)
+            .map(|k| {
+                let i = k as isize - pad as isize;
+                let j = if i < 0 {
+                    -i
+                } else if i >= n as isize {
+                    2 * (n as isize - 1) - i
+                } else {
+                    i
+                };
+                y[j as usize]
+            })
+            .collect();
+        let mut frame = self.fft.make_input_vec();
+        let mut spec = self.fft.make_output_vec();
+        let mut scratch = self.fft.make_scratch_vec();
+        let mut mel = vec![0.0f64; N_MELS * N_FRAMES]; // [mel][t]
+        let mut power = vec![0.0f64; N_BINS];
+        for t in 0..N_FRAMES {
+            let start = t * HOP;
+            for (k, v) in frame.iter_mut().enumerate() {
+                *v = padded[start + k] * self.window[k];
+            }
+            // Lengths are fixed by construction, so the FFT cannot fail.
+            if self.fft.process_with_scratch(&mut frame, &mut spec, &mut scratch).is_err() {
+                unreachable!("FFT buffers have the planned lengths");
+            }
+            for (p, c) in power.iter_mut().zip(&spec) {
+                *p = c.norm_sqr();
+            }
+            for m in 0..N_MELS {
+                mel[m * N_FRAMES + t] =
+                    self.mel[m * N_BINS..(m + 1) * N_BINS].iter().zip(&power).map(|(w, p)| w * p).sum();
+            }
+        }
+        // 3. log1p(S / max S).
+        let smax = mel.iter().fold(0.0f64, |m, &v| m.max(v));
+        if smax > 0.0 {
+            mel.iter_mut().for_each(|v| *v = (*v / smax).ln_1p());
+        }
+        // 4. Delta: Savitzky–Golay, width 9, order 1, derivative 1, mode 'interp' (edges take the fitted line's
+        // slope over the first / last 9 frames, i.e. the centre value of the nearest full window).
+        let mut delta = vec![0.0f64; N_MELS * N_FRAMES];
+        for m in 0..N_MELS {
+            let row = &mel[m * N_FRAMES..(m + 1) * N_FRAMES];
+            let d = &mut delta[m * N_FRAMES..(m + 1) * N_FRAMES];
+            let slope = |c: usize| (1..=4).map(|k| k as f64 * (row[c + k] - row[c - k])).sum::<f64>() / 60.0;
+            for t in 4..N_FRAMES - 4 {
+                d[t] = slope(t);
+            }
+            let (first, last) = (slope(4), slope(N_FRAMES - 5));
+            d[..4].iter_mut().for_each(|v| *v = first);
+            d[N_FRAMES - 4..].iter_mut().for_each(|v| *v = last);
+        }
+        // 5–6. Normalise each (channel, mel) row by its population std over time; lay out [t][ch·40 + mel].
+        let mut out = vec![0.0f32; N_FRAMES * N_FEATURES];
+        for (ch, data) in [&mel, &delta].into_iter().enumerate() {
+            for m in 0..N_MELS {
+                let row = &data[m * N_FRAMES..(m + 1) * N_FRAMES];
+                let mean = row.iter().sum::<f64>() / N_FRAMES as f64;
+                let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / N_FRAMES as f64;
+                let sd = var.sqrt();
+                let sd = if sd == 0.0 { 1.0 } else { sd };
+                for t in 0..N_FRAMES {
+                    out[t * N_FEATURES + ch * N_MELS + m] = (row[t] / sd) as f32;
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Step 7 (training/evaluation option): divide each of the 80 features by its population std over (batch, time).
+pub fn normalise_batch(x: &mut [f32]) {
+    let rows = x.len() / N_FEATURES;
+    for f in 0..N_FEATURES {
+        let vals = x.iter().skip(f).step_by(N_FEATURES).map(|&v| v as f64);
+        let mean = vals.clone().sum::<f64>() / rows as f64;
+        let var = vals.map(|v| (v - mean) * (v - mean)).sum::<f64>() / rows as f64;
+        let sd = var.sqrt();
+        if sd > 0.0 {
+            for r in 0..rows {
+                x[r * N_FEATURES + f] = (x[r * N_FEATURES + f] as f64 / sd) as f32;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_and_slaney_scale() {
+        assert_eq!(N_FRAMES, 100);
+        assert!((hz_to_mel(1000.0) - 15.0).abs() < 1e-12);
+        assert!((mel_to_hz(hz_to_mel(3210.0)) - 3210.0).abs() < 1e-9);
+        let fb = mel_filterbank();
+        assert_eq!(fb.len(), N_MELS * N_BINS);
+        assert!(fb.iter().all(|v| *v >= 0.0));
+    }
+
+    #[test]
+    fn centre_places_short_and_crops_long() {
+        let short = vec![1.0f32; 10];
+        let c = centre(&short);
+        assert_eq!(c.iter().position(|&v| v == 1.0), Some((16000 - 10) / 2));
+        let long: Vec<f32> = (0..16004).map(|i| i as f32).collect();
+        assert_eq!(centre(&long)[0], 2.0);
+    }
+}

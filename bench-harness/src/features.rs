@@ -81,7 +81,8 @@ pub fn centre(samples: &[f32]) -> Vec<f32> {
 pub struct FeatureExtractor {
     fft: Arc<dyn RealToComplex<f64>>,
     window: Vec<f64>,
-    mel: Vec<f64>,
+    /// Each mel filter's non-zero span: first FFT bin and weights (a filter covers a few bins of 241).
+    mel: Vec<(usize, Vec<f64>)>,
 }
 
 impl std::fmt::Debug for FeatureExtractor {
@@ -102,33 +103,39 @@ impl FeatureExtractor {
         let fft = RealFftPlanner::<f64>::new().plan_fft_forward(N_FFT);
         let window =
             (0..N_FFT).map(|n| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * n as f64 / N_FFT as f64).cos()).collect();
-        Self { fft, window, mel: mel_filterbank() }
+        let dense = mel_filterbank();
+        let mel = (0..N_MELS)
+            .map(|m| {
+                let row = &dense[m * N_BINS..(m + 1) * N_BINS];
+                let first = row.iter().position(|&w| w != 0.0).unwrap_or(0);
+                let last = row.iter().rposition(|&w| w != 0.0).map_or(first, |l| l + 1);
+                (first, row[first..last].to_vec())
+            })
+            .collect();
+        Self { fft, window, mel }
     }
 
     /// Steps 1–6 on a clip of 16 kHz samples (centred when it is not exactly 1 s): `[N_FRAMES × N_FEATURES]`.
     pub fn features(&self, samples: &[f32]) -> Vec<f32> {
-        // 1. Place, then scale by max|x|.
-        let mut y: Vec<f64> = centre(samples).iter().map(|&v| v as f64).collect();
-        let peak = y.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        if peak > 0.0 {
-            y.iter_mut().for_each(|v| *v /= peak);
-        }
-        // 2. Reflect-pad by n_fft/2 (numpy 'reflect': the edge sample is not repeated), power STFT, mel.
+        // 1. Place, then scale by max|x| (applied as each frame is read, in f64).
+        let y = centre(samples);
+        let peak = y.iter().fold(0.0f64, |m, &v| m.max((v as f64).abs()));
+        let scale = if peak > 0.0 { 1.0 / peak } else { 1.0 };
+        // 2. Reflect-pad by n_fft/2 (numpy 'reflect': the edge sample is not repeated), power STFT, mel. Frames
+        // are read through the reflection directly (no padded copy).
         let pad = N_FFT / 2;
-        let n = y.len();
-        let padded: Vec<f64> = (0..n + 2 * pad)
-            .map(|k| {
-                let i = k as isize - pad as isize;
-                let j = if i < 0 {
-                    -i
-                } else if i >= n as isize {
-                    2 * (n as isize - 1) - i
-                } else {
-                    i
-                };
-                y[j as usize]
-            })
-            .collect();
+        let n = y.len() as isize;
+        let at = |k: isize| -> f64 {
+            let i = k - pad as isize;
+            let j = if i < 0 {
+                -i
+            } else if i >= n {
+                2 * (n - 1) - i
+            } else {
+                i
+            };
+            y[j as usize] as f64 * scale
+        };
         let mut frame = self.fft.make_input_vec();
         let mut spec = self.fft.make_output_vec();
         let mut scratch = self.fft.make_scratch_vec();
@@ -136,8 +143,15 @@ impl FeatureExtractor {
         let mut power = vec![0.0f64; N_BINS];
         for t in 0..N_FRAMES {
             let start = t * HOP;
-            for (k, v) in frame.iter_mut().enumerate() {
-                *v = padded[start + k] * self.window[k];
+            if start >= pad && start + N_FFT <= pad + y.len() {
+                let base = start - pad;
+                for ((v, &s), &w) in frame.iter_mut().zip(&y[base..base + N_FFT]).zip(&self.window) {
+                    *v = s as f64 * scale * w;
+                }
+            } else {
+                for (k, v) in frame.iter_mut().enumerate() {
+                    *v = at((start + k) as isize) * self.window[k];
+                }
             }
             // Lengths are fixed by construction, so the FFT cannot fail.
             if self.fft.process_with_scratch(&mut frame, &mut spec, &mut scratch).is_err() {
@@ -146,9 +160,8 @@ impl FeatureExtractor {
             for (p, c) in power.iter_mut().zip(&spec) {
                 *p = c.norm_sqr();
             }
-            for m in 0..N_MELS {
-                mel[m * N_FRAMES + t] =
-                    self.mel[m * N_BINS..(m + 1) * N_BINS].iter().zip(&power).map(|(w, p)| w * p).sum();
+            for (m, (first, w)) in self.mel.iter().enumerate() {
+                mel[m * N_FRAMES + t] = w.iter().zip(&power[*first..]).map(|(w, p)| w * p).sum();
             }
         }
         // 3. log1p(S / max S).

@@ -37,6 +37,8 @@ pub enum Command {
     BenchTrain(BenchTrainArgs),
     /// The paper's log-Mel + delta features of one clip: tensor `x [100, 80]` f32.
     Features(FeaturesArgs),
+    /// Extract the features of a Google Speech Commands copy once into a cache (x, y and paths per split).
+    Prepare(PrepareArgs),
     /// The emulated SpiNNaker 2: memory per PE (vs the paper's 680 KB), cycles per phase, real-time verdict,
     /// energy per sample vs a GPU, the ratio's band over named assumption sets, sensitivity and what-ifs.
     Cost(CostArgs),
@@ -51,6 +53,34 @@ pub struct FeaturesArgs {
     /// Output `.safetensors` with `x [100, 80]` f32 (time-major, feature = channel·40 + mel).
     #[arg(long)]
     pub out: PathBuf,
+}
+
+/// Which GSC task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TaskName {
+    /// The paper's 12 classes: unknown, silence and ten commands.
+    #[value(name = "12")]
+    Paper12,
+    /// Every word (30 in v0.01, 35 in v0.02).
+    #[value(name = "35")]
+    AllWords,
+}
+
+/// `snnbench prepare`.
+#[derive(Debug, Args)]
+pub struct PrepareArgs {
+    /// The unpacked dataset folder (word folders, list files, `_background_noise_`).
+    #[arg(long)]
+    pub gsc: PathBuf,
+    /// Task.
+    #[arg(long, value_enum, default_value = "12")]
+    pub task: TaskName,
+    /// Output folder: {train,validation,test}.safetensors and .paths.txt, manifest.txt.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Seed of the silence crops.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }
 
 /// `snnbench cost`.
@@ -400,6 +430,7 @@ pub fn run(cli: Cli) -> Result<String> {
         Command::BenchTrain(a) => bench_train(a),
         Command::Cost(a) => crate::cost::run(a),
         Command::Features(a) => features(a),
+        Command::Prepare(a) => prepare(a),
     }
 }
 
@@ -646,4 +677,48 @@ fn features(a: FeaturesArgs) -> Result<String> {
     }
     let notes = if notes.is_empty() { String::new() } else { format!(" ({})", notes.join("; ")) };
     Ok(format!("wrote {}: x [100, 80] from {}{notes}", a.out.display(), a.wav.display()))
+}
+
+fn prepare(a: PrepareArgs) -> Result<String> {
+    use crate::gsc::{PrepareConfig, Task};
+    let cfg = PrepareConfig {
+        task: match a.task {
+            TaskName::Paper12 => Task::Paper12,
+            TaskName::AllWords => Task::AllWords,
+        },
+        seed: a.seed,
+        ..PrepareConfig::default()
+    };
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} [{elapsed} < {eta}]")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_message("features");
+    if let Ok(s) = crate::gsc::scan(&a.gsc, &cfg) {
+        bar.set_length(s.items.len() as u64);
+    }
+    let report = crate::gsc::prepare(&a.gsc, &a.out, &cfg, &|n| bar.inc(n))?;
+    bar.finish_and_clear();
+    let mut lines = vec![format!(
+        "{} {} → {} ({} classes)",
+        if report.reused { "reused the cache for" } else { "prepared" },
+        a.gsc.display(),
+        a.out.display(),
+        report.classes.len()
+    )];
+    for (split, c) in &report.counts {
+        let per: Vec<String> = report.classes.iter().zip(c).map(|(n, k)| format!("{n} {k}")).collect();
+        lines.push(format!("  {:<10} {:>6}: {}", split.name(), c.iter().sum::<usize>(), per.join(", ")));
+    }
+    for w in &report.warnings {
+        lines.push(format!("  warning: {w}"));
+    }
+    if !report.skipped.is_empty() {
+        lines.push(format!("  skipped {} files:", report.skipped.len()));
+        for (p, why) in &report.skipped {
+            lines.push(format!("    {p}: {why}"));
+        }
+    }
+    Ok(lines.join("\n"))
 }

@@ -6,5 +6,6 @@ pub mod bench_train;
 pub mod cli;
 pub mod cost;
 pub mod features;
+pub mod gsc;
 pub mod split;
 pub mod tensors;

@@ -1,0 +1,104 @@
+//! `snnbench prepare` on a small GSC-shaped folder made here: the paper's 12-class mapping, the list-file split and
+//! the hash-rule fallback, silence crops from the noise files, a bad file skipped and reported, the cache reused when
+//! nothing changed and rebuilt when something did.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+use std::path::Path;
+
+use bench_harness::{
+    audio::write_wav_i16,
+    gsc::{PrepareConfig, Task, prepare, scan},
+    split::Split,
+    tensors::read_all,
+};
+use tests::snnbench;
+
+fn tone(f: f32, n: usize) -> Vec<f32> {
+    (0..n).map(|i| 0.3 * (2.0 * std::f32::consts::PI * f * i as f32 / 16000.0).sin()).collect()
+}
+
+fn make(root: &Path, with_lists: bool) {
+    for (w, f) in [("yes", 300.0), ("no", 500.0), ("go", 700.0), ("bed", 900.0), ("cat", 1100.0)] {
+        std::fs::create_dir_all(root.join(w)).unwrap();
+        for spk in ["aaaa1111", "bbbb2222", "cccc3333"] {
+            write_wav_i16(&root.join(w).join(format!("{spk}_nohash_0.wav")), &tone(f, 12000), 16000).unwrap();
+        }
+    }
+    std::fs::create_dir_all(root.join("_background_noise_")).unwrap();
+    write_wav_i16(&root.join("_background_noise_/white.wav"), &tone(50.0, 48000), 16000).unwrap();
+    std::fs::write(root.join("yes/broken_nohash_0.wav"), b"RIFF....WAVEfmt ").unwrap();
+    std::fs::create_dir_all(root.join("notes")).unwrap();
+    std::fs::write(root.join("notes/readme.md"), "not audio").unwrap();
+    if with_lists {
+        std::fs::write(root.join("validation_list.txt"), "yes/bbbb2222_nohash_0.wav\nbed/bbbb2222_nohash_0.wav\n")
+            .unwrap();
+        std::fs::write(root.join("testing_list.txt"), "no/cccc3333_nohash_0.wav\n").unwrap();
+    }
+}
+
+fn small() -> PrepareConfig {
+    PrepareConfig { task: Task::Paper12, silence_train: 5, silence_validation: 2, seed: 3 }
+}
+
+#[test]
+fn paper_task_splits_silence_and_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("gsc");
+    make(&root, true);
+    let cache = dir.path().join("cache");
+    let r = prepare(&root, &cache, &small(), &|_| {}).unwrap();
+    assert!(!r.reused);
+    assert_eq!(r.classes.len(), 12);
+    // yes/no/go = classes 2, 3, 11; bed/cat → unknown (0); silence (1): 5 train + 2 validation.
+    let train = &r.counts[&Split::Train];
+    assert_eq!(train[1], 5);
+    assert_eq!(train[0], 5); // bed ×2 (one in validation), cat ×3
+    assert_eq!(r.counts[&Split::Validation][2], 1);
+    assert_eq!(r.counts[&Split::Test][3], 1);
+    assert_eq!(r.counts[&Split::Validation][1], 2);
+    assert_eq!(r.skipped.len(), 1);
+    assert!(r.skipped[0].0.contains("broken"));
+    assert!(r.warnings.iter().any(|w| w.contains("notes")), "{:?}", r.warnings);
+    let t = read_all(&cache.join("train.safetensors")).unwrap();
+    let n = t["y"].dims()[0];
+    assert_eq!(t["x"].dims(), &[n, 100, 80]);
+    let paths = std::fs::read_to_string(cache.join("train.paths.txt")).unwrap();
+    assert_eq!(paths.lines().count(), n);
+    assert!(paths.lines().any(|l| l.starts_with("_silence_/white.wav#")));
+    // Unchanged → reused; a changed file → rebuilt.
+    assert!(prepare(&root, &cache, &small(), &|_| {}).unwrap().reused);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    write_wav_i16(&root.join("go/aaaa1111_nohash_0.wav"), &tone(750.0, 14000), 16000).unwrap();
+    assert!(!prepare(&root, &cache, &small(), &|_| {}).unwrap().reused);
+    // Other settings → rebuilt too.
+    let other = PrepareConfig { seed: 4, ..small() };
+    assert!(!prepare(&root, &cache, &other, &|_| {}).unwrap().reused);
+}
+
+#[test]
+fn missing_lists_fall_back_to_the_hash_rule_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("gsc");
+    make(&root, false);
+    let s = scan(&root, &small()).unwrap();
+    assert!(s.warnings.iter().any(|w| w.contains("hash")));
+    for it in s.items.iter().filter(|i| !i.rel.starts_with("_silence_")) {
+        assert_eq!(it.split, bench_harness::split::which_set(&it.rel), "{}", it.rel);
+    }
+    let all = scan(&root, &PrepareConfig { task: Task::AllWords, ..small() }).unwrap();
+    assert_eq!(all.classes, ["bed", "cat", "go", "no", "yes"]);
+    assert!(all.items.iter().all(|i| !i.rel.starts_with("_silence_")));
+}
+
+#[test]
+fn cli_prepare_prints_counts_and_bad_root_is_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("gsc");
+    make(&root, true);
+    let out = dir.path().join("c");
+    let msg = snnbench(&["prepare", "--gsc", root.to_str().unwrap(), "--out", out.to_str().unwrap()]).unwrap();
+    assert!(msg.contains("train") && msg.contains("skipped 1"), "{msg}");
+    let err = snnbench(&["prepare", "--gsc", "/nonexistent/gsc", "--out", out.to_str().unwrap()]).unwrap_err();
+    assert!(format!("{err:#}").contains("--gsc"));
+}

@@ -39,6 +39,8 @@ pub enum Command {
     Features(FeaturesArgs),
     /// Extract the features of a Google Speech Commands copy once into a cache (x, y and paths per split).
     Prepare(PrepareArgs),
+    /// Make a GSC-shaped dataset by speech synthesis (flite, espeak-ng).
+    Synth(SynthArgs),
     /// The emulated SpiNNaker 2: memory per PE (vs the paper's 680 KB), cycles per phase, real-time verdict,
     /// energy per sample vs a GPU, the ratio's band over named assumption sets, sensitivity and what-ifs.
     Cost(CostArgs),
@@ -79,6 +81,26 @@ pub struct PrepareArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Seed of the silence crops.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Silence crops for training (the paper's split: 2,300).
+    #[arg(long, default_value_t = 2300)]
+    pub silence_train: usize,
+    /// Silence crops for validation (the paper's split: 260).
+    #[arg(long, default_value_t = 260)]
+    pub silence_validation: usize,
+}
+
+/// `snnbench synth`.
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Output folder (GSC layout).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Speakers (each says all 30 GSC v0.01 words once).
+    #[arg(long, default_value_t = 40)]
+    pub speakers: usize,
+    /// Seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 }
@@ -431,6 +453,7 @@ pub fn run(cli: Cli) -> Result<String> {
         Command::Cost(a) => crate::cost::run(a),
         Command::Features(a) => features(a),
         Command::Prepare(a) => prepare(a),
+        Command::Synth(a) => synth(a),
     }
 }
 
@@ -687,7 +710,8 @@ fn prepare(a: PrepareArgs) -> Result<String> {
             TaskName::AllWords => Task::AllWords,
         },
         seed: a.seed,
-        ..PrepareConfig::default()
+        silence_train: a.silence_train,
+        silence_validation: a.silence_validation,
     };
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
@@ -721,4 +745,14 @@ fn prepare(a: PrepareArgs) -> Result<String> {
         }
     }
     Ok(lines.join("\n"))
+}
+
+fn synth(a: SynthArgs) -> Result<String> {
+    if a.speakers < 3 {
+        bail!("--speakers must be at least 3 (one per split)");
+    }
+    let cfg = crate::synth::SynthConfig { speakers: a.speakers, seed: a.seed, ..Default::default() };
+    let r = crate::synth::synth(&a.out, &cfg)?;
+    let sp: Vec<String> = r.speakers.iter().map(|(s, n)| format!("{} {n}", s.name())).collect();
+    Ok(format!("wrote {} clips to {} (speakers: {})", r.clips, r.out.display(), sp.join(", ")))
 }

@@ -205,13 +205,18 @@ pub fn counts(scan: &Scan) -> BTreeMap<Split, Vec<usize>> {
     m
 }
 
-/// The features of one item: `Ok(x)`, or the reason it was skipped.
-fn item_features(root: &Path, it: &Item, fe: &FeatureExtractor) -> Result<Vec<f32>, String> {
+/// The features of one item: `Ok(x)`, or the reason it was skipped. `noise` holds the decoded noise files.
+fn item_features(
+    root: &Path,
+    it: &Item,
+    fe: &FeatureExtractor,
+    noise: &BTreeMap<String, Vec<f32>>,
+) -> Result<Vec<f32>, String> {
     if let Some(rest) = it.rel.strip_prefix("_silence_/") {
         let (name, start) = rest.rsplit_once('#').ok_or("bad silence id")?;
         let start: usize = start.parse().map_err(|_| "bad silence offset")?;
-        let clip = audio::read_wav(&root.join(NOISE_DIR).join(name)).map_err(|e| e.to_string())?;
-        let crop = clip.samples.get(start..start + CLIP_SAMPLES).ok_or("silence crop out of range")?;
+        let samples = noise.get(name).ok_or("noise file not readable")?;
+        let crop = samples.get(start..start + CLIP_SAMPLES).ok_or("silence crop out of range")?;
         return Ok(fe.features(crop));
     }
     let clip = audio::read_wav(&root.join(&it.rel)).map_err(|e| e.to_string())?;
@@ -257,7 +262,7 @@ pub struct PrepareReport {
     pub warnings: Vec<String>,
 }
 
-/// Extracts every example once (in parallel) into `out/{train,validation,test}.safetensors` (`x [N,100,80]` f32,
+/// Extracts every example once (in parallel; the training split in a seeded random order) into `out/{train,validation,test}.safetensors` (`x [N,100,80]` f32,
 /// `y [N]` i64) and `out/<split>.paths.txt`, unless `out/manifest.txt` says the same inputs and settings were
 /// already prepared. `progress` is called once per example done.
 pub fn prepare(
@@ -284,22 +289,34 @@ pub fn prepare(
     }
     std::fs::create_dir_all(out).map_err(|e| GscError::Write(format!("{}: {e}", out.display())))?;
     let fe = FeatureExtractor::new();
+    let noise: BTreeMap<String, Vec<f32>> = wavs_in(&root.join(NOISE_DIR))
+        .into_iter()
+        .filter_map(|n| audio::read_wav(&root.join(NOISE_DIR).join(&n)).ok().map(|c| (n, c.samples)))
+        .collect();
     let results: Vec<Result<Vec<f32>, String>> = scan
         .items
         .par_iter()
         .map(|it| {
-            let r = item_features(root, it, &fe);
+            let r = item_features(root, it, &fe, &noise);
             progress(1);
             r
         })
         .collect();
     let mut skipped = Vec::new();
     let mut counts: BTreeMap<Split, Vec<usize>> = BTreeMap::new();
+    // The training split is written in a seeded random order (online training and minibatches (k·N + i) mod B
+    // read it in file order); validation and test keep the scan order.
+    let mut order: Vec<usize> = (0..scan.items.len()).collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x5eed);
+    for i in (1..order.len()).rev() {
+        order.swap(i, rng.random_range(0..=i));
+    }
     for split in [Split::Train, Split::Validation, Split::Test] {
         let mut x = Vec::new();
         let mut y = Vec::new();
         let mut paths = String::new();
-        for (it, r) in scan.items.iter().zip(&results) {
+        let idx: Vec<usize> = if split == Split::Train { order.clone() } else { (0..scan.items.len()).collect() };
+        for (it, r) in idx.iter().map(|&i| (&scan.items[i], &results[i])) {
             if it.split != split {
                 continue;
             }

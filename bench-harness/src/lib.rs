@@ -8,4 +8,5 @@ pub mod cost;
 pub mod features;
 pub mod gsc;
 pub mod split;
+pub mod synth;
 pub mod tensors;

@@ -18,6 +18,9 @@ pub enum AudioError {
     /// No samples at all.
     #[error("{path}: the clip is empty (0 samples)")]
     Empty { path: String },
+    /// A sample rate outside what speech recordings use.
+    #[error("{path}: sample rate {rate} Hz is outside 1,000–384,000 Hz; not a speech recording?")]
+    Rate { path: String, rate: u32 },
     /// Resampling failed.
     #[error("{path}: cannot resample from {from} Hz to 16 kHz: {reason}")]
     Resample { path: String, from: u32, reason: String },
@@ -35,9 +38,19 @@ pub struct Clip {
 /// Reads a WAV file (see the module doc).
 pub fn read_wav(path: &Path) -> Result<Clip, AudioError> {
     let p = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|e| AudioError::Wav { path: p.clone(), reason: e.to_string() })?;
+    read_wav_from(std::io::BufReader::new(file), &p)
+}
+
+/// Reads WAV bytes from any reader; `name` is used in messages (the fuzz target feeds arbitrary bytes here).
+pub fn read_wav_from<R: std::io::Read>(reader: R, name: &str) -> Result<Clip, AudioError> {
+    let p = name.to_string();
     let werr = |e: hound::Error| AudioError::Wav { path: p.clone(), reason: e.to_string() };
-    let mut reader = hound::WavReader::open(path).map_err(werr)?;
+    let mut reader = hound::WavReader::new(reader).map_err(werr)?;
     let spec = reader.spec();
+    if !(1000..=384_000).contains(&spec.sample_rate) {
+        return Err(AudioError::Rate { path: p, rate: spec.sample_rate });
+    }
     let channels = spec.channels.max(1) as usize;
     let interleaved: Vec<f32> = match spec.sample_format {
         hound::SampleFormat::Float => reader.samples::<f32>().collect::<Result<_, _>>().map_err(werr)?,
@@ -50,6 +63,9 @@ pub fn read_wav(path: &Path) -> Result<Clip, AudioError> {
                 .map_err(werr)?
         }
     };
+    if let Some(i) = interleaved.iter().position(|v| !v.is_finite()) {
+        return Err(AudioError::Wav { path: p, reason: format!("sample {i} is not a finite number") });
+    }
     let mut notes = Vec::new();
     let mut samples: Vec<f32> = if channels == 1 {
         interleaved

@@ -97,6 +97,18 @@ fn awkward_wavs_are_converted_with_a_note_or_rejected_clearly() {
         assert!(x.iter().all(|v| v.is_finite()));
     }
     // Rejected with the path and the reason.
+    let nan = dir.path().join("nan.wav");
+    {
+        let mut w = hound::WavWriter::create(&nan, spec(1, 16000, 32, Float)).unwrap();
+        for v in [0.1f32, f32::NAN, 0.2] {
+            w.write_sample(v).unwrap();
+        }
+        w.finalize().unwrap();
+    }
+    assert!(audio::read_wav(&nan).unwrap_err().to_string().contains("not a finite number"));
+    let odd_rate = dir.path().join("rate1hz.wav");
+    write(&odd_rate, spec(1, 1, 16, Int), 100);
+    assert!(audio::read_wav(&odd_rate).unwrap_err().to_string().contains("1,000–384,000"));
     let empty = dir.path().join("empty.wav");
     write(&empty, spec(1, 16000, 16, Int), 0);
     let e = audio::read_wav(&empty).unwrap_err().to_string();

@@ -231,6 +231,9 @@ pub struct NetArgs {
     /// the params; if the file gives sizes they must agree.
     #[arg(long)]
     pub net: Option<PathBuf>,
+    /// DATA.md step 7: divide each input feature by its std over the batch file's samples and steps.
+    #[arg(long)]
+    pub normalize_features: bool,
 }
 
 /// Options that choose the rule.
@@ -422,7 +425,10 @@ pub fn net_config(net: &NetArgs, p: Option<&Params<f32>>) -> Result<NetConfig> {
 fn load(params: &Path, batch: &Path, net: &NetArgs) -> Result<(NetConfig, Params<f32>, BatchData)> {
     let p = tensors::read_params(params)?;
     let cfg = net_config(net, Some(&p))?;
-    let b = tensors::read_batch(batch, p.n_in, p.n_out)?;
+    let mut b = tensors::read_batch(batch, p.n_in, p.n_out)?;
+    if net.normalize_features {
+        crate::features::normalise_batch(&mut b.x, b.n_in);
+    }
     Ok((cfg, p, b))
 }
 

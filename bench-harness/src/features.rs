@@ -201,17 +201,18 @@ impl FeatureExtractor {
     }
 }
 
-/// Step 7 (training/evaluation option): divide each of the 80 features by its population std over (batch, time).
-pub fn normalise_batch(x: &mut [f32]) {
-    let rows = x.len() / N_FEATURES;
-    for f in 0..N_FEATURES {
-        let vals = x.iter().skip(f).step_by(N_FEATURES).map(|&v| v as f64);
+/// Step 7 (training/evaluation option): divide each of the `width` features of `x [rows, width]` by its population
+/// std over the rows (batch × time); features with std 0 are left as they are.
+pub fn normalise_batch(x: &mut [f32], width: usize) {
+    let rows = x.len() / width.max(1);
+    for f in 0..width {
+        let vals = x.iter().skip(f).step_by(width).map(|&v| v as f64);
         let mean = vals.clone().sum::<f64>() / rows as f64;
         let var = vals.map(|v| (v - mean) * (v - mean)).sum::<f64>() / rows as f64;
         let sd = var.sqrt();
         if sd > 0.0 {
             for r in 0..rows {
-                x[r * N_FEATURES + f] = (x[r * N_FEATURES + f] as f64 / sd) as f32;
+                x[r * width + f] = (x[r * width + f] as f64 / sd) as f32;
             }
         }
     }
@@ -238,5 +239,19 @@ mod tests {
         assert_eq!(c.iter().position(|&v| v == 1.0), Some((16000 - 10) / 2));
         let long: Vec<f32> = (0..16004).map(|i| i as f32).collect();
         assert_eq!(centre(&long)[0], 2.0);
+    }
+}
+
+#[cfg(test)]
+mod step7 {
+    #[test]
+    fn unit_std_per_feature() {
+        let mut x: Vec<f32> = (0..40).map(|i| (i % 2) as f32 * i as f32).collect();
+        super::normalise_batch(&mut x, 2);
+        let col: Vec<f64> = x.iter().skip(1).step_by(2).map(|&v| v as f64).collect();
+        let m = col.iter().sum::<f64>() / col.len() as f64;
+        let sd = (col.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / col.len() as f64).sqrt();
+        assert!((sd - 1.0).abs() < 1e-6, "{sd}");
+        assert!(x.iter().step_by(2).all(|&v| v == 0.0));
     }
 }

@@ -293,13 +293,13 @@ pub fn prepare(
         .into_iter()
         .filter_map(|n| audio::read_wav(&root.join(NOISE_DIR).join(&n)).ok().map(|c| (n, c.samples)))
         .collect();
-    let results: Vec<Result<Vec<f32>, String>> = scan
+    let mut results: Vec<Option<Result<Vec<f32>, String>>> = scan
         .items
         .par_iter()
         .map(|it| {
             let r = item_features(root, it, &fe, &noise);
             progress(1);
-            r
+            Some(r)
         })
         .collect();
     let mut skipped = Vec::new();
@@ -316,18 +316,20 @@ pub fn prepare(
         let mut y = Vec::new();
         let mut paths = String::new();
         let idx: Vec<usize> = if split == Split::Train { order.clone() } else { (0..scan.items.len()).collect() };
-        for (it, r) in idx.iter().map(|&i| (&scan.items[i], &results[i])) {
+        for i in idx {
+            let it = &scan.items[i];
             if it.split != split {
                 continue;
             }
-            match r {
+            // Taken (and freed) as it is copied into the split's tensor.
+            match results[i].take().unwrap_or_else(|| Err("missing result".into())) {
                 Ok(f) => {
-                    x.extend_from_slice(f);
+                    x.extend_from_slice(&f);
                     y.push(it.label);
                     paths.push_str(&it.rel);
                     paths.push('\n');
                 }
-                Err(e) => skipped.push((it.rel.clone(), e.clone())),
+                Err(e) => skipped.push((it.rel.clone(), e)),
             }
         }
         let c = counts.entry(split).or_insert_with(|| vec![0; scan.classes.len()]);

@@ -4,7 +4,6 @@
 
 use std::{
     collections::{BTreeMap, HashMap},
-    io::Write,
     path::{Path, PathBuf},
 };
 
@@ -112,13 +111,23 @@ impl Tensor {
         }
     }
 
-    fn le_bytes(&self) -> Vec<u8> {
-        match self {
+    /// The little-endian bytes: borrowed on little-endian hosts (no copy of large tensors), converted otherwise.
+    fn le_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+        use std::borrow::Cow;
+        if cfg!(target_endian = "little") {
+            return match self {
+                Tensor::F32 { data, .. } => Cow::Borrowed(bytemuck::cast_slice(data)),
+                Tensor::I64 { data, .. } => Cow::Borrowed(bytemuck::cast_slice(data)),
+                Tensor::U8 { data, .. } => Cow::Borrowed(data),
+                Tensor::F64 { data, .. } => Cow::Borrowed(bytemuck::cast_slice(data)),
+            };
+        }
+        Cow::Owned(match self {
             Tensor::F32 { data, .. } => data.iter().flat_map(|v| v.to_le_bytes()).collect(),
             Tensor::I64 { data, .. } => data.iter().flat_map(|v| v.to_le_bytes()).collect(),
             Tensor::U8 { data, .. } => data.clone(),
             Tensor::F64 { data, .. } => data.iter().flat_map(|v| v.to_le_bytes()).collect(),
-        }
+        })
     }
 }
 
@@ -278,7 +287,7 @@ pub fn write_tensors(
     metadata: &[(&str, &str)],
 ) -> Result<(), TensorFileError> {
     let werr = |reason: String| TensorFileError::Write { path: path.into(), reason };
-    let bytes: Vec<(String, Vec<u8>, &Tensor)> =
+    let bytes: Vec<(String, std::borrow::Cow<[u8]>, &Tensor)> =
         tensors.iter().map(|(n, t)| (n.to_string(), t.le_bytes(), t)).collect();
     let views: Vec<(String, TensorView)> = bytes
         .iter()
@@ -286,14 +295,14 @@ pub fn write_tensors(
         .collect::<Result<_, _>>()
         .map_err(|e| werr(e.to_string()))?;
     let meta: HashMap<String, String> = metadata.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    let buf = safetensors::serialize(views, Some(meta)).map_err(|e| werr(e.to_string()))?;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir)
+    let tmp = tempfile::NamedTempFile::new_in(&dir)
         .map_err(|e| werr(format!("cannot create a temporary file in {}: {e}", dir.display())))?;
-    tmp.write_all(&buf).map_err(|e| werr(e.to_string()))?;
+    // Streamed to the temporary file: no second in-memory copy of large tensors.
+    safetensors::serialize_to_file(views, Some(meta), tmp.path()).map_err(|e| werr(e.to_string()))?;
     tmp.as_file().sync_all().map_err(|e| werr(e.to_string()))?;
     tmp.persist(path).map_err(|e| werr(e.error.to_string()))?;
     Ok(())

@@ -66,13 +66,22 @@ pub fn mel_filterbank() -> Vec<f64> {
 /// Places a clip in a 1 s window deterministically (evaluation placement): a shorter clip gets ⌊(16000−n)/2⌋ zeros
 /// before and the rest after; a longer one is cropped from ⌊(n−16000)/2⌋.
 pub fn centre(samples: &[f32]) -> Vec<f32> {
+    place(samples, None)
+}
+
+/// Places a clip in a 1 s window: `shift` = `None` centres it (see [`centre`]); `Some(u)` with u in [0, 1) puts the
+/// padding or the crop at ⌊u·|16000 − n|⌋ instead (DATA.md's random training placement, drawn by the caller).
+pub fn place(samples: &[f32], shift: Option<f64>) -> Vec<f32> {
     let n = samples.len();
+    let slack = n.abs_diff(CLIP_SAMPLES);
+    let s = match shift {
+        None => slack / 2,
+        Some(u) => ((u.clamp(0.0, 1.0) * (slack + 1) as f64) as usize).min(slack),
+    };
     if n >= CLIP_SAMPLES {
-        let s = (n - CLIP_SAMPLES) / 2;
         samples[s..s + CLIP_SAMPLES].to_vec()
     } else {
         let mut out = vec![0.0; CLIP_SAMPLES];
-        let s = (CLIP_SAMPLES - n) / 2;
         out[s..s + n].copy_from_slice(samples);
         out
     }
@@ -118,8 +127,13 @@ impl FeatureExtractor {
 
     /// Steps 1–6 on a clip of 16 kHz samples (centred when it is not exactly 1 s): `[N_FRAMES × N_FEATURES]`.
     pub fn features(&self, samples: &[f32]) -> Vec<f32> {
+        self.features_placed(samples, None)
+    }
+
+    /// Like [`FeatureExtractor::features`] with the placement of [`place`] (`Some(u)`: training placement).
+    pub fn features_placed(&self, samples: &[f32], shift: Option<f64>) -> Vec<f32> {
         // 1. Place, then scale by max|x| (applied as each frame is read, in f64).
-        let y = centre(samples);
+        let y = place(samples, shift);
         let peak = y.iter().fold(0.0f64, |m, &v| m.max((v as f64).abs()));
         let scale = if peak > 0.0 { 1.0 / peak } else { 1.0 };
         // 2. Reflect-pad by n_fft/2 (numpy 'reflect': the edge sample is not repeated), power STFT, mel. Frames
@@ -231,6 +245,15 @@ mod tests {
         let fb = mel_filterbank();
         assert_eq!(fb.len(), N_MELS * N_BINS);
         assert!(fb.iter().all(|v| *v >= 0.0));
+    }
+
+    #[test]
+    fn random_placement_stays_inside() {
+        let short = vec![1.0f32; 10];
+        assert_eq!(place(&short, Some(0.0)).iter().position(|&v| v == 1.0), Some(0));
+        assert_eq!(place(&short, Some(0.999_999)).iter().rposition(|&v| v == 1.0), Some(15_999));
+        let long: Vec<f32> = (0..16_004).map(|i| i as f32).collect();
+        assert_eq!(place(&long, Some(0.999_999))[0], 4.0);
     }
 
     #[test]

@@ -211,6 +211,7 @@ fn item_features(
     it: &Item,
     fe: &FeatureExtractor,
     noise: &BTreeMap<String, Vec<f32>>,
+    seed: u64,
 ) -> Result<Vec<f32>, String> {
     if let Some(rest) = it.rel.strip_prefix("_silence_/") {
         let (name, start) = rest.rsplit_once('#').ok_or("bad silence id")?;
@@ -220,7 +221,13 @@ fn item_features(
         return Ok(fe.features(crop));
     }
     let clip = audio::read_wav(&root.join(&it.rel)).map_err(|e| e.to_string())?;
-    Ok(fe.features(&clip.samples))
+    // DATA.md step 1: training clips that are not exactly 1 s are placed at a random position (seeded per file),
+    // evaluation clips in the centre.
+    let shift = (it.split == Split::Train && clip.samples.len() != CLIP_SAMPLES).then(|| {
+        let d = Sha1::digest(format!("{seed}/{}", it.rel).as_bytes());
+        u32::from_be_bytes([d[0], d[1], d[2], d[3]]) as f64 / (u32::MAX as f64 + 1.0)
+    });
+    Ok(fe.features_placed(&clip.samples, shift))
 }
 
 /// A fingerprint of the inputs and settings: file names, sizes and modification times, the list files, the task
@@ -228,7 +235,7 @@ fn item_features(
 pub fn fingerprint(root: &Path, scan: &Scan, cfg: &PrepareConfig) -> String {
     let mut h = Sha1::new();
     h.update(format!(
-        "frontend=paper-logmel-delta-v1;task={:?};sil={},{};seed={}\n",
+        "frontend=paper-logmel-delta-v2;task={:?};sil={},{};seed={}\n",
         cfg.task, cfg.silence_train, cfg.silence_validation, cfg.seed
     ));
     let mut files: Vec<String> =
@@ -297,7 +304,7 @@ pub fn prepare(
         .items
         .par_iter()
         .map(|it| {
-            let r = item_features(root, it, &fe, &noise);
+            let r = item_features(root, it, &fe, &noise, cfg.seed);
             progress(1);
             Some(r)
         })

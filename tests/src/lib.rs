@@ -127,16 +127,8 @@ pub fn snnbench(args: &[&str]) -> anyhow::Result<String> {
 /// Params and batch of the paper's network with the authors' init and realistic smooth inputs (≈ 1 % spikes).
 pub fn random_case(batch: usize, t_steps: usize, seed: u64) -> (models::NetConfig, Params<f64>, BatchData) {
     let cfg = models::NetConfig::default();
-    let p = Params::init_authors(&cfg, seed).cast();
-    let (x, y) = models::inputs::smooth_random_batch(
-        batch,
-        t_steps,
-        cfg.n_in,
-        cfg.n_out,
-        models::inputs::REALISTIC_GAIN,
-        seed + 1000,
-    );
-    (cfg.clone(), p, BatchData { x, y, batch, t_steps, n_in: cfg.n_in })
+    let (p, data) = seeded_case(&cfg, batch, t_steps, seed, seed + 1000);
+    (cfg, p.cast(), data)
 }
 
 /// Flattens params into one vector (w_in, w_rec, w_out).
@@ -157,15 +149,19 @@ pub fn random_case_shaped(
     t_steps: usize,
     seed: u64,
 ) -> (Params<f32>, BatchData) {
-    let p = Params::init_authors(cfg, seed);
-    let (x, y) = models::inputs::smooth_random_batch(
-        batch,
-        t_steps,
-        cfg.n_in,
-        cfg.n_out,
-        models::inputs::REALISTIC_GAIN,
-        seed + 1,
-    );
+    seeded_case(cfg, batch, t_steps, seed, seed + 1)
+}
+
+fn seeded_case(
+    cfg: &models::NetConfig,
+    batch: usize,
+    t_steps: usize,
+    params_seed: u64,
+    inputs_seed: u64,
+) -> (Params<f32>, BatchData) {
+    let p = Params::init_authors(cfg, params_seed);
+    let gain = models::inputs::REALISTIC_GAIN;
+    let (x, y) = models::inputs::smooth_random_batch(batch, t_steps, cfg.n_in, cfg.n_out, gain, inputs_seed);
     (p, BatchData { x, y, batch, t_steps, n_in: cfg.n_in })
 }
 

@@ -10,11 +10,6 @@ use models::{
     AdamConfig, AdamState, Batch, NetConfig, Params, Rule, TraceVariant, bptt::BpttOptions, inputs::smooth_random_batch,
 };
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let (reps, samples) = if quick { (3, 4) } else { (7, 16) };
@@ -33,15 +28,14 @@ fn main() {
     );
     println!("{:<22} {:>16} {:>16}", "rule", "1 thread ms/sample", format!("{threads} threads ms/sample"));
     let rules = [("eprop (authors)", Rule::Eprop(TraceVariant::Authors)), ("bptt", Rule::Bptt(BpttOptions::default()))];
-    for (name, rule) in rules {
-        // One training sample = gradient + Adam update, online (batch 1), on one thread.
-        let single = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool");
-        let mut per_sample = Vec::new();
-        for rep in 0..=reps {
-            let mut params = p.clone();
-            let mut adam = AdamState::like(&params);
-            let start = Instant::now();
-            single.install(|| {
+    // Median seconds per training sample (gradient + Adam) over `reps` runs of `steps` minibatches of `n`, after
+    // one warm-up run.
+    let time = |rule: Rule, steps: usize, n: usize| {
+        let mut per_sample: Vec<f64> = (0..=reps)
+            .map(|_| {
+                let mut params = p.clone();
+                let mut adam = AdamState::like(&params);
+                let start = Instant::now();
                 models::train_steps(
                     &cfg,
                     &mut params,
@@ -50,40 +44,23 @@ fn main() {
                     &batch,
                     rule,
                     1e-5,
-                    samples,
-                    1,
+                    steps,
+                    n,
                     0.01,
                 )
-                .expect("train")
-            });
-            if rep > 0 {
-                per_sample.push(start.elapsed().as_secs_f64() / samples as f64);
-            }
-        }
-        // Minibatches of 16 across all threads.
-        let mut batched = Vec::new();
-        for rep in 0..=reps {
-            let mut params = p.clone();
-            let mut adam = AdamState::like(&params);
-            let start = Instant::now();
-            let steps = 2;
-            models::train_steps(
-                &cfg,
-                &mut params,
-                &mut adam,
-                &AdamConfig::default(),
-                &batch,
-                rule,
-                1e-5,
-                steps,
-                16,
-                0.01,
-            )
-            .expect("train");
-            if rep > 0 {
-                batched.push(start.elapsed().as_secs_f64() / (steps * 16) as f64);
-            }
-        }
-        println!("{:<22} {:>16.3} {:>16.3}", name, 1e3 * median(per_sample), 1e3 * median(batched));
+                .expect("train");
+                start.elapsed().as_secs_f64() / (steps * n) as f64
+            })
+            .skip(1)
+            .collect();
+        per_sample.sort_by(f64::total_cmp);
+        per_sample[per_sample.len() / 2]
+    };
+    let single = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool");
+    for (name, rule) in rules {
+        // Online (batch 1) on one thread; minibatches of 16 across all threads.
+        let per_sample = single.install(|| time(rule, samples, 1));
+        let batched = time(rule, 2, 16);
+        println!("{:<22} {:>16.3} {:>16.3}", name, 1e3 * per_sample, 1e3 * batched);
     }
 }

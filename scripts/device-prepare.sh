@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Prepares a device-machine check (the `device` tool lends an H100/H200 to some tasks; it has no Rust toolchain):
+# builds here, then puts into .devbin/ (git-ignored) the stripped `snnbench` and the GPU test binaries, and into
+# .gl/ the Vulkan loader packages the device README asks for. Then call the device tool with
+#   carry: [".gl", ".devbin"], command: "bash scripts/device-check.sh", timeout_s: 420
+# and read $OUT's files (GPU name, parity test logs, bench-train JSON for e-prop and BPTT, batch 100, T = 100).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+grep -qx '/.devbin/' .git/info/exclude 2>/dev/null || echo /.devbin/ >> .git/info/exclude
+grep -qx '/.gl/' .git/info/exclude 2>/dev/null || echo /.gl/ >> .git/info/exclude
+cargo build --release -p bench-harness --bin snnbench
+cargo test --release -p tests --no-run --message-format=json 2>/dev/null \
+  | python3 -c 'import json,sys
+for l in sys.stdin:
+    try: m=json.loads(l)
+    except Exception: continue
+    if m.get("reason")=="compiler-artifact" and m.get("executable") and m["target"]["name"] in ("parity_gradients","parity_training","gpu_memory","gpu_context"):
+        print(m["target"]["name"], m["executable"])' > /tmp/devbins.txt
+rm -rf .devbin && mkdir -p .devbin
+strip -o .devbin/snnbench target/release/snnbench
+while read -r name exe; do strip -o ".devbin/$name" "$exe"; done < /tmp/devbins.txt
+if [ ! -d .gl ] || [ -z "$(ls .gl/*.deb 2>/dev/null)" ]; then
+  mkdir -p .gl /tmp/amd64/partial
+  o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
+  apt-get $o update -qq
+  (cd .gl && apt-get $o download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2)
+fi
+du -sh .devbin .gl

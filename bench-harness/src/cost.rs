@@ -6,7 +6,7 @@ use models::{
     NetConfig, Params,
     cost_report::{CostInputs, CostReport, cost_report},
     gpu_cost::{GPU_PRESETS, PowerBasis, gpu_preset},
-    spinnaker2::{ChipConfig, model::PHASES},
+    spinnaker2::ChipConfig,
 };
 
 use crate::cli::CostArgs;
@@ -193,6 +193,5 @@ pub fn describe(r: &CostReport) -> String {
             w.error.as_ref().map_or(String::new(), |_| "  (does not fit the SRAM)".into())
         ));
     }
-    let _ = PHASES;
     o
 }

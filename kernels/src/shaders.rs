@@ -8,6 +8,7 @@ use crate::KernelError;
 
 const COMMON: &str = include_str!("../wgsl/common.wgsl");
 const READOUT: &str = include_str!("../wgsl/readout.wgsl");
+const WEIGHT_QUADS: &str = include_str!("../wgsl/weight_quads.wgsl");
 
 /// A compute kernel: its stem names the file `kernels/wgsl/<stem>.wgsl` and the entry point.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,6 +83,10 @@ impl Kernel {
 
     fn needs_readout(self) -> bool {
         matches!(self, Kernel::AlifForward)
+    }
+
+    fn needs_weight_quads(self) -> bool {
+        matches!(self, Kernel::InputProjection | Kernel::BpttBackward)
     }
 }
 
@@ -164,6 +169,10 @@ pub fn source(kernel: Kernel, cfg: &NetConfig, v: Variant) -> String {
     if kernel.needs_readout() {
         s.push('\n');
         s.push_str(READOUT);
+    }
+    if kernel.needs_weight_quads() {
+        s.push('\n');
+        s.push_str(WEIGHT_QUADS);
     }
     s
 }

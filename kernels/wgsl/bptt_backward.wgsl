@@ -19,24 +19,10 @@ const SPW: u32 = 8u;
 @group(0) @binding(4) var<storage, read> psi_c: array<f32>;
 @group(0) @binding(5) var<storage, read> sample_out: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dv_hist: array<f32>;
-// The same weights as `w`, read as quads (used when the rows of W_rec are 16-byte aligned: N_REC % 4 == 0).
+// The same weights as `w`, read as quads by weight_quad (weight_quads.wgsl).
 @group(0) @binding(7) var<storage, read> w4: array<vec4<f32>>;
 
 var<workgroup> dv_next_s: array<vec4<f32>, NQ * SPW>;
-
-fn w_rec_row4(j: u32, q: u32) -> vec4<f32> {
-    let k = 4u * q;
-    let base = W_REC_OFF + j * N_REC + k;
-    if N_REC % 4u == 0u {
-        return w4[base / 4u];
-    }
-    if k + 3u < N_REC {
-        return vec4<f32>(w[base], w[base + 1u], w[base + 2u], w[base + 3u]);
-    }
-    var r = vec4<f32>(0.0);
-    for (var c = 0u; c < 4u; c++) { if k + c < N_REC { r[c] = w[base + c]; } }
-    return r;
-}
 
 @compute @workgroup_size(WG)
 fn bptt_backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -67,7 +53,7 @@ fn bptt_backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation
             for (var s = 0u; s < SPW; s++) { acc[s] = vec4<f32>(0.0); }
             if !STOP_RECURRENT && t + 1u < n_t {
                 for (var q = 0u; q < NQ; q++) {
-                    let wv = w_rec_row4(j, q);
+                    let wv = weight_quad(W_REC_OFF + j * N_REC, q);
                     for (var s = 0u; s < SPW; s++) { acc[s] = acc[s] + wv * dv_next_s[s * NQ + q]; }
                 }
             }

@@ -12,24 +12,10 @@
 @group(0) @binding(3) var<storage, read> w: array<f32>;
 @group(0) @binding(4) var<storage, read_write> cur_in: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read> counters: array<u32>;
-// The same weights as `w`, read as quads (when N_REC % 4 == 0 every row of W_in is 16-byte aligned).
+// The same weights as `w`, read as quads by weight_quad (weight_quads.wgsl).
 @group(0) @binding(6) var<storage, read> w4: array<vec4<f32>>;
 
 const RT: u32 = 16u;
-
-fn w_in4(i: u32, q: u32) -> vec4<f32> {
-    let j = 4u * q;
-    let base = i * N_REC + j;
-    if N_REC % 4u == 0u {
-        return w4[base / 4u];
-    }
-    if j + 3u < N_REC {
-        return vec4<f32>(w[base], w[base + 1u], w[base + 2u], w[base + 3u]);
-    }
-    var r = vec4<f32>(0.0);
-    for (var c = 0u; c < 4u; c++) { if j + c < N_REC { r[c] = w[base + c]; } }
-    return r;
-}
 
 @compute @workgroup_size(32)
 fn input_projection(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -50,7 +36,7 @@ fn input_projection(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocat
         acc[r] = vec4<f32>(0.0);
     }
     for (var i = 0u; i < N_IN; i++) {
-        let wv = w_in4(i, q);
+        let wv = weight_quad(i * N_REC, q);
         for (var r = 0u; r < RT; r++) { acc[r] = acc[r] + x[xrow[r] + i] * wv; }
     }
     for (var r = 0u; r < RT; r++) {

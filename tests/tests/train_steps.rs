@@ -2,19 +2,25 @@
 
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
-use models::{AdamConfig, AdamState, NetConfig, Rule, TraceVariant, compute_grads};
+use bench_harness::tensors::BatchData;
+use models::{AdamConfig, AdamState, NetConfig, Params, Rule, TraceVariant, compute_grads};
 use tests::{assert_close, cli_inputs, fixture_batch, fixture_params, flat, get, load_fixture, snnbench, tol};
 
 const FIXTURE: &str = "reference_train_eprop.safetensors";
 const STEPS: usize = 20;
 
+/// The fixture, its starting weights (f64), its batch and the paper's network.
+fn setup() -> (std::collections::BTreeMap<String, bench_harness::tensors::Tensor>, Params<f64>, BatchData, NetConfig) {
+    let t = load_fixture(FIXTURE);
+    let p = fixture_params(&t, "");
+    let data = fixture_batch(&t);
+    (t, p, data, NetConfig::default())
+}
+
 /// The f64 reference run free: per-step losses and final weights equal numpy's to round-off.
 #[test]
 fn f64_training_matches_reference() {
-    let t = load_fixture(FIXTURE);
-    let mut p = fixture_params(&t, "");
-    let data = fixture_batch(&t);
-    let cfg = NetConfig::default();
+    let (t, mut p, data, cfg) = setup();
     let mut adam = AdamState::like(&p);
     let rule = Rule::Eprop(TraceVariant::Authors);
     let losses = models::train_steps(
@@ -38,10 +44,7 @@ fn f64_training_matches_reference() {
 /// Forced comparison: at every step of the f64 trajectory, the f32 gradient from the same weights matches.
 #[test]
 fn f32_gradients_match_f64_at_every_step() {
-    let t = load_fixture(FIXTURE);
-    let mut p = fixture_params(&t, "");
-    let data = fixture_batch(&t);
-    let cfg = NetConfig::default();
+    let (_, mut p, data, cfg) = setup();
     let mut adam = AdamState::like(&p);
     let rule = Rule::Eprop(TraceVariant::Authors);
     let sample_len = data.t_steps * data.n_in;

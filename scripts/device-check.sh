@@ -1,22 +1,33 @@
 #!/usr/bin/env bash
-# Runs on the device machine (see scripts/device-prepare.sh): the GPU parity tests and the training benchmarks,
-# everything written under $OUT. Prints the adapter first so every figure carries its GPU's name.
+# Runs on the device machine (see scripts/device-prepare.sh): the GPU parity tests, the training benchmarks for one
+# GSC-sized epoch (55,948 samples, T = 100) and the PyTorch peer on CUDA; everything written under $OUT. Prints the
+# GPU first so every figure carries its name.
 set -uo pipefail
 for f in .gl/*.deb; do dpkg -x "$f" /; done
 ldconfig
 if [ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ]; then
   export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 fi
-nvidia-smi --query-gpu=name,driver_version,power.limit,memory.total --format=csv > "$OUT/gpu.csv" 2>&1
-cat "$OUT/gpu.csv"
-for t in parity_gradients parity_training gpu_memory gpu_context; do
-  [ -x ".devbin/$t" ] && timeout 120 ".devbin/$t" --test-threads 1 > "$OUT/test-$t.log" 2>&1; echo "$t rc=$?"
-done
-B=.devbin/snnbench
-for rule in eprop bptt; do
-  for n in 100 256; do
-    timeout 120 $B bench-train --rule "$rule" --backend wgpu --batch "$n" --steps-t 100 --samples "${SAMPLES:-20000}" --reps 3 --json \
-      > "$OUT/bench-$rule-$n.json" 2> "$OUT/bench-$rule-$n.err"
-    echo "$rule N=$n: $(cat "$OUT/bench-$rule-$n.json")"
+{
+  nvidia-smi --query-gpu=name,driver_version,power.limit,memory.total,clocks.max.sm --format=csv
+  for t in parity_gradients parity_training gpu_memory gpu_context; do
+    [ -x ".devbin/$t" ] && timeout 120 ".devbin/$t" --test-threads 1 > "$OUT/test-$t.log" 2>&1
+    echo "test $t rc=$? $(grep -E '^test result' "$OUT/test-$t.log" | tail -1)"
   done
-done
+  B=.devbin/snnbench
+  EPOCH=${EPOCH:-55948}
+  for rule in eprop bptt; do
+    for n in 100 256 1024; do
+      timeout 100 $B bench-train --rule "$rule" --backend wgpu --batch "$n" --steps-t 100 --samples "$EPOCH" --reps 2 --json \
+        2>/dev/null || echo "{\"rule\":\"$rule\",\"batch\":$n,\"failed\":true}"
+    done
+  done
+  for n in 100 256; do
+    timeout 100 python3 bench-harness/peers/torch_bptt.py --device cuda --batch "$n" --steps-t 100 --samples 12800 \
+      || echo "{\"backend\":\"torch-cuda\",\"batch\":$n,\"failed\":true}"
+  done
+  for T in 25 1000; do
+    timeout 60 $B bench-train --rule bptt --backend wgpu --batch 100 --steps-t $T --samples 2000 --reps 1 --json 2>/dev/null
+    timeout 60 $B bench-train --rule eprop --backend wgpu --batch 100 --steps-t $T --samples 2000 --reps 1 --json 2>/dev/null
+  done
+} 2>&1 | tee "$OUT/device-check.log"

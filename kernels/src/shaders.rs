@@ -25,8 +25,10 @@ pub enum Kernel {
     EpropAssemble,
     /// BPTT backward pass through time.
     BpttBackward,
-    /// BPTT input/recurrent gradients and batch mean.
+    /// BPTT input/recurrent gradient sums, one partial per group of samples.
     BpttWeightGrads,
+    /// BPTT: the partial sums reduced in a fixed order, batch mean and L2.
+    BpttGradReduce,
     /// Readout gradient (both rules).
     ReadoutGrads,
     /// Minibatch loss and step counters.
@@ -37,7 +39,7 @@ pub enum Kernel {
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 10] = [
+    pub const ALL: [Kernel; 11] = [
         Kernel::InputProjection,
         Kernel::AlifForward,
         Kernel::EpropCoeffs,
@@ -45,6 +47,7 @@ impl Kernel {
         Kernel::EpropAssemble,
         Kernel::BpttBackward,
         Kernel::BpttWeightGrads,
+        Kernel::BpttGradReduce,
         Kernel::ReadoutGrads,
         Kernel::LossReduce,
         Kernel::Adam,
@@ -60,6 +63,7 @@ impl Kernel {
             Kernel::EpropAssemble => "eprop_assemble",
             Kernel::BpttBackward => "bptt_backward",
             Kernel::BpttWeightGrads => "bptt_weight_grads",
+            Kernel::BpttGradReduce => "bptt_grad_reduce",
             Kernel::ReadoutGrads => "readout_grads",
             Kernel::LossReduce => "loss_reduce",
             Kernel::Adam => "adam",
@@ -75,6 +79,7 @@ impl Kernel {
             Kernel::EpropAssemble => include_str!("../wgsl/eprop_assemble.wgsl"),
             Kernel::BpttBackward => include_str!("../wgsl/bptt_backward.wgsl"),
             Kernel::BpttWeightGrads => include_str!("../wgsl/bptt_weight_grads.wgsl"),
+            Kernel::BpttGradReduce => include_str!("../wgsl/bptt_grad_reduce.wgsl"),
             Kernel::ReadoutGrads => include_str!("../wgsl/readout_grads.wgsl"),
             Kernel::LossReduce => include_str!("../wgsl/loss_reduce.wgsl"),
             Kernel::Adam => include_str!("../wgsl/adam.wgsl"),
@@ -103,6 +108,11 @@ pub struct Variant {
     pub chunk: usize,
     /// The forward pass stores the thresholds A(t) (BPTT needs them).
     pub store_thr: bool,
+    /// BPTT: samples per workgroup of bptt_backward (`SPW`; 0 means 1).
+    pub samples_per_workgroup: u32,
+    /// BPTT: groups of samples whose weight-gradient sums bptt_weight_grads computes in parallel (`GRAD_SPLITS`;
+    /// 0 means 1); bptt_grad_reduce adds them in a fixed order.
+    pub grad_splits: u32,
 }
 
 /// Workgroup size of the per-sample kernels: N_REC rounded up to a multiple of 32.
@@ -137,7 +147,7 @@ pub fn source(kernel: Kernel, cfg: &NetConfig, v: Variant) -> String {
          const KAPPA: f32 = {};\nconst V_TH: f32 = {};\nconst BETA: f32 = {};\n\
          const SG_GAMMA: f32 = {};\nconst SG_SIGMA: f32 = {};\nconst SG_SCALE: f32 = {};\nconst SG_H: f32 = {};\n\
          const TRACE_ALIGNED: bool = {};\nconst DETACH_RESET: bool = {};\nconst STOP_RECURRENT: bool = {};\n\
-         const STORE_THR: bool = {};\n",
+         const STORE_THR: bool = {};\nconst SPW: u32 = {}u;\nconst GRAD_SPLITS: u32 = {}u;\n",
         n_in + n_rec,
         n_in * n_rec,
         n_in * n_rec + n_rec * n_rec,
@@ -162,6 +172,8 @@ pub fn source(kernel: Kernel, cfg: &NetConfig, v: Variant) -> String {
         v.detach_reset,
         v.stop_recurrent,
         v.store_thr,
+        v.samples_per_workgroup.max(1),
+        v.grad_splits.max(1),
     );
     s.push_str(COMMON);
     s.push('\n');

@@ -74,8 +74,36 @@ struct ChunkInfo {
 /// lavapipe (see the issue note): longer chunks amortise the per-chunk trace update, shorter ones save memory.
 pub const EPROP_CHUNK: usize = 100;
 
-/// Samples per workgroup of bptt_backward (its `SPW`).
-const BPTT_SAMPLES_PER_WORKGROUP: u32 = 8;
+/// How BPTT's backward work is spread over the device: chosen per adapter type, overridable for experiments with
+/// `SNNBENCH_BPTT_SPW` and `SNNBENCH_BPTT_SPLITS`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BpttTuning {
+    /// Samples per workgroup of bptt_backward: each W_rec quad read once per step serves all of them.
+    pub samples_per_workgroup: u32,
+    /// Groups of samples whose weight-gradient sums are computed in parallel, then reduced in a fixed order.
+    pub grad_splits: u32,
+}
+
+impl BpttTuning {
+    /// The defaults for an adapter type and minibatch size, both measured (see reports/2026-11-26-h200-training.md).
+    /// A CPU adapter (lavapipe) has a few threads: 8 samples per backward workgroup share each weight read, and 4
+    /// gradient groups halve bptt_weight_grads against 1. A GPU needs thousands of threads in flight and the backward
+    /// pass is latency-bound: on an H200, one sample per workgroup and up to 128 gradient groups train a GSC epoch
+    /// at batch 100 in 0.67 s against 1.61 s with 8 samples per workgroup and 7.6 s unsplit.
+    pub fn for_adapter(device_type: wgpu::DeviceType, n_batch: usize) -> Self {
+        let (spw, splits) = match device_type {
+            wgpu::DeviceType::Cpu => (8, n_batch.min(4) as u32),
+            _ => (1, n_batch.min(128) as u32),
+        };
+        let env = |name: &str, default: u32| {
+            std::env::var(name).ok().and_then(|v| v.parse::<u32>().ok()).filter(|&v| v > 0).unwrap_or(default)
+        };
+        Self {
+            samples_per_workgroup: env("SNNBENCH_BPTT_SPW", spw),
+            grad_splits: env("SNNBENCH_BPTT_SPLITS", splits).min(n_batch.max(1) as u32),
+        }
+    }
+}
 
 /// Batched e-prop or BPTT training on one device, for a fixed network, rule, minibatch size and T.
 pub struct GpuTrainer {
@@ -145,6 +173,27 @@ impl GpuTrainer {
         record_spikes: bool,
         max_steps: usize,
     ) -> Result<Self, KernelError> {
+        let tuning = BpttTuning::for_adapter(ctx.info.device_type, n_batch);
+        Self::with_tuning(ctx, cfg, rule, n_total, n_batch, t_steps, record_spikes, max_steps, tuning)
+    }
+
+    /// [`GpuTrainer::new`] with BPTT's work split given explicitly (tests use it to cover every split on any adapter).
+    #[allow(clippy::too_many_arguments)]
+    pub fn with_tuning(
+        ctx: &GpuContext,
+        cfg: &NetConfig,
+        rule: Rule,
+        n_total: usize,
+        n_batch: usize,
+        t_steps: usize,
+        record_spikes: bool,
+        max_steps: usize,
+        tuning: BpttTuning,
+    ) -> Result<Self, KernelError> {
+        let tuning = BpttTuning {
+            samples_per_workgroup: tuning.samples_per_workgroup.clamp(1, 64),
+            grad_splits: tuning.grad_splits.clamp(1, n_batch.max(1) as u32),
+        };
         cfg.validate().map_err(|e| KernelError::Input(e.to_string()))?;
         if n_total == 0 || n_batch == 0 || t_steps == 0 {
             return Err(KernelError::Input(format!(
@@ -243,6 +292,8 @@ impl GpuTrainer {
                 stop_recurrent: o.stop_recurrent,
                 chunk: tc,
                 store_thr: true,
+                samples_per_workgroup: tuning.samples_per_workgroup,
+                grad_splits: tuning.grad_splits,
                 ..Variant::default()
             },
         };
@@ -349,16 +400,24 @@ impl GpuTrainer {
             gradient.push(make_dispatch(Kernel::EpropAssemble, &[&dims, &w, &e_sum, &sample_out, &grad], (groups, 1))?);
         } else {
             let dv = make("dv", chunk_bytes, History, false)?;
+            // Partial weight-gradient sums (gradient scratch, independent of T).
+            let splits = tuning.grad_splits as u64;
+            let grad_parts = make("grad_parts", splits * n_pre * n_recp * f, WeightsOptimizer, false)?;
             forward(&mut gradient, 0)?;
             gradient.push(make_dispatch(
                 Kernel::BpttBackward,
                 &[&dims, &w, &z_c, &thr_c, &psi_c, &sample_out, &dv, &w],
-                (nb32.div_ceil(BPTT_SAMPLES_PER_WORKGROUP), 1),
+                (nb32.div_ceil(tuning.samples_per_workgroup), 1),
             )?);
             gradient.push(make_dispatch(
                 Kernel::BpttWeightGrads,
-                &[&dims, &x, &w, &dv, &grad, &counters, &spike_t, &n_spikes],
-                (pre_tiles, 1),
+                &[&dims, &x, &dv, &grad_parts, &counters, &spike_t, &n_spikes],
+                (pre_tiles, tuning.grad_splits),
+            )?);
+            gradient.push(make_dispatch(
+                Kernel::BpttGradReduce,
+                &[&dims, &w, &grad_parts, &grad],
+                (((n_pre * n_rec) as u32).div_ceil(256), 1),
             )?);
         }
         let out_groups = ((n_rec * n_out) as u32).div_ceil(64);

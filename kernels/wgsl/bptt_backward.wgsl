@@ -8,9 +8,7 @@
 // (TC = T for BPTT). Writes dv [N, T, N_RECP] for bptt_weight_grads.
 // Bindings: 0 dims | 1 w [N_W] | 2 z_c | 3 thr_c | 4 psi_c [N,T,N_RECP] | 5 sample_out [N,S_OUT] | 6 dv [N,T,N_RECP]
 //           7 w again, as vec4
-// Dispatch: (⌈N / SPW⌉, 1, 1) workgroups of WG ≥ N_REC threads.
-
-const SPW: u32 = 8u;
+// Dispatch: (⌈N / SPW⌉, 1, 1) workgroups of WG ≥ N_REC threads (SPW from the generated header).
 
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> w: array<f32>;

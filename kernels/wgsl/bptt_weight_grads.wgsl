@@ -1,21 +1,22 @@
-// bptt_weight_grads — BPTT's input and recurrent gradients of the minibatch:
-//   g_in[i,j]  = (1−α)/N Σ_b Σ_t x_bi(t) dv_bj(t)                         + 2·l2·W   (a matrix product over (b, t))
-//   g_rec[i,j] = (1−α)/N Σ_b Σ_{t: z_bi(t−1) = 1} dv_bj(t)                + 2·l2·W   (only the spikes of neuron i,
-//                                                                                      listed by alif_forward)
-// (g_out comes from readout_grads.) One thread: 8 presynaptic rows × 4 posts (vec4); loops over rows have constant
-// trip counts so the accumulators stay in registers.
-// Bindings: 0 dims | 1 x [B,T,N_IN] | 2 w [N_W] | 3 dv [N,T,N_RECP] (vec4) | 4 grad [N_W] | 5 counters [2] u32
-//           6 spike_t [N,N_REC,T] u32 | 7 n_spikes [N,N_REC] u32
-// Dispatch: (⌈N_PRE / 8⌉, 1, 1) workgroups of 32 threads (thread l → post quad l < NQ).
+// bptt_weight_grads — BPTT's input and recurrent gradient sums over one group of samples:
+//   part[s, i, j] = Σ_{b in group s} Σ_t x_bi(t) dv_bj(t)                  (i < N_IN: a matrix product over (b, t))
+//   part[s, i, j] = Σ_{b in group s} Σ_{t: z_bi(t−1) = 1} dv_bj(t)         (i ≥ N_IN: only the spikes of neuron i,
+//                                                                            listed by alif_forward)
+// bptt_grad_reduce adds the GRAD_SPLITS groups in a fixed order and scales them (so the result does not depend on
+// scheduling). Splitting the minibatch gives a GPU ⌈N_PRE/8⌉ × GRAD_SPLITS workgroups; on lavapipe one group is
+// enough. One thread: 8 presynaptic rows × 4 posts (vec4); loops over rows have constant trip counts so the
+// accumulators stay in registers.
+// Bindings: 0 dims | 1 x [B,T,N_IN] | 2 dv [N,T,N_RECP] (vec4) | 3 part [GRAD_SPLITS,N_PRE,N_RECP] (vec4)
+//           4 counters [2] u32 | 5 spike_t [N,N_REC,T] u32 | 6 n_spikes [N,N_REC] u32
+// Dispatch: (⌈N_PRE / 8⌉, GRAD_SPLITS, 1) workgroups of 32 threads (thread l → post quad l < NQ).
 
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
-@group(0) @binding(3) var<storage, read> dv: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read_write> grad: array<f32>;
-@group(0) @binding(5) var<storage, read> counters: array<u32>;
-@group(0) @binding(6) var<storage, read> spike_t: array<u32>;
-@group(0) @binding(7) var<storage, read> n_spikes: array<u32>;
+@group(0) @binding(2) var<storage, read> dv: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> part: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> counters: array<u32>;
+@group(0) @binding(5) var<storage, read> spike_t: array<u32>;
+@group(0) @binding(6) var<storage, read> n_spikes: array<u32>;
 
 @compute @workgroup_size(32)
 fn bptt_weight_grads(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -23,11 +24,15 @@ fn bptt_weight_grads(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invoca
     if q4 >= NQ { return; }
     let i0 = wg.x * 8u;
     let n_t = dims.t_steps;
+    // Samples of this group: a contiguous range of the minibatch.
+    let per = (dims.n_batch + GRAD_SPLITS - 1u) / GRAD_SPLITS;
+    let b_lo = min(wg.y * per, dims.n_batch);
+    let b_hi = min(b_lo + per, dims.n_batch);
     var acc: array<vec4<f32>, 8>;
     for (var r = 0u; r < 8u; r++) { acc[r] = vec4<f32>(0.0); }
     let n_dense = min(select(0u, N_IN - i0, i0 < N_IN), 8u);
     if n_dense > 0u {
-        for (var b = 0u; b < dims.n_batch; b++) {
+        for (var b = b_lo; b < b_hi; b++) {
             let s = (counters[1] * dims.n_batch + b) % dims.n_total;
             for (var t = 0u; t < n_t; t++) {
                 let d = dv[(b * TC + t) * NQ + q4];
@@ -41,7 +46,7 @@ fn bptt_weight_grads(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invoca
     for (var r = 0u; r < 8u; r++) {
         let i = i0 + r;
         if r < n_dense || i >= N_PRE { continue; }
-        for (var b = 0u; b < dims.n_batch; b++) {
+        for (var b = b_lo; b < b_hi; b++) {
             let row = b * N_REC + i - N_IN;
             let n = n_spikes[row];
             for (var e = 0u; e < n; e++) {
@@ -50,17 +55,9 @@ fn bptt_weight_grads(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invoca
             }
         }
     }
-    let inv_n = 1.0 / f32(dims.n_batch);
     for (var r = 0u; r < 8u; r++) {
         let i = i0 + r;
         if i >= N_PRE { break; }
-        for (var c = 0u; c < 4u; c++) {
-            let j = 4u * q4 + c;
-            if j < N_REC {
-                var idx: u32;
-                if i < N_IN { idx = i * N_REC + j; } else { idx = W_REC_OFF + (i - N_IN) * N_REC + j; }
-                grad[idx] = OM_ALPHA * acc[r][c] * inv_n + 2.0 * dims.l2 * w[idx];
-            }
-        }
+        part[(wg.y * N_PRE + i) * NQ + q4] = acc[r];
     }
 }

@@ -80,3 +80,30 @@ fn eprop_across_several_chunks() {
 fn long_sequence_t1000() {
     check(&NetConfig::default(), 2, 1000, 25);
 }
+
+/// BPTT's work split (samples per backward workgroup, weight-gradient groups) is chosen per adapter; every split
+/// must give the reference's gradients, whatever adapter runs the tests (uneven groups and a partial last workgroup
+/// included).
+#[test]
+fn bptt_every_work_split() {
+    let ctx = gpu();
+    let cfg = NetConfig::default();
+    let batch = 13;
+    let (p, data) = random_case_shaped(&cfg, batch, 60, 23);
+    let rule = Rule::Bptt(BpttOptions::default());
+    let cpu = compute_grads::<f32>(&cfg, &p, &data.as_batch(), rule, L2).expect("cpu");
+    let cpu_g: Vec<f64> =
+        cpu.grads.w_in.iter().chain(&cpu.grads.w_rec).chain(&cpu.grads.w_out).map(|&v| v as f64).collect();
+    for (spw, splits) in [(1, 1), (3, 4), (8, 13), (16, 5), (8, 128)] {
+        let tuning = kernels::BpttTuning { samples_per_workgroup: spw, grad_splits: splits };
+        let tr = GpuTrainer::with_tuning(&ctx, &cfg, rule, batch, batch, 60, true, 1, tuning).expect("trainer");
+        tr.upload_batch(&data.x, &data.y).expect("upload");
+        tr.set_params(&p).expect("params");
+        let g = tr.grads(L2).expect("gpu grads");
+        assert!(spike_flips(&cpu.spikes, &g.spikes).is_empty(), "SPW {spw}, splits {splits}: spike flips");
+        let gpu_g: Vec<f64> =
+            g.grads.w_in.iter().chain(&g.grads.w_rec).chain(&g.grads.w_out).map(|&v| v as f64).collect();
+        let worst = assert_close(&format!("bptt SPW {spw}, {splits} gradient groups"), &gpu_g, &cpu_g, tol::BPTT_F32);
+        eprintln!("bptt SPW {spw}, {splits} gradient groups: max error {worst:.2e} of max|g|");
+    }
+}

@@ -1,7 +1,7 @@
 //! GPU training steps (gradients + loss_reduce + adam, recorded back to back with no host round trip) against the
-//! CPU reference's `train_steps`. Free-running runs compare per-step losses (a near-threshold spike flip moves
-//! later weights at O(lr), MODEL.md); weights and Adam state are compared step by step from the same state
-//! ("forced").
+//! CPU reference's `train_steps`. Weights, losses and Adam state are compared step by step from the same state
+//! ("forced", MODEL.md); free-running losses only within a loose bound, since a near-threshold spike flip makes
+//! trajectories diverge.
 
 use kernels::GpuTrainer;
 use models::{AdamConfig, AdamState, NetConfig, Rule, TraceVariant, bptt::BpttOptions};
@@ -34,8 +34,12 @@ fn check(rule: Rule, batch_size: usize, steps: usize) {
     let (losses, _) = tr.train(0, steps, 0.01, 1e-5, &adam_cfg).expect("train");
     let what = format!("{} N = {batch_size}", rule.name());
     let l64 = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<_>>();
-    let worst = assert_close(&format!("{what} per-step losses"), &l64(&losses), &l64(&cpu_losses), 1e-5);
-    eprintln!("{what}: free-running per-step losses within {worst:.2e}");
+    // Free-running: the first step starts from the same state and must agree closely; later steps may diverge
+    // after a near-threshold spike flip (MODEL.md: compare forced, not free-running; seen on an H200, whose FMA
+    // contraction differs from lavapipe's), so they only have to stay near the reference's trajectory.
+    assert_close(&format!("{what} first step loss"), &l64(&losses[..1]), &l64(&cpu_losses[..1]), 1e-5);
+    let worst = assert_close(&format!("{what} free-running losses"), &l64(&losses), &l64(&cpu_losses), 2e-2);
+    eprintln!("{what}: free-running per-step losses within {worst:.2e} of max (forced steps are checked below)");
     assert_eq!(tr.adam_state().expect("adam").step, steps as u64);
 
     // Forced: from the CPU's state before step k, one GPU step must land on the CPU's state after step k.

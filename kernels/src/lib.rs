@@ -7,7 +7,7 @@ pub mod shaders;
 pub mod trainer;
 
 pub use context::{ContextError, GpuContext};
-pub use trainer::{BpttTuning, BufferBytes, GpuTrainer, StepTiming};
+pub use trainer::{BpttTuning, BufferBytes, GpuTrainer, StepTiming, plan_bytes};
 
 /// What the GPU path can fail with.
 #[derive(Debug, thiserror::Error)]

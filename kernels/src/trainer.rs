@@ -24,6 +24,16 @@ pub struct BufferBytes {
 }
 
 impl BufferBytes {
+    fn add(&mut self, role: Role, size: u64) {
+        *match role {
+            Role::WeightsOptimizer => &mut self.weights_optimizer,
+            Role::PerSample => &mut self.per_sample_state,
+            Role::History => &mut self.history,
+            Role::Output => &mut self.outputs,
+            Role::Input => &mut self.input,
+        } += size;
+    }
+
     /// Everything except the input batch.
     pub fn total(&self) -> u64 {
         self.weights_optimizer + self.per_sample_state + self.history + self.outputs
@@ -85,6 +95,14 @@ pub struct BpttTuning {
 }
 
 impl BpttTuning {
+    /// Within what the kernels support: 1–64 samples per workgroup, 1–N gradient groups.
+    pub fn clamped(self, n_batch: usize) -> Self {
+        Self {
+            samples_per_workgroup: self.samples_per_workgroup.clamp(1, 64),
+            grad_splits: self.grad_splits.clamp(1, n_batch.max(1) as u32),
+        }
+    }
+
     /// The defaults for an adapter type and minibatch size, both measured (see reports/2026-11-26-h200-training.md).
     /// A CPU adapter (lavapipe) has a few threads: 8 samples per backward workgroup share each weight read, and 4
     /// gradient groups halve bptt_weight_grads against 1. A GPU needs thousands of threads in flight and the backward
@@ -149,13 +167,113 @@ impl std::fmt::Debug for GpuTrainer {
 /// The CE slot at the end of each per-sample record (layout in common.wgsl).
 const S_OUT_EXTRA: usize = 1;
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Role {
     WeightsOptimizer,
     PerSample,
     History,
     Output,
     Input,
+}
+
+/// One buffer the trainer allocates.
+#[derive(Clone, Copy, Debug)]
+struct BufferSpec {
+    label: &'static str,
+    size: u64,
+    role: Role,
+    uniform: bool,
+}
+
+/// Every buffer [`GpuTrainer::new`] allocates for this configuration, with its exact size and role: the one place
+/// where sizes are decided.
+#[allow(clippy::too_many_arguments)]
+fn buffer_plan(
+    cfg: &NetConfig,
+    rule: Rule,
+    n_total: usize,
+    n_batch: usize,
+    t_steps: usize,
+    record_spikes: bool,
+    max_steps: usize,
+    tuning: BpttTuning,
+) -> Vec<BufferSpec> {
+    use Role::*;
+    let is_eprop = matches!(rule, Rule::Eprop(_));
+    let tc = if is_eprop { EPROP_CHUNK } else { t_steps };
+    let f = 4u64;
+    let n_w = cfg.n_weights() as u64;
+    let (n_in, n_rec, n_out) = (cfg.n_in as u64, cfg.n_rec as u64, cfg.n_out as u64);
+    let n_pre = n_in + n_rec;
+    let n_recp = n_rec_padded(cfg.n_rec) as u64;
+    let (nb, nt, tt, tcu) = (n_batch as u64, n_total as u64, t_steps as u64, tc as u64);
+    let s_out = 2 * n_rec + 2 * n_out + S_OUT_EXTRA as u64;
+    let mut v = Vec::new();
+    let mut add = |label: &'static str, size: u64, role: Role| {
+        v.push(BufferSpec { label, size: size.max(4), role, uniform: label == "dims" });
+    };
+    add("dims", std::mem::size_of::<Dims>() as u64, WeightsOptimizer);
+    add("x", nt * tt * n_in * f, Input);
+    add("y", nt * f, Input);
+    add("w", n_w * f, WeightsOptimizer);
+    add("grad", n_w * f, WeightsOptimizer);
+    add("adam_m", n_w * f, WeightsOptimizer);
+    add("adam_v", n_w * f, WeightsOptimizer);
+    add("counters", 2 * f, WeightsOptimizer);
+    add("losses", max_steps.max(1) as u64 * f, WeightsOptimizer);
+    add("sample_out", nb * s_out * f, PerSample);
+    add("state", nb * 5 * n_recp * f, PerSample);
+    add("z_start", nb * n_recp * f, PerSample);
+    // The forward chunk buffers: e-prop's are per-sample state of fixed size, BPTT's (TC = T) its history.
+    let chunk_role = if is_eprop { PerSample } else { History };
+    let chunk_bytes = nb * tcu * n_recp * f;
+    add("cur_in", chunk_bytes, chunk_role);
+    add("z_c", chunk_bytes, chunk_role);
+    add("psi_c", chunk_bytes, chunk_role);
+    add("thr_c", if is_eprop { 4 } else { chunk_bytes }, chunk_role);
+    // BPTT's spike record is its z history; e-prop writes a separate one when asked.
+    add("spikes", if record_spikes && is_eprop { nb * tt * n_rec * f } else { 4 }, Output);
+    // BPTT lists every neuron's spike times for the recurrent weight gradient (history: up to T per neuron); e-prop
+    // binds 4-byte placeholders.
+    add("spike_t", if is_eprop { 4 } else { nb * n_rec * tt * f }, if is_eprop { PerSample } else { History });
+    add("n_spikes", if is_eprop { 4 } else { nb * n_rec * f }, PerSample);
+    if is_eprop {
+        add("ev_carry", 2 * nb * n_pre * f, PerSample);
+        add("coef", nb * 2 * (tcu + 1) * n_recp * f, PerSample);
+        add("scal", nb * 2 * n_recp * f, PerSample);
+        add("eps_a", nb * n_pre * n_recp * f, PerSample);
+        add("e_sum", nb * n_pre * n_recp * f, PerSample);
+        add("events", nb * n_rec * tcu * f, PerSample);
+        add("n_events", nb * n_rec * f, PerSample);
+    } else {
+        add("dv", chunk_bytes, History);
+        // Partial weight-gradient sums (gradient scratch, independent of T).
+        add("grad_parts", tuning.grad_splits.max(1) as u64 * n_pre * n_recp * f, WeightsOptimizer);
+    }
+    v
+}
+
+/// The bytes [`GpuTrainer::new`] would allocate on an adapter of this type, without a device (for memory sweeps past
+/// what an adapter can bind). Equal to [`GpuTrainer::bytes`] of a trainer built with the same arguments.
+#[allow(clippy::too_many_arguments)]
+pub fn plan_bytes(
+    cfg: &NetConfig,
+    rule: Rule,
+    n_total: usize,
+    n_batch: usize,
+    t_steps: usize,
+    record_spikes: bool,
+    max_steps: usize,
+    device_type: wgpu::DeviceType,
+) -> BufferBytes {
+    let tuning = BpttTuning::for_adapter(device_type, n_batch).clamped(n_batch);
+    let mut b = BufferBytes::default();
+    for spec in buffer_plan(cfg, rule, n_total, n_batch, t_steps, record_spikes, max_steps, tuning) {
+        b.add(spec.role, spec.size);
+    }
+    let tc = if matches!(rule, Rule::Eprop(_)) { EPROP_CHUNK } else { t_steps.max(1) };
+    b.input += t_steps.div_ceil(tc) as u64 * std::mem::size_of::<ChunkInfo>() as u64;
+    b
 }
 
 impl GpuTrainer {
@@ -190,10 +308,7 @@ impl GpuTrainer {
         max_steps: usize,
         tuning: BpttTuning,
     ) -> Result<Self, KernelError> {
-        let tuning = BpttTuning {
-            samples_per_workgroup: tuning.samples_per_workgroup.clamp(1, 64),
-            grad_splits: tuning.grad_splits.clamp(1, n_batch.max(1) as u32),
-        };
+        let tuning = tuning.clamped(n_batch);
         cfg.validate().map_err(|e| KernelError::Input(e.to_string()))?;
         if n_total == 0 || n_batch == 0 || t_steps == 0 {
             return Err(KernelError::Input(format!(
@@ -221,69 +336,57 @@ impl GpuTrainer {
         }
         let device = ctx.device.clone();
         let queue = ctx.queue.clone();
-        let f = 4u64;
-        let n_w = cfg.n_weights() as u64;
-        let (n_in, n_rec, n_out) = (cfg.n_in as u64, cfg.n_rec as u64, cfg.n_out as u64);
-        let n_pre = n_in + n_rec;
-        let n_recp = n_rec_padded(cfg.n_rec) as u64;
-        let (nb, nt, tt, tcu) = (n_batch as u64, n_total as u64, t_steps as u64, tc as u64);
-        let s_out = 2 * n_rec + 2 * n_out + S_OUT_EXTRA as u64;
+        let plan = buffer_plan(cfg, rule, n_total, n_batch, t_steps, record_spikes, max_steps, tuning);
         let max_bind = lim.max_storage_buffer_binding_size.min(lim.max_buffer_size);
         let mut bytes = BufferBytes::default();
-        let mut make = |label: &str, size: u64, role: Role, uniform: bool| -> Result<wgpu::Buffer, KernelError> {
-            let size = size.max(4);
+        let mut created = 0usize;
+        // Every buffer is created from the plan, so `bytes` is the plan's total by construction (and `plan_bytes`
+        // tells what a configuration needs without a device).
+        let mut make = |label: &str| -> Result<wgpu::Buffer, KernelError> {
+            let spec = plan.iter().find(|b| b.label == label).ok_or_else(|| {
+                KernelError::Input(format!("internal: buffer `{label}` is missing from the buffer plan"))
+            })?;
+            let size = spec.size;
             if size > max_bind {
                 return Err(KernelError::Limits(format!(
                     "buffer `{label}` needs {size} bytes; the adapter binds at most {max_bind} (try a smaller batch or T)"
                 )));
             }
-            *match role {
-                Role::WeightsOptimizer => &mut bytes.weights_optimizer,
-                Role::PerSample => &mut bytes.per_sample_state,
-                Role::History => &mut bytes.history,
-                Role::Output => &mut bytes.outputs,
-                Role::Input => &mut bytes.input,
-            } += size;
-            let usage = if uniform {
+            bytes.add(spec.role, size);
+            created += 1;
+            let usage = if spec.uniform {
                 wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST
             } else {
                 wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC
             };
             Ok(device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(label),
+                label: Some(spec.label),
                 size,
                 usage,
                 mapped_at_creation: false,
             }))
         };
-        use Role::*;
-        let dims = make("dims", std::mem::size_of::<Dims>() as u64, WeightsOptimizer, true)?;
-        let x = make("x", nt * tt * n_in * f, Input, false)?;
-        let y = make("y", nt * f, Input, false)?;
-        let w = make("w", n_w * f, WeightsOptimizer, false)?;
-        let grad = make("grad", n_w * f, WeightsOptimizer, false)?;
-        let m = make("adam_m", n_w * f, WeightsOptimizer, false)?;
-        let v = make("adam_v", n_w * f, WeightsOptimizer, false)?;
-        let counters = make("counters", 2 * f, WeightsOptimizer, false)?;
-        let losses = make("losses", max_steps.max(1) as u64 * f, WeightsOptimizer, false)?;
-        let sample_out = make("sample_out", nb * s_out * f, PerSample, false)?;
-        let state = make("state", nb * 5 * n_recp * f, PerSample, false)?;
-        let z_start = make("z_start", nb * n_recp * f, PerSample, false)?;
-        // The forward chunk buffers: e-prop's are per-sample state of fixed size, BPTT's (TC = T) its history.
-        let chunk_role = if is_eprop { PerSample } else { History };
-        let chunk_bytes = nb * tcu * n_recp * f;
-        let cur_in = make("cur_in", chunk_bytes, chunk_role, false)?;
-        let z_c = make("z_c", chunk_bytes, chunk_role, false)?;
-        let psi_c = make("psi_c", chunk_bytes, chunk_role, false)?;
-        let thr_c = make("thr_c", if is_eprop { 4 } else { chunk_bytes }, chunk_role, false)?;
-        // BPTT's spike record is its z history; e-prop writes a separate one when asked.
-        let spike_bytes = if record_spikes && is_eprop { nb * tt * n_rec * f } else { 4 };
-        let spikes = make("spikes", spike_bytes, Output, false)?;
-        // BPTT lists every neuron's spike times for the recurrent weight gradient (history: up to T per neuron).
-        let list_bytes = if is_eprop { 4 } else { nb * n_rec * tt * f };
-        let list_role = if is_eprop { PerSample } else { History }; // e-prop binds 4-byte placeholders
-        let spike_t = make("spike_t", list_bytes, list_role, false)?;
-        let n_spikes = make("n_spikes", if is_eprop { 4 } else { nb * n_rec * f }, PerSample, false)?;
+        let dims = make("dims")?;
+        let x = make("x")?;
+        let y = make("y")?;
+        let w = make("w")?;
+        let grad = make("grad")?;
+        let m = make("adam_m")?;
+        let v = make("adam_v")?;
+        let counters = make("counters")?;
+        let losses = make("losses")?;
+        let sample_out = make("sample_out")?;
+        let state = make("state")?;
+        let z_start = make("z_start")?;
+        let cur_in = make("cur_in")?;
+        let z_c = make("z_c")?;
+        let psi_c = make("psi_c")?;
+        let thr_c = make("thr_c")?;
+        let spikes = make("spikes")?;
+        let spike_t = make("spike_t")?;
+        let n_spikes = make("n_spikes")?;
+        let (n_in, n_rec, n_out) = (cfg.n_in as u64, cfg.n_rec as u64, cfg.n_out as u64);
+        let n_pre = n_in + n_rec;
 
         let var = match rule {
             Rule::Eprop(t) => Variant { trace_aligned: t == TraceVariant::Aligned, chunk: tc, ..Variant::default() },
@@ -375,13 +478,13 @@ impl GpuTrainer {
             Ok(())
         };
         if is_eprop {
-            let ev_carry = make("ev_carry", 2 * nb * n_pre * f, PerSample, false)?;
-            let coef = make("coef", nb * 2 * (tcu + 1) * n_recp * f, PerSample, false)?;
-            let scal = make("scal", nb * 2 * n_recp * f, PerSample, false)?;
-            let eps_a = make("eps_a", nb * n_pre * n_recp * f, PerSample, false)?;
-            let e_sum = make("e_sum", nb * n_pre * n_recp * f, PerSample, false)?;
-            let events = make("events", nb * n_rec * tcu * f, PerSample, false)?;
-            let n_events = make("n_events", nb * n_rec * f, PerSample, false)?;
+            let ev_carry = make("ev_carry")?;
+            let coef = make("coef")?;
+            let scal = make("scal")?;
+            let eps_a = make("eps_a")?;
+            let e_sum = make("e_sum")?;
+            let events = make("events")?;
+            let n_events = make("n_events")?;
             for c in 0..n_chunks {
                 forward(&mut gradient, c)?;
                 let ch = &chunks[c];
@@ -399,10 +502,8 @@ impl GpuTrainer {
             let groups = ((n_in * n_rec + n_rec * n_rec) as u32).div_ceil(256);
             gradient.push(make_dispatch(Kernel::EpropAssemble, &[&dims, &w, &e_sum, &sample_out, &grad], (groups, 1))?);
         } else {
-            let dv = make("dv", chunk_bytes, History, false)?;
-            // Partial weight-gradient sums (gradient scratch, independent of T).
-            let splits = tuning.grad_splits as u64;
-            let grad_parts = make("grad_parts", splits * n_pre * n_recp * f, WeightsOptimizer, false)?;
+            let dv = make("dv")?;
+            let grad_parts = make("grad_parts")?;
             forward(&mut gradient, 0)?;
             gradient.push(make_dispatch(
                 Kernel::BpttBackward,
@@ -425,6 +526,12 @@ impl GpuTrainer {
         let loss = make_dispatch(Kernel::LossReduce, &[&dims, &w, &sample_out, &losses, &counters], (1, 1))?;
         let adam = make_dispatch(Kernel::Adam, &[&dims, &w, &grad, &m, &v, &counters], (weight_groups, 1))?;
         bytes.input += chunk_info_bytes;
+        if created != plan.len() {
+            return Err(KernelError::Input(format!(
+                "internal: {created} buffers created but the plan lists {}",
+                plan.len()
+            )));
+        }
         let timestamps = ctx.has_timestamps.then(|| {
             let qs = device.create_query_set(&wgpu::QuerySetDescriptor {
                 label: Some("step timestamps"),

@@ -62,3 +62,21 @@ fn bench_train_json_has_the_contract_keys() {
         assert!(out.contains(&format!("\"{key}\":")), "missing {key} in {out}");
     }
 }
+
+/// The buffer plan (what a memory sweep reports past the adapter's binding limit) equals what the trainer allocates.
+#[test]
+fn planned_bytes_equal_allocated_bytes() {
+    let ctx = gpu();
+    let cfg = NetConfig::default();
+    let rules =
+        [Rule::Eprop(TraceVariant::Authors), Rule::Eprop(TraceVariant::Aligned), Rule::Bptt(BpttOptions::default())];
+    for rule in rules {
+        for (n_total, n_batch, t, record) in
+            [(4, 4, 25, false), (7, 3, 217, true), (16, 16, 100, false), (1, 1, 1000, true)]
+        {
+            let tr = GpuTrainer::new(&ctx, &cfg, rule, n_total, n_batch, t, record, 5).expect("trainer");
+            let planned = kernels::plan_bytes(&cfg, rule, n_total, n_batch, t, record, 5, ctx.info.device_type);
+            assert_eq!(planned, tr.bytes(), "{} B {n_total} N {n_batch} T {t}", rule.name());
+        }
+    }
+}

@@ -44,6 +44,73 @@ pub enum Command {
     /// The emulated SpiNNaker 2: memory per PE (vs the paper's 680 KB), cycles per phase, real-time verdict,
     /// energy per sample vs a GPU, the ratio's band over named assumption sets, sensitivity and what-ifs.
     Cost(CostArgs),
+    /// The main job: train e-prop on the emulated SpiNNaker 2 and e-prop and BPTT on the GPU on the same data,
+    /// sweep memory against T, price chip vs GPU, and write CSVs, plots and report.md into one run folder.
+    Reproduce(ReproduceArgs),
+    /// Rebuild summaries, plots and report.md of a reproduce run folder from its CSVs.
+    Report(ReportArgs),
+    /// The performance suite: samples/s and bytes per rule × backend × batch × T (and the PyTorch peer) → bench.csv.
+    Bench(BenchArgs),
+}
+
+/// `snnbench reproduce`.
+#[derive(Debug, Args)]
+pub struct ReproduceArgs {
+    /// A local Google Speech Commands copy (unpacked); without it, a synthetic GSC is made (or reused).
+    #[arg(long)]
+    pub gsc: Option<PathBuf>,
+    /// Shrink everything to finish in about 2 minutes on a 2-core machine (CI runs this).
+    #[arg(long)]
+    pub quick: bool,
+    /// The run folder itself (default reports/<date>-<machine>-reproduce/); an existing one with the same config
+    /// resumes.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// A config.toml of an earlier run, to repeat it exactly (overrides --quick).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// wgpu adapter name filter for the GPU runs (also `SNNBENCH_ADAPTER`).
+    #[arg(long)]
+    pub adapter: Option<String>,
+}
+
+/// `snnbench report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The run folder.
+    pub dir: PathBuf,
+}
+
+/// `snnbench bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Output folder (default reports/<date>-<machine>-bench/); a reproduce run folder works too.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// A short suite (batch 32 and 100, T = 100).
+    #[arg(long)]
+    pub quick: bool,
+    /// Minibatch sizes (comma-separated).
+    #[arg(long, value_delimiter = ',', default_values_t = vec![1usize, 32, 100])]
+    pub batches: Vec<usize>,
+    /// Steps per sample (comma-separated).
+    #[arg(long, value_delimiter = ',', default_values_t = vec![100usize, 1000])]
+    pub t: Vec<usize>,
+    /// Backends (comma-separated): cpu, wgpu.
+    #[arg(long, value_delimiter = ',', default_values_t = vec!["cpu".to_string(), "wgpu".to_string()])]
+    pub backends: Vec<String>,
+    /// Samples per timed run.
+    #[arg(long, default_value_t = 200)]
+    pub samples: usize,
+    /// Timed runs (medians reported).
+    #[arg(long, default_value_t = 3)]
+    pub reps: usize,
+    /// wgpu adapter name filter.
+    #[arg(long)]
+    pub adapter: Option<String>,
+    /// Skip the PyTorch peer.
+    #[arg(long)]
+    pub no_peers: bool,
 }
 
 /// `snnbench features`.
@@ -449,6 +516,7 @@ fn max_abs(v: &[f32]) -> f32 {
 
 /// Runs a parsed command and returns what to print.
 pub fn run(cli: Cli) -> Result<String> {
+    let quiet = cli.quiet;
     match cli.command {
         Command::Init(a) => init(a),
         Command::Grads(a) => grads(a),
@@ -460,7 +528,60 @@ pub fn run(cli: Cli) -> Result<String> {
         Command::Features(a) => features(a),
         Command::Prepare(a) => prepare(a),
         Command::Synth(a) => synth(a),
+        Command::Reproduce(a) => reproduce(a, quiet),
+        Command::Report(a) => crate::reproduce::report_only(&a.dir),
+        Command::Bench(a) => bench(a, quiet),
     }
+}
+
+fn default_folder(job: &str) -> PathBuf {
+    PathBuf::from("reports").join(format!("{}-{}-{job}", crate::reproduce::today(), crate::reproduce::machine_name()))
+}
+
+fn reproduce(a: ReproduceArgs, quiet: bool) -> Result<String> {
+    use crate::reproduce::ReproduceConfig;
+    let mut cfg = match &a.config {
+        Some(p) => toml::from_str::<ReproduceConfig>(
+            &std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))?,
+        )
+        .with_context(|| format!("{}: not a reproduce config.toml", p.display()))?,
+        None if a.quick => ReproduceConfig::quick(),
+        None => ReproduceConfig::full(),
+    };
+    if let Some(g) = &a.gsc {
+        if !g.is_dir() {
+            bail!("--gsc {}: not a folder; point it at an unpacked Google Speech Commands copy", g.display());
+        }
+        cfg.data.gsc = Some(g.clone());
+    }
+    if a.adapter.is_some() {
+        cfg.adapter = a.adapter.clone();
+    }
+    let out = a.out.clone().unwrap_or_else(|| default_folder("reproduce"));
+    crate::reproduce::reproduce(&cfg, &out, quiet)
+}
+
+fn bench(a: BenchArgs, quiet: bool) -> Result<String> {
+    for b in &a.backends {
+        if b != "cpu" && b != "wgpu" {
+            bail!("--backends {b}: expected cpu or wgpu");
+        }
+    }
+    if a.batches.contains(&0) || a.t.contains(&0) || a.samples == 0 || a.reps == 0 {
+        bail!("--batches, --t, --samples and --reps must be at least 1");
+    }
+    let plan = crate::bench::BenchPlan {
+        rules: vec!["eprop", "bptt"],
+        backends: a.backends.clone(),
+        batches: if a.quick { vec![32, 100] } else { a.batches.clone() },
+        t_steps: if a.quick { vec![100] } else { a.t.clone() },
+        samples: a.samples,
+        reps: a.reps,
+        adapter: a.adapter.clone(),
+        peers: !a.no_peers,
+    };
+    let out = a.out.clone().unwrap_or_else(|| default_folder("bench"));
+    crate::bench::run(&plan, &out, quiet)
 }
 
 /// Parses `args` (including the program name) and runs them; for tests.

@@ -57,3 +57,31 @@ fn params_round_trip_through_the_pes() {
     let emu = Emulator::new(&cfg, &ChipConfig::default(), &Partition::balanced(cfg.n_rec, 5), &p);
     assert_eq!(emu.params(), p);
 }
+
+/// A checkpoint (weights + Adam state gathered from the PEs) resumes training exactly: 3 + 2 samples with a reload
+/// in between equal 5 samples straight through, bit for bit.
+#[test]
+fn checkpoint_resumes_bit_exactly() {
+    let t = load_fixture("reference_train_eprop.safetensors");
+    let p0 = fixture_params(&t, "").cast::<f32>();
+    let data = fixture_batch(&t);
+    let cfg = NetConfig::default();
+    let chip = ChipConfig::default();
+    let part = Partition::balanced(cfg.n_rec, 12);
+    let len = data.t_steps * data.n_in;
+    let step = |emu: &mut Emulator, k: usize| {
+        let b = k % data.batch;
+        emu.train_sample(&data.x[b * len..(b + 1) * len], data.y[b] as usize, &AdamConfig::default(), 0.01, 1e-5);
+    };
+    let mut straight = Emulator::new(&cfg, &chip, &part, &p0);
+    (0..5).for_each(|k| step(&mut straight, k));
+    let mut first = Emulator::new(&cfg, &chip, &part, &p0);
+    (0..3).for_each(|k| step(&mut first, k));
+    let (p3, a3) = (first.params(), first.adam_state());
+    assert_eq!(a3.step, 3);
+    let mut resumed = Emulator::new(&cfg, &chip, &part, &p3);
+    resumed.set_adam(&a3);
+    (3..5).for_each(|k| step(&mut resumed, k));
+    assert_eq!(resumed.params(), straight.params());
+    assert_eq!(resumed.adam_state().m, straight.adam_state().m);
+}

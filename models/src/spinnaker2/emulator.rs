@@ -9,7 +9,7 @@ use std::ops::Range;
 use serde::Serialize;
 
 use super::{chip::ChipConfig, memory::Partition};
-use crate::{AdamConfig, NetConfig, Params, config::Consts, srnn::cross_entropy};
+use crate::{AdamConfig, AdamState, NetConfig, Params, config::Consts, srnn::cross_entropy};
 
 /// What one PE executed in one step (or in the end-of-sample phase), as loop trip counts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -164,18 +164,51 @@ impl Emulator {
 
     /// The weights gathered back into `[pre, post]` matrices.
     pub fn params(&self) -> Params<f32> {
+        self.gather(|pe| [&pe.w_in, &pe.w_rec, &pe.w_out])
+    }
+
+    /// The Adam state gathered back into `[pre, post]` matrices (for checkpoints).
+    pub fn adam_state(&self) -> AdamState<f32> {
+        AdamState {
+            m: self.gather(|pe| [&pe.m[0], &pe.m[1], &pe.m[2]]),
+            v: self.gather(|pe| [&pe.v[0], &pe.v[1], &pe.v[2]]),
+            step: self.adam_step,
+        }
+    }
+
+    /// Loads an Adam state (a checkpoint's) onto the PEs: each PE takes the moments of its own weights.
+    pub fn set_adam(&mut self, a: &AdamState<f32>) {
+        let (n_in, n_rec, n_out) = (self.cfg.n_in, self.cfg.n_rec, self.cfg.n_out);
+        for pe in &mut self.pes {
+            let r = pe.posts.clone();
+            pe.m = [
+                columns(&a.m.w_in, n_in, n_rec, r.clone()),
+                columns(&a.m.w_rec, n_rec, n_rec, r.clone()),
+                a.m.w_out[r.start * n_out..r.end * n_out].to_vec(),
+            ];
+            pe.v = [
+                columns(&a.v.w_in, n_in, n_rec, r.clone()),
+                columns(&a.v.w_rec, n_rec, n_rec, r.clone()),
+                a.v.w_out[r.start * n_out..r.end * n_out].to_vec(),
+            ];
+        }
+        self.adam_step = a.step;
+    }
+
+    fn gather(&self, part: impl Fn(&Pe) -> [&Vec<f32>; 3]) -> Params<f32> {
         let (n_in, n_rec, n_out) = (self.cfg.n_in, self.cfg.n_rec, self.cfg.n_out);
         let mut p = Params::zeros_shaped(n_in, n_rec, n_out);
         for pe in &self.pes {
+            let [w_in, w_rec, w_out] = part(pe);
             let n = pe.posts.len();
             for (jl, j) in pe.posts.clone().enumerate() {
                 for i in 0..n_in {
-                    p.w_in[i * n_rec + j] = pe.w_in[i * n + jl];
+                    p.w_in[i * n_rec + j] = w_in[i * n + jl];
                 }
                 for i in 0..n_rec {
-                    p.w_rec[i * n_rec + j] = pe.w_rec[i * n + jl];
+                    p.w_rec[i * n_rec + j] = w_rec[i * n + jl];
                 }
-                p.w_out[j * n_out..(j + 1) * n_out].copy_from_slice(&pe.w_out[jl * n_out..(jl + 1) * n_out]);
+                p.w_out[j * n_out..(j + 1) * n_out].copy_from_slice(&w_out[jl * n_out..(jl + 1) * n_out]);
             }
         }
         p

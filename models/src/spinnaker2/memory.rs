@@ -70,6 +70,8 @@ pub struct PeMemory {
     pub neuron_state: usize,
     /// Input frame, spike mask, logits, error, learning signal.
     pub buffers: usize,
+    /// Stored history, linear in T (BPTT's model only; 0 for e-prop).
+    pub history: usize,
     /// Code, stack, runtime.
     pub code_stack_reserve: usize,
 }
@@ -84,6 +86,7 @@ impl PeMemory {
             + self.traces_per_presynaptic
             + self.neuron_state
             + self.buffers
+            + self.history
     }
 
     /// The learning state alone: weights, Adam, gradient buffer and all traces.
@@ -141,7 +144,27 @@ pub fn pe_memory(cfg: &NetConfig, chip: &ChipConfig, n_local: usize) -> PeMemory
         traces_per_presynaptic: if chip.eps_v_per_presynaptic { n_pre * tb } else { 0 },
         neuron_state: 6 * n_local * f,
         buffers: (cfg.n_in + 2 * cfg.n_rec.div_ceil(32) + 2 * cfg.n_out + n_local) * f,
+        history: 0,
         code_stack_reserve: chip.code_stack_reserve_bytes,
+    }
+}
+
+/// The SRAM map BPTT would need on a PE with `n_local` neurons for samples of `t_steps` steps — a model, not emulated
+/// (the chip runs e-prop; this is the comparison the paper's memory argument rests on). Same weights, Adam state,
+/// gradient buffer (BPTT accumulates over the backward pass), neuron state and buffers as [`pe_memory`], no
+/// per-synapse traces, plus the history the backward pass reads, per step: ψ(t) and A(t) of its own neurons (f32
+/// each), the spike bit mask of all n_rec neurons (the recurrent gradient needs every presynaptic z(t−1)) and the
+/// input frame (n_in f32: each PE computes the input gradient of its own neurons), i.e. linear in T.
+pub fn bptt_pe_memory(cfg: &NetConfig, chip: &ChipConfig, n_local: usize, t_steps: usize) -> PeMemory {
+    let f = 4;
+    let e = pe_memory(cfg, chip, n_local);
+    let history_per_step = (2 * n_local + cfg.n_rec.div_ceil(32) + cfg.n_in) * f;
+    PeMemory {
+        gradient: e.weights,
+        traces_per_synapse: 0,
+        traces_per_presynaptic: 0,
+        history: t_steps * history_per_step,
+        ..e
     }
 }
 
@@ -190,6 +213,21 @@ mod tests {
         let maps = memory_map(&cfg, &chip, &Partition::balanced(120, 12)).expect("fits");
         let ls: usize = maps.iter().map(|m| m.learning_state() - m.traces_per_presynaptic).sum();
         assert_eq!(ls, 695_040);
+    }
+
+    #[test]
+    fn bptt_model_is_linear_in_t_and_has_no_traces() {
+        let cfg = NetConfig::default();
+        let chip = ChipConfig::default();
+        let b = |t| bptt_pe_memory(&cfg, &chip, 10, t);
+        assert_eq!(b(100).traces_per_synapse + b(100).traces_per_presynaptic, 0);
+        assert_eq!(b(200).history, 2 * b(100).history);
+        assert_eq!(b(200).data() - b(100).data(), b(100).history);
+        // Per step: ψ and A of 10 neurons, 4 words of spike mask, 80 inputs → (20 + 4 + 80)·4 B.
+        assert_eq!(b(1).history, 416);
+        // e-prop's per-synapse traces outweigh BPTT's history at T = 25 but not at T = 1000.
+        let e = pe_memory(&cfg, &chip, 10).data();
+        assert!(b(25).data() < e && b(1000).data() > e);
     }
 
     #[test]

@@ -8,4 +8,4 @@ pub mod model;
 
 pub use chip::{ChipConfig, PerfLevel};
 pub use emulator::{Emulator, PhaseCounts, SampleCounts};
-pub use memory::{Partition, PeMemory, SramOverflow, memory_map};
+pub use memory::{Partition, PeMemory, SramOverflow, bptt_pe_memory, memory_map, pe_memory};

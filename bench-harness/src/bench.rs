@@ -1,0 +1,261 @@
+//! `snnbench bench`: the performance suite — samples/s and bytes for every rule × backend × batch × T (one warm-up
+//! step, then the median of timed runs) — and, when `python3 -c "import torch"` works, the PyTorch peer
+//! (`bench-harness/peers/torch_bptt.py`) on the same device, side by side in one CSV. A missing peer is a note.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result};
+use models::{Rule, TraceVariant, bptt::BpttOptions};
+
+use crate::reproduce::table::Table;
+
+/// Columns of `bench.csv`.
+pub const BENCH_COLUMNS: [&str; 17] = [
+    "rule",
+    "backend",
+    "adapter",
+    "batch",
+    "t_steps",
+    "samples",
+    "reps",
+    "samples_per_s",
+    "time_per_sample_ms",
+    "wall_time_s",
+    "gpu_time_s",
+    "bytes_total",
+    "bytes_history",
+    "bytes_input",
+    "git_rev",
+    "source",
+    "note",
+];
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct BenchPlan {
+    /// Rules.
+    pub rules: Vec<&'static str>,
+    /// Backends: `cpu`, `wgpu`.
+    pub backends: Vec<String>,
+    /// Minibatch sizes.
+    pub batches: Vec<usize>,
+    /// Steps per sample.
+    pub t_steps: Vec<usize>,
+    /// Samples per timed run.
+    pub samples: usize,
+    /// Timed runs.
+    pub reps: usize,
+    /// Adapter filter.
+    pub adapter: Option<String>,
+    /// Run the PyTorch peer when torch imports.
+    pub peers: bool,
+}
+
+fn peer_script() -> Option<PathBuf> {
+    [
+        PathBuf::from("bench-harness/peers/torch_bptt.py"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/torch_bptt.py"),
+    ]
+    .into_iter()
+    .find(|p| p.exists())
+}
+
+fn torch_device() -> Option<String> {
+    let o = Command::new("python3")
+        .args(["-c", "import torch; print('cuda' if torch.cuda.is_available() else 'cpu')"])
+        .output()
+        .ok()?;
+    o.status.success().then(|| String::from_utf8_lossy(&o.stdout).trim().to_string())
+}
+
+/// Runs the suite into `<out>/bench.csv` and returns a text summary.
+pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
+    std::fs::create_dir_all(out).with_context(|| format!("{}: cannot create", out.display()))?;
+    let rev = crate::reproduce::git_revision();
+    let mut t = Table::new(&BENCH_COLUMNS);
+    let ctx = if plan.backends.iter().any(|b| b == "wgpu") {
+        Some(
+            kernels::GpuContext::new(plan.adapter.as_deref())
+                .context("--backends wgpu needs an adapter (scripts/setup.sh)")?,
+        )
+    } else {
+        None
+    };
+    let total = plan.rules.len() * plan.backends.len() * plan.batches.len() * plan.t_steps.len();
+    let bar = crate::reproduce::progress(quiet, total as u64, "bench");
+    let mut lines = vec![];
+    for &steps in &plan.t_steps {
+        for &batch in &plan.batches {
+            for &rule_name in &plan.rules {
+                let rule = if rule_name == "bptt" {
+                    Rule::Bptt(BpttOptions::default())
+                } else {
+                    Rule::Eprop(TraceVariant::Authors)
+                };
+                for backend in &plan.backends {
+                    let gpu = if backend == "wgpu" { ctx.as_ref() } else { None };
+                    let r =
+                        crate::bench_train::bench_train(rule, gpu, batch, steps, plan.samples.max(batch), plan.reps);
+                    bar.inc(1);
+                    match r {
+                        Ok(r) => {
+                            lines.push(format!(
+                                "{rule_name:5} {backend:4} N={batch:4} T={steps:5}: {:10.1} samples/s",
+                                r.samples_per_s
+                            ));
+                            t.push(vec![
+                                ("rule", rule_name.into()),
+                                ("backend", backend.clone().into()),
+                                ("adapter", r.adapter.clone().into()),
+                                ("batch", batch.into()),
+                                ("t_steps", steps.into()),
+                                ("samples", r.samples.into()),
+                                ("reps", r.reps.into()),
+                                ("samples_per_s", r.samples_per_s.into()),
+                                ("time_per_sample_ms", r.time_per_sample_ms.into()),
+                                ("wall_time_s", r.wall_time_s.into()),
+                                ("gpu_time_s", r.gpu_time_s.into()),
+                                ("bytes_total", r.bytes_total.into()),
+                                ("bytes_history", r.bytes_history.into()),
+                                ("bytes_input", r.bytes_input.into()),
+                                ("git_rev", rev.clone().into()),
+                                ("source", "measured (median of timed runs after a warm-up step)".into()),
+                                ("note", "".into()),
+                            ])?;
+                        }
+                        Err(e) => {
+                            lines.push(format!("{rule_name:5} {backend:4} N={batch:4} T={steps:5}: not run ({e})"));
+                            t.push(vec![
+                                ("rule", rule_name.into()),
+                                ("backend", backend.clone().into()),
+                                ("adapter", "".into()),
+                                ("batch", batch.into()),
+                                ("t_steps", steps.into()),
+                                ("samples", 0usize.into()),
+                                ("reps", 0usize.into()),
+                                ("samples_per_s", f64::NAN.into()),
+                                ("time_per_sample_ms", f64::NAN.into()),
+                                ("wall_time_s", f64::NAN.into()),
+                                ("gpu_time_s", f64::NAN.into()),
+                                ("bytes_total", f64::NAN.into()),
+                                ("bytes_history", f64::NAN.into()),
+                                ("bytes_input", f64::NAN.into()),
+                                ("git_rev", rev.clone().into()),
+                                ("source", "not measured".into()),
+                                ("note", format!("{e}").into()),
+                            ])?;
+                        }
+                    }
+                }
+            }
+            if plan.peers && plan.rules.contains(&"bptt") {
+                peer(&mut t, &mut lines, batch, steps, plan, &rev, ctx.as_ref())?;
+            }
+            t.write_csv(&out.join("bench.csv"))?;
+        }
+    }
+    bar.finish_and_clear();
+    t.write_csv(&out.join("bench.csv"))?;
+    lines.push(format!("wrote {}", out.join("bench.csv").display()));
+    Ok(lines.join("\n"))
+}
+
+fn peer(
+    t: &mut Table,
+    lines: &mut Vec<String>,
+    batch: usize,
+    steps: usize,
+    plan: &BenchPlan,
+    rev: &str,
+    ctx: Option<&kernels::GpuContext>,
+) -> Result<()> {
+    let note_row = |t: &mut Table, note: String| {
+        t.push(vec![
+            ("rule", "bptt".into()),
+            ("backend", "torch".into()),
+            ("adapter", "".into()),
+            ("batch", batch.into()),
+            ("t_steps", steps.into()),
+            ("samples", 0usize.into()),
+            ("reps", 0usize.into()),
+            ("samples_per_s", f64::NAN.into()),
+            ("time_per_sample_ms", f64::NAN.into()),
+            ("wall_time_s", f64::NAN.into()),
+            ("gpu_time_s", f64::NAN.into()),
+            ("bytes_total", f64::NAN.into()),
+            ("bytes_history", f64::NAN.into()),
+            ("bytes_input", f64::NAN.into()),
+            ("git_rev", rev.to_string().into()),
+            ("source", "not measured".into()),
+            ("note", note.into()),
+        ])
+    };
+    let Some(script) = peer_script() else {
+        return note_row(t, "peer script bench-harness/peers/torch_bptt.py not found".into());
+    };
+    let Some(mut device) = torch_device() else {
+        return note_row(t, "PyTorch peer skipped: `python3 -c \"import torch\"` failed".into());
+    };
+    // The peer runs on the same kind of device as the WGSL rows: CUDA only when our adapter is a real GPU.
+    if ctx.is_none_or(|c| c.info.device_type == wgpu::DeviceType::Cpu) {
+        device = "cpu".into();
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).to_string();
+    let mut walls = vec![];
+    let mut last = None;
+    for _ in 0..plan.reps.max(1) {
+        let o = Command::new("python3")
+            .arg(&script)
+            .args([
+                "--batch",
+                &batch.to_string(),
+                "--steps-t",
+                &steps.to_string(),
+                "--samples",
+                &plan.samples.max(batch).to_string(),
+                "--device",
+                &device,
+                "--threads",
+                &threads,
+            ])
+            .output()?;
+        if !o.status.success() {
+            return note_row(
+                t,
+                format!("PyTorch peer failed: {}", String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("")),
+            );
+        }
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).context("PyTorch peer printed no JSON")?;
+        walls.push(v["wall_time_s"].as_f64().unwrap_or(f64::NAN));
+        last = Some(v);
+    }
+    walls.sort_by(f64::total_cmp);
+    let wall = walls[walls.len() / 2];
+    let v = last.context("no peer run")?;
+    let n = v["samples"].as_u64().unwrap_or(0) as f64;
+    lines.push(format!(
+        "bptt  torch N={batch:4} T={steps:5}: {:10.1} samples/s ({})",
+        n / wall,
+        v["adapter"].as_str().unwrap_or("")
+    ));
+    t.push(vec![
+        ("rule", "bptt".into()),
+        ("backend", format!("torch-{device}").into()),
+        ("adapter", v["adapter"].as_str().unwrap_or("").to_string().into()),
+        ("batch", batch.into()),
+        ("t_steps", steps.into()),
+        ("samples", (n as usize).into()),
+        ("reps", walls.len().into()),
+        ("samples_per_s", (n / wall).into()),
+        ("time_per_sample_ms", (1e3 * wall / n).into()),
+        ("wall_time_s", wall.into()),
+        ("gpu_time_s", f64::NAN.into()),
+        ("bytes_total", f64::NAN.into()),
+        ("bytes_history", f64::NAN.into()),
+        ("bytes_input", f64::NAN.into()),
+        ("git_rev", rev.to_string().into()),
+        ("source", "measured (PyTorch eager autograd peer, median of runs after its warm-up step)".into()),
+        ("note", "".into()),
+    ])
+}

@@ -1,0 +1,382 @@
+//! `snnbench reproduce`: the workbench's main job. On one dataset (a local GSC copy or the built-in synthetic one)
+//! it trains e-prop on the emulated SpiNNaker 2 (online), e-prop and BPTT on the GPU (WGSL, batch 100), sweeps memory
+//! against T, prices the chip against a GPU, and writes one run folder: `config.toml`, raw CSVs (one row per epoch or
+//! per measurement, each with a `source` column), summary CSVs derived from them, plots (PNG and SVG) and
+//! `report.md`. Every stage leaves its results on disk as it completes; Ctrl-C keeps them and a checkpoint, and the
+//! same command resumes. `snnbench report DIR` rebuilds summaries, plots and report from the raw CSVs.
+
+pub mod energy;
+pub mod metrics;
+pub mod plots;
+pub mod report;
+pub mod sweep;
+pub mod table;
+pub mod train;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+/// Set by Ctrl-C; long loops check it between units of work.
+pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// True once the user pressed Ctrl-C.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// Installs the Ctrl-C handler (once per process).
+pub fn install_interrupt_handler() {
+    let _ = ctrlc::set_handler(|| {
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!(
+            "\ninterrupted: finishing the current unit of work and saving a checkpoint (Ctrl-C again to quit now)"
+        );
+    });
+}
+
+/// The error a stage returns when Ctrl-C stopped it after saving.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted; completed results and a checkpoint are in {0}; run the same command again to resume")]
+pub struct Interrupted(pub String);
+
+/// Where the data comes from and how it is prepared.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DataConfig {
+    /// A local Google Speech Commands copy; absent: the synthetic GSC.
+    pub gsc: Option<PathBuf>,
+    /// Synthetic speakers (each says the 30 words once).
+    pub synth_speakers: usize,
+    /// Seed of the synthetic dataset and of the silence crops.
+    pub seed: u64,
+    /// Silence crops for training.
+    pub silence_train: usize,
+    /// Silence crops for validation.
+    pub silence_validation: usize,
+    /// Use at most this many training samples (all when absent).
+    pub max_train_samples: Option<usize>,
+}
+
+/// A training schedule (MODEL.md's table).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Schedule {
+    /// Minibatch size (1 = online).
+    pub batch: usize,
+    /// Epochs.
+    pub epochs: usize,
+    /// Initial learning rate.
+    pub lr: f64,
+    /// Learning-rate factor applied every `decay_every` epochs.
+    pub lr_decay: f64,
+    /// Epochs between decays.
+    pub decay_every: usize,
+    /// L2 coefficient.
+    pub l2: f64,
+    /// Shuffle the training set every epoch.
+    pub shuffle: bool,
+    /// Train on at most this many samples per epoch (all when absent).
+    pub max_samples_per_epoch: Option<usize>,
+}
+
+impl Schedule {
+    /// Learning rate of epoch `e` (0-based).
+    pub fn lr_at(&self, e: usize) -> f64 {
+        self.lr * self.lr_decay.powi((e / self.decay_every.max(1)) as i32)
+    }
+}
+
+/// The memory-vs-T sweep.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SweepConfig {
+    /// Steps per sample to visit.
+    pub t_steps: Vec<usize>,
+    /// The per-batch minibatch size.
+    pub batch: usize,
+    /// Allocate the GPU buffers (a measurement) up to this T; past it, and past the adapter's limits, the buffer
+    /// plan gives the bytes (modelled).
+    pub allocate_up_to_t: usize,
+}
+
+/// The cost model's inputs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CostConfig {
+    /// PEs.
+    pub pes: usize,
+    /// GPU preset for the default assumption set.
+    pub gpu: String,
+    /// Training samples the emulator counts the work of (real data, the first of the training split).
+    pub samples_counted: usize,
+}
+
+/// Everything that decides a run; written to `config.toml` so it can be repeated exactly (`--config`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReproduceConfig {
+    /// Shrunk for CI (≤ 2 minutes on a 2-core machine with lavapipe).
+    pub quick: bool,
+    /// Seed of the initial weights (shared by every experiment).
+    pub seed: u64,
+    /// Adapter name filter for the GPU runs (`--adapter`); the best adapter when absent.
+    pub adapter: Option<String>,
+    /// Data.
+    pub data: DataConfig,
+    /// e-prop on the emulated chip: online, MODEL.md's on-chip schedule.
+    pub chip: Schedule,
+    /// e-prop and BPTT on the GPU: MODEL.md's GPU schedule.
+    pub gpu: Schedule,
+    /// Memory sweep.
+    pub sweep: SweepConfig,
+    /// Cost model.
+    pub cost: CostConfig,
+}
+
+impl ReproduceConfig {
+    /// The full run (≤ 15 minutes on the 2-core CI machine with lavapipe): the paper's schedules on a synthetic set of
+    /// 60 speakers.
+    pub fn full() -> Self {
+        Self {
+            quick: false,
+            seed: 0,
+            adapter: None,
+            data: DataConfig {
+                gsc: None,
+                synth_speakers: 60,
+                seed: 0,
+                silence_train: 100,
+                silence_validation: 12,
+                max_train_samples: None,
+            },
+            chip: Schedule {
+                batch: 1,
+                epochs: 33,
+                lr: 0.01,
+                lr_decay: 0.3,
+                decay_every: 2,
+                l2: 1e-5,
+                shuffle: false,
+                max_samples_per_epoch: None,
+            },
+            gpu: Schedule {
+                batch: 100,
+                epochs: 30,
+                lr: 0.01,
+                lr_decay: 0.3,
+                decay_every: 6,
+                l2: 5e-7,
+                shuffle: true,
+                max_samples_per_epoch: None,
+            },
+            sweep: SweepConfig {
+                t_steps: vec![25, 50, 100, 200, 500, 1000, 2000, 5000, 10000],
+                batch: 100,
+                allocate_up_to_t: 2000,
+            },
+            cost: CostConfig { pes: 12, gpu: "v100-sxm2".into(), samples_counted: 16 },
+        }
+    }
+
+    /// The CI run: everything shrunk (9 speakers, 3 GPU epochs, 2 chip epochs of 120 samples, fewer allocations).
+    pub fn quick() -> Self {
+        let mut c = Self::full();
+        c.quick = true;
+        c.data.synth_speakers = 9;
+        c.data.silence_train = 16;
+        c.data.silence_validation = 4;
+        c.chip.epochs = 2;
+        c.chip.decay_every = 1;
+        c.chip.max_samples_per_epoch = Some(120);
+        c.gpu.epochs = 3;
+        c.gpu.decay_every = 2;
+        c.sweep.allocate_up_to_t = 100;
+        c.cost.samples_counted = 4;
+        c
+    }
+}
+
+/// Today's date (UTC) as YYYY-MM-DD, from the system clock.
+pub fn today() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let days = (secs / 86_400) as i64;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// This machine's host name, made safe for a folder name.
+pub fn machine_name() -> String {
+    let raw = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "machine".into());
+    let s: String = raw.trim().chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' }).collect();
+    if s.is_empty() { "machine".into() } else { s }
+}
+
+/// The git revision of the working tree (`unknown` outside a checkout), `-dirty` when it has changes.
+pub fn git_revision() -> String {
+    let run = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    match run(&["rev-parse", "--short=12", "HEAD"]) {
+        Some(rev) => {
+            let dirty = run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+            if dirty { format!("{rev}-dirty") } else { rev }
+        }
+        None => "unknown".into(),
+    }
+}
+
+/// What every raw row carries about the run.
+#[derive(Clone, Debug)]
+pub struct RunInfo {
+    /// The run folder.
+    pub out: PathBuf,
+    /// Git revision.
+    pub git_rev: String,
+    /// The GPU adapter's description.
+    pub adapter: String,
+    /// Whether the adapter is a CPU (lavapipe).
+    pub adapter_is_cpu: bool,
+    /// Quiet: no progress bars.
+    pub quiet: bool,
+}
+
+/// A progress bar (hidden when quiet).
+pub fn progress(quiet: bool, len: u64, msg: &str) -> indicatif::ProgressBar {
+    if quiet {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg:28} {bar:40} {pos}/{len} [{elapsed} < {eta}]")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_message(msg.to_string());
+    bar
+}
+
+/// Makes (or reuses) the dataset and returns the folder of its prepared features. Caches (the synthetic clips, the
+/// features) live in `cache_dir` (the run folder's parent, so runs side by side share them).
+pub fn dataset(cfg: &DataConfig, cache_dir: &Path, quiet: bool) -> Result<(PathBuf, String)> {
+    use crate::gsc::{PrepareConfig, Task};
+    let (root, cache, what) = match &cfg.gsc {
+        Some(root) => {
+            // One cache per GSC copy and settings: prepare's manifest fingerprints both and re-extracts on change.
+            let cache = cache_dir.join("gsc-features");
+            (root.clone(), cache, format!("GSC at {}", root.display()))
+        }
+        None => {
+            let base = cache_dir.join(format!("synth-gsc-{}-seed{}", cfg.synth_speakers, cfg.seed));
+            let clips = base.join("clips");
+            let marker = base.join("complete");
+            if !marker.exists() {
+                tracing::info!(
+                    "synthesising a GSC-shaped dataset of {} speakers into {}",
+                    cfg.synth_speakers,
+                    clips.display()
+                );
+                let sc =
+                    crate::synth::SynthConfig { speakers: cfg.synth_speakers, seed: cfg.seed, ..Default::default() };
+                crate::synth::synth(&clips, &sc)?;
+                std::fs::write(&marker, "synthesis complete\n")?;
+            }
+            (
+                clips,
+                base.join("features"),
+                format!("synthetic GSC ({} speakers, seed {})", cfg.synth_speakers, cfg.seed),
+            )
+        }
+    };
+    let pc = PrepareConfig {
+        task: Task::Paper12,
+        seed: cfg.seed,
+        silence_train: cfg.silence_train,
+        silence_validation: cfg.silence_validation,
+    };
+    let bar = progress(quiet, 0, "features");
+    if let Ok(s) = crate::gsc::scan(&root, &pc) {
+        bar.set_length(s.items.len() as u64);
+    }
+    let r = crate::gsc::prepare(&root, &cache, &pc, &|n| bar.inc(n)).with_context(|| {
+        format!("preparing {what}: check the path (a GSC copy has word folders and _background_noise_)")
+    })?;
+    bar.finish_and_clear();
+    let counts: Vec<String> =
+        r.counts.iter().map(|(s, c)| format!("{} {}", s.name(), c.iter().sum::<usize>())).collect();
+    Ok((cache, format!("{what}: {}", counts.join(", "))))
+}
+
+/// Reads or writes the run's config: a folder that already holds a different config is refused.
+fn settle_config(out: &Path, cfg: &ReproduceConfig) -> Result<bool> {
+    let path = out.join("config.toml");
+    let text = toml::to_string_pretty(cfg)?;
+    if path.exists() {
+        let old: ReproduceConfig = toml::from_str(&std::fs::read_to_string(&path)?)
+            .with_context(|| format!("{}: not a reproduce config", path.display()))?;
+        if &old != cfg {
+            bail!(
+                "{} holds a run with another config; choose another --out, pass --config {} to resume it, or delete the folder",
+                out.display(),
+                path.display()
+            );
+        }
+        return Ok(true);
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("{}: cannot create", out.display()))?;
+    std::fs::write(&path, text)?;
+    Ok(false)
+}
+
+/// Runs every stage into `out` and returns a summary.
+pub fn reproduce(cfg: &ReproduceConfig, out: &Path, quiet: bool) -> Result<String> {
+    install_interrupt_handler();
+    let resumed = settle_config(out, cfg)?;
+    let ctx = kernels::GpuContext::new(cfg.adapter.as_deref()).context(
+        "the GPU runs need a wgpu adapter; on a machine without a GPU run scripts/setup.sh (Mesa's lavapipe)",
+    )?;
+    let info = RunInfo {
+        out: out.to_path_buf(),
+        git_rev: git_revision(),
+        adapter: ctx.describe(),
+        adapter_is_cpu: ctx.info.device_type == wgpu::DeviceType::Cpu,
+        quiet,
+    };
+    tracing::info!(
+        "run folder {} ({}), adapter {}",
+        out.display(),
+        if resumed { "resuming" } else { "new" },
+        info.adapter
+    );
+    let cache_dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let (features, data_note) = dataset(&cfg.data, cache_dir, quiet)?;
+    std::fs::write(out.join("dataset.txt"), format!("{data_note}\nfeatures: {}\n", features.display()))?;
+    let data = train::Data::load(&features, cfg.data.max_train_samples)?;
+    let meter = energy::Meter::open();
+    train::run_all(cfg, &info, &ctx, &data, &meter)?;
+    sweep::run(cfg, &info, &ctx)?;
+    train::cost(cfg, &info, &data)?;
+    report::rebuild(out)?;
+    Ok(format!("reproduce: results, plots and report in {} (report.md)", out.display()))
+}
+
+/// `snnbench report DIR`.
+pub fn report_only(dir: &Path) -> Result<String> {
+    report::rebuild(dir)?;
+    Ok(format!("rebuilt summaries, plots and report.md in {}", dir.display()))
+}

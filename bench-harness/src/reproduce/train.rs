@@ -1,0 +1,571 @@
+//! The training experiments of `reproduce` (e-prop on the emulated chip, e-prop and BPTT on the GPU), each writing
+//! one raw CSV row per epoch and a checkpoint after every epoch, and the cost stage (chip vs GPU).
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use models::{
+    AdamConfig, AdamState, NetConfig, Params, Rule, TraceVariant,
+    bptt::BpttOptions,
+    cost_report::{CostInputs, cost_report},
+    gpu_cost::{PowerBasis, gpu_preset},
+    spinnaker2::{ChipConfig, Emulator, Partition},
+};
+use rand::{SeedableRng, seq::SliceRandom};
+
+use super::table::{Table, Value};
+use super::{Interrupted, ReproduceConfig, RunInfo, Schedule, energy::Meter, interrupted, progress};
+use crate::tensors::{self, BatchData, Tensor};
+
+/// The prepared splits.
+#[derive(Debug)]
+pub struct Data {
+    /// Training split.
+    pub train: BatchData,
+    /// Validation split.
+    pub validation: BatchData,
+    /// Test split.
+    pub test: BatchData,
+}
+
+impl Data {
+    /// Reads `{train,validation,test}.safetensors` of a prepared folder.
+    pub fn load(dir: &Path, max_train: Option<usize>) -> Result<Self> {
+        let cfg = NetConfig::default();
+        let read = |s: &str| tensors::read_batch(&dir.join(format!("{s}.safetensors")), cfg.n_in, cfg.n_out);
+        let mut train = read("train")?;
+        if let Some(m) = max_train.filter(|&m| m < train.batch) {
+            train.x.truncate(m * train.t_steps * train.n_in);
+            train.y.truncate(m);
+            train.batch = m;
+        }
+        let (validation, test) = (read("validation")?, read("test")?);
+        if train.batch == 0 || validation.batch == 0 || test.batch == 0 {
+            bail!("{}: a split is empty; use more speakers or a larger dataset", dir.display());
+        }
+        Ok(Self { train, validation, test })
+    }
+}
+
+/// Loss and accuracy of `p` on a split (CPU reference forward pass), and the spikes for the NeuroBench metrics.
+pub fn evaluate(p: &Params<f32>, d: &BatchData) -> (f64, f64, Vec<u8>) {
+    let cfg = NetConfig::default();
+    let (logits, spikes) = models::srnn::forward::<f32>(&cfg, p, &d.as_batch());
+    let (mut ce, mut correct) = (0.0f64, 0usize);
+    for (row, &label) in logits.chunks_exact(cfg.n_out).zip(&d.y) {
+        let (l, _) = models::srnn::cross_entropy(row, label as usize);
+        ce += l as f64;
+        let pred = row.iter().enumerate().fold(0, |best, (k, v)| if *v > row[best] { k } else { best });
+        correct += usize::from(pred == label as usize);
+    }
+    (ce / d.batch as f64, correct as f64 / d.batch as f64, spikes)
+}
+
+/// One training experiment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Experiment {
+    /// e-prop, online, on the emulated SpiNNaker 2.
+    ChipEprop,
+    /// e-prop on the GPU (WGSL).
+    GpuEprop,
+    /// BPTT on the GPU (WGSL).
+    GpuBptt,
+}
+
+impl Experiment {
+    /// All, in the order they run.
+    pub const ALL: [Experiment; 3] = [Experiment::ChipEprop, Experiment::GpuEprop, Experiment::GpuBptt];
+
+    /// Short name (file names, CSV).
+    pub fn name(self) -> &'static str {
+        match self {
+            Experiment::ChipEprop => "chip_eprop",
+            Experiment::GpuEprop => "gpu_eprop",
+            Experiment::GpuBptt => "gpu_bptt",
+        }
+    }
+
+    fn rule(self) -> Rule {
+        match self {
+            Experiment::ChipEprop | Experiment::GpuEprop => Rule::Eprop(TraceVariant::Authors),
+            Experiment::GpuBptt => Rule::Bptt(BpttOptions::default()),
+        }
+    }
+
+    /// The raw CSV of this experiment.
+    pub fn csv(self) -> String {
+        format!("training_{}.csv", self.name())
+    }
+}
+
+/// Columns of the training CSVs (a contract of the run folder; the test checks them).
+pub const TRAINING_COLUMNS: [&str; 24] = [
+    "experiment",
+    "algorithm",
+    "backend",
+    "adapter",
+    "batch",
+    "t_steps",
+    "seed",
+    "git_rev",
+    "epoch",
+    "lr",
+    "train_samples",
+    "train_loss",
+    "validation_loss",
+    "validation_accuracy",
+    "test_loss",
+    "test_accuracy",
+    "wall_time_s",
+    "gpu_time_s",
+    "samples_per_s",
+    "chip_time_s",
+    "gpu_energy_j",
+    "gpu_energy_note",
+    "spike_rate",
+    "source",
+];
+
+struct Checkpoint {
+    params: Params<f32>,
+    adam: AdamState<f32>,
+    epochs_done: usize,
+}
+
+fn checkpoint_path(out: &Path, e: Experiment) -> std::path::PathBuf {
+    out.join("checkpoints").join(format!("{}.safetensors", e.name()))
+}
+
+fn save_checkpoint(out: &Path, e: Experiment, c: &Checkpoint) -> Result<()> {
+    std::fs::create_dir_all(out.join("checkpoints"))?;
+    let mut extra = tensors::params_tensors(&c.adam.m, ["adam_m_w_in", "adam_m_w_rec", "adam_m_w_out"]);
+    extra.extend(tensors::params_tensors(&c.adam.v, ["adam_v_w_in", "adam_v_w_rec", "adam_v_w_out"]));
+    extra.push(("adam_step", Tensor::i64(&[], vec![c.adam.step as i64])));
+    extra.push(("epochs_done", Tensor::i64(&[], vec![c.epochs_done as i64])));
+    tensors::write_params(&checkpoint_path(out, e), &c.params, extra)?;
+    Ok(())
+}
+
+fn load_checkpoint(out: &Path, e: Experiment) -> Result<Option<Checkpoint>> {
+    let path = checkpoint_path(out, e);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let params = tensors::read_params(&path)?;
+    let adam = tensors::read_adam(&path, &params)?.with_context(|| format!("{}: no Adam state", path.display()))?;
+    let all = tensors::read_all(&path)?;
+    let epochs_done = all.get("epochs_done").map(|t| t.to_f64()).and_then(|v| v.first().copied()).unwrap_or(0.0);
+    Ok(Some(Checkpoint { params, adam, epochs_done: epochs_done as usize }))
+}
+
+/// Runs the three experiments (each resumes from its checkpoint).
+pub fn run_all(
+    cfg: &ReproduceConfig,
+    info: &RunInfo,
+    ctx: &kernels::GpuContext,
+    data: &Data,
+    meter: &Meter,
+) -> Result<()> {
+    for e in Experiment::ALL {
+        run_experiment(cfg, info, ctx, data, meter, e)?;
+    }
+    Ok(())
+}
+
+fn run_experiment(
+    cfg: &ReproduceConfig,
+    info: &RunInfo,
+    ctx: &kernels::GpuContext,
+    data: &Data,
+    meter: &Meter,
+    e: Experiment,
+) -> Result<()> {
+    let net = NetConfig::default();
+    let sched: &Schedule = if e == Experiment::ChipEprop { &cfg.chip } else { &cfg.gpu };
+    let csv = info.out.join(e.csv());
+    let mut table = if csv.exists() { Table::read_csv(&csv)? } else { Table::new(&TRAINING_COLUMNS) };
+    let mut ck = match load_checkpoint(&info.out, e)? {
+        Some(c) if c.epochs_done == table.len() => c,
+        _ => {
+            table = Table::new(&TRAINING_COLUMNS);
+            let p = Params::init_authors(&net, cfg.seed);
+            Checkpoint { adam: AdamState::like(&p), params: p, epochs_done: 0 }
+        }
+    };
+    if ck.epochs_done >= sched.epochs {
+        return Ok(());
+    }
+    let n_train = sched.max_samples_per_epoch.map_or(data.train.batch, |m| m.min(data.train.batch));
+    let t = data.train.t_steps;
+    let len = t * net.n_in;
+    let backend = if e == Experiment::ChipEprop { "spinnaker2-emulator" } else { "wgpu" };
+    let adapter = if e == Experiment::ChipEprop {
+        "emulated SpiNNaker 2 (12 PEs), on the host CPU".to_string()
+    } else {
+        info.adapter.clone()
+    };
+    let bar = progress(info.quiet, (sched.epochs * n_train) as u64, e.name());
+    bar.set_position((ck.epochs_done * n_train) as u64);
+    let adam_cfg = AdamConfig::default();
+    let steps = n_train.div_ceil(sched.batch);
+    let gpu = if e == Experiment::ChipEprop {
+        None
+    } else {
+        let tr = kernels::GpuTrainer::new(ctx, &net, e.rule(), n_train, sched.batch, t, false, steps)?;
+        tr.set_params(&ck.params)?;
+        tr.set_adam(&ck.adam)?;
+        Some(tr)
+    };
+    let chip = ChipConfig::default();
+    let part = Partition::balanced(net.n_rec, cfg.cost.pes);
+    let mut emu = (e == Experiment::ChipEprop).then(|| {
+        let mut em = Emulator::new(&net, &chip, &part, &ck.params);
+        em.set_adam(&ck.adam);
+        em
+    });
+    let mut order: Vec<usize> = (0..data.train.batch).collect();
+    for epoch in ck.epochs_done..sched.epochs {
+        if interrupted() {
+            bar.abandon();
+            return Err(Interrupted(info.out.display().to_string()).into());
+        }
+        let lr = sched.lr_at(epoch);
+        if sched.shuffle {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed ^ (0x5eed_0000 + epoch as u64));
+            order = (0..data.train.batch).collect();
+            order.shuffle(&mut rng);
+        }
+        let idx = &order[..n_train];
+        let start = Instant::now();
+        let (mut gpu_time, mut energy, mut energy_note) = (None, None, String::new());
+        let mut interrupted_mid = false;
+        let train_loss = if let Some(em) = emu.as_mut() {
+            let mut sum = 0.0f64;
+            for (k, &i) in idx.iter().enumerate() {
+                if k % 64 == 0 && interrupted() {
+                    interrupted_mid = true;
+                    break;
+                }
+                let (l, _) = em.train_sample(
+                    &data.train.x[i * len..(i + 1) * len],
+                    data.train.y[i] as usize,
+                    &adam_cfg,
+                    lr,
+                    sched.l2,
+                );
+                sum += l as f64;
+                bar.inc(1);
+            }
+            sum / n_train as f64
+        } else {
+            let tr = gpu.as_ref().context("internal: no trainer")?;
+            let mut x = Vec::with_capacity(n_train * len);
+            let mut y = Vec::with_capacity(n_train);
+            for &i in idx {
+                x.extend_from_slice(&data.train.x[i * len..(i + 1) * len]);
+                y.push(data.train.y[i]);
+            }
+            tr.upload_batch(&x, &y)?;
+            tr.wait()?;
+            let window = meter.start();
+            let t0 = Instant::now();
+            let (losses, timing) = tr.train(0, steps, lr, sched.l2, &AdamConfig { lr, ..adam_cfg })?;
+            tr.wait()?;
+            let secs = t0.elapsed().as_secs_f64();
+            let (en, note) = meter.finish(window, secs);
+            energy = en;
+            energy_note = note;
+            gpu_time = timing.gpu_time_s;
+            bar.inc(n_train as u64);
+            losses.iter().map(|&l| l as f64).sum::<f64>() / losses.len().max(1) as f64
+        };
+        if interrupted_mid {
+            bar.abandon();
+            return Err(Interrupted(info.out.display().to_string()).into());
+        }
+        let wall = start.elapsed().as_secs_f64();
+        let (params, adam) = match (&emu, &gpu) {
+            (Some(em), _) => (em.params(), em.adam_state()),
+            (_, Some(tr)) => (tr.params()?, tr.adam_state()?),
+            _ => bail!("internal: no trainer"),
+        };
+        let (vl, va, _) = evaluate(&params, &data.validation);
+        let (tl, ta, spikes) = evaluate(&params, &data.test);
+        let rate = spikes.iter().map(|&s| s as f64).sum::<f64>() / spikes.len().max(1) as f64;
+        let trained = if e == Experiment::ChipEprop { n_train } else { steps * sched.batch };
+        // The chip runs in real time when every step meets its deadline (the cost stage checks that): T ms/sample.
+        let chip_time = (e == Experiment::ChipEprop).then(|| n_train as f64 * t as f64 * 1e-3);
+        let src = match e {
+            Experiment::ChipEprop => {
+                "measured (emulator wall time, accuracy); modelled (chip_time_s = T × 1 ms per sample)"
+            }
+            _ => "measured",
+        };
+        table.push(vec![
+            ("experiment", e.name().into()),
+            ("algorithm", e.rule().name().into()),
+            ("backend", backend.into()),
+            ("adapter", adapter.clone().into()),
+            ("batch", sched.batch.into()),
+            ("t_steps", t.into()),
+            ("seed", (cfg.seed as usize).into()),
+            ("git_rev", info.git_rev.clone().into()),
+            ("epoch", (epoch + 1).into()),
+            ("lr", lr.into()),
+            ("train_samples", trained.into()),
+            ("train_loss", train_loss.into()),
+            ("validation_loss", vl.into()),
+            ("validation_accuracy", va.into()),
+            ("test_loss", tl.into()),
+            ("test_accuracy", ta.into()),
+            ("wall_time_s", wall.into()),
+            ("gpu_time_s", gpu_time.into()),
+            ("samples_per_s", (trained as f64 / wall).into()),
+            ("chip_time_s", chip_time.into()),
+            ("gpu_energy_j", energy.into()),
+            ("gpu_energy_note", if e == Experiment::ChipEprop { "n/a".to_string() } else { energy_note }.into()),
+            ("spike_rate", rate.into()),
+            ("source", src.into()),
+        ])?;
+        ck = Checkpoint { params, adam, epochs_done: epoch + 1 };
+        save_checkpoint(&info.out, e, &ck)?;
+        table.write_csv(&info.out.join(e.csv()))?;
+        tracing::info!("{} epoch {}: validation {:.1} %, test {:.1} %", e.name(), epoch + 1, 100.0 * va, 100.0 * ta);
+    }
+    bar.finish_and_clear();
+    metrics::write_for(info, e, &ck.params, &data.test)?;
+    Ok(())
+}
+
+use super::metrics;
+
+/// The cost stage: the chip model on the run's own training samples, against the GPU presets and, when the GPU
+/// experiments ran on a real GPU, against their measured time (and NVML energy when it was measured).
+pub fn cost(cfg: &ReproduceConfig, info: &RunInfo, data: &Data) -> Result<()> {
+    let net = NetConfig::default();
+    let k = cfg.cost.samples_counted.clamp(1, data.train.batch);
+    let len = data.train.t_steps * net.n_in;
+    let samples: Vec<(Vec<f32>, usize)> =
+        (0..k).map(|i| (data.train.x[i * len..(i + 1) * len].to_vec(), data.train.y[i] as usize)).collect();
+    let params = Params::init_authors(&net, cfg.seed);
+    let gpu = gpu_preset(&cfg.cost.gpu).with_context(|| format!("unknown GPU preset {}", cfg.cost.gpu))?;
+    let report = cost_report(&CostInputs {
+        cfg: net.clone(),
+        chip: ChipConfig::default(),
+        pes: cfg.cost.pes,
+        level: None,
+        gpu,
+        gpu_power: PowerBasis::Tdp,
+        gpu_time_per_sample_s: 0.4e-3,
+        params: &params,
+        samples: &samples,
+    })?;
+    let lit = "literature (HARDWARE.md)";
+    // Memory per PE.
+    let mut mem = Table::new(&[
+        "pe",
+        "neurons",
+        "weights",
+        "adam",
+        "gradient",
+        "traces_per_synapse",
+        "traces_per_presynaptic",
+        "neuron_state",
+        "buffers",
+        "data_bytes",
+        "code_stack_reserve",
+        "sram_bytes",
+        "source",
+    ]);
+    let chip = ChipConfig::default();
+    for (pe, m) in report.memory_map.iter().enumerate() {
+        mem.push(vec![
+            ("pe", pe.into()),
+            ("neurons", m.neurons.into()),
+            ("weights", m.weights.into()),
+            ("adam", m.adam.into()),
+            ("gradient", m.gradient.into()),
+            ("traces_per_synapse", m.traces_per_synapse.into()),
+            ("traces_per_presynaptic", m.traces_per_presynaptic.into()),
+            ("neuron_state", m.neuron_state.into()),
+            ("buffers", m.buffers.into()),
+            ("data_bytes", m.data().into()),
+            ("code_stack_reserve", m.code_stack_reserve.into()),
+            ("sram_bytes", chip.sram_bytes_per_pe.into()),
+            ("source", "modelled (memory map of what the emulator allocates)".into()),
+        ])?;
+    }
+    mem.write_csv(&info.out.join("cost_memory_pe.csv"))?;
+    // Time per step by phase on the busiest PE.
+    let c = &report.chip_cost;
+    let clock_hz = c.cycles_per_tick / 1e-3;
+    let mut ph = Table::new(&[
+        "phase",
+        "cycles_per_step",
+        "time_per_step_us",
+        "deadline_us",
+        "level",
+        "real_time",
+        "real_time_margin",
+        "source",
+    ]);
+    for (name, cyc) in &c.cycles_by_phase_busiest_pe {
+        let per_step = cyc / c.t_steps as f64;
+        ph.push(vec![
+            ("phase", name.clone().into()),
+            ("cycles_per_step", per_step.into()),
+            ("time_per_step_us", (per_step / clock_hz * 1e6).into()),
+            ("deadline_us", 1000.0.into()),
+            ("level", c.level.clone().into()),
+            ("real_time", c.real_time.into()),
+            ("real_time_margin", c.real_time_margin.into()),
+            ("source", "modelled (counted operations × cycle table)".into()),
+        ])?;
+    }
+    ph.write_csv(&info.out.join("cost_phases.csv"))?;
+    // Energy per sample: the named assumption sets, plus this run's GPU measurements.
+    let mut en = Table::new(&[
+        "set",
+        "description",
+        "chip_level",
+        "gpu",
+        "gpu_power_basis",
+        "gpu_time_per_sample_s",
+        "energy_j_per_sample_chip",
+        "energy_j_per_sample_gpu",
+        "energy_ratio",
+        "gpu_time_per_sample_for_12x_s",
+        "source",
+    ]);
+    for r in &report.assumption_sets {
+        en.push(vec![
+            ("set", r.set.name.clone().into()),
+            ("description", r.set.description.clone().into()),
+            ("chip_level", r.set.level.clone().into()),
+            ("gpu", r.set.gpu.clone().into()),
+            ("gpu_power_basis", r.set.gpu_power.describe().into()),
+            ("gpu_time_per_sample_s", r.set.gpu_time_per_sample_s.into()),
+            ("energy_j_per_sample_chip", r.energy_j_per_sample_chip.into()),
+            ("energy_j_per_sample_gpu", r.energy_j_per_sample_gpu.into()),
+            ("energy_ratio", r.energy_ratio.into()),
+            ("gpu_time_per_sample_for_12x_s", r.gpu_time_per_sample_for_12x_s.into()),
+            ("source", format!("modelled (chip); {lit} (GPU power and time)").into()),
+        ])?;
+    }
+    // This run's BPTT on its own adapter, when that is a real GPU: measured time, and NVML energy when measured.
+    if !info.adapter_is_cpu {
+        let bptt = Table::read_csv(&info.out.join(Experiment::GpuBptt.csv()))?;
+        let secs: f64 = bptt.f64s("wall_time_s")?.iter().flatten().sum();
+        let samples: f64 = bptt.f64s("train_samples")?.iter().flatten().sum();
+        let joules: Vec<f64> = bptt.f64s("gpu_energy_j")?.into_iter().flatten().collect();
+        let chip_j = report.energy_j_per_sample_chip;
+        if samples > 0.0 {
+            let tps = secs / samples;
+            let (gpu_j, basis, src) = if joules.len() == bptt.len() && !joules.is_empty() {
+                (
+                    joules.iter().sum::<f64>() / samples,
+                    "NVML energy counter, idle subtracted".to_string(),
+                    "measured (GPU time and energy); modelled (chip)",
+                )
+            } else {
+                let tdp = gpu_preset("h100-sxm5").map_or(700.0, |g| g.tdp_w);
+                (
+                    tdp * tps,
+                    format!("TDP {tdp} W (H100 SXM5 preset) × measured time"),
+                    "measured (GPU time); literature (power); modelled (chip)",
+                )
+            };
+            en.push(vec![
+                ("set", "this run".into()),
+                (
+                    "description",
+                    format!("BPTT as trained in this run on {}, batch {}", info.adapter, cfg.gpu.batch).into(),
+                ),
+                ("chip_level", report.chip_cost.level.clone().into()),
+                ("gpu", info.adapter.clone().into()),
+                ("gpu_power_basis", basis.into()),
+                ("gpu_time_per_sample_s", tps.into()),
+                ("energy_j_per_sample_chip", chip_j.into()),
+                ("energy_j_per_sample_gpu", gpu_j.into()),
+                ("energy_ratio", (gpu_j / chip_j).into()),
+                ("gpu_time_per_sample_for_12x_s", Value::Null),
+                ("source", src.into()),
+            ])?;
+        }
+    }
+    en.write_csv(&info.out.join("cost_energy.csv"))?;
+    let mut se = Table::new(&["factor", "settings", "ratio_low", "ratio_high", "ratio_default", "source"]);
+    for r in &report.sensitivity {
+        se.push(vec![
+            ("factor", r.factor.clone().into()),
+            ("settings", r.settings.clone().into()),
+            ("ratio_low", r.ratio_low.into()),
+            ("ratio_high", r.ratio_high.into()),
+            ("ratio_default", report.energy_ratio.into()),
+            ("source", "modelled".into()),
+        ])?;
+    }
+    se.write_csv(&info.out.join("cost_sensitivity.csv"))?;
+    let mut wi = Table::new(&[
+        "change",
+        "fits",
+        "memory_bytes_max_pe",
+        "memory_bytes_total",
+        "cycles_per_step_max",
+        "speedup",
+        "real_time",
+        "energy_j_per_sample_chip",
+        "source",
+    ]);
+    for w in &report.what_ifs {
+        wi.push(vec![
+            ("change", w.change.clone().into()),
+            ("fits", w.error.clone().unwrap_or_else(|| "yes".into()).into()),
+            ("memory_bytes_max_pe", w.memory_bytes_max_pe.into()),
+            ("memory_bytes_total", w.memory_bytes_total.into()),
+            ("cycles_per_step_max", w.cycles_per_step_max.into()),
+            ("speedup", w.speedup.into()),
+            ("real_time", w.real_time.into()),
+            ("energy_j_per_sample_chip", w.energy_j_per_sample_chip.into()),
+            ("source", "modelled".into()),
+        ])?;
+    }
+    wi.write_csv(&info.out.join("cost_what_ifs.csv"))?;
+    let mut tot = Table::new(&[
+        "memory_bytes_total",
+        "memory_bytes_learning_state",
+        "memory_bytes_paper",
+        "cycles_per_step_max",
+        "cycles_per_tick",
+        "cycles_end_of_sample",
+        "real_time",
+        "real_time_margin",
+        "energy_j_per_sample_chip",
+        "energy_ratio",
+        "energy_ratio_min",
+        "energy_ratio_max",
+        "spikes_per_sample",
+        "samples_counted",
+        "source",
+    ]);
+    tot.push(vec![
+        ("memory_bytes_total", report.memory_bytes_total.into()),
+        ("memory_bytes_learning_state", report.memory_bytes_learning_state.into()),
+        ("memory_bytes_paper", report.memory_bytes_paper.into()),
+        ("cycles_per_step_max", report.cycles_per_step_max.into()),
+        ("cycles_per_tick", c.cycles_per_tick.into()),
+        ("cycles_end_of_sample", c.cycles_end_of_sample.into()),
+        ("real_time", report.real_time.into()),
+        ("real_time_margin", c.real_time_margin.into()),
+        ("energy_j_per_sample_chip", report.energy_j_per_sample_chip.into()),
+        ("energy_ratio", report.energy_ratio.into()),
+        ("energy_ratio_min", report.energy_ratio_band[0].into()),
+        ("energy_ratio_max", report.energy_ratio_band[1].into()),
+        ("spikes_per_sample", report.spikes_per_sample.into()),
+        ("samples_counted", report.samples_counted.into()),
+        ("source", "modelled (emulator counts on this run's training samples)".into()),
+    ])?;
+    tot.write_csv(&info.out.join("cost_totals.csv"))?;
+    Ok(())
+}

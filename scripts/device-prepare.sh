@@ -9,12 +9,15 @@ cd "$(dirname "$0")/.."
 grep -qx '/.devbin/' .git/info/exclude 2>/dev/null || echo /.devbin/ >> .git/info/exclude
 grep -qx '/.gl/' .git/info/exclude 2>/dev/null || echo /.gl/ >> .git/info/exclude
 cargo build --release -p bench-harness --bin snnbench
+# DEVICE_TESTS: which GPU test binaries travel (each is 4–10 MB of the 64 MiB the device tool carries).
+export DEVICE_TESTS=${DEVICE_TESTS:-parity_gradients parity_training gpu_memory gpu_context}
 cargo test --release -p tests --no-run --message-format=json 2>/dev/null \
-  | python3 -c 'import json,sys
+  | python3 -c 'import json,os,sys
+want=os.environ["DEVICE_TESTS"].split()
 for l in sys.stdin:
     try: m=json.loads(l)
     except Exception: continue
-    if m.get("reason")=="compiler-artifact" and m.get("executable") and m["target"]["name"] in ("parity_gradients","parity_training","gpu_memory","gpu_context"):
+    if m.get("reason")=="compiler-artifact" and m.get("executable") and m["target"]["name"] in want:
         print(m["target"]["name"], m["executable"])' > /tmp/devbins.txt
 rm -rf .devbin && mkdir -p .devbin
 strip -o .devbin/snnbench target/release/snnbench

@@ -59,6 +59,9 @@ pub struct ReproduceArgs {
     /// A local Google Speech Commands copy (unpacked); without it, a synthetic GSC is made (or reused).
     #[arg(long)]
     pub gsc: Option<PathBuf>,
+    /// Already prepared features (`snnbench prepare --out DIR`) instead of a dataset to read.
+    #[arg(long, conflicts_with = "gsc")]
+    pub features: Option<PathBuf>,
     /// Shrink everything to finish in about 2 minutes on a 2-core machine (CI runs this).
     #[arg(long)]
     pub quick: bool,
@@ -553,6 +556,9 @@ fn reproduce(a: ReproduceArgs, quiet: bool) -> Result<String> {
             bail!("--gsc {}: not a folder; point it at an unpacked Google Speech Commands copy", g.display());
         }
         cfg.data.gsc = Some(g.clone());
+    }
+    if let Some(f) = &a.features {
+        cfg.data.features = Some(f.clone());
     }
     if a.adapter.is_some() {
         cfg.adapter = a.adapter.clone();

@@ -49,6 +49,9 @@ pub struct Interrupted(pub String);
 pub struct DataConfig {
     /// A local Google Speech Commands copy; absent: the synthetic GSC.
     pub gsc: Option<PathBuf>,
+    /// Already prepared features (`{train,validation,test}.safetensors` from `snnbench prepare`); when given, no
+    /// dataset is made or read.
+    pub features: Option<PathBuf>,
     /// Synthetic speakers (each says the 30 words once).
     pub synth_speakers: usize,
     /// Seed of the synthetic dataset and of the silence crops.
@@ -143,6 +146,7 @@ impl ReproduceConfig {
             adapter: None,
             data: DataConfig {
                 gsc: None,
+                features: None,
                 synth_speakers: 60,
                 seed: 0,
                 silence_train: 100,
@@ -275,6 +279,26 @@ pub fn progress(quiet: bool, len: u64, msg: &str) -> indicatif::ProgressBar {
 /// features) live in `cache_dir` (the run folder's parent, so runs side by side share them).
 pub fn dataset(cfg: &DataConfig, cache_dir: &Path, quiet: bool) -> Result<(PathBuf, String)> {
     use crate::gsc::{PrepareConfig, Task};
+    if let Some(dir) = &cfg.features {
+        let missing: Vec<&str> = ["train", "validation", "test"]
+            .into_iter()
+            .filter(|s| !dir.join(format!("{s}.safetensors")).is_file())
+            .collect();
+        if !missing.is_empty() {
+            bail!(
+                "--features {}: no {}.safetensors; make it with `snnbench prepare --gsc DIR --out {}`",
+                dir.display(),
+                missing.join(".safetensors, no "),
+                dir.display()
+            );
+        }
+        let manifest = std::fs::read_to_string(dir.join("manifest.txt")).unwrap_or_default();
+        let origin = manifest
+            .lines()
+            .next()
+            .map_or("no manifest.txt".to_string(), |f| format!("manifest fingerprint {}", &f[..f.len().min(16)]));
+        return Ok((dir.clone(), format!("prepared features at {} ({origin})", dir.display())));
+    }
     let (root, cache, what) = match &cfg.gsc {
         Some(root) => {
             // One cache per GSC copy and settings: prepare's manifest fingerprints both and re-extracts on change.

@@ -142,8 +142,10 @@ fn save_checkpoint(out: &Path, e: Experiment, c: &Checkpoint) -> Result<()> {
     let mut extra = tensors::params_tensors(&c.adam.m, ["adam_m_w_in", "adam_m_w_rec", "adam_m_w_out"]);
     extra.extend(tensors::params_tensors(&c.adam.v, ["adam_v_w_in", "adam_v_w_rec", "adam_v_w_out"]));
     extra.push(("adam_step", Tensor::i64(&[], vec![c.adam.step as i64])));
-    extra.push(("epochs_done", Tensor::i64(&[], vec![c.epochs_done as i64])));
+    // Weights and Adam state first (a `train-steps --resume` checkpoint), then the epoch count: a checkpoint is
+    // only trusted when its epoch count matches the CSV's rows.
     tensors::write_params(&checkpoint_path(out, e), &c.params, extra)?;
+    std::fs::write(checkpoint_path(out, e).with_extension("epochs"), format!("{}\n", c.epochs_done))?;
     Ok(())
 }
 
@@ -154,9 +156,12 @@ fn load_checkpoint(out: &Path, e: Experiment) -> Result<Option<Checkpoint>> {
     }
     let params = tensors::read_params(&path)?;
     let adam = tensors::read_adam(&path, &params)?.with_context(|| format!("{}: no Adam state", path.display()))?;
-    let all = tensors::read_all(&path)?;
-    let epochs_done = all.get("epochs_done").map(|t| t.to_f64()).and_then(|v| v.first().copied()).unwrap_or(0.0);
-    Ok(Some(Checkpoint { params, adam, epochs_done: epochs_done as usize }))
+    let Some(epochs_done) =
+        std::fs::read_to_string(path.with_extension("epochs")).ok().and_then(|s| s.trim().parse::<usize>().ok())
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Checkpoint { params, adam, epochs_done }))
 }
 
 /// Runs the three experiments (each resumes from its checkpoint).

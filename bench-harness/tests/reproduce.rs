@@ -1,0 +1,180 @@
+//! `snnbench reproduce --quick` end to end (CI runs it on lavapipe): every file of the run folder, the columns of
+//! every CSV, finite and sane numbers (e-prop's GPU memory flat in T, BPTT's history exactly linear, the chip's map
+//! within 2 % of the paper's 680 KiB), a report built from the CSVs alone, `snnbench report` rebuilding it, and
+//! Ctrl-C leaving results and a checkpoint from which the same command resumes.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bench_harness::reproduce::table::Table;
+use bench_harness::reproduce::{
+    ReproduceConfig, metrics::NEUROBENCH_COLUMNS, sweep::SWEEP_COLUMNS, train::TRAINING_COLUMNS,
+};
+
+fn snnbench() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_snnbench"));
+    c.arg("--quiet");
+    c
+}
+
+fn csv(dir: &Path, name: &str) -> Table {
+    Table::read_csv(&dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e:#}"))
+}
+
+fn finite(t: &Table, col: &str) -> Vec<f64> {
+    t.f64s(col)
+        .expect(col)
+        .into_iter()
+        .map(|v| v.unwrap_or_else(|| panic!("{col}: empty cell")))
+        .inspect(|v| assert!(v.is_finite(), "{col}: {v}"))
+        .collect()
+}
+
+#[test]
+fn quick_run_writes_every_file_with_sane_numbers() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let run = tmp.path().join("run");
+    let o = snnbench().args(["reproduce", "--quick", "--out"]).arg(&run).output().expect("run");
+    assert!(o.status.success(), "reproduce --quick failed: {}", String::from_utf8_lossy(&o.stderr));
+    let cfg = ReproduceConfig::quick();
+    for f in [
+        "config.toml",
+        "dataset.txt",
+        "report.md",
+        "memory_sweep.csv",
+        "neurobench.csv",
+        "cost_memory_pe.csv",
+        "cost_phases.csv",
+        "cost_energy.csv",
+        "cost_sensitivity.csv",
+        "cost_what_ifs.csv",
+        "cost_totals.csv",
+        "summary_training.csv",
+        "summary_memory.csv",
+        "summary_paper.csv",
+    ] {
+        assert!(run.join(f).is_file(), "{f} missing");
+    }
+    for p in ["accuracy", "loss", "memory_vs_t", "step_time_phases", "energy_per_sample", "sensitivity_tornado"] {
+        for ext in ["png", "svg"] {
+            let f = run.join(format!("{p}.{ext}"));
+            assert!(std::fs::metadata(&f).map(|m| m.len() > 1000).unwrap_or(false), "{} missing or empty", f.display());
+        }
+    }
+    // Training: one row per epoch, the contract columns, accuracies in [0, 1], finite losses.
+    for (name, epochs) in [("chip_eprop", cfg.chip.epochs), ("gpu_eprop", cfg.gpu.epochs), ("gpu_bptt", cfg.gpu.epochs)]
+    {
+        let t = csv(&run, &format!("training_{name}.csv"));
+        assert_eq!(t.columns, TRAINING_COLUMNS, "{name} columns");
+        assert_eq!(t.len(), epochs, "{name}: one row per epoch");
+        assert_eq!(finite(&t, "epoch"), (1..=epochs).map(|e| e as f64).collect::<Vec<_>>());
+        for col in ["validation_accuracy", "test_accuracy"] {
+            assert!(finite(&t, col).iter().all(|a| (0.0..=1.0).contains(a)), "{name} {col}");
+        }
+        assert!(finite(&t, "train_loss").iter().all(|l| *l > 0.0 && *l < 20.0), "{name} train_loss");
+        assert!(finite(&t, "samples_per_s").iter().all(|s| *s > 0.0));
+        assert!(t.strs("source").expect("source").iter().all(|s| s.starts_with("measured")));
+        assert!(t.strs("git_rev").expect("rev").iter().all(|s| !s.is_empty()));
+    }
+    // Memory: e-prop flat in T on the GPU, BPTT's history exactly linear; the chip's BPTT model linear too.
+    let m = csv(&run, "memory_sweep.csv");
+    assert_eq!(m.columns, SWEEP_COLUMNS);
+    assert_eq!(m.len(), cfg.sweep.t_steps.len() * 6);
+    for scope in ["per_sample", "per_batch"] {
+        let g = m.filter("platform", "gpu").and_then(|t| t.filter("scope", scope)).expect("filter");
+        let e = g.filter("algorithm", "eprop").expect("eprop");
+        let bytes = finite(&e, "bytes");
+        assert!(bytes.iter().all(|b| *b == bytes[0]), "gpu e-prop {scope} bytes vary with T: {bytes:?}");
+        let b = g.filter("algorithm", "bptt").expect("bptt");
+        let (ts, hist) = (finite(&b, "t_steps"), finite(&b, "bytes_history"));
+        let per_step = hist[0] / ts[0];
+        assert!(per_step > 0.0);
+        for (t, h) in ts.iter().zip(&hist) {
+            assert_eq!(*h, per_step * t, "gpu BPTT {scope} history not linear at T = {t}");
+        }
+        let sources = b.strs("source").expect("source");
+        assert!(sources.iter().any(|s| s.starts_with("measured")) && sources.iter().any(|s| s.starts_with("modelled")));
+    }
+    let chip = m.filter("platform", "spinnaker2").expect("chip");
+    let ce = finite(&chip.filter("algorithm", "eprop").expect("e"), "bytes");
+    assert!(ce.iter().all(|b| *b == ce[0]));
+    // Cost: the chip's total is the sum of its per-PE maps and near the paper's 680 KiB, real time, a finite ratio
+    // band containing the default.
+    let tot = csv(&run, "cost_totals.csv");
+    let mem = finite(&tot, "memory_bytes_total")[0];
+    assert_eq!(mem, finite(&csv(&run, "cost_memory_pe.csv"), "data_bytes").iter().sum::<f64>());
+    assert!((mem / 696_320.0 - 1.0).abs() < 0.05, "chip memory {mem} B");
+    assert_eq!(tot.strs("real_time").expect("rt")[0], "true");
+    let (r, lo, hi) =
+        (finite(&tot, "energy_ratio")[0], finite(&tot, "energy_ratio_min")[0], finite(&tot, "energy_ratio_max")[0]);
+    assert!(lo <= r && r <= hi && lo > 0.0);
+    let ph = csv(&run, "cost_phases.csv");
+    assert!(finite(&ph, "time_per_step_us").iter().sum::<f64>() < 1000.0);
+    let nb = csv(&run, "neurobench.csv");
+    assert_eq!(nb.columns, NEUROBENCH_COLUMNS);
+    assert_eq!(nb.len(), 3);
+    assert!(finite(&nb, "activation_sparsity").iter().all(|s| (0.5..1.0).contains(s)));
+    assert!(finite(&nb, "dense_synops_per_sample").iter().all(|s| *s == 100.0 * 25_440.0));
+    // The report quotes the paper and shows our numbers read from the CSVs.
+    let report = std::fs::read_to_string(run.join("report.md")).expect("report");
+    for needle in ["91.12 %", "680 KB", "12×", &format!("{mem:.0} B")] {
+        assert!(report.contains(needle), "report.md lacks {needle:?}");
+    }
+    // `snnbench report` rebuilds the same report from the CSVs.
+    std::fs::remove_file(run.join("report.md")).expect("rm");
+    std::fs::remove_file(run.join("memory_vs_t.png")).expect("rm");
+    let o = snnbench().arg("report").arg(&run).output().expect("report");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read_to_string(run.join("report.md")).expect("report"), report);
+    assert!(run.join("memory_vs_t.png").is_file());
+    // The same command on a finished folder resumes to the same results; another config is refused.
+    let o = snnbench().args(["reproduce", "--quick", "--out"]).arg(&run).output().expect("rerun");
+    assert!(o.status.success());
+    assert_eq!(csv(&run, "training_gpu_bptt.csv").len(), cfg.gpu.epochs);
+    let o = snnbench().args(["reproduce", "--out"]).arg(&run).output().expect("other config");
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("another config"));
+}
+
+#[test]
+fn ctrl_c_keeps_results_and_the_same_command_resumes() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let run = tmp.path().join("run");
+    // A quick config whose chip run is long enough to be interrupted in the middle.
+    let mut cfg = ReproduceConfig::quick();
+    cfg.chip.epochs = 12;
+    cfg.chip.max_samples_per_epoch = Some(200);
+    let cfg_path = tmp.path().join("config.toml");
+    std::fs::write(&cfg_path, toml::to_string(&cfg).expect("toml")).expect("write");
+    let args = |c: &mut Command| {
+        c.args(["reproduce", "--config"]).arg(&cfg_path).arg("--out").arg(&run);
+    };
+    let mut c = snnbench();
+    args(&mut c);
+    let mut child = c.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let csv_path = run.join("training_chip_eprop.csv");
+    let start = Instant::now();
+    while !csv_path.exists() {
+        assert!(start.elapsed() < Duration::from_secs(120), "no epoch finished in 2 minutes");
+        assert!(child.try_wait().expect("wait").is_none(), "reproduce ended before the first epoch was written");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let kill = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
+    assert!(kill.success());
+    let out = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "an interrupted run must exit non-zero");
+    assert!(err.contains("interrupted"), "stderr: {err}");
+    let done = csv(&run, "training_chip_eprop.csv").len();
+    assert!(done >= 1 && done < cfg.chip.epochs, "{done} epochs written before the interrupt");
+    assert!(run.join("checkpoints/chip_eprop.safetensors").is_file());
+    let mut c = snnbench();
+    args(&mut c);
+    let o = c.output().expect("resume");
+    assert!(o.status.success(), "resume failed: {}", String::from_utf8_lossy(&o.stderr));
+    let t = csv(&run, "training_chip_eprop.csv");
+    let epochs: Vec<f64> = t.f64s("epoch").expect("epoch").into_iter().flatten().collect();
+    assert_eq!(epochs, (1..=cfg.chip.epochs).map(|e| e as f64).collect::<Vec<_>>(), "epochs after resuming");
+    assert!(run.join("report.md").is_file());
+}

@@ -3,7 +3,9 @@
 # has no speech synthesiser; .devdata/ holds them and the config), then `snnbench bench --quick` with the PyTorch
 # peer on CUDA into the same run folder, and the GPU parity tests. The run folder comes back as one tar under $OUT.
 # Prepare here with:  scripts/device-prepare.sh && scripts/device-data.sh
-# Then call the device tool with carry [".gl", ".devbin", ".devdata"], command "bash scripts/device-reproduce.sh".
+# Then call the device tool with carry [".gl", ".devbin", ".devdata"], command
+#   "SNNBENCH_GIT_REV=$(git rev-parse --short=12 HEAD) DEVICE_RUN_NAME=<date>-<gpu> bash scripts/device-reproduce.sh"
+# with the revision written out (the device's copy of .git is not this tree's).
 set -uo pipefail
 for f in .gl/*.deb; do dpkg -x "$f" /; done
 ldconfig

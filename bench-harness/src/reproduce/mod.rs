@@ -227,8 +227,14 @@ pub fn machine_name() -> String {
     if s.is_empty() { "machine".into() } else { s }
 }
 
-/// The git revision of the working tree (`unknown` outside a checkout), `-dirty` when it has changes.
+/// The git revision of the working tree (`unknown` outside a checkout), `-dirty` when it has changes;
+/// `SNNBENCH_GIT_REV` overrides it (for copies of a tree whose `.git` is not the tree's, such as a device machine's).
 pub fn git_revision() -> String {
+    if let Ok(rev) = std::env::var("SNNBENCH_GIT_REV") {
+        if !rev.trim().is_empty() {
+            return rev.trim().to_string();
+        }
+    }
     let run = |args: &[&str]| {
         std::process::Command::new("git")
             .args(args)

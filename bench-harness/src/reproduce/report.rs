@@ -412,6 +412,33 @@ pub fn rebuild(dir: &Path) -> Result<()> {
         num(first(&totals, "energy_ratio_min")?, 1),
         num(first(&totals, "energy_ratio_max")?, 1)
     );
+    if dir.join("gpu_energy.csv").exists() {
+        let ge = Table::read_csv(&dir.join("gpu_energy.csv"))?;
+        let _ = writeln!(
+            o,
+            "GPU energy of this run's training, measured with NVML over at least 3 s of repeated epochs (`gpu_energy.csv`):\n"
+        );
+        md_table(
+            &mut o,
+            &["experiment", "adapter", "batch", "samples", "seconds", "J above idle", "J/sample", "note"],
+            (0..ge.len())
+                .map(|k| {
+                    let s = |n: &str| ge.strs(n).map(|v| v[k].clone()).unwrap_or_default();
+                    let f = |n: &str| ge.f64s(n).ok().and_then(|v| v[k]);
+                    vec![
+                        s("experiment"),
+                        s("adapter"),
+                        s("batch"),
+                        s("samples"),
+                        num(f("seconds"), 2),
+                        num(f("energy_j_above_idle"), 1),
+                        sci(f("j_per_sample")),
+                        s("note"),
+                    ]
+                })
+                .collect(),
+        );
+    }
     let sens = Table::read_csv(&dir.join("cost_sensitivity.csv"))?;
     md_table(
         &mut o,
@@ -503,7 +530,7 @@ pub fn rebuild(dir: &Path) -> Result<()> {
     }
     let _ = writeln!(
         o,
-        "## Files\n\nRaw: `training_*.csv` (one row per epoch), `memory_sweep.csv`, `cost_*.csv`, `neurobench.csv`{}. Summaries: `summary_training.csv`, `summary_memory.csv`, `summary_paper.csv`. Plots (PNG and SVG): {}. Config: `config.toml` (repeat with `snnbench reproduce --config config.toml --out DIR`).\n",
+        "## Files\n\nRaw: `training_*.csv` (one row per epoch), `memory_sweep.csv`, `cost_*.csv`, `gpu_energy.csv`, `neurobench.csv`{}. Summaries: `summary_training.csv`, `summary_memory.csv`, `summary_paper.csv`. Plots (PNG and SVG): {}. Config: `config.toml` (repeat with `snnbench reproduce --config config.toml --out DIR`).\n",
         if dir.join("bench.csv").exists() { ", `bench.csv`" } else { "" },
         plots.join(", ")
     );

@@ -175,7 +175,97 @@ pub fn run_all(
     for e in Experiment::ALL {
         run_experiment(cfg, info, ctx, data, meter, e)?;
     }
-    Ok(())
+    energy_probe(cfg, info, ctx, data, meter)
+}
+
+/// Columns of `gpu_energy.csv`.
+pub const ENERGY_COLUMNS: [&str; 11] = [
+    "experiment",
+    "adapter",
+    "batch",
+    "samples",
+    "seconds",
+    "energy_j_total",
+    "idle_w",
+    "energy_j_above_idle",
+    "j_per_sample",
+    "source",
+    "note",
+];
+
+/// GPU energy per training sample of each GPU experiment, measured with NVML over repeated epochs of the run's
+/// training data (fresh weights, the same schedule's batch and lr) until at least 3 s have passed, so the window is
+/// far above the counter's resolution. Without NVML the rows say why not.
+pub fn energy_probe(
+    cfg: &ReproduceConfig,
+    info: &RunInfo,
+    ctx: &kernels::GpuContext,
+    data: &Data,
+    meter: &Meter,
+) -> Result<()> {
+    let path = info.out.join("gpu_energy.csv");
+    if path.exists() {
+        return Ok(());
+    }
+    let net = NetConfig::default();
+    let mut table = Table::new(&ENERGY_COLUMNS);
+    for e in [Experiment::GpuEprop, Experiment::GpuBptt] {
+        if interrupted() {
+            return Err(Interrupted(info.out.display().to_string()).into());
+        }
+        let n = data.train.batch;
+        let steps = n.div_ceil(cfg.gpu.batch);
+        let mut row = |samples: usize, secs: f64, total: Option<f64>, above: Option<f64>, src: &str, note: String| {
+            table.push(vec![
+                ("experiment", e.name().into()),
+                ("adapter", info.adapter.clone().into()),
+                ("batch", cfg.gpu.batch.into()),
+                ("samples", samples.into()),
+                ("seconds", secs.into()),
+                ("energy_j_total", total.into()),
+                ("idle_w", meter.idle_w().into()),
+                ("energy_j_above_idle", above.into()),
+                ("j_per_sample", above.map(|a| a / samples.max(1) as f64).into()),
+                ("source", src.into()),
+                ("note", note.into()),
+            ])
+        };
+        if meter.idle_w().is_none() {
+            let (_, note) = meter.finish(meter.start(), 0.0);
+            row(0, f64::NAN, None, None, "not measured", note)?;
+            continue;
+        }
+        let tr = kernels::GpuTrainer::new(ctx, &net, e.rule(), n, cfg.gpu.batch, data.train.t_steps, false, steps)?;
+        tr.upload_batch(&data.train.x, &data.train.y)?;
+        let p = Params::init_authors(&net, cfg.seed);
+        tr.set_params(&p)?;
+        tr.set_adam(&AdamState::like(&p))?;
+        let adam_cfg = AdamConfig::default();
+        tr.train(0, steps, cfg.gpu.lr, cfg.gpu.l2, &adam_cfg)?;
+        tr.wait()?;
+        let w = meter.start();
+        let t0 = Instant::now();
+        let mut epochs = 0;
+        while t0.elapsed().as_secs_f64() < 3.0 && epochs < 10_000 {
+            tr.train(0, steps, cfg.gpu.lr, cfg.gpu.l2, &adam_cfg)?;
+            tr.wait()?;
+            epochs += 1;
+        }
+        let secs = t0.elapsed().as_secs_f64();
+        let (above, note) = meter.finish(w, secs);
+        let total = above.zip(meter.idle_w()).map(|(a, i)| a + i * secs);
+        let src =
+            if above.is_some() { "measured (NVML energy counter, idle power subtracted)" } else { "not measured" };
+        row(
+            epochs * steps * cfg.gpu.batch,
+            secs,
+            total,
+            above,
+            src,
+            format!("{epochs} epochs of the run's training data; {note}"),
+        )?;
+    }
+    table.write_csv(&path)
 }
 
 fn run_experiment(
@@ -463,23 +553,27 @@ pub fn cost(cfg: &ReproduceConfig, info: &RunInfo, data: &Data) -> Result<()> {
         let bptt = Table::read_csv(&info.out.join(Experiment::GpuBptt.csv()))?;
         let secs: f64 = bptt.f64s("wall_time_s")?.iter().flatten().sum();
         let samples: f64 = bptt.f64s("train_samples")?.iter().flatten().sum();
-        let joules: Vec<f64> = bptt.f64s("gpu_energy_j")?.into_iter().flatten().collect();
         let chip_j = report.energy_j_per_sample_chip;
+        let measured = Table::read_csv(&info.out.join("gpu_energy.csv"))
+            .ok()
+            .and_then(|t| t.filter("experiment", "gpu_bptt").ok())
+            .and_then(|t| t.f64s("j_per_sample").ok()?.first().copied().flatten());
         if samples > 0.0 {
             let tps = secs / samples;
-            let (gpu_j, basis, src) = if joules.len() == bptt.len() && !joules.is_empty() {
-                (
-                    joules.iter().sum::<f64>() / samples,
-                    "NVML energy counter, idle subtracted".to_string(),
+            let (gpu_j, basis, src) = match measured {
+                Some(j) => (
+                    j,
+                    "NVML energy counter, idle subtracted (gpu_energy.csv)".to_string(),
                     "measured (GPU time and energy); modelled (chip)",
-                )
-            } else {
-                let tdp = gpu_preset("h100-sxm5").map_or(700.0, |g| g.tdp_w);
-                (
-                    tdp * tps,
-                    format!("TDP {tdp} W (H100 SXM5 preset) × measured time"),
-                    "measured (GPU time); literature (power); modelled (chip)",
-                )
+                ),
+                None => {
+                    let tdp = gpu_preset("h100-sxm5").map_or(700.0, |g| g.tdp_w);
+                    (
+                        tdp * tps,
+                        format!("TDP {tdp} W (H100 SXM5 preset) × measured time"),
+                        "measured (GPU time); literature (power); modelled (chip)",
+                    )
+                }
             };
             en.push(vec![
                 ("set", "this run".into()),

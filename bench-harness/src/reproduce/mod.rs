@@ -298,6 +298,10 @@ pub fn dataset(cfg: &DataConfig, cache_dir: &Path, quiet: bool) -> Result<(PathB
                 dir.display()
             );
         }
+        // A `source.txt` beside the features says where they came from (e.g. "synthetic GSC (18 speakers, seed 0)").
+        if let Ok(src) = std::fs::read_to_string(dir.join("source.txt")) {
+            return Ok((dir.clone(), format!("{} (prepared features at {})", src.trim(), dir.display())));
+        }
         let manifest = std::fs::read_to_string(dir.join("manifest.txt")).unwrap_or_default();
         let origin = manifest
             .lines()

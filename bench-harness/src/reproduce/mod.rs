@@ -33,8 +33,8 @@ pub fn install_interrupt_handler() {
         if INTERRUPTED.swap(true, Ordering::SeqCst) {
             std::process::exit(130);
         }
-        eprintln!(
-            "\ninterrupted: finishing the current unit of work and saving a checkpoint (Ctrl-C again to quit now)"
+        tracing::warn!(
+            "interrupted: finishing the current unit of work and saving a checkpoint (Ctrl-C again to quit now)"
         );
     });
 }
@@ -230,10 +230,10 @@ pub fn machine_name() -> String {
 /// The git revision of the working tree (`unknown` outside a checkout), `-dirty` when it has changes;
 /// `SNNBENCH_GIT_REV` overrides it (for copies of a tree whose `.git` is not the tree's, such as a device machine's).
 pub fn git_revision() -> String {
-    if let Ok(rev) = std::env::var("SNNBENCH_GIT_REV") {
-        if !rev.trim().is_empty() {
-            return rev.trim().to_string();
-        }
+    if let Ok(rev) = std::env::var("SNNBENCH_GIT_REV")
+        && !rev.trim().is_empty()
+    {
+        return rev.trim().to_string();
     }
     let run = |args: &[&str]| {
         std::process::Command::new("git")

@@ -390,7 +390,7 @@ fn run_experiment(
         let rate = spikes.iter().map(|&s| s as f64).sum::<f64>() / spikes.len().max(1) as f64;
         let trained = if e == Experiment::ChipEprop { n_train } else { steps * sched.batch };
         // The chip runs in real time when every step meets its deadline (the cost stage checks that): T ms/sample.
-        let chip_time = (e == Experiment::ChipEprop).then(|| n_train as f64 * t as f64 * 1e-3);
+        let chip_time = (e == Experiment::ChipEprop).then_some(n_train as f64 * t as f64 * 1e-3);
         let src = match e {
             Experiment::ChipEprop => {
                 "measured (emulator wall time, accuracy); modelled (chip_time_s = T × 1 ms per sample)"

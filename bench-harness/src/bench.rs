@@ -36,7 +36,7 @@ pub const BENCH_COLUMNS: [&str; 17] = [
 pub struct BenchPlan {
     /// Rules.
     pub rules: Vec<&'static str>,
-    /// Backends: `cpu`, `wgpu`.
+    /// Backends: `cpu`, `wgpu`, `burn-wgpu`, `burn-cpu` (the burn ones for BPTT only).
     pub backends: Vec<String>,
     /// Minibatch sizes.
     pub batches: Vec<usize>,

@@ -130,6 +130,62 @@ pub fn bench_train(
     })
 }
 
+/// The same measurement for the burn baseline (BPTT through burn's autodiff on its wgpu or CPU backend): wall time
+/// only (burn does not expose its buffers' bytes or GPU timestamps).
+#[cfg(feature = "burn")]
+pub fn bench_train_burn(
+    backend: burn_baseline::BurnBackend,
+    batch: usize,
+    t_steps: usize,
+    samples: usize,
+    reps: usize,
+) -> Result<BenchTrainResult> {
+    if batch == 0 || t_steps == 0 || samples == 0 || reps == 0 {
+        bail!("--batch, --steps-t, --samples and --reps must be at least 1");
+    }
+    let cfg = NetConfig::default();
+    let mut p = Params::init_authors(&cfg, 0);
+    let (x, y) =
+        models::inputs::smooth_random_batch(batch, t_steps, cfg.n_in, cfg.n_out, models::inputs::REALISTIC_GAIN, 1);
+    let steps = samples.div_ceil(batch);
+    let adam_cfg = AdamConfig::default();
+    let mut adam = AdamState::like(&p);
+    let opts = models::bptt::BpttOptions::default();
+    // Warm-up: kernel compilation and autotuning.
+    burn_baseline::train_steps(
+        backend, &cfg, &mut p, &mut adam, &adam_cfg, &x, &y, t_steps, opts, 1e-5, 1, batch, 0.01,
+    )?;
+    let mut walls = Vec::new();
+    for _ in 0..reps {
+        let start = Instant::now();
+        burn_baseline::train_steps(
+            backend, &cfg, &mut p, &mut adam, &adam_cfg, &x, &y, t_steps, opts, 1e-5, steps, batch, 0.01,
+        )?;
+        walls.push(start.elapsed().as_secs_f64());
+    }
+    let wall = median(walls);
+    let n = steps * batch;
+    Ok(BenchTrainResult {
+        samples_per_s: n as f64 / wall,
+        reps,
+        wall_time_s: wall,
+        gpu_time_s: None,
+        bytes_total: None,
+        bytes_history: None,
+        bytes_weights_optimizer: None,
+        bytes_per_sample_state: None,
+        bytes_input: None,
+        adapter: format!("burn 0.22.1 {}", backend.name()),
+        rule: "bptt".into(),
+        backend: backend.name().into(),
+        batch,
+        t_steps,
+        samples: n,
+        time_per_sample_ms: 1e3 * wall / n as f64,
+        kernel_time_s: None,
+    })
+}
+
 fn rayon_threads() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }

@@ -99,8 +99,8 @@ pub struct BenchArgs {
     /// Steps per sample (comma-separated).
     #[arg(long, value_delimiter = ',', default_values_t = vec![100usize, 1000])]
     pub t: Vec<usize>,
-    /// Backends (comma-separated): cpu, wgpu.
-    #[arg(long, value_delimiter = ',', default_values_t = vec!["cpu".to_string(), "wgpu".to_string()])]
+    /// Backends (comma-separated): cpu, wgpu, burn-wgpu, burn-cpu (burn: BPTT only).
+    #[arg(long, value_delimiter = ',', default_values_t = vec!["cpu".to_string(), "wgpu".to_string(), "burn-wgpu".to_string(), "burn-cpu".to_string()])]
     pub backends: Vec<String>,
     /// Samples per timed run.
     #[arg(long, default_value_t = 200)]
@@ -283,6 +283,38 @@ pub enum Backend {
     Cpu,
     /// WGSL compute shaders through wgpu (any GPU; Mesa's lavapipe without one).
     Wgpu,
+    /// BPTT through burn's autodiff on burn's wgpu backend (the in-ecosystem baseline; BPTT only).
+    #[value(name = "burn-wgpu")]
+    BurnWgpu,
+    /// BPTT through burn's autodiff on burn's CPU backend (`flex`; BPTT only).
+    #[value(name = "burn-cpu")]
+    BurnCpu,
+}
+
+impl Backend {
+    /// The burn backend, for the burn variants.
+    #[cfg(feature = "burn")]
+    fn burn(self) -> Option<burn_baseline::BurnBackend> {
+        match self {
+            Backend::BurnWgpu => Some(burn_baseline::BurnBackend::Wgpu),
+            Backend::BurnCpu => Some(burn_baseline::BurnBackend::Cpu),
+            _ => None,
+        }
+    }
+}
+
+/// The burn backends need BPTT and a build with the `burn` feature.
+fn burn_rule(backend: Backend, rule: Rule) -> Result<BpttOptions> {
+    match rule {
+        Rule::Bptt(o) if cfg!(feature = "burn") => Ok(o),
+        Rule::Bptt(_) => bail!(
+            "--backend {}: this snnbench was built without the `burn` feature; rebuild with default features",
+            backend.to_possible_value().map_or("burn".into(), |v| v.get_name().to_string())
+        ),
+        Rule::Eprop(_) => {
+            bail!("--backend burn-*: burn trains BPTT through autodiff; use --rule bptt (e-prop runs on cpu or wgpu)")
+        }
+    }
 }
 
 /// Arithmetic precision of the CPU reference. Files are always f32.
@@ -352,8 +384,8 @@ impl RuleArgs {
         if !(self.l2.is_finite() && self.l2 >= 0.0) {
             bail!("--l2 must be a finite number ≥ 0, found {}", self.l2);
         }
-        if self.backend == Backend::Wgpu && self.precision == Precision::F64 {
-            bail!("--precision f64 is for the CPU reference only; the wgpu backend computes in f32");
+        if self.backend != Backend::Cpu && self.precision == Precision::F64 {
+            bail!("--precision f64 is for the CPU reference only; the wgpu and burn backends compute in f32");
         }
         Ok(())
     }
@@ -569,8 +601,8 @@ fn reproduce(a: ReproduceArgs, quiet: bool) -> Result<String> {
 
 fn bench(a: BenchArgs, quiet: bool) -> Result<String> {
     for b in &a.backends {
-        if b != "cpu" && b != "wgpu" {
-            bail!("--backends {b}: expected cpu or wgpu");
+        if !["cpu", "wgpu", "burn-wgpu", "burn-cpu"].contains(&b.as_str()) {
+            bail!("--backends {b}: expected cpu, wgpu, burn-wgpu or burn-cpu");
         }
     }
     if a.batches.contains(&0) || a.t.contains(&0) || a.samples == 0 || a.reps == 0 {
@@ -647,6 +679,11 @@ fn grads(a: GradsArgs) -> Result<String> {
             tr.set_params(&p)?;
             tr.grads(a.rule.l2)?
         }
+        (burn, _) => {
+            let opts = burn_rule(burn, rule)?;
+            device = format!("{burn:?}");
+            burn_grads(burn, &cfg, &p, &b, opts, a.rule.l2)?
+        }
     };
     let g = &out.grads;
     let mut t = tensors::params_tensors(g, ["g_in", "g_rec", "g_out"]);
@@ -720,6 +757,11 @@ fn train_steps(a: TrainStepsArgs) -> Result<String> {
     let (p2, adam2, losses) = match (a.rule.backend, a.rule.precision) {
         (Backend::Cpu, Precision::F32) => train_in::<f32>(&cfg, &p, &adam, &b, rule, &a)?,
         (Backend::Cpu, Precision::F64) => train_in::<f64>(&cfg, &p, &adam, &b, rule, &a)?,
+        (burn @ (Backend::BurnWgpu | Backend::BurnCpu), _) => {
+            let opts = burn_rule(burn, rule)?;
+            device = format!("{burn:?}");
+            burn_train(burn, &cfg, &p, &adam, &b, opts, &a)?
+        }
         (Backend::Wgpu, _) => {
             let ctx = a.rule.gpu()?;
             device = format!("wgpu: {}", ctx.describe());
@@ -749,6 +791,76 @@ fn train_steps(a: TrainStepsArgs) -> Result<String> {
         last,
         adam2.step
     ))
+}
+
+#[cfg(feature = "burn")]
+fn burn_grads(
+    backend: Backend,
+    cfg: &NetConfig,
+    p: &Params<f32>,
+    b: &BatchData,
+    opts: BpttOptions,
+    l2: f64,
+) -> Result<models::GradOutput<f32>> {
+    let bb = backend.burn().context("internal: not a burn backend")?;
+    let g = burn_baseline::grads(bb, cfg, p, &b.x, &b.y, b.t_steps, opts, l2)?;
+    Ok(models::GradOutput { grads: g.grads, logits: g.logits, loss: g.loss, spikes: g.spikes })
+}
+
+#[cfg(not(feature = "burn"))]
+fn burn_grads(
+    backend: Backend,
+    _: &NetConfig,
+    _: &Params<f32>,
+    _: &BatchData,
+    _: BpttOptions,
+    _: f64,
+) -> Result<models::GradOutput<f32>> {
+    bail!("--backend {backend:?}: this snnbench was built without the `burn` feature")
+}
+
+#[cfg(feature = "burn")]
+fn burn_train(
+    backend: Backend,
+    cfg: &NetConfig,
+    p: &Params<f32>,
+    adam: &AdamState<f32>,
+    b: &BatchData,
+    opts: BpttOptions,
+    a: &TrainStepsArgs,
+) -> Result<(Params<f32>, AdamState<f32>, Vec<f32>)> {
+    let bb = backend.burn().context("internal: not a burn backend")?;
+    let (mut p2, mut adam2) = (p.clone(), adam.clone());
+    let adam_cfg = AdamConfig { lr: a.lr, ..AdamConfig::default() };
+    let losses = burn_baseline::train_steps(
+        bb,
+        cfg,
+        &mut p2,
+        &mut adam2,
+        &adam_cfg,
+        &b.x,
+        &b.y,
+        b.t_steps,
+        opts,
+        a.rule.l2,
+        a.steps,
+        a.batch_size,
+        a.lr,
+    )?;
+    Ok((p2, adam2, losses))
+}
+
+#[cfg(not(feature = "burn"))]
+fn burn_train(
+    backend: Backend,
+    _: &NetConfig,
+    _: &Params<f32>,
+    _: &AdamState<f32>,
+    _: &BatchData,
+    _: BpttOptions,
+    _: &TrainStepsArgs,
+) -> Result<(Params<f32>, AdamState<f32>, Vec<f32>)> {
+    bail!("--backend {backend:?}: this snnbench was built without the `burn` feature")
 }
 
 fn random_batch(a: RandomBatchArgs) -> Result<String> {
@@ -812,6 +924,15 @@ fn bench_train(a: BenchTrainArgs) -> Result<String> {
     let ctx = match a.rule.backend {
         Backend::Cpu => None,
         Backend::Wgpu => Some(a.rule.gpu()?),
+        burn => {
+            burn_rule(burn, rule)?;
+            #[cfg(feature = "burn")]
+            if let Some(bb) = burn.burn() {
+                let r = crate::bench_train::bench_train_burn(bb, a.batch, a.steps_t, a.samples, a.reps)?;
+                return Ok(if a.json { serde_json::to_string(&r)? } else { r.describe() });
+            }
+            None
+        }
     };
     let r = crate::bench_train::bench_train(rule, ctx.as_ref(), a.batch, a.steps_t, a.samples, a.reps)?;
     Ok(if a.json { serde_json::to_string(&r)? } else { r.describe() })

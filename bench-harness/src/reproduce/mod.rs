@@ -405,6 +405,20 @@ pub fn reproduce(cfg: &ReproduceConfig, out: &Path, quiet: bool) -> Result<Strin
     train::run_all(cfg, &info, &ctx, &data, &meter)?;
     sweep::run(cfg, &info, &ctx)?;
     train::cost(cfg, &info, &data)?;
+    if !out.join("bench.csv").exists() {
+        // Throughput side by side: CPU reference, WGSL, burn (BPTT) and the PyTorch peer, at the GPU schedule's batch.
+        let plan = crate::bench::BenchPlan {
+            rules: vec!["eprop", "bptt"],
+            backends: ["cpu", "wgpu", "burn-wgpu", "burn-cpu"].map(String::from).to_vec(),
+            batches: vec![cfg.gpu.batch],
+            t_steps: vec![100],
+            samples: if cfg.quick { cfg.gpu.batch } else { 4 * cfg.gpu.batch },
+            reps: if cfg.quick { 1 } else { 3 },
+            adapter: cfg.adapter.clone(),
+            peers: true,
+        };
+        crate::bench::run(&plan, out, quiet)?;
+    }
     report::rebuild(out)?;
     Ok(format!("reproduce: results, plots and report in {} (report.md)", out.display()))
 }

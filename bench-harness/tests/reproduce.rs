@@ -50,6 +50,8 @@ fn quick_run_writes_every_file_with_sane_numbers() {
         "cost_sensitivity.csv",
         "cost_what_ifs.csv",
         "cost_totals.csv",
+        "gpu_energy.csv",
+        "bench.csv",
         "summary_training.csv",
         "summary_memory.csv",
         "summary_paper.csv",
@@ -116,9 +118,18 @@ fn quick_run_writes_every_file_with_sane_numbers() {
     assert_eq!(nb.len(), 3);
     assert!(finite(&nb, "activation_sparsity").iter().all(|s| (0.5..1.0).contains(s)));
     assert!(finite(&nb, "dense_synops_per_sample").iter().all(|s| *s == 100.0 * 25_440.0));
+    // The bench stage: BPTT rows for the CPU reference, WGSL and both burn backends side by side, measured.
+    let b = csv(&run, "bench.csv");
+    let backends = b.filter("rule", "bptt").expect("bptt").strs("backend").expect("backend");
+    for want in ["cpu", "wgpu", "burn-wgpu", "burn-cpu"] {
+        assert!(backends.iter().any(|x| x == want), "bench.csv lacks a BPTT row for {want}: {backends:?}");
+    }
+    let measured = b.filter("source", "measured (median of timed runs after a warm-up step)").expect("measured");
+    assert!(measured.len() >= 6, "{} measured bench rows", measured.len());
+    assert!(finite(&measured, "samples_per_s").iter().all(|s| *s > 0.0));
     // The report quotes the paper and shows our numbers read from the CSVs.
     let report = std::fs::read_to_string(run.join("report.md")).expect("report");
-    for needle in ["91.12 %", "680 KB", "12×", &format!("{mem:.0} B")] {
+    for needle in ["91.12 %", "680 KB", "12×", &format!("{mem:.0} B"), "burn-wgpu"] {
         assert!(report.contains(needle), "report.md lacks {needle:?}");
     }
     // `snnbench report` rebuilds the same report from the CSVs.

@@ -65,8 +65,12 @@ fn quick_run_writes_every_file_with_sane_numbers() {
         }
     }
     // Training: one row per epoch, the contract columns, accuracies in [0, 1], finite losses.
-    for (name, epochs) in [("chip_eprop", cfg.chip.epochs), ("gpu_eprop", cfg.gpu.epochs), ("gpu_bptt", cfg.gpu.epochs)]
-    {
+    for (name, epochs) in [
+        ("chip_eprop", cfg.chip.epochs),
+        ("gpu_eprop", cfg.gpu.epochs),
+        ("gpu_bptt", cfg.gpu.epochs),
+        ("burn_bptt", cfg.gpu.epochs),
+    ] {
         let t = csv(&run, &format!("training_{name}.csv"));
         assert_eq!(t.columns, TRAINING_COLUMNS, "{name} columns");
         assert_eq!(t.len(), epochs, "{name}: one row per epoch");
@@ -115,7 +119,7 @@ fn quick_run_writes_every_file_with_sane_numbers() {
     assert!(finite(&ph, "time_per_step_us").iter().sum::<f64>() < 1000.0);
     let nb = csv(&run, "neurobench.csv");
     assert_eq!(nb.columns, NEUROBENCH_COLUMNS);
-    assert_eq!(nb.len(), 3);
+    assert_eq!(nb.len(), 4);
     assert!(finite(&nb, "activation_sparsity").iter().all(|s| (0.5..1.0).contains(s)));
     assert!(finite(&nb, "dense_synops_per_sample").iter().all(|s| *s == 100.0 * 25_440.0));
     // The bench stage: BPTT rows for the CPU reference, WGSL and both burn backends side by side, measured.

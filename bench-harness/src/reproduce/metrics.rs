@@ -101,7 +101,7 @@ pub fn write_for(info: &RunInfo, e: Experiment, p: &Params<f32>, test: &BatchDat
     let m = neurobench(p, test);
     t.push(vec![
         ("experiment", e.name().into()),
-        ("algorithm", if e == Experiment::GpuBptt { "bptt" } else { "eprop" }.into()),
+        ("algorithm", if matches!(e, Experiment::GpuBptt | Experiment::BurnBptt) { "bptt" } else { "eprop" }.into()),
         ("footprint_bytes", m.footprint_bytes.into()),
         ("parameter_bytes", m.parameter_bytes.into()),
         ("connection_sparsity", m.connection_sparsity.into()),

@@ -113,7 +113,7 @@ fn lines<DB: DrawingBackend>(
 
 fn training_series(dir: &Path, metric: &str) -> Result<Vec<Series>> {
     let mut out = vec![];
-    for name in ["chip_eprop", "gpu_eprop", "gpu_bptt"] {
+    for name in ["chip_eprop", "gpu_eprop", "gpu_bptt", "burn_bptt"] {
         let p = dir.join(format!("training_{name}.csv"));
         if !p.exists() {
             continue;

@@ -50,7 +50,7 @@ fn summarise_training(dir: &Path) -> Result<Table> {
         "gpu_energy_j",
         "source",
     ]);
-    for name in ["chip_eprop", "gpu_eprop", "gpu_bptt"] {
+    for name in ["chip_eprop", "gpu_eprop", "gpu_bptt", "burn_bptt"] {
         let p = dir.join(format!("training_{name}.csv"));
         if !p.exists() {
             continue;

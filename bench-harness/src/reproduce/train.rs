@@ -71,11 +71,14 @@ pub enum Experiment {
     GpuEprop,
     /// BPTT on the GPU (WGSL).
     GpuBptt,
+    /// BPTT through burn's autodiff (burn's wgpu backend on a real GPU, its CPU backend beside lavapipe).
+    BurnBptt,
 }
 
 impl Experiment {
     /// All, in the order they run.
-    pub const ALL: [Experiment; 3] = [Experiment::ChipEprop, Experiment::GpuEprop, Experiment::GpuBptt];
+    pub const ALL: [Experiment; 4] =
+        [Experiment::ChipEprop, Experiment::GpuEprop, Experiment::GpuBptt, Experiment::BurnBptt];
 
     /// Short name (file names, CSV).
     pub fn name(self) -> &'static str {
@@ -83,13 +86,14 @@ impl Experiment {
             Experiment::ChipEprop => "chip_eprop",
             Experiment::GpuEprop => "gpu_eprop",
             Experiment::GpuBptt => "gpu_bptt",
+            Experiment::BurnBptt => "burn_bptt",
         }
     }
 
     fn rule(self) -> Rule {
         match self {
             Experiment::ChipEprop | Experiment::GpuEprop => Rule::Eprop(TraceVariant::Authors),
-            Experiment::GpuBptt => Rule::Bptt(BpttOptions::default()),
+            Experiment::GpuBptt | Experiment::BurnBptt => Rule::Bptt(BpttOptions::default()),
         }
     }
 
@@ -173,6 +177,10 @@ pub fn run_all(
     meter: &Meter,
 ) -> Result<()> {
     for e in Experiment::ALL {
+        if e == Experiment::BurnBptt && !cfg!(feature = "burn") {
+            tracing::warn!("the burn experiment is left out: this snnbench was built without the `burn` feature");
+            continue;
+        }
         run_experiment(cfg, info, ctx, data, meter, e)?;
     }
     energy_probe(cfg, info, ctx, data, meter)
@@ -294,17 +302,26 @@ fn run_experiment(
     let n_train = sched.max_samples_per_epoch.map_or(data.train.batch, |m| m.min(data.train.batch));
     let t = data.train.t_steps;
     let len = t * net.n_in;
-    let backend = if e == Experiment::ChipEprop { "spinnaker2-emulator" } else { "wgpu" };
-    let adapter = if e == Experiment::ChipEprop {
-        "emulated SpiNNaker 2 (12 PEs), on the host CPU".to_string()
-    } else {
-        info.adapter.clone()
+    // burn trains on its wgpu backend where the adapter is a real GPU; beside lavapipe, on its CPU backend (its wgpu
+    // backend through lavapipe is ~15× slower than both; reports/2026-11-26-burn-baseline.md).
+    let burn_wgpu = !info.adapter_is_cpu;
+    let backend = match e {
+        Experiment::ChipEprop => "spinnaker2-emulator",
+        Experiment::BurnBptt if burn_wgpu => "burn-wgpu",
+        Experiment::BurnBptt => "burn-cpu",
+        _ => "wgpu",
+    };
+    let adapter = match e {
+        Experiment::ChipEprop => "emulated SpiNNaker 2 (12 PEs), on the host CPU".to_string(),
+        Experiment::BurnBptt if burn_wgpu => format!("burn 0.22.1 wgpu: {}", info.adapter),
+        Experiment::BurnBptt => "burn 0.22.1 flex (CPU)".to_string(),
+        _ => info.adapter.clone(),
     };
     let bar = progress(info.quiet, (sched.epochs * n_train) as u64, e.name());
     bar.set_position((ck.epochs_done * n_train) as u64);
     let adam_cfg = AdamConfig::default();
     let steps = n_train.div_ceil(sched.batch);
-    let gpu = if e == Experiment::ChipEprop {
+    let gpu = if matches!(e, Experiment::ChipEprop | Experiment::BurnBptt) {
         None
     } else {
         let tr = kernels::GpuTrainer::new(ctx, &net, e.rule(), n_train, sched.batch, t, false, steps)?;
@@ -353,6 +370,16 @@ fn run_experiment(
                 bar.inc(1);
             }
             sum / n_train as f64
+        } else if e == Experiment::BurnBptt {
+            let mut x = Vec::with_capacity(n_train * len);
+            let mut y = Vec::with_capacity(n_train);
+            for &i in idx {
+                x.extend_from_slice(&data.train.x[i * len..(i + 1) * len]);
+                y.push(data.train.y[i]);
+            }
+            let losses = burn_epoch(burn_wgpu, &net, &mut ck, &x, &y, t, sched, steps, lr)?;
+            bar.inc(n_train as u64);
+            losses.iter().map(|&l| l as f64).sum::<f64>() / losses.len().max(1) as f64
         } else {
             let tr = gpu.as_ref().context("internal: no trainer")?;
             let mut x = Vec::with_capacity(n_train * len);
@@ -383,6 +410,7 @@ fn run_experiment(
         let (params, adam) = match (&emu, &gpu) {
             (Some(em), _) => (em.params(), em.adam_state()),
             (_, Some(tr)) => (tr.params()?, tr.adam_state()?),
+            _ if e == Experiment::BurnBptt => (ck.params.clone(), ck.adam.clone()),
             _ => bail!("internal: no trainer"),
         };
         let (vl, va, _) = evaluate(&params, &data.validation);
@@ -434,6 +462,56 @@ fn run_experiment(
 }
 
 use super::metrics;
+
+/// One epoch of burn BPTT from the checkpoint's state (updated in place); minibatch k takes samples (k·N+i) mod n.
+#[cfg(feature = "burn")]
+#[allow(clippy::too_many_arguments)]
+fn burn_epoch(
+    wgpu: bool,
+    net: &NetConfig,
+    ck: &mut Checkpoint,
+    x: &[f32],
+    y: &[i64],
+    t: usize,
+    sched: &Schedule,
+    steps: usize,
+    lr: f64,
+) -> Result<Vec<f32>> {
+    let backend = if wgpu { burn_baseline::BurnBackend::Wgpu } else { burn_baseline::BurnBackend::Cpu };
+    let adam_cfg = AdamConfig { lr, ..AdamConfig::default() };
+    let opts = BpttOptions::default();
+    Ok(burn_baseline::train_steps(
+        backend,
+        net,
+        &mut ck.params,
+        &mut ck.adam,
+        &adam_cfg,
+        x,
+        y,
+        t,
+        opts,
+        sched.l2,
+        steps,
+        sched.batch,
+        lr,
+    )?)
+}
+
+#[cfg(not(feature = "burn"))]
+#[allow(clippy::too_many_arguments)]
+fn burn_epoch(
+    _: bool,
+    _: &NetConfig,
+    _: &mut Checkpoint,
+    _: &[f32],
+    _: &[i64],
+    _: usize,
+    _: &Schedule,
+    _: usize,
+    _: f64,
+) -> Result<Vec<f32>> {
+    bail!("this snnbench was built without the `burn` feature")
+}
 
 /// The cost stage: the chip model on the run's own training samples, against the GPU presets and, when the GPU
 /// experiments ran on a real GPU, against their measured time (and NVML energy when it was measured).

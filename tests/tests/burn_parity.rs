@@ -82,3 +82,75 @@ fn burn_adam_steps_forced() {
         assert_close(&format!("step {k} Adam m"), &flat32(&ab.m), &flat32(&adam.m), 1e-4);
     }
 }
+
+/// The CLI: `grads` and `train-steps` with `--backend burn-cpu` write the same tensors as `--backend cpu` (within the
+/// contract), with and without `--detach-reset`; e-prop on a burn backend is refused with a clear error.
+#[test]
+fn cli_burn_backend_matches_cpu() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = NetConfig::default();
+    let (p, data) = random_case_shaped(&cfg, 4, 50, 46);
+    let pp = dir.path().join("p.safetensors");
+    let bp = dir.path().join("b.safetensors");
+    bench_harness::tensors::write_params(&pp, &p, vec![]).expect("params");
+    bench_harness::tensors::write_batch(&bp, &data).expect("batch");
+    let path = |n: &str| dir.path().join(n).display().to_string();
+    let (ps, bs) = (pp.display().to_string(), bp.display().to_string());
+    for detach in [false, true] {
+        let mut outs = vec![];
+        for backend in ["cpu", "burn-cpu"] {
+            let out = path(&format!("g-{backend}-{detach}.safetensors"));
+            let mut args =
+                vec!["grads", "--rule", "bptt", "--backend", backend, "--params", &ps, "--batch", &bs, "--out", &out];
+            if detach {
+                args.push("--detach-reset");
+            }
+            tests::snnbench(&args).expect("grads");
+            outs.push(bench_harness::tensors::read_all(std::path::Path::new(&out)).expect("read"));
+        }
+        for name in ["g_in", "g_rec", "g_out", "logits"] {
+            let (a, b) = (outs[1][name].to_f64(), outs[0][name].to_f64());
+            assert_close(&format!("CLI {name} detach={detach}"), &a, &b, tol::BPTT_F32);
+        }
+        assert_eq!(outs[1]["spikes"].to_f64(), outs[0]["spikes"].to_f64());
+    }
+    let mut losses = vec![];
+    for backend in ["cpu", "burn-cpu"] {
+        let out = path(&format!("t-{backend}.safetensors"));
+        tests::snnbench(&[
+            "train-steps",
+            "--rule",
+            "bptt",
+            "--backend",
+            backend,
+            "--params",
+            &ps,
+            "--batch",
+            &bs,
+            "--steps",
+            "2",
+            "--batch-size",
+            "2",
+            "--out",
+            &out,
+        ])
+        .expect("train-steps");
+        losses.push(bench_harness::tensors::read_all(std::path::Path::new(&out)).expect("read")["losses"].to_f64());
+    }
+    assert_close("CLI train-steps losses", &losses[1], &losses[0], 1e-5);
+    let err = tests::snnbench(&[
+        "grads",
+        "--rule",
+        "eprop",
+        "--backend",
+        "burn-cpu",
+        "--params",
+        &ps,
+        "--batch",
+        &bs,
+        "--out",
+        &path("x"),
+    ])
+    .expect_err("e-prop on burn");
+    assert!(format!("{err:#}").contains("--rule bptt"), "{err:#}");
+}

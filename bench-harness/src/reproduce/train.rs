@@ -371,23 +371,13 @@ fn run_experiment(
             }
             sum / n_train as f64
         } else if e == Experiment::BurnBptt {
-            let mut x = Vec::with_capacity(n_train * len);
-            let mut y = Vec::with_capacity(n_train);
-            for &i in idx {
-                x.extend_from_slice(&data.train.x[i * len..(i + 1) * len]);
-                y.push(data.train.y[i]);
-            }
+            let (x, y) = gather(&data.train, idx);
             let losses = burn_epoch(burn_wgpu, &net, &mut ck, &x, &y, t, sched, steps, lr)?;
             bar.inc(n_train as u64);
             losses.iter().map(|&l| l as f64).sum::<f64>() / losses.len().max(1) as f64
         } else {
             let tr = gpu.as_ref().context("internal: no trainer")?;
-            let mut x = Vec::with_capacity(n_train * len);
-            let mut y = Vec::with_capacity(n_train);
-            for &i in idx {
-                x.extend_from_slice(&data.train.x[i * len..(i + 1) * len]);
-                y.push(data.train.y[i]);
-            }
+            let (x, y) = gather(&data.train, idx);
             tr.upload_batch(&x, &y)?;
             tr.wait()?;
             let window = meter.start();
@@ -462,6 +452,16 @@ fn run_experiment(
 }
 
 use super::metrics;
+
+/// The samples `idx` of a split, in that order: `x [n, T, n_in]`, `y [n]`.
+fn gather(d: &BatchData, idx: &[usize]) -> (Vec<f32>, Vec<i64>) {
+    let len = d.t_steps * d.n_in;
+    let mut x = Vec::with_capacity(idx.len() * len);
+    for &i in idx {
+        x.extend_from_slice(&d.x[i * len..(i + 1) * len]);
+    }
+    (x, idx.iter().map(|&i| d.y[i]).collect())
+}
 
 /// One epoch of burn BPTT from the checkpoint's state (updated in place); minibatch k takes samples (k·N+i) mod n.
 #[cfg(feature = "burn")]

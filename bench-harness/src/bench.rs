@@ -94,9 +94,17 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
                     Rule::Eprop(TraceVariant::Authors)
                 };
                 for backend in &plan.backends {
+                    if backend.starts_with("burn") && rule_name != "bptt" {
+                        bar.inc(1);
+                        continue; // burn trains BPTT through autodiff only
+                    }
                     let gpu = if backend == "wgpu" { ctx.as_ref() } else { None };
-                    let r =
-                        crate::bench_train::bench_train(rule, gpu, batch, steps, plan.samples.max(batch), plan.reps);
+                    let r = match backend.as_str() {
+                        "burn-wgpu" | "burn-cpu" => burn_row(backend, batch, steps, plan.samples.max(batch), plan.reps),
+                        _ => {
+                            crate::bench_train::bench_train(rule, gpu, batch, steps, plan.samples.max(batch), plan.reps)
+                        }
+                    };
                     bar.inc(1);
                     match r {
                         Ok(r) => {
@@ -159,6 +167,23 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
     t.write_csv(&out.join("bench.csv"))?;
     lines.push(format!("wrote {}", out.join("bench.csv").display()));
     Ok(lines.join("\n"))
+}
+
+#[cfg(feature = "burn")]
+fn burn_row(
+    backend: &str,
+    batch: usize,
+    steps: usize,
+    samples: usize,
+    reps: usize,
+) -> Result<crate::bench_train::BenchTrainResult> {
+    let b = if backend == "burn-wgpu" { burn_baseline::BurnBackend::Wgpu } else { burn_baseline::BurnBackend::Cpu };
+    crate::bench_train::bench_train_burn(b, batch, steps, samples, reps)
+}
+
+#[cfg(not(feature = "burn"))]
+fn burn_row(backend: &str, _: usize, _: usize, _: usize, _: usize) -> Result<crate::bench_train::BenchTrainResult> {
+    anyhow::bail!("{backend}: this snnbench was built without the `burn` feature")
 }
 
 fn peer(

@@ -128,6 +128,13 @@ fn quick_run_writes_every_file_with_sane_numbers() {
     for want in ["cpu", "wgpu", "burn-wgpu", "burn-cpu"] {
         assert!(backends.iter().any(|x| x == want), "bench.csv lacks a BPTT row for {want}: {backends:?}");
     }
+    // Each backend's rows are that backend's measurement (an e-prop row on burn, or a burn row whose adapter is not
+    // burn's, would be a mislabelled CPU measurement).
+    for burn in ["burn-wgpu", "burn-cpu"] {
+        let rows = b.filter("backend", burn).expect("burn rows");
+        assert!(rows.strs("rule").expect("rule").iter().all(|r| r == "bptt"), "{burn}: rows other than BPTT");
+        assert!(rows.strs("adapter").expect("adapter").iter().all(|a| a.starts_with("burn")), "{burn}: adapter column");
+    }
     let measured = b.filter("source", "measured (median of timed runs after a warm-up step)").expect("measured");
     assert!(measured.len() >= 6, "{} measured bench rows", measured.len());
     assert!(finite(&measured, "samples_per_s").iter().all(|s| *s > 0.0));

@@ -134,25 +134,7 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
                         }
                         Err(e) => {
                             lines.push(format!("{rule_name:5} {backend:4} N={batch:4} T={steps:5}: not run ({e})"));
-                            t.push(vec![
-                                ("rule", rule_name.into()),
-                                ("backend", backend.clone().into()),
-                                ("adapter", "".into()),
-                                ("batch", batch.into()),
-                                ("t_steps", steps.into()),
-                                ("samples", 0usize.into()),
-                                ("reps", 0usize.into()),
-                                ("samples_per_s", f64::NAN.into()),
-                                ("time_per_sample_ms", f64::NAN.into()),
-                                ("wall_time_s", f64::NAN.into()),
-                                ("gpu_time_s", f64::NAN.into()),
-                                ("bytes_total", f64::NAN.into()),
-                                ("bytes_history", f64::NAN.into()),
-                                ("bytes_input", f64::NAN.into()),
-                                ("git_rev", rev.clone().into()),
-                                ("source", "not measured".into()),
-                                ("note", format!("{e}").into()),
-                            ])?;
+                            not_measured(&mut t, rule_name, backend, batch, steps, &rev, format!("{e}"))?;
                         }
                     }
                 }
@@ -186,6 +168,42 @@ fn burn_row(backend: &str, _: usize, _: usize, _: usize, _: usize) -> Result<cra
     anyhow::bail!("{backend}: this snnbench was built without the `burn` feature")
 }
 
+/// A row that says why a contender was not measured.
+fn not_measured(
+    t: &mut Table,
+    rule: &str,
+    backend: &str,
+    batch: usize,
+    steps: usize,
+    rev: &str,
+    note: String,
+) -> Result<()> {
+    let mut cells: Vec<(&str, crate::reproduce::table::Value)> = vec![
+        ("rule", rule.into()),
+        ("backend", backend.into()),
+        ("adapter", "".into()),
+        ("batch", batch.into()),
+        ("t_steps", steps.into()),
+        ("samples", 0usize.into()),
+        ("reps", 0usize.into()),
+        ("git_rev", rev.into()),
+        ("source", "not measured".into()),
+        ("note", note.into()),
+    ];
+    for col in [
+        "samples_per_s",
+        "time_per_sample_ms",
+        "wall_time_s",
+        "gpu_time_s",
+        "bytes_total",
+        "bytes_history",
+        "bytes_input",
+    ] {
+        cells.push((col, f64::NAN.into()));
+    }
+    t.push(cells)
+}
+
 fn peer(
     t: &mut Table,
     lines: &mut Vec<String>,
@@ -195,27 +213,7 @@ fn peer(
     rev: &str,
     ctx: Option<&kernels::GpuContext>,
 ) -> Result<()> {
-    let note_row = |t: &mut Table, note: String| {
-        t.push(vec![
-            ("rule", "bptt".into()),
-            ("backend", "torch".into()),
-            ("adapter", "".into()),
-            ("batch", batch.into()),
-            ("t_steps", steps.into()),
-            ("samples", 0usize.into()),
-            ("reps", 0usize.into()),
-            ("samples_per_s", f64::NAN.into()),
-            ("time_per_sample_ms", f64::NAN.into()),
-            ("wall_time_s", f64::NAN.into()),
-            ("gpu_time_s", f64::NAN.into()),
-            ("bytes_total", f64::NAN.into()),
-            ("bytes_history", f64::NAN.into()),
-            ("bytes_input", f64::NAN.into()),
-            ("git_rev", rev.to_string().into()),
-            ("source", "not measured".into()),
-            ("note", note.into()),
-        ])
-    };
+    let note_row = |t: &mut Table, note: String| not_measured(t, "bptt", "torch", batch, steps, rev, note);
     let Some(script) = peer_script() else {
         return note_row(t, "peer script bench-harness/peers/torch_bptt.py not found".into());
     };

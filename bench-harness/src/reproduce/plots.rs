@@ -246,6 +246,14 @@ pub fn memory(dir: &Path) -> Result<()> {
     both(dir, "memory_vs_t", |r| memory_draw(r, &series, &marks), |r| memory_draw(r, &series, &marks))
 }
 
+/// The name of a bar chart's row at its segment's centre (nothing at the segment edges).
+fn segment_label(names: &[String], s: &SegmentValue<usize>) -> String {
+    match s {
+        SegmentValue::CenterOf(i) => names.get(*i).cloned().unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
 fn bars_draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
@@ -261,6 +269,15 @@ fn bars_draw<DB: DrawingBackend>(
     let min_pos = rows.iter().map(|r| r.1).filter(|v| *v > 0.0).fold(f64::INFINITY, f64::min);
     let n = rows.len();
     let names: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+    // One horizontal bar per row, from `base` to the row's value.
+    let bars = |base: f64| {
+        rows.iter().enumerate().map(move |(i, r)| {
+            Rectangle::new(
+                [(base, SegmentValue::Exact(i)), (r.1, SegmentValue::Exact(i + 1))],
+                COLORS[i % 6].mix(0.8).filled(),
+            )
+        })
+    };
     if log {
         let mut chart = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 22))
@@ -273,21 +290,11 @@ fn bars_draw<DB: DrawingBackend>(
             .configure_mesh()
             .x_desc(xl)
             .x_label_formatter(&|v| format!("{v:.0e}"))
-            .y_label_formatter(&|s| match s {
-                SegmentValue::CenterOf(i) => names.get(*i).cloned().unwrap_or_default(),
-                _ => String::new(),
-            })
+            .y_label_formatter(&|s| segment_label(&names, s))
             .label_style(("sans-serif", 13))
             .draw()
             .map_err(e)?;
-        chart
-            .draw_series(rows.iter().enumerate().map(|(i, r)| {
-                Rectangle::new(
-                    [(min_pos * 0.3, SegmentValue::Exact(i)), (r.1, SegmentValue::Exact(i + 1))],
-                    COLORS[i % 6].mix(0.8).filled(),
-                )
-            }))
-            .map_err(e)?;
+        chart.draw_series(bars(min_pos * 0.3)).map_err(e)?;
     } else {
         let mut chart = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 22))
@@ -299,21 +306,11 @@ fn bars_draw<DB: DrawingBackend>(
         chart
             .configure_mesh()
             .x_desc(xl)
-            .y_label_formatter(&|s| match s {
-                SegmentValue::CenterOf(i) => names.get(*i).cloned().unwrap_or_default(),
-                _ => String::new(),
-            })
+            .y_label_formatter(&|s| segment_label(&names, s))
             .label_style(("sans-serif", 13))
             .draw()
             .map_err(e)?;
-        chart
-            .draw_series(rows.iter().enumerate().map(|(i, r)| {
-                Rectangle::new(
-                    [(0.0, SegmentValue::Exact(i)), (r.1, SegmentValue::Exact(i + 1))],
-                    COLORS[i % 6].mix(0.8).filled(),
-                )
-            }))
-            .map_err(e)?;
+        chart.draw_series(bars(0.0)).map_err(e)?;
         if let Some((x, label)) = line {
             chart
                 .draw_series(std::iter::once(PathElement::new(
@@ -399,10 +396,7 @@ fn tornado_draw<DB: DrawingBackend>(
         .x_desc("GPU energy / chip energy per sample (log)")
         .x_labels(8)
         .x_label_formatter(&|v| format!("{v:.0}"))
-        .y_label_formatter(&|s| match s {
-            SegmentValue::CenterOf(i) => names.get(*i).cloned().unwrap_or_default(),
-            _ => String::new(),
-        })
+        .y_label_formatter(&|s| segment_label(&names, s))
         .label_style(("sans-serif", 12))
         .draw()
         .map_err(e)?;

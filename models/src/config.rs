@@ -3,7 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ModelError, Real, surrogate::Surrogate};
+use crate::{
+    ModelError, Real,
+    surrogate::{PreparedSurrogate, Surrogate},
+};
 
 /// Network shape and neuron constants. `T` is not part of it: it is the length of the input.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -99,7 +102,7 @@ impl NetConfig {
             kappa: R::of(kappa),
             v_th: R::of(self.v_th),
             beta: R::of(self.beta),
-            surrogate: self.surrogate,
+            surrogate: self.surrogate.prepared(),
         }
     }
 }
@@ -121,8 +124,8 @@ pub struct Consts<R> {
     pub v_th: R,
     /// Adaptation strength.
     pub beta: R,
-    /// Pseudo-derivative.
-    pub surrogate: Surrogate,
+    /// Pseudo-derivative, its constants in `R`.
+    pub surrogate: PreparedSurrogate<R>,
 }
 
 #[cfg(test)]

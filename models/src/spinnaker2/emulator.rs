@@ -81,8 +81,8 @@ impl SampleCounts {
 
 struct Pe {
     posts: Range<usize>,
-    /// Own weights: w_in[i][j], w_rec[i][j] (pre-major, so the input current vectorises over own neurons) and
-    /// w_out[j][k].
+    /// Own weights, post-major like the traces (a neuron's incoming row is contiguous, so Adam and the gradient
+    /// run over whole rows): w_in[j][i], w_rec[j][i], w_out[j][k].
     w_in: Vec<f32>,
     w_rec: Vec<f32>,
     w_out: Vec<f32>,
@@ -100,6 +100,8 @@ struct Pe {
     psi: Vec<f32>,
     zbar: Vec<f32>,
     zsum: Vec<f32>,
+    /// Scratch: ψ of the own neurons per step of the current sample, [t][j].
+    psi_hist: Vec<f32>,
 }
 
 /// The emulated chip running the network.
@@ -116,11 +118,11 @@ impl std::fmt::Debug for Emulator {
     }
 }
 
-fn columns(w: &[f32], rows: usize, cols: usize, col_range: Range<usize>) -> Vec<f32> {
-    // w is [rows, cols] (pre, post); returns [row][col in range].
+/// The columns `col_range` of `w [rows, cols]` (pre, post), transposed: `[col in range][row]` (post-major).
+fn own_rows(w: &[f32], rows: usize, cols: usize, col_range: Range<usize>) -> Vec<f32> {
     let mut out = Vec::with_capacity(col_range.len() * rows);
-    for i in 0..rows {
-        out.extend_from_slice(&w[i * cols + col_range.start..i * cols + col_range.end]);
+    for j in col_range {
+        out.extend((0..rows).map(|i| w[i * cols + j]));
     }
     out
 }
@@ -135,8 +137,8 @@ impl Emulator {
             .iter()
             .map(|r| {
                 let n = r.len();
-                let w_in = columns(&params.w_in, n_in, n_rec, r.clone());
-                let w_rec = columns(&params.w_rec, n_rec, n_rec, r.clone());
+                let w_in = own_rows(&params.w_in, n_in, n_rec, r.clone());
+                let w_rec = own_rows(&params.w_rec, n_rec, n_rec, r.clone());
                 let w_out = params.w_out[r.start * n_out..r.end * n_out].to_vec();
                 let zeros = |len| vec![0.0f32; len];
                 Pe {
@@ -156,6 +158,7 @@ impl Emulator {
                     psi: zeros(n),
                     zbar: zeros(n),
                     zsum: zeros(n),
+                    psi_hist: Vec::new(),
                 }
             })
             .collect();
@@ -182,13 +185,13 @@ impl Emulator {
         for pe in &mut self.pes {
             let r = pe.posts.clone();
             pe.m = [
-                columns(&a.m.w_in, n_in, n_rec, r.clone()),
-                columns(&a.m.w_rec, n_rec, n_rec, r.clone()),
+                own_rows(&a.m.w_in, n_in, n_rec, r.clone()),
+                own_rows(&a.m.w_rec, n_rec, n_rec, r.clone()),
                 a.m.w_out[r.start * n_out..r.end * n_out].to_vec(),
             ];
             pe.v = [
-                columns(&a.v.w_in, n_in, n_rec, r.clone()),
-                columns(&a.v.w_rec, n_rec, n_rec, r.clone()),
+                own_rows(&a.v.w_in, n_in, n_rec, r.clone()),
+                own_rows(&a.v.w_rec, n_rec, n_rec, r.clone()),
                 a.v.w_out[r.start * n_out..r.end * n_out].to_vec(),
             ];
         }
@@ -200,13 +203,12 @@ impl Emulator {
         let mut p = Params::zeros_shaped(n_in, n_rec, n_out);
         for pe in &self.pes {
             let [w_in, w_rec, w_out] = part(pe);
-            let n = pe.posts.len();
             for (jl, j) in pe.posts.clone().enumerate() {
                 for i in 0..n_in {
-                    p.w_in[i * n_rec + j] = w_in[i * n + jl];
+                    p.w_in[i * n_rec + j] = w_in[jl * n_in + i];
                 }
                 for i in 0..n_rec {
-                    p.w_rec[i * n_rec + j] = w_rec[i * n + jl];
+                    p.w_rec[i * n_rec + j] = w_rec[jl * n_rec + i];
                 }
                 p.w_out[j * n_out..(j + 1) * n_out].copy_from_slice(&w_out[jl * n_out..(jl + 1) * n_out]);
             }
@@ -216,6 +218,13 @@ impl Emulator {
 
     /// Trains on one sample `x [T, n_in]` (online: gradient, then Adam on every PE). Returns the sample's loss
     /// (CE + l2·ΣW², before the update) and what every PE executed.
+    ///
+    /// The emulator computes in two passes with the chip's arithmetic. First the network's dynamics, step by step
+    /// over all PEs (they do not depend on the traces), recording each neuron's u(t) and the ε^v(t) rows; the
+    /// readout and the output error follow from the spike counts. Then every PE, in parallel, evaluates ψ for its
+    /// neurons, runs its traces step by step over the recorded rows (its trace block stays in L1), forms its
+    /// gradients and applies Adam. Every synapse sees the same values in the same order as in a step-by-step run,
+    /// so the results are those of the chip's schedule; the counts are that schedule's.
     pub fn train_sample(
         &mut self,
         x: &[f32],
@@ -237,25 +246,28 @@ impl Emulator {
             }
         }
         let mut counts = SampleCounts { steps: Vec::with_capacity(t_steps), end: Vec::new(), spikes: 0 };
-        // The input currents of all PEs are computed together from a pre-major copy of the PEs' W_in columns
-        // (the same per-neuron sums in the same order as each PE's own loop; 120-wide instead of 10-wide vectors).
+        // The input currents of all PEs are computed together from pre-major copies of the PEs' W_in and W_rec rows:
+        // every neuron's sum has the same terms in the same order as its PE's own loop (inputs, then the spiking
+        // sources, increasing), but the additions run 120 neurons wide instead of one neuron at a time.
         let mut w_in_all = vec![0.0f32; n_in * n_rec];
+        let mut w_rec_all = vec![0.0f32; n_rec * n_rec];
         for pe in &self.pes {
-            let n = pe.posts.len();
-            for i in 0..n_in {
-                w_in_all[i * n_rec + pe.posts.start..i * n_rec + pe.posts.end]
-                    .copy_from_slice(&pe.w_in[i * n..(i + 1) * n]);
+            for (jl, j) in pe.posts.clone().enumerate() {
+                for (i, &w) in pe.w_in[jl * n_in..(jl + 1) * n_in].iter().enumerate() {
+                    w_in_all[i * n_rec + j] = w;
+                }
+                for (i, &w) in pe.w_rec[jl * n_rec..(jl + 1) * n_rec].iter().enumerate() {
+                    w_rec_all[i * n_rec + j] = w;
+                }
             }
         }
+        // The input currents of every step at once (they do not depend on the dynamics).
+        let in_cur = input_currents(x, &w_in_all, n_in, n_rec);
         let mut cur_all = vec![0.0f32; n_rec];
         // Spikes of the previous step as received by every PE (multicast packets): indices, increasing.
         let mut spikes_prev: Vec<usize> = Vec::new();
         let mut z_prev = vec![0.0f32; n_rec];
-        // The emulator computes in two passes with the chip's arithmetic: first the network's dynamics step by step
-        // (they do not depend on the traces), recording ψ(t) and ε^v(t); then each PE's traces, neuron by neuron
-        // over all steps, so a neuron's trace row stays in cache. Every synapse sees the same values in the same
-        // order as in a step-by-step run, so the results are identical; the counts are the chip's step schedule.
-        let mut psi_hist = vec![0.0f32; t_steps * n_rec];
+        let mut u_hist = vec![0.0f32; t_steps * n_rec];
         let mut ev_hist = vec![0.0f32; t_steps * n_pre];
         // ε^v is the same on every PE (each keeps its own copy on the chip): computed once here.
         let mut eps_v = vec![0.0f32; n_pre];
@@ -270,15 +282,13 @@ impl Emulator {
                 }
             }
             ev_hist[t * n_pre..(t + 1) * n_pre].copy_from_slice(&eps_v);
-            cur_all.iter_mut().for_each(|c| *c = 0.0);
-            for (i, &xi) in x_t.iter().enumerate() {
-                if xi != 0.0 {
-                    for (c, &w) in cur_all.iter_mut().zip(&w_in_all[i * n_rec..(i + 1) * n_rec]) {
-                        *c += w * xi;
-                    }
+            cur_all.copy_from_slice(&in_cur[t * n_rec..(t + 1) * n_rec]);
+            for &i in &spikes_prev {
+                for (c, &w) in cur_all.iter_mut().zip(&w_rec_all[i * n_rec..(i + 1) * n_rec]) {
+                    *c += w;
                 }
             }
-            let psi_t = &mut psi_hist[t * n_rec..(t + 1) * n_rec];
+            let u_t = &mut u_hist[t * n_rec..(t + 1) * n_rec];
             let step: Vec<PhaseCounts> = self
                 .pes
                 .iter_mut()
@@ -286,23 +296,18 @@ impl Emulator {
                     let n = pe.posts.len();
                     for jl in 0..n {
                         let j = pe.posts.start + jl;
-                        // Input current (above) then the spiking rows, in the reference's order (increasing i).
-                        let mut cur = cur_all[j];
-                        for &i in &spikes_prev {
-                            cur += pe.w_rec[i * n + jl];
-                        }
+                        // Input current then the spiking rows (above), in the reference's order (increasing i).
+                        let cur = cur_all[j];
                         let zp = pe.z[jl];
                         let a = c.rho * pe.a[jl] + c.one_minus_rho * zp;
                         let thr = c.v_th + c.beta * a;
                         let v = c.alpha * pe.v_mem[jl] + c.one_minus_alpha * cur - zp * thr;
                         let u = v - thr;
                         let z = if u > 0.0 { 1.0 } else { 0.0 };
-                        let psi = c.surrogate.psi(u);
                         pe.a[jl] = a;
                         pe.v_mem[jl] = v;
                         pe.z[jl] = z;
-                        pe.psi[jl] = psi;
-                        psi_t[j] = psi;
+                        u_t[j] = u;
                         let zb = c.kappa * pe.zbar[jl] + z;
                         pe.zbar[jl] = zb;
                         pe.zsum[jl] += zb;
@@ -335,38 +340,6 @@ impl Emulator {
             counts.spikes += spikes_prev.len() as u32;
             counts.steps.push(step);
         }
-        // Traces, PE by PE (in parallel), step by step, neuron by neuron (a PE's trace block stays in L1 and each
-        // step's ε^v row is read once per PE): authors' alignment.
-        let drive = c.one_minus_rho * c.one_minus_alpha;
-        let traces = |pe: &mut Pe| {
-            let n = pe.posts.len();
-            for t in 0..t_steps {
-                let ev_t = &ev_hist[t * n_pre..(t + 1) * n_pre];
-                for jl in 0..n {
-                    let j = pe.posts.start + jl;
-                    let psi = psi_hist[t * n_rec + j];
-                    let decay = c.rho - c.one_minus_rho * c.beta * psi;
-                    let gain = drive * psi;
-                    let r = jl * n_pre..(jl + 1) * n_pre;
-                    let (ea, eb, es) = (&mut pe.eps_a[r.clone()], &mut pe.e_bar[r.clone()], &mut pe.e_sum[r]);
-                    // Zipped iterators: no bounds checks, so the loop vectorises.
-                    for (((a_ij, b_ij), s_ij), &ev) in ea.iter_mut().zip(eb.iter_mut()).zip(es.iter_mut()).zip(ev_t) {
-                        let a = decay * *a_ij + gain * ev;
-                        *a_ij = a;
-                        let e = psi * (c.one_minus_alpha * ev - c.beta * a);
-                        let b = c.kappa * *b_ij + e;
-                        *b_ij = b;
-                        *s_ij += b;
-                    }
-                    // The autapse has no trace.
-                    ea[n_in + j] = 0.0;
-                    eb[n_in + j] = 0.0;
-                    es[n_in + j] = 0.0;
-                }
-            }
-            pe.eps_v.copy_from_slice(&eps_v);
-        };
-        on_two_threads(&mut self.pes, traces);
         // Readout: partial logits per PE (own rows of W_out), summed on the root PE 0 in PE order.
         let t = t_steps as f32;
         let mut logits = vec![0.0f32; n_out];
@@ -385,51 +358,74 @@ impl Emulator {
         }
         let logits: Vec<f32> = logits.iter().map(|l| l / t).collect();
         let (ce, err) = cross_entropy(&logits, label);
-        // Loss as the reference reports it: CE + l2·ΣW² (before the update).
-        let sum_sq: f32 = self
-            .pes
-            .iter()
-            .map(|pe| {
-                [&pe.w_in, &pe.w_rec, &pe.w_out].iter().map(|w| w.iter().map(|x| x * x).sum::<f32>()).sum::<f32>()
-            })
-            .sum();
-        let loss = ce + l2 as f32 * sum_sq;
-        // Learning signal, gradients and Adam on every PE.
         self.adam_step += 1;
         let step_t = self.adam_step as i32;
         let (b1, b2, eps) = (adam.beta1 as f32, adam.beta2 as f32, adam.eps as f32);
         let lr_t = lr as f32 * (1.0 - b2.powi(step_t)).sqrt() / (1.0 - b1.powi(step_t));
         let two_l2 = (2.0 * l2) as f32;
         let n_pes = self.pes.len();
-        let mut end = vec![PhaseCounts::default(); n_pes];
-        let adam_pe = |(p, (pe, out)): (usize, (&mut Pe, &mut PhaseCounts))| {
+        let drive = c.one_minus_rho * c.one_minus_alpha;
+        // (1−α)·ε^v, the same product every synapse's trace update forms, once per step and source.
+        let oev_hist: Vec<f32> = ev_hist.iter().map(|&ev| c.one_minus_alpha * ev).collect();
+        // One PE's work after the dynamics: ψ, traces, its share of ΣW² (before the update), learning signal,
+        // gradients and Adam.
+        let pe_end = |p: usize, pe: &mut Pe| -> (f32, PhaseCounts) {
             let n = pe.posts.len();
+            pe.psi_hist.clear();
+            for t in 0..t_steps {
+                let u_t = &u_hist[t * n_rec + pe.posts.start..t * n_rec + pe.posts.end];
+                pe.psi_hist.extend(u_t.iter().map(|&u| c.surrogate.psi(u)));
+            }
+            if t_steps > 0 {
+                pe.psi.copy_from_slice(&pe.psi_hist[(t_steps - 1) * n..]);
+            }
+            let tc = TraceConsts { beta: c.beta, kappa: c.kappa };
+            let mut coef = Vec::with_capacity(t_steps);
             for jl in 0..n {
-                let sig = (0..n_out).map(|k| err[k] * pe.w_out[jl * n_out + k]).sum::<f32>() / t;
+                let j = pe.posts.start + jl;
+                coef.clear();
+                coef.extend((0..t_steps).map(|t| {
+                    let psi = pe.psi_hist[t * n + jl];
+                    [psi, c.rho - c.one_minus_rho * c.beta * psi, drive * psi]
+                }));
+                let r = jl * n_pre..(jl + 1) * n_pre;
+                neuron_traces(
+                    &mut pe.eps_a[r.clone()],
+                    &mut pe.e_bar[r.clone()],
+                    &mut pe.e_sum[r.clone()],
+                    &ev_hist,
+                    &oev_hist,
+                    &coef,
+                    &tc,
+                );
+                // The autapse has no trace (the chip skips it; its values above feed nothing).
+                pe.eps_a[r.start + n_in + j] = 0.0;
+                pe.e_bar[r.start + n_in + j] = 0.0;
+                pe.e_sum[r.start + n_in + j] = 0.0;
+            }
+            pe.eps_v.copy_from_slice(&eps_v);
+            let sum_sq = [&pe.w_in, &pe.w_rec, &pe.w_out].iter().map(|w| w.iter().map(|x| x * x).sum::<f32>()).sum();
+            // The reference's update: g = 0 + L·E, then ·(1/B) + 2·l2·W with B = 1, then Adam. Whole rows at a
+            // time (elementwise, so the order does not matter and the loops vectorise).
+            let h = AdamStep { b1, b2, eps, lr_t, two_l2 };
+            let [m_in, m_rec, m_out] = &mut pe.m;
+            let [v_in, v_rec, v_out] = &mut pe.v;
+            let mut g = vec![0.0f32; n_pre.max(n_out)];
+            for jl in 0..n {
+                let w_out = &mut pe.w_out[jl * n_out..(jl + 1) * n_out];
+                let sig = err.iter().zip(w_out.iter()).map(|(e, w)| e * w).sum::<f32>() / t;
                 let e_row = &pe.e_sum[jl * n_pre..(jl + 1) * n_pre];
-                // The reference's gradient: 0 + L·E, then ·(1/B) + 2·l2·W with B = 1.
-                let upd = |w: &mut f32, m: &mut f32, v: &mut f32, g_raw: f32| {
-                    let g = g_raw * 1.0 + two_l2 * *w;
-                    *m = b1 * *m + (1.0 - b1) * g;
-                    *v = b2 * *v + (1.0 - b2) * g * g;
-                    *w -= lr_t * *m / (v.sqrt() + eps);
-                };
-                for i in 0..n_in {
-                    let k = i * n + jl;
-                    upd(&mut pe.w_in[k], &mut pe.m[0][k], &mut pe.v[0][k], sig * e_row[i]);
-                }
-                for i in 0..n_rec {
-                    let k = i * n + jl;
-                    upd(&mut pe.w_rec[k], &mut pe.m[1][k], &mut pe.v[1][k], sig * e_row[n_in + i]);
-                }
-                for k in 0..n_out {
-                    let idx = jl * n_out + k;
-                    let g_raw = pe.zsum[jl] * err[k] / t;
-                    upd(&mut pe.w_out[idx], &mut pe.m[2][idx], &mut pe.v[2][idx], g_raw);
-                }
+                g[..n_pre].iter_mut().zip(e_row).for_each(|(g, e)| *g = sig * e);
+                let (ri, rr, ro) =
+                    (jl * n_in..(jl + 1) * n_in, jl * n_rec..(jl + 1) * n_rec, jl * n_out..(jl + 1) * n_out);
+                adam_rows(&mut pe.w_in[ri.clone()], &mut m_in[ri.clone()], &mut v_in[ri], &g[..n_in], &h);
+                adam_rows(&mut pe.w_rec[rr.clone()], &mut m_rec[rr.clone()], &mut v_rec[rr], &g[n_in..n_pre], &h);
+                let zs = pe.zsum[jl];
+                g[..n_out].iter_mut().zip(&err).for_each(|(g, e)| *g = zs * e / t);
+                adam_rows(w_out, &mut m_out[ro.clone()], &mut v_out[ro], &g[..n_out], &h);
             }
             let root = p == 0;
-            *out = PhaseCounts {
+            let counts = PhaseCounts {
                 readout_macs: (n * n_out) as u32,
                 signal_macs: (n * n_out) as u32 + if root { (4 * n_out) as u32 } else { 0 },
                 softmax_exps: if root { n_out as u32 } else { 0 },
@@ -440,29 +436,214 @@ impl Emulator {
                 packets_received: if root { ((n_pes - 1) * n_out) as u32 } else { n_out as u32 },
                 ..PhaseCounts::default()
             };
+            (sum_sq, counts)
         };
+        let mut ends = vec![(0.0f32, PhaseCounts::default()); n_pes];
         {
-            let mut work: Vec<(usize, (&mut Pe, &mut PhaseCounts))> =
-                self.pes.iter_mut().zip(end.iter_mut()).enumerate().collect();
+            let mut work: Vec<(usize, &mut Pe, &mut (f32, PhaseCounts))> =
+                self.pes.iter_mut().zip(ends.iter_mut()).enumerate().map(|(p, (pe, out))| (p, pe, out)).collect();
             let half = work.len().div_ceil(2);
             let (a, b) = work.split_at_mut(half);
+            let run = |w: &mut [(usize, &mut Pe, &mut (f32, PhaseCounts))]| {
+                for (p, pe, out) in w.iter_mut() {
+                    **out = pe_end(*p, pe);
+                }
+            };
             std::thread::scope(|s| {
-                s.spawn(|| a.iter_mut().for_each(|(p, (pe, out))| adam_pe((*p, (&mut **pe, &mut **out)))));
-                b.iter_mut().for_each(|(p, (pe, out))| adam_pe((*p, (&mut **pe, &mut **out))));
+                s.spawn(|| run(a));
+                run(b);
             });
         }
-        counts.end = end;
+        // Loss as the reference reports it: CE + l2·ΣW² (before the update), ΣW² gathered in PE order.
+        let sum_sq: f32 = ends.iter().map(|e| e.0).sum();
+        let loss = ce + l2 as f32 * sum_sq;
+        counts.end = ends.into_iter().map(|e| e.1).collect();
         (loss, counts)
     }
 }
 
-/// Runs `f` on every PE, the first half on a second thread and the rest on this one. Scoped threads rather than
-/// rayon: on a 2-core machine rayon's spinning workers slow the sequential phases around this one.
-fn on_two_threads(pes: &mut [Pe], f: impl Fn(&mut Pe) + Sync) {
-    let half = pes.len().div_ceil(2);
-    let (a, b) = pes.split_at_mut(half);
-    std::thread::scope(|s| {
-        s.spawn(|| a.iter_mut().for_each(&f));
-        b.iter_mut().for_each(&f);
-    });
+/// `x [T, n_in] · w [n_in, n_rec]`, each neuron's sum over the inputs in increasing order — the order of the
+/// chip's per-PE loop (a zero input adds an exact zero, so skipping it, as the chip's loop may, changes nothing).
+/// Blocked over 4 steps × 16 neurons held in registers.
+fn input_currents(x: &[f32], w: &[f32], n_in: usize, n_rec: usize) -> Vec<f32> {
+    let t_steps = x.len() / n_in;
+    let mut out = vec![0.0f32; t_steps * n_rec];
+    let mut t0 = 0;
+    while t0 < t_steps {
+        if t0 + 4 <= t_steps {
+            current_block::<4>(x, w, n_in, n_rec, t0, &mut out);
+            t0 += 4;
+        } else {
+            current_block::<1>(x, w, n_in, n_rec, t0, &mut out);
+            t0 += 1;
+        }
+    }
+    out
+}
+
+#[inline(always)]
+fn current_block<const TB: usize>(x: &[f32], w: &[f32], n_in: usize, n_rec: usize, t0: usize, out: &mut [f32]) {
+    let mut j0 = 0;
+    while j0 < n_rec {
+        if j0 + 16 <= n_rec {
+            current_tile::<TB, 16>(x, w, n_in, n_rec, t0, j0, out);
+            j0 += 16;
+        } else {
+            current_tile::<TB, 1>(x, w, n_in, n_rec, t0, j0, out);
+            j0 += 1;
+        }
+    }
+}
+
+#[inline(always)]
+fn current_tile<const TB: usize, const JB: usize>(
+    x: &[f32],
+    w: &[f32],
+    n_in: usize,
+    n_rec: usize,
+    t0: usize,
+    j0: usize,
+    out: &mut [f32],
+) {
+    let mut acc = [[0.0f32; JB]; TB];
+    for i in 0..n_in {
+        let w_row: &[f32; JB] = w[i * n_rec + j0..i * n_rec + j0 + JB].try_into().expect("tile");
+        for (tb, acc_t) in acc.iter_mut().enumerate() {
+            let xi = x[(t0 + tb) * n_in + i];
+            for (a, &wv) in acc_t.iter_mut().zip(w_row) {
+                *a += wv * xi;
+            }
+        }
+    }
+    for (tb, acc_t) in acc.iter().enumerate() {
+        out[(t0 + tb) * n_rec + j0..(t0 + tb) * n_rec + j0 + JB].copy_from_slice(acc_t);
+    }
+}
+
+/// One Adam step's scalars (bias correction folded into `lr_t`, as in the reference).
+struct AdamStep {
+    b1: f32,
+    b2: f32,
+    eps: f32,
+    lr_t: f32,
+    two_l2: f32,
+}
+
+/// The reference's update on a run of weights: g = g_raw·(1/B) + 2·l2·W with B = 1, then Adam (elementwise, so
+/// the loop vectorises).
+fn adam_rows(w: &mut [f32], m: &mut [f32], v: &mut [f32], g_raw: &[f32], h: &AdamStep) {
+    for (((w, m), v), &g_raw) in w.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g_raw) {
+        let g = g_raw * 1.0 + h.two_l2 * *w;
+        *m = h.b1 * *m + (1.0 - h.b1) * g;
+        *v = h.b2 * *v + (1.0 - h.b2) * g * g;
+        *w -= h.lr_t * *m / (v.sqrt() + h.eps);
+    }
+}
+
+/// The constants of the per-synapse trace update.
+struct TraceConsts {
+    beta: f32,
+    kappa: f32,
+}
+
+/// One neuron's per-synapse traces over a whole sample: for every step t (with `coef[t]` = [ψ, decay, gain] of the
+/// neuron and `ev_hist` row t = ε^v of every presynaptic source), every synapse i updates
+/// ε^a ← decay·ε^a + gain·ε^v_i, e = ψ·((1−α)·ε^v_i − β·ε^a), ē ← κ·ē + e, E ← E + ē — the chip's step-by-step
+/// recursion, in its operation order. Synapses are independent, so the loop runs over tiles of synapses with their
+/// three traces held in registers for all T steps (only ε^v is loaded per step); the arithmetic per synapse is
+/// exactly that of a step-by-step loop.
+fn neuron_traces(
+    ea: &mut [f32],
+    eb: &mut [f32],
+    es: &mut [f32],
+    ev_hist: &[f32],
+    oev_hist: &[f32],
+    coef: &[[f32; 3]],
+    k: &TraceConsts,
+) {
+    // On a CPU with AVX-512 the same loop runs compiled for it (pulp's runtime dispatch), 64 synapses per tile:
+    // 3 traces × 64 floats fill 12 of its 32 registers. Otherwise (AVX2, 16 registers) 16 synapses per tile keep
+    // the two FP ports busy without spilling. The IEEE operations are the same either way, so are the results.
+    if let Some(v4) = pulp::x86::V4::try_new() {
+        pulp::Simd::vectorize(v4, Tiles64 { ea, eb, es, ev_hist, oev_hist, coef, k });
+    } else {
+        neuron_traces_tiled::<16>(ea, eb, es, ev_hist, oev_hist, coef, k);
+    }
+}
+
+/// The AVX-512 instance of the trace loop, for pulp's dispatch (the trait method is inlined into a function
+/// compiled with AVX-512 enabled).
+struct Tiles64<'a> {
+    ea: &'a mut [f32],
+    eb: &'a mut [f32],
+    es: &'a mut [f32],
+    ev_hist: &'a [f32],
+    oev_hist: &'a [f32],
+    coef: &'a [[f32; 3]],
+    k: &'a TraceConsts,
+}
+
+impl pulp::WithSimd for Tiles64<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        neuron_traces_tiled::<64>(self.ea, self.eb, self.es, self.ev_hist, self.oev_hist, self.coef, self.k);
+    }
+}
+
+#[inline(always)]
+fn neuron_traces_tiled<const W: usize>(
+    ea: &mut [f32],
+    eb: &mut [f32],
+    es: &mut [f32],
+    ev_hist: &[f32],
+    oev_hist: &[f32],
+    coef: &[[f32; 3]],
+    k: &TraceConsts,
+) {
+    let n_pre = ea.len();
+    let mut start = 0;
+    start = tiles::<W>(ea, eb, es, ev_hist, oev_hist, coef, k, n_pre, start);
+    start = tiles::<8>(ea, eb, es, ev_hist, oev_hist, coef, k, n_pre, start);
+    tiles::<1>(ea, eb, es, ev_hist, oev_hist, coef, k, n_pre, start);
+}
+
+/// Tiles of `W` synapses from `start` while whole tiles fit; returns where it stopped.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn tiles<const W: usize>(
+    ea: &mut [f32],
+    eb: &mut [f32],
+    es: &mut [f32],
+    ev_hist: &[f32],
+    oev_hist: &[f32],
+    coef: &[[f32; 3]],
+    k: &TraceConsts,
+    n_pre: usize,
+    mut start: usize,
+) -> usize {
+    while start + W <= n_pre {
+        let r = start..start + W;
+        let mut a: [f32; W] = ea[r.clone()].try_into().expect("tile");
+        let mut b: [f32; W] = eb[r.clone()].try_into().expect("tile");
+        let mut s: [f32; W] = es[r.clone()].try_into().expect("tile");
+        for (t, &[psi, decay, gain]) in coef.iter().enumerate() {
+            let row = t * n_pre + start..t * n_pre + start + W;
+            let ev: &[f32; W] = ev_hist[row.clone()].try_into().expect("tile");
+            let oev: &[f32; W] = oev_hist[row].try_into().expect("tile");
+            for l in 0..W {
+                let an = decay * a[l] + gain * ev[l];
+                a[l] = an;
+                let e = psi * (oev[l] - k.beta * an);
+                let bn = k.kappa * b[l] + e;
+                b[l] = bn;
+                s[l] += bn;
+            }
+        }
+        ea[r.clone()].copy_from_slice(&a);
+        eb[r.clone()].copy_from_slice(&b);
+        es[r].copy_from_slice(&s);
+        start += W;
+    }
+    start
 }

@@ -1,3 +1,8 @@
+//! Prints a digest of the emulator's weights, Adam state, counts and first losses after 16 samples (12 and 7 PEs),
+//! so that an optimisation of the emulator can be checked to change no bit: run it before and after.
+//!
+//! Run: `cargo run --release -p models --example emu_digest`
+
 use models::{
     AdamConfig, NetConfig, Params,
     spinnaker2::{ChipConfig, Emulator, Partition},

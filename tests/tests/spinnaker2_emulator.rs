@@ -85,3 +85,39 @@ fn checkpoint_resumes_bit_exactly() {
     assert_eq!(resumed.params(), straight.params());
     assert_eq!(resumed.adam_state().m, straight.adam_state().m);
 }
+
+/// The end-of-sample work split over two host threads (the helper thread) gives the same bits as one thread:
+/// weights, Adam state, losses and counts, for an even and an uneven split, and after switching back and forth.
+#[test]
+fn two_host_threads_equal_one() {
+    let t = load_fixture("reference_train_eprop.safetensors");
+    let p0 = fixture_params(&t, "").cast::<f32>();
+    let data = fixture_batch(&t);
+    let cfg = NetConfig::default();
+    let len = data.t_steps * data.n_in;
+    for pes in [12, 7] {
+        let part = Partition::balanced(cfg.n_rec, pes);
+        let run = |threads: &[usize]| {
+            let mut emu = Emulator::new(&cfg, &ChipConfig::default(), &part, &p0);
+            let mut out = Vec::new();
+            for (k, &th) in threads.iter().enumerate() {
+                emu.set_host_threads(th);
+                let b = k % data.batch;
+                let (loss, counts) = emu.train_sample(
+                    &data.x[b * len..(b + 1) * len],
+                    data.y[b] as usize,
+                    &AdamConfig::default(),
+                    0.01,
+                    1e-5,
+                );
+                out.push((loss.to_bits(), counts));
+            }
+            (out, emu.params(), emu.adam_state())
+        };
+        let one = run(&[1; 6]);
+        let two = run(&[2; 6]);
+        let mixed = run(&[2, 1, 2, 2, 1, 2]);
+        assert!(one == two, "{pes} PEs: two host threads differ from one");
+        assert!(one == mixed, "{pes} PEs: switching host threads changes the result");
+    }
+}

@@ -4,7 +4,14 @@
 //! batch 1). Its arithmetic follows the CPU reference operation by operation (so weights agree with `models` to
 //! the readout's summation order), and it counts what it executes, per PE, per step and per phase.
 
-use std::ops::Range;
+use std::{
+    ops::Range,
+    sync::{
+        Arc, Mutex, MutexGuard,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
 
 use serde::Serialize;
 
@@ -105,11 +112,18 @@ struct Pe {
 }
 
 /// The emulated chip running the network.
+///
+/// The host runs the PEs' end-of-sample work (ψ, traces, gradients, Adam) on two threads: this one and a helper
+/// thread that lives as long as the emulator. Starting a thread per sample costs ≈ 0.3 ms on a 2-vCPU VM and
+/// waking a parked one ≈ 0.13 ms (measured), a sizeable part of a sample's ≈ 0.6 ms, so the helper spins for a
+/// short while after each job before it parks. Each PE's arithmetic does not depend on which thread runs it.
 pub struct Emulator {
     cfg: NetConfig,
     c: Consts<f32>,
-    pes: Vec<Pe>,
+    pes: Arc<[Mutex<Pe>]>,
     adam_step: u64,
+    host_threads: usize,
+    helper: Option<Helper>,
 }
 
 impl std::fmt::Debug for Emulator {
@@ -161,8 +175,20 @@ impl Emulator {
                     psi_hist: Vec::new(),
                 }
             })
+            .map(Mutex::new)
             .collect();
-        Self { cfg: cfg.clone(), c: cfg.consts::<f32>(), pes, adam_step: 0 }
+        Self { cfg: cfg.clone(), c: cfg.consts::<f32>(), pes, adam_step: 0, host_threads: 2, helper: None }
+    }
+
+    /// How many host threads run the PEs' end-of-sample work: 2 (the default; the second one only where the host
+    /// has a second CPU) or 1. The results are the same bit for bit; only the speed differs.
+    pub fn set_host_threads(&mut self, threads: usize) {
+        self.host_threads = threads.clamp(1, 2);
+        if self.host_threads == 1
+            && let Some(h) = self.helper.take()
+        {
+            h.stop();
+        }
     }
 
     /// The weights gathered back into `[pre, post]` matrices.
@@ -182,7 +208,8 @@ impl Emulator {
     /// Loads an Adam state (a checkpoint's) onto the PEs: each PE takes the moments of its own weights.
     pub fn set_adam(&mut self, a: &AdamState<f32>) {
         let (n_in, n_rec, n_out) = (self.cfg.n_in, self.cfg.n_rec, self.cfg.n_out);
-        for pe in &mut self.pes {
+        for pe in self.pes.iter() {
+            let mut pe = lock(pe);
             let r = pe.posts.clone();
             pe.m = [
                 own_rows(&a.m.w_in, n_in, n_rec, r.clone()),
@@ -201,8 +228,9 @@ impl Emulator {
     fn gather(&self, part: impl Fn(&Pe) -> [&Vec<f32>; 3]) -> Params<f32> {
         let (n_in, n_rec, n_out) = (self.cfg.n_in, self.cfg.n_rec, self.cfg.n_out);
         let mut p = Params::zeros_shaped(n_in, n_rec, n_out);
-        for pe in &self.pes {
-            let [w_in, w_rec, w_out] = part(pe);
+        for pe in self.pes.iter() {
+            let pe = lock(pe);
+            let [w_in, w_rec, w_out] = part(&pe);
             for (jl, j) in pe.posts.clone().enumerate() {
                 for i in 0..n_in {
                     p.w_in[i * n_rec + j] = w_in[jl * n_in + i];
@@ -237,7 +265,8 @@ impl Emulator {
         let n_pre = n_in + n_rec;
         let t_steps = x.len() / n_in;
         let c = self.c;
-        for pe in &mut self.pes {
+        let mut pes: Vec<MutexGuard<'_, Pe>> = self.pes.iter().map(lock).collect();
+        for pe in pes.iter_mut().map(|g| &mut **g) {
             for v in [&mut pe.eps_a, &mut pe.e_bar, &mut pe.e_sum, &mut pe.eps_v, &mut pe.v_mem, &mut pe.a] {
                 v.iter_mut().for_each(|x| *x = 0.0);
             }
@@ -251,7 +280,7 @@ impl Emulator {
         // sources, increasing), but the additions run 120 neurons wide instead of one neuron at a time.
         let mut w_in_all = vec![0.0f32; n_in * n_rec];
         let mut w_rec_all = vec![0.0f32; n_rec * n_rec];
-        for pe in &self.pes {
+        for pe in pes.iter() {
             for (jl, j) in pe.posts.clone().enumerate() {
                 for (i, &w) in pe.w_in[jl * n_in..(jl + 1) * n_in].iter().enumerate() {
                     w_in_all[i * n_rec + j] = w;
@@ -289,10 +318,10 @@ impl Emulator {
                 }
             }
             let u_t = &mut u_hist[t * n_rec..(t + 1) * n_rec];
-            let step: Vec<PhaseCounts> = self
-                .pes
+            let step: Vec<PhaseCounts> = pes
                 .iter_mut()
                 .map(|pe| {
+                    let pe: &mut Pe = pe;
                     let n = pe.posts.len();
                     for jl in 0..n {
                         let j = pe.posts.start + jl;
@@ -329,7 +358,7 @@ impl Emulator {
                 })
                 .collect();
             spikes_prev.clear();
-            for pe in &self.pes {
+            for pe in pes.iter() {
                 for (jl, &z) in pe.z.iter().enumerate() {
                     z_prev[pe.posts.start + jl] = z;
                     if z != 0.0 {
@@ -343,7 +372,7 @@ impl Emulator {
         // Readout: partial logits per PE (own rows of W_out), summed on the root PE 0 in PE order.
         let t = t_steps as f32;
         let mut logits = vec![0.0f32; n_out];
-        for pe in &self.pes {
+        for pe in pes.iter() {
             let mut part = vec![0.0f32; n_out];
             for (jl, &s) in pe.zsum.iter().enumerate() {
                 if s != 0.0 {
@@ -363,102 +392,275 @@ impl Emulator {
         let (b1, b2, eps) = (adam.beta1 as f32, adam.beta2 as f32, adam.eps as f32);
         let lr_t = lr as f32 * (1.0 - b2.powi(step_t)).sqrt() / (1.0 - b1.powi(step_t));
         let two_l2 = (2.0 * l2) as f32;
-        let n_pes = self.pes.len();
-        let drive = c.one_minus_rho * c.one_minus_alpha;
+        let n_pes = pes.len();
         // (1−α)·ε^v, the same product every synapse's trace update forms, once per step and source.
         let oev_hist: Vec<f32> = ev_hist.iter().map(|&ev| c.one_minus_alpha * ev).collect();
-        // One PE's work after the dynamics: ψ, traces, its share of ΣW² (before the update), learning signal,
-        // gradients and Adam.
-        let pe_end = |p: usize, pe: &mut Pe| -> (f32, PhaseCounts) {
-            let n = pe.posts.len();
-            pe.psi_hist.clear();
-            for t in 0..t_steps {
-                let u_t = &u_hist[t * n_rec + pe.posts.start..t * n_rec + pe.posts.end];
-                pe.psi_hist.extend(u_t.iter().map(|&u| c.surrogate.psi(u)));
-            }
-            if t_steps > 0 {
-                pe.psi.copy_from_slice(&pe.psi_hist[(t_steps - 1) * n..]);
-            }
-            let tc = TraceConsts { beta: c.beta, kappa: c.kappa };
-            let mut coef = Vec::with_capacity(t_steps);
-            for jl in 0..n {
-                let j = pe.posts.start + jl;
-                coef.clear();
-                coef.extend((0..t_steps).map(|t| {
-                    let psi = pe.psi_hist[t * n + jl];
-                    [psi, c.rho - c.one_minus_rho * c.beta * psi, drive * psi]
-                }));
-                let r = jl * n_pre..(jl + 1) * n_pre;
-                neuron_traces(
-                    &mut pe.eps_a[r.clone()],
-                    &mut pe.e_bar[r.clone()],
-                    &mut pe.e_sum[r.clone()],
-                    &ev_hist,
-                    &oev_hist,
-                    &coef,
-                    &tc,
-                );
-                // The autapse has no trace (the chip skips it; its values above feed nothing).
-                pe.eps_a[r.start + n_in + j] = 0.0;
-                pe.e_bar[r.start + n_in + j] = 0.0;
-                pe.e_sum[r.start + n_in + j] = 0.0;
-            }
-            pe.eps_v.copy_from_slice(&eps_v);
-            let sum_sq = [&pe.w_in, &pe.w_rec, &pe.w_out].iter().map(|w| w.iter().map(|x| x * x).sum::<f32>()).sum();
-            // The reference's update: g = 0 + L·E, then ·(1/B) + 2·l2·W with B = 1, then Adam. Whole rows at a
-            // time (elementwise, so the order does not matter and the loops vectorise).
-            let h = AdamStep { b1, b2, eps, lr_t, two_l2 };
-            let [m_in, m_rec, m_out] = &mut pe.m;
-            let [v_in, v_rec, v_out] = &mut pe.v;
-            let mut g = vec![0.0f32; n_pre.max(n_out)];
-            for jl in 0..n {
-                let w_out = &mut pe.w_out[jl * n_out..(jl + 1) * n_out];
-                let sig = err.iter().zip(w_out.iter()).map(|(e, w)| e * w).sum::<f32>() / t;
-                let e_row = &pe.e_sum[jl * n_pre..(jl + 1) * n_pre];
-                g[..n_pre].iter_mut().zip(e_row).for_each(|(g, e)| *g = sig * e);
-                let (ri, rr, ro) =
-                    (jl * n_in..(jl + 1) * n_in, jl * n_rec..(jl + 1) * n_rec, jl * n_out..(jl + 1) * n_out);
-                adam_rows(&mut pe.w_in[ri.clone()], &mut m_in[ri.clone()], &mut v_in[ri], &g[..n_in], &h);
-                adam_rows(&mut pe.w_rec[rr.clone()], &mut m_rec[rr.clone()], &mut v_rec[rr], &g[n_in..n_pre], &h);
-                let zs = pe.zsum[jl];
-                g[..n_out].iter_mut().zip(&err).for_each(|(g, e)| *g = zs * e / t);
-                adam_rows(w_out, &mut m_out[ro.clone()], &mut v_out[ro], &g[..n_out], &h);
-            }
-            let root = p == 0;
-            let counts = PhaseCounts {
-                readout_macs: (n * n_out) as u32,
-                signal_macs: (n * n_out) as u32 + if root { (4 * n_out) as u32 } else { 0 },
-                softmax_exps: if root { n_out as u32 } else { 0 },
-                adam_updates: (n * (n_pre + n_out)) as u32,
-                // Each PE sends its n_out partial logits to the root (the root's stay local; it multicasts the
-                // n_out errors instead): n_out packets either way.
-                packets_sent: n_out as u32,
-                packets_received: if root { ((n_pes - 1) * n_out) as u32 } else { n_out as u32 },
-                ..PhaseCounts::default()
-            };
-            (sum_sq, counts)
-        };
-        let mut ends = vec![(0.0f32, PhaseCounts::default()); n_pes];
-        {
-            let mut work: Vec<(usize, &mut Pe, &mut (f32, PhaseCounts))> =
-                self.pes.iter_mut().zip(ends.iter_mut()).enumerate().map(|(p, (pe, out))| (p, pe, out)).collect();
-            let half = work.len().div_ceil(2);
-            let (a, b) = work.split_at_mut(half);
-            let run = |w: &mut [(usize, &mut Pe, &mut (f32, PhaseCounts))]| {
-                for (p, pe, out) in w.iter_mut() {
-                    **out = pe_end(*p, pe);
-                }
-            };
-            std::thread::scope(|s| {
-                s.spawn(|| run(a));
-                run(b);
-            });
-        }
+        drop(pes);
+        let inputs = Arc::new(EndInputs {
+            n_in,
+            n_rec,
+            n_out,
+            n_pes,
+            t_steps,
+            c,
+            u_hist,
+            ev_hist,
+            oev_hist,
+            eps_v,
+            err,
+            adam: AdamStep { b1, b2, eps, lr_t, two_l2 },
+        });
+        let ends = self.run_end_phase(&inputs);
         // Loss as the reference reports it: CE + l2·ΣW² (before the update), ΣW² gathered in PE order.
         let sum_sq: f32 = ends.iter().map(|e| e.0).sum();
         let loss = ce + l2 as f32 * sum_sq;
         counts.end = ends.into_iter().map(|e| e.1).collect();
         (loss, counts)
+    }
+
+    /// Every PE's end-of-sample work, the second half of the PEs on the helper thread (started on first use when
+    /// the host has a second CPU), the first half here. Returns (ΣW² before the update, counts) per PE.
+    fn run_end_phase(&mut self, inputs: &Arc<EndInputs>) -> Vec<(f32, PhaseCounts)> {
+        let n_pes = self.pes.len();
+        if self.helper.is_none()
+            && self.host_threads > 1
+            && n_pes > 1
+            && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
+        {
+            self.helper = Some(Helper::start(self.pes.clone()));
+        }
+        let mut ends = vec![(0.0f32, PhaseCounts::default()); n_pes];
+        let Some(helper) = &self.helper else {
+            for (p, out) in ends.iter_mut().enumerate() {
+                *out = pe_end(p, &mut lock(&self.pes[p]), inputs);
+            }
+            return ends;
+        };
+        let half = n_pes.div_ceil(2);
+        let posted = helper.post(inputs.clone(), half..n_pes);
+        for (p, out) in ends.iter_mut().enumerate().take(half) {
+            *out = pe_end(p, &mut lock(&self.pes[p]), inputs);
+        }
+        for (p, out) in helper.wait(posted) {
+            ends[p] = out;
+        }
+        ends
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(h) = self.helper.take() {
+            h.stop();
+        }
+    }
+}
+
+/// A PE's lock (never contended for long: the main thread and the helper take turns; a poisoned lock means the
+/// other thread panicked, and so does this one).
+fn lock(pe: &Mutex<Pe>) -> MutexGuard<'_, Pe> {
+    pe.lock().expect("a thread of the SpiNNaker 2 emulator panicked")
+}
+
+/// What a PE's end-of-sample work reads: the recorded dynamics, the output error and the step's constants.
+struct EndInputs {
+    n_in: usize,
+    n_rec: usize,
+    n_out: usize,
+    n_pes: usize,
+    t_steps: usize,
+    c: Consts<f32>,
+    /// u(t) of every neuron, [t][j].
+    u_hist: Vec<f32>,
+    /// ε^v(t) of every source, [t][pre], and (1−α)·ε^v(t).
+    ev_hist: Vec<f32>,
+    oev_hist: Vec<f32>,
+    /// ε^v after the last step.
+    eps_v: Vec<f32>,
+    /// Output error (softmax − one-hot).
+    err: Vec<f32>,
+    adam: AdamStep,
+}
+
+/// One PE's work after the dynamics: ψ, traces, its share of ΣW² (before the update), learning signal, gradients
+/// and Adam.
+fn pe_end(p: usize, pe: &mut Pe, inp: &EndInputs) -> (f32, PhaseCounts) {
+    let (n_in, n_rec, n_out, t_steps, c) = (inp.n_in, inp.n_rec, inp.n_out, inp.t_steps, inp.c);
+    let n_pre = n_in + n_rec;
+    let n = pe.posts.len();
+    let t = t_steps as f32;
+    let drive = c.one_minus_rho * c.one_minus_alpha;
+    pe.psi_hist.clear();
+    for t in 0..t_steps {
+        let u_t = &inp.u_hist[t * n_rec + pe.posts.start..t * n_rec + pe.posts.end];
+        pe.psi_hist.extend(u_t.iter().map(|&u| c.surrogate.psi(u)));
+    }
+    if t_steps > 0 {
+        let last = pe.psi_hist.len() - n;
+        let Pe { psi, psi_hist, .. } = pe;
+        psi.copy_from_slice(&psi_hist[last..]);
+    }
+    let tc = TraceConsts { beta: c.beta, kappa: c.kappa };
+    let mut coef = Vec::with_capacity(t_steps);
+    for jl in 0..n {
+        let j = pe.posts.start + jl;
+        coef.clear();
+        coef.extend((0..t_steps).map(|t| {
+            let psi = pe.psi_hist[t * n + jl];
+            [psi, c.rho - c.one_minus_rho * c.beta * psi, drive * psi]
+        }));
+        let r = jl * n_pre..(jl + 1) * n_pre;
+        neuron_traces(
+            &mut pe.eps_a[r.clone()],
+            &mut pe.e_bar[r.clone()],
+            &mut pe.e_sum[r.clone()],
+            &inp.ev_hist,
+            &inp.oev_hist,
+            &coef,
+            &tc,
+        );
+        // The autapse has no trace (the chip skips it; its values above feed nothing).
+        pe.eps_a[r.start + n_in + j] = 0.0;
+        pe.e_bar[r.start + n_in + j] = 0.0;
+        pe.e_sum[r.start + n_in + j] = 0.0;
+    }
+    pe.eps_v.copy_from_slice(&inp.eps_v);
+    let sum_sq = [&pe.w_in, &pe.w_rec, &pe.w_out].iter().map(|w| w.iter().map(|x| x * x).sum::<f32>()).sum();
+    // The reference's update: g = 0 + L·E, then ·(1/B) + 2·l2·W with B = 1, then Adam. Whole rows at a time
+    // (elementwise, so the order does not matter and the loops vectorise).
+    let h = &inp.adam;
+    let err = &inp.err;
+    let Pe { w_in, w_rec, w_out, m, v, e_sum, zsum, .. } = pe;
+    let [m_in, m_rec, m_out] = m;
+    let [v_in, v_rec, v_out] = v;
+    let mut g = vec![0.0f32; n_pre.max(n_out)];
+    for jl in 0..n {
+        let w_out = &mut w_out[jl * n_out..(jl + 1) * n_out];
+        let sig = err.iter().zip(w_out.iter()).map(|(e, w)| e * w).sum::<f32>() / t;
+        let e_row = &e_sum[jl * n_pre..(jl + 1) * n_pre];
+        g[..n_pre].iter_mut().zip(e_row).for_each(|(g, e)| *g = sig * e);
+        let (ri, rr, ro) = (jl * n_in..(jl + 1) * n_in, jl * n_rec..(jl + 1) * n_rec, jl * n_out..(jl + 1) * n_out);
+        adam_rows(&mut w_in[ri.clone()], &mut m_in[ri.clone()], &mut v_in[ri], &g[..n_in], h);
+        adam_rows(&mut w_rec[rr.clone()], &mut m_rec[rr.clone()], &mut v_rec[rr], &g[n_in..n_pre], h);
+        let zs = zsum[jl];
+        g[..n_out].iter_mut().zip(err).for_each(|(g, e)| *g = zs * e / t);
+        adam_rows(w_out, &mut m_out[ro.clone()], &mut v_out[ro], &g[..n_out], h);
+    }
+    let root = p == 0;
+    let counts = PhaseCounts {
+        readout_macs: (n * n_out) as u32,
+        signal_macs: (n * n_out) as u32 + if root { (4 * n_out) as u32 } else { 0 },
+        softmax_exps: if root { n_out as u32 } else { 0 },
+        adam_updates: (n * (n_pre + n_out)) as u32,
+        // Each PE sends its n_out partial logits to the root (the root's stay local; it multicasts the n_out errors
+        // instead): n_out packets either way.
+        packets_sent: n_out as u32,
+        packets_received: if root { ((inp.n_pes - 1) * n_out) as u32 } else { n_out as u32 },
+        ..PhaseCounts::default()
+    };
+    (sum_sq, counts)
+}
+
+/// How long the helper thread spins for the next job before it parks: longer than the sequential part of a sample
+/// (the dynamics, ≈ 0.2–0.3 ms here), short enough that an idle emulator costs nothing noticeable.
+const HELPER_SPIN: Duration = Duration::from_millis(2);
+
+/// The helper thread and its mailbox.
+struct Helper {
+    shared: Arc<HelperShared>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+type Job = (Arc<EndInputs>, Range<usize>);
+
+struct HelperShared {
+    pes: Arc<[Mutex<Pe>]>,
+    /// Job k posted: 2k + 1; job k done: 2k + 2. Only the main thread makes it odd, only the helper even.
+    state: AtomicU64,
+    parked: AtomicBool,
+    shutdown: AtomicBool,
+    job: Mutex<Option<Job>>,
+    results: Mutex<Vec<(usize, (f32, PhaseCounts))>>,
+}
+
+impl Helper {
+    fn start(pes: Arc<[Mutex<Pe>]>) -> Self {
+        let shared = Arc::new(HelperShared {
+            pes,
+            state: AtomicU64::new(0),
+            parked: AtomicBool::new(false),
+            shutdown: AtomicBool::new(false),
+            job: Mutex::new(None),
+            results: Mutex::new(Vec::new()),
+        });
+        let sh = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("spinnaker2-emulator".into())
+            .spawn(move || helper_loop(&sh))
+            .expect("cannot start the emulator's helper thread");
+        Self { shared, thread }
+    }
+
+    /// Posts a job; returns its odd state.
+    fn post(&self, inputs: Arc<EndInputs>, pes: Range<usize>) -> u64 {
+        *self.shared.job.lock().expect("helper mailbox") = Some((inputs, pes));
+        let posted = self.shared.state.load(Ordering::SeqCst) + 1;
+        self.shared.state.store(posted, Ordering::SeqCst);
+        if self.shared.parked.load(Ordering::SeqCst) {
+            self.thread.thread().unpark();
+        }
+        posted
+    }
+
+    /// Waits (spinning) until the job `posted` is done and returns its results.
+    fn wait(&self, posted: u64) -> Vec<(usize, (f32, PhaseCounts))> {
+        let mut spins = 0u32;
+        while self.shared.state.load(Ordering::Acquire) != posted + 1 {
+            std::hint::spin_loop();
+            spins = spins.wrapping_add(1);
+            if spins.is_multiple_of(4096) && self.thread.is_finished() {
+                panic!("the SpiNNaker 2 emulator's helper thread stopped (it panicked; see above)");
+            }
+        }
+        std::mem::take(&mut *self.shared.results.lock().expect("helper results"))
+    }
+
+    fn stop(self) {
+        self.shared.shutdown.store(true, Ordering::SeqCst);
+        self.thread.thread().unpark();
+        let _ = self.thread.join();
+    }
+}
+
+fn helper_loop(sh: &HelperShared) {
+    let mut done = 0u64;
+    loop {
+        let mut since = Instant::now();
+        let mut spins = 0u32;
+        loop {
+            if sh.shutdown.load(Ordering::SeqCst) {
+                return;
+            }
+            if sh.state.load(Ordering::Acquire) == done + 1 {
+                break;
+            }
+            spins = spins.wrapping_add(1);
+            if spins.is_multiple_of(256) && since.elapsed() > HELPER_SPIN {
+                sh.parked.store(true, Ordering::SeqCst);
+                if sh.state.load(Ordering::SeqCst) != done + 1 && !sh.shutdown.load(Ordering::SeqCst) {
+                    std::thread::park();
+                }
+                sh.parked.store(false, Ordering::SeqCst);
+                since = Instant::now();
+            } else {
+                std::hint::spin_loop();
+            }
+        }
+        let (inputs, range) = sh.job.lock().expect("helper mailbox").take().expect("a posted job");
+        let out: Vec<_> = range.map(|p| (p, pe_end(p, &mut lock(&sh.pes[p]), &inputs))).collect();
+        *sh.results.lock().expect("helper results") = out;
+        done += 2;
+        sh.state.store(done, Ordering::Release);
     }
 }
 
@@ -468,30 +670,64 @@ impl Emulator {
 fn input_currents(x: &[f32], w: &[f32], n_in: usize, n_rec: usize) -> Vec<f32> {
     let t_steps = x.len() / n_in;
     let mut out = vec![0.0f32; t_steps * n_rec];
-    let mut t0 = 0;
-    while t0 < t_steps {
-        if t0 + 4 <= t_steps {
-            current_block::<4>(x, w, n_in, n_rec, t0, &mut out);
-            t0 += 4;
-        } else {
-            current_block::<1>(x, w, n_in, n_rec, t0, &mut out);
-            t0 += 1;
-        }
+    // AVX-512 when the CPU has it (as for the traces); the same operations either way.
+    if let Some(v4) = pulp::x86::V4::try_new() {
+        pulp::Simd::vectorize(v4, Currents { x, w, n_in, n_rec, out: &mut out });
+    } else {
+        currents_tiled::<16>(x, w, n_in, n_rec, &mut out);
     }
     out
 }
 
+/// [`input_currents`] for pulp's AVX-512 dispatch.
+struct Currents<'a> {
+    x: &'a [f32],
+    w: &'a [f32],
+    n_in: usize,
+    n_rec: usize,
+    out: &'a mut [f32],
+}
+
+impl pulp::WithSimd for Currents<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        currents_tiled::<32>(self.x, self.w, self.n_in, self.n_rec, self.out);
+    }
+}
+
+/// Blocks of 4 steps × `JB` neurons (then narrower blocks for the rest), the accumulators in registers.
 #[inline(always)]
-fn current_block<const TB: usize>(x: &[f32], w: &[f32], n_in: usize, n_rec: usize, t0: usize, out: &mut [f32]) {
-    let mut j0 = 0;
-    while j0 < n_rec {
-        if j0 + 16 <= n_rec {
-            current_tile::<TB, 16>(x, w, n_in, n_rec, t0, j0, out);
-            j0 += 16;
-        } else {
-            current_tile::<TB, 1>(x, w, n_in, n_rec, t0, j0, out);
-            j0 += 1;
+fn currents_tiled<const JB: usize>(x: &[f32], w: &[f32], n_in: usize, n_rec: usize, out: &mut [f32]) {
+    let t_steps = x.len() / n_in;
+    let mut t0 = 0;
+    while t0 < t_steps {
+        let tb = if t0 + 4 <= t_steps { 4 } else { 1 };
+        let mut j0 = 0;
+        while j0 < n_rec {
+            let left = n_rec - j0;
+            let jb = if left >= JB {
+                JB
+            } else if left >= 16 {
+                16
+            } else if left >= 8 {
+                8
+            } else {
+                1
+            };
+            match (tb, jb) {
+                (4, j) if j == JB => current_tile::<4, JB>(x, w, n_in, n_rec, t0, j0, out),
+                (4, 16) => current_tile::<4, 16>(x, w, n_in, n_rec, t0, j0, out),
+                (4, 8) => current_tile::<4, 8>(x, w, n_in, n_rec, t0, j0, out),
+                (4, _) => current_tile::<4, 1>(x, w, n_in, n_rec, t0, j0, out),
+                (_, j) if j == JB => current_tile::<1, JB>(x, w, n_in, n_rec, t0, j0, out),
+                (_, 16) => current_tile::<1, 16>(x, w, n_in, n_rec, t0, j0, out),
+                (_, 8) => current_tile::<1, 8>(x, w, n_in, n_rec, t0, j0, out),
+                _ => current_tile::<1, 1>(x, w, n_in, n_rec, t0, j0, out),
+            }
+            j0 += jb;
         }
+        t0 += tb;
     }
 }
 

@@ -129,6 +129,7 @@ pub fn describe(r: &CostReport) -> String {
         kib(r.memory_bytes_paper),
         100.0 * r.memory_vs_paper
     ));
+    line(format!("  {}", r.memory_note));
     let c = &r.chip_cost;
     line(format!("\nCycles per sample by phase (all PEs; level {}):", c.level));
     let total: f64 = c.cycles_by_phase.iter().map(|(_, v)| v).sum();

@@ -16,6 +16,39 @@ use crate::{
 
 /// The paper's training memory, read as 680 KiB (the HARDWARE.md layout that explains it is 678.8 KiB).
 pub const PAPER_MEMORY_BYTES: usize = 680 * 1024;
+
+/// The paper's 680 KB read as decimal kilobytes (the other reading).
+pub const PAPER_MEMORY_BYTES_DECIMAL: usize = 680_000;
+
+/// Explains the derived total against the paper's 680 KB part by part: which sums of the map land within 2 % of
+/// either reading and what the rest is. The paper does not publish its layout, so no one sum is "the" match.
+pub fn memory_note(maps: &[PeMemory]) -> String {
+    let sum = |f: fn(&PeMemory) -> usize| maps.iter().map(f).sum::<usize>();
+    let (total, learning, synaptic) =
+        (sum(PeMemory::data), sum(PeMemory::learning_state), sum(PeMemory::synaptic_state));
+    let rest = total - learning;
+    let vs = |b: usize| {
+        let (kib, dec) =
+            (b as f64 / PAPER_MEMORY_BYTES as f64 - 1.0, b as f64 / PAPER_MEMORY_BYTES_DECIMAL as f64 - 1.0);
+        let within = match (kib.abs() <= 0.02, dec.abs() <= 0.02) {
+            (true, true) => "within 2 % of both readings",
+            (true, false) => "within 2 % of 680 KiB",
+            (false, true) => "within 2 % of 680,000 B",
+            (false, false) => "not within 2 % of either reading",
+        };
+        format!("{b} B = {:+.2} % vs 680 KiB, {:+.2} % vs 680,000 B: {within}", 100.0 * kib, 100.0 * dec)
+    };
+    format!(
+        "680 KB read both ways (680 KiB = {PAPER_MEMORY_BYTES} B; 680,000 B). Data total (every PE's map, code/stack \
+         reserve excluded): {}. Weights, Adam m/v, gradient buffer and per-synapse traces (the layout HARDWARE.md \
+         finds closest to the paper's figure): {}. Adding each PE's own copy of the per-source ε^v: {}. The rest \
+         ({rest} B) is neuron state, the input frame, the spike mask, logits, error and learning-signal buffers of \
+         every PE, which the paper's figure most likely leaves out; its layout is not published.",
+        vs(total),
+        vs(synaptic),
+        vs(learning)
+    )
+}
 /// The paper's energy ratio (GPU / SpiNNaker 2), an estimate there.
 pub const PAPER_RATIO: f64 = 12.0;
 /// Training samples per GSC epoch (the authors' 12-class split).
@@ -134,6 +167,11 @@ pub struct CostReport {
     pub memory_bytes_paper: usize,
     /// memory_bytes_total / paper − 1.
     pub memory_vs_paper: f64,
+    /// Weights, Adam, gradient buffer and per-synapse traces only (HARDWARE.md's candidate layout for the paper's
+    /// figure; no per-PE copies of ε^v, neuron state or buffers).
+    pub memory_bytes_synaptic_state: usize,
+    /// How the total relates to the paper's 680 KB, part by part (derived from the map, not fixed text).
+    pub memory_note: String,
     /// The chip's cost at the default set's level.
     pub chip_cost: SampleCost,
     /// Critical-path cycles per step.
@@ -303,6 +341,8 @@ pub fn cost_report(inp: &CostInputs) -> Result<CostReport, CostError> {
         memory_bytes_learning_state: maps.iter().map(PeMemory::learning_state).sum(),
         memory_bytes_paper: PAPER_MEMORY_BYTES,
         memory_vs_paper: total as f64 / PAPER_MEMORY_BYTES as f64 - 1.0,
+        memory_bytes_synaptic_state: maps.iter().map(PeMemory::synaptic_state).sum(),
+        memory_note: memory_note(&maps),
         memory_map: maps,
         cycles_per_step_max: chip_cost.cycles_per_step_max,
         real_time: chip_cost.real_time,

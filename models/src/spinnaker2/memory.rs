@@ -1,6 +1,9 @@
-//! The partition of the network over processing elements and each PE's SRAM map in bytes. The map lists what the
-//! emulator actually allocates per PE (see `emulator.rs`), so the total follows the network's shape, the chip's
-//! options and the partition — nothing here is a constant chosen to match the paper.
+//! The partition of the network over processing elements and each PE's SRAM map in bytes. The map lists the arrays
+//! of the chip program's layout, which the emulator's PEs hold too (weights, Adam m/v, ε^a/ē/E, ε^v, neuron state;
+//! see `emulator.rs`) — except the gradient buffer of the authors' layout (`gradient_buffer`, on by default), which
+//! the emulator does not need because it applies Adam row by row as soon as a row's gradient exists. The total
+//! follows the network's shape, the chip's options and the partition — nothing here is a constant chosen to match
+//! the paper.
 //!
 //! Layout per PE p owning posts [start, end) (n_local neurons), float32 unless `trace_bytes` says otherwise:
 //! - weights: W_in[:, own] (n_in·n_local), W_rec[:, own] (n_rec·n_local), W_out[own, :] (n_local·n_out)
@@ -92,6 +95,11 @@ impl PeMemory {
     /// The learning state alone: weights, Adam, gradient buffer and all traces.
     pub fn learning_state(&self) -> usize {
         self.weights + self.adam + self.gradient + self.traces_per_synapse + self.traces_per_presynaptic
+    }
+
+    /// Weights, Adam, gradient buffer and per-synapse traces (no per-presynaptic traces).
+    pub fn synaptic_state(&self) -> usize {
+        self.weights + self.adam + self.gradient + self.traces_per_synapse
     }
 
     /// Everything, reserve included.

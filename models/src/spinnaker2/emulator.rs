@@ -671,15 +671,17 @@ fn input_currents(x: &[f32], w: &[f32], n_in: usize, n_rec: usize) -> Vec<f32> {
     let t_steps = x.len() / n_in;
     let mut out = vec![0.0f32; t_steps * n_rec];
     // AVX-512 when the CPU has it (as for the traces); the same operations either way.
+    #[cfg(target_arch = "x86_64")]
     if let Some(v4) = pulp::x86::V4::try_new() {
         pulp::Simd::vectorize(v4, Currents { x, w, n_in, n_rec, out: &mut out });
-    } else {
-        currents_tiled::<16>(x, w, n_in, n_rec, &mut out);
+        return out;
     }
+    currents_tiled::<16>(x, w, n_in, n_rec, &mut out);
     out
 }
 
 /// [`input_currents`] for pulp's AVX-512 dispatch.
+#[cfg(target_arch = "x86_64")]
 struct Currents<'a> {
     x: &'a [f32],
     w: &'a [f32],
@@ -688,6 +690,7 @@ struct Currents<'a> {
     out: &'a mut [f32],
 }
 
+#[cfg(target_arch = "x86_64")]
 impl pulp::WithSimd for Currents<'_> {
     type Output = ();
     #[inline(always)]
@@ -800,15 +803,17 @@ fn neuron_traces(
     // On a CPU with AVX-512 the same loop runs compiled for it (pulp's runtime dispatch), 64 synapses per tile:
     // 3 traces × 64 floats fill 12 of its 32 registers. Otherwise (AVX2, 16 registers) 16 synapses per tile keep
     // the two FP ports busy without spilling. The IEEE operations are the same either way, so are the results.
+    #[cfg(target_arch = "x86_64")]
     if let Some(v4) = pulp::x86::V4::try_new() {
         pulp::Simd::vectorize(v4, Tiles64 { ea, eb, es, ev_hist, oev_hist, coef, k });
-    } else {
-        neuron_traces_tiled::<16>(ea, eb, es, ev_hist, oev_hist, coef, k);
+        return;
     }
+    neuron_traces_tiled::<16>(ea, eb, es, ev_hist, oev_hist, coef, k);
 }
 
 /// The AVX-512 instance of the trace loop, for pulp's dispatch (the trait method is inlined into a function
 /// compiled with AVX-512 enabled).
+#[cfg(target_arch = "x86_64")]
 struct Tiles64<'a> {
     ea: &'a mut [f32],
     eb: &'a mut [f32],
@@ -819,6 +824,7 @@ struct Tiles64<'a> {
     k: &'a TraceConsts,
 }
 
+#[cfg(target_arch = "x86_64")]
 impl pulp::WithSimd for Tiles64<'_> {
     type Output = ();
     #[inline(always)]
@@ -882,4 +888,80 @@ fn tiles<const W: usize>(
         start += W;
     }
     start
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn noise(n: usize, seed: u32) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 17;
+                s ^= s << 5;
+                (s as f32 / u32::MAX as f32) - 0.5
+            })
+            .collect()
+    }
+
+    /// Every tile width (the AVX2 path's 16, AVX-512's 64, and a one-synapse loop) gives the same bits, also for a
+    /// row length that leaves remainders of every kind.
+    #[test]
+    fn trace_tiles_agree_bit_for_bit() {
+        for n_pre in [200, 93, 7] {
+            let t_steps = 13;
+            let ev = noise(t_steps * n_pre, 1);
+            let oev: Vec<f32> = ev.iter().map(|e| 0.05 * e).collect();
+            let coef: Vec<[f32; 3]> =
+                noise(t_steps * 3, 2).chunks(3).map(|c| [c[0].abs(), 0.99 - 0.01 * c[1].abs(), c[2]]).collect();
+            let k = TraceConsts { beta: 1.8, kappa: 0.95 };
+            let run = |f: fn(&mut [f32], &mut [f32], &mut [f32], &[f32], &[f32], &[[f32; 3]], &TraceConsts)| {
+                let (mut a, mut b, mut s) = (noise(n_pre, 3), noise(n_pre, 4), noise(n_pre, 5));
+                f(&mut a, &mut b, &mut s, &ev, &oev, &coef, &k);
+                [a, b, s].map(|v| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>())
+            };
+            let one = run(neuron_traces_tiled::<1>);
+            assert_eq!(run(neuron_traces_tiled::<16>), one, "16-wide, n_pre {n_pre}");
+            assert_eq!(run(neuron_traces_tiled::<64>), one, "64-wide, n_pre {n_pre}");
+            assert_eq!(run(neuron_traces), one, "dispatched, n_pre {n_pre}");
+        }
+    }
+
+    /// The blocked input currents equal the plain per-neuron sums in increasing input order, bit for bit, for every
+    /// block width and sizes that leave remainders.
+    #[test]
+    fn input_current_blocks_agree_bit_for_bit() {
+        for (t_steps, n_in, n_rec) in [(100, 80, 120), (7, 5, 37), (3, 1, 1)] {
+            let x = noise(t_steps * n_in, 6);
+            let w = noise(n_in * n_rec, 7);
+            let mut plain = vec![0.0f32; t_steps * n_rec];
+            for t in 0..t_steps {
+                for j in 0..n_rec {
+                    let mut c = 0.0f32;
+                    for i in 0..n_in {
+                        c += w[i * n_rec + j] * x[t * n_in + i];
+                    }
+                    plain[t * n_rec + j] = c;
+                }
+            }
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            for (name, got) in [
+                ("16", {
+                    let mut o = vec![0.0; t_steps * n_rec];
+                    currents_tiled::<16>(&x, &w, n_in, n_rec, &mut o);
+                    o
+                }),
+                ("32", {
+                    let mut o = vec![0.0; t_steps * n_rec];
+                    currents_tiled::<32>(&x, &w, n_in, n_rec, &mut o);
+                    o
+                }),
+                ("dispatched", input_currents(&x, &w, n_in, n_rec)),
+            ] {
+                assert_eq!(bits(&got), bits(&plain), "{name}-wide blocks, {t_steps}×{n_in}→{n_rec}");
+            }
+        }
+    }
 }

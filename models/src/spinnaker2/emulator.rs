@@ -906,6 +906,8 @@ mod tests {
             .collect()
     }
 
+    type TraceFn = fn(&mut [f32], &mut [f32], &mut [f32], &[f32], &[f32], &[[f32; 3]], &TraceConsts);
+
     /// Every tile width (the AVX2 path's 16, AVX-512's 64, and a one-synapse loop) gives the same bits, also for a
     /// row length that leaves remainders of every kind.
     #[test]
@@ -917,7 +919,7 @@ mod tests {
             let coef: Vec<[f32; 3]> =
                 noise(t_steps * 3, 2).chunks(3).map(|c| [c[0].abs(), 0.99 - 0.01 * c[1].abs(), c[2]]).collect();
             let k = TraceConsts { beta: 1.8, kappa: 0.95 };
-            let run = |f: fn(&mut [f32], &mut [f32], &mut [f32], &[f32], &[f32], &[[f32; 3]], &TraceConsts)| {
+            let run = |f: TraceFn| {
                 let (mut a, mut b, mut s) = (noise(n_pre, 3), noise(n_pre, 4), noise(n_pre, 5));
                 f(&mut a, &mut b, &mut s, &ev, &oev, &coef, &k);
                 [a, b, s].map(|v| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>())

@@ -500,7 +500,6 @@ fn pe_end(p: usize, pe: &mut Pe, inp: &EndInputs) -> (f32, PhaseCounts) {
         let Pe { psi, psi_hist, .. } = pe;
         psi.copy_from_slice(&psi_hist[last..]);
     }
-    let tc = TraceConsts { beta: c.beta, kappa: c.kappa };
     let mut coef = Vec::with_capacity(t_steps);
     for jl in 0..n {
         let j = pe.posts.start + jl;
@@ -511,13 +510,8 @@ fn pe_end(p: usize, pe: &mut Pe, inp: &EndInputs) -> (f32, PhaseCounts) {
         }));
         let r = jl * n_pre..(jl + 1) * n_pre;
         neuron_traces(
-            &mut pe.eps_a[r.clone()],
-            &mut pe.e_bar[r.clone()],
-            &mut pe.e_sum[r.clone()],
-            &inp.ev_hist,
-            &inp.oev_hist,
-            &coef,
-            &tc,
+            TraceRows { ea: &mut pe.eps_a[r.clone()], eb: &mut pe.e_bar[r.clone()], es: &mut pe.e_sum[r.clone()] },
+            &TraceInputs { ev_hist: &inp.ev_hist, oev_hist: &inp.oev_hist, coef: &coef, beta: c.beta, kappa: c.kappa },
         );
         // The autapse has no trace (the chip skips it; its values above feed nothing).
         pe.eps_a[r.start + n_in + j] = 0.0;
@@ -779,8 +773,19 @@ fn adam_rows(w: &mut [f32], m: &mut [f32], v: &mut [f32], g_raw: &[f32], h: &Ada
     }
 }
 
-/// The constants of the per-synapse trace update.
-struct TraceConsts {
+/// One neuron's trace rows over its presynaptic sources: ε^a, ē and E = Σ_t ē.
+struct TraceRows<'a> {
+    ea: &'a mut [f32],
+    eb: &'a mut [f32],
+    es: &'a mut [f32],
+}
+
+/// What the trace loop reads: ε^v and (1−α)·ε^v of every source per step ([t][pre]), the neuron's [ψ, decay, gain]
+/// per step, and the constants β and κ.
+struct TraceInputs<'a> {
+    ev_hist: &'a [f32],
+    oev_hist: &'a [f32],
+    coef: &'a [[f32; 3]],
     beta: f32,
     kappa: f32,
 }
@@ -791,100 +796,69 @@ struct TraceConsts {
 /// recursion, in its operation order. Synapses are independent, so the loop runs over tiles of synapses with their
 /// three traces held in registers for all T steps (only ε^v is loaded per step); the arithmetic per synapse is
 /// exactly that of a step-by-step loop.
-fn neuron_traces(
-    ea: &mut [f32],
-    eb: &mut [f32],
-    es: &mut [f32],
-    ev_hist: &[f32],
-    oev_hist: &[f32],
-    coef: &[[f32; 3]],
-    k: &TraceConsts,
-) {
+fn neuron_traces(mut rows: TraceRows<'_>, inp: &TraceInputs<'_>) {
     // On a CPU with AVX-512 the same loop runs compiled for it (pulp's runtime dispatch), 64 synapses per tile:
     // 3 traces × 64 floats fill 12 of its 32 registers. Otherwise (AVX2, 16 registers) 16 synapses per tile keep
     // the two FP ports busy without spilling. The IEEE operations are the same either way, so are the results.
     #[cfg(target_arch = "x86_64")]
     if let Some(v4) = pulp::x86::V4::try_new() {
-        pulp::Simd::vectorize(v4, Tiles64 { ea, eb, es, ev_hist, oev_hist, coef, k });
+        pulp::Simd::vectorize(v4, Tiles64 { rows, inp });
         return;
     }
-    neuron_traces_tiled::<16>(ea, eb, es, ev_hist, oev_hist, coef, k);
+    neuron_traces_tiled::<16>(&mut rows, inp);
 }
 
 /// The AVX-512 instance of the trace loop, for pulp's dispatch (the trait method is inlined into a function
 /// compiled with AVX-512 enabled).
 #[cfg(target_arch = "x86_64")]
-struct Tiles64<'a> {
-    ea: &'a mut [f32],
-    eb: &'a mut [f32],
-    es: &'a mut [f32],
-    ev_hist: &'a [f32],
-    oev_hist: &'a [f32],
-    coef: &'a [[f32; 3]],
-    k: &'a TraceConsts,
+struct Tiles64<'a, 'b> {
+    rows: TraceRows<'a>,
+    inp: &'b TraceInputs<'b>,
 }
 
 #[cfg(target_arch = "x86_64")]
-impl pulp::WithSimd for Tiles64<'_> {
+impl pulp::WithSimd for Tiles64<'_, '_> {
     type Output = ();
     #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _simd: S) {
-        neuron_traces_tiled::<64>(self.ea, self.eb, self.es, self.ev_hist, self.oev_hist, self.coef, self.k);
+    fn with_simd<S: pulp::Simd>(mut self, _simd: S) {
+        neuron_traces_tiled::<64>(&mut self.rows, self.inp);
     }
 }
 
+/// Tiles of `W` synapses, then of 8, then single synapses for what is left.
 #[inline(always)]
-fn neuron_traces_tiled<const W: usize>(
-    ea: &mut [f32],
-    eb: &mut [f32],
-    es: &mut [f32],
-    ev_hist: &[f32],
-    oev_hist: &[f32],
-    coef: &[[f32; 3]],
-    k: &TraceConsts,
-) {
-    let n_pre = ea.len();
-    let mut start = 0;
-    start = tiles::<W>(ea, eb, es, ev_hist, oev_hist, coef, k, n_pre, start);
-    start = tiles::<8>(ea, eb, es, ev_hist, oev_hist, coef, k, n_pre, start);
-    tiles::<1>(ea, eb, es, ev_hist, oev_hist, coef, k, n_pre, start);
+fn neuron_traces_tiled<const W: usize>(rows: &mut TraceRows<'_>, inp: &TraceInputs<'_>) {
+    let start = tiles::<W>(rows, inp, 0);
+    let start = tiles::<8>(rows, inp, start);
+    tiles::<1>(rows, inp, start);
 }
 
 /// Tiles of `W` synapses from `start` while whole tiles fit; returns where it stopped.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn tiles<const W: usize>(
-    ea: &mut [f32],
-    eb: &mut [f32],
-    es: &mut [f32],
-    ev_hist: &[f32],
-    oev_hist: &[f32],
-    coef: &[[f32; 3]],
-    k: &TraceConsts,
-    n_pre: usize,
-    mut start: usize,
-) -> usize {
+fn tiles<const W: usize>(rows: &mut TraceRows<'_>, inp: &TraceInputs<'_>, mut start: usize) -> usize {
+    let n_pre = rows.ea.len();
+    let (beta, kappa) = (inp.beta, inp.kappa);
     while start + W <= n_pre {
         let r = start..start + W;
-        let mut a: [f32; W] = ea[r.clone()].try_into().expect("tile");
-        let mut b: [f32; W] = eb[r.clone()].try_into().expect("tile");
-        let mut s: [f32; W] = es[r.clone()].try_into().expect("tile");
-        for (t, &[psi, decay, gain]) in coef.iter().enumerate() {
+        let mut a: [f32; W] = rows.ea[r.clone()].try_into().expect("tile");
+        let mut b: [f32; W] = rows.eb[r.clone()].try_into().expect("tile");
+        let mut s: [f32; W] = rows.es[r.clone()].try_into().expect("tile");
+        for (t, &[psi, decay, gain]) in inp.coef.iter().enumerate() {
             let row = t * n_pre + start..t * n_pre + start + W;
-            let ev: &[f32; W] = ev_hist[row.clone()].try_into().expect("tile");
-            let oev: &[f32; W] = oev_hist[row].try_into().expect("tile");
+            let ev: &[f32; W] = inp.ev_hist[row.clone()].try_into().expect("tile");
+            let oev: &[f32; W] = inp.oev_hist[row].try_into().expect("tile");
             for l in 0..W {
                 let an = decay * a[l] + gain * ev[l];
                 a[l] = an;
-                let e = psi * (oev[l] - k.beta * an);
-                let bn = k.kappa * b[l] + e;
+                let e = psi * (oev[l] - beta * an);
+                let bn = kappa * b[l] + e;
                 b[l] = bn;
                 s[l] += bn;
             }
         }
-        ea[r.clone()].copy_from_slice(&a);
-        eb[r.clone()].copy_from_slice(&b);
-        es[r].copy_from_slice(&s);
+        rows.ea[r.clone()].copy_from_slice(&a);
+        rows.eb[r.clone()].copy_from_slice(&b);
+        rows.es[r].copy_from_slice(&s);
         start += W;
     }
     start
@@ -906,8 +880,6 @@ mod tests {
             .collect()
     }
 
-    type TraceFn = fn(&mut [f32], &mut [f32], &mut [f32], &[f32], &[f32], &[[f32; 3]], &TraceConsts);
-
     /// Every tile width (the AVX2 path's 16, AVX-512's 64, and a one-synapse loop) gives the same bits, also for a
     /// row length that leaves remainders of every kind.
     #[test]
@@ -918,16 +890,22 @@ mod tests {
             let oev: Vec<f32> = ev.iter().map(|e| 0.05 * e).collect();
             let coef: Vec<[f32; 3]> =
                 noise(t_steps * 3, 2).chunks(3).map(|c| [c[0].abs(), 0.99 - 0.01 * c[1].abs(), c[2]]).collect();
-            let k = TraceConsts { beta: 1.8, kappa: 0.95 };
-            let run = |f: TraceFn| {
+            let inp = TraceInputs { ev_hist: &ev, oev_hist: &oev, coef: &coef, beta: 1.8, kappa: 0.95 };
+            let run = |width: usize| {
                 let (mut a, mut b, mut s) = (noise(n_pre, 3), noise(n_pre, 4), noise(n_pre, 5));
-                f(&mut a, &mut b, &mut s, &ev, &oev, &coef, &k);
+                let mut rows = TraceRows { ea: &mut a, eb: &mut b, es: &mut s };
+                match width {
+                    1 => neuron_traces_tiled::<1>(&mut rows, &inp),
+                    16 => neuron_traces_tiled::<16>(&mut rows, &inp),
+                    64 => neuron_traces_tiled::<64>(&mut rows, &inp),
+                    _ => neuron_traces(rows, &inp),
+                }
                 [a, b, s].map(|v| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>())
             };
-            let one = run(neuron_traces_tiled::<1>);
-            assert_eq!(run(neuron_traces_tiled::<16>), one, "16-wide, n_pre {n_pre}");
-            assert_eq!(run(neuron_traces_tiled::<64>), one, "64-wide, n_pre {n_pre}");
-            assert_eq!(run(neuron_traces), one, "dispatched, n_pre {n_pre}");
+            let one = run(1);
+            assert_eq!(run(16), one, "16-wide, n_pre {n_pre}");
+            assert_eq!(run(64), one, "64-wide, n_pre {n_pre}");
+            assert_eq!(run(0), one, "dispatched, n_pre {n_pre}");
         }
     }
 

@@ -226,22 +226,8 @@ impl Emulator {
     }
 
     fn gather(&self, part: impl Fn(&Pe) -> [&Vec<f32>; 3]) -> Params<f32> {
-        let (n_in, n_rec, n_out) = (self.cfg.n_in, self.cfg.n_rec, self.cfg.n_out);
-        let mut p = Params::zeros_shaped(n_in, n_rec, n_out);
-        for pe in self.pes.iter() {
-            let pe = lock(pe);
-            let [w_in, w_rec, w_out] = part(&pe);
-            for (jl, j) in pe.posts.clone().enumerate() {
-                for i in 0..n_in {
-                    p.w_in[i * n_rec + j] = w_in[jl * n_in + i];
-                }
-                for i in 0..n_rec {
-                    p.w_rec[i * n_rec + j] = w_rec[jl * n_rec + i];
-                }
-                p.w_out[j * n_out..(j + 1) * n_out].copy_from_slice(&w_out[jl * n_out..(jl + 1) * n_out]);
-            }
-        }
-        p
+        let pes: Vec<MutexGuard<'_, Pe>> = self.pes.iter().map(lock).collect();
+        gather(&self.cfg, pes.iter().map(|g| &**g), part)
     }
 
     /// Trains on one sample `x [T, n_in]` (online: gradient, then Adam on every PE). Returns the sample's loss
@@ -278,18 +264,8 @@ impl Emulator {
         // The input currents of all PEs are computed together from pre-major copies of the PEs' W_in and W_rec rows:
         // every neuron's sum has the same terms in the same order as its PE's own loop (inputs, then the spiking
         // sources, increasing), but the additions run 120 neurons wide instead of one neuron at a time.
-        let mut w_in_all = vec![0.0f32; n_in * n_rec];
-        let mut w_rec_all = vec![0.0f32; n_rec * n_rec];
-        for pe in pes.iter() {
-            for (jl, j) in pe.posts.clone().enumerate() {
-                for (i, &w) in pe.w_in[jl * n_in..(jl + 1) * n_in].iter().enumerate() {
-                    w_in_all[i * n_rec + j] = w;
-                }
-                for (i, &w) in pe.w_rec[jl * n_rec..(jl + 1) * n_rec].iter().enumerate() {
-                    w_rec_all[i * n_rec + j] = w;
-                }
-            }
-        }
+        let Params { w_in: w_in_all, w_rec: w_rec_all, .. } =
+            gather(&self.cfg, pes.iter().map(|g| &**g), |pe| [&pe.w_in, &pe.w_rec, &pe.w_out]);
         // The input currents of every step at once (they do not depend on the dynamics).
         let in_cur = input_currents(x, &w_in_all, n_in, n_rec);
         let mut cur_all = vec![0.0f32; n_rec];
@@ -460,6 +436,26 @@ impl Drop for Emulator {
 /// other thread panicked, and so does this one).
 fn lock(pe: &Mutex<Pe>) -> MutexGuard<'_, Pe> {
     pe.lock().expect("a thread of the SpiNNaker 2 emulator panicked")
+}
+
+/// Arrays the PEs hold post-major (`part` picks W_in-, W_rec- and W_out-shaped ones: weights or Adam moments),
+/// gathered into `[pre, post]` matrices.
+fn gather<'a>(cfg: &NetConfig, pes: impl Iterator<Item = &'a Pe>, part: impl Fn(&Pe) -> [&Vec<f32>; 3]) -> Params<f32> {
+    let (n_in, n_rec, n_out) = (cfg.n_in, cfg.n_rec, cfg.n_out);
+    let mut p = Params::zeros_shaped(n_in, n_rec, n_out);
+    for pe in pes {
+        let [w_in, w_rec, w_out] = part(pe);
+        for (jl, j) in pe.posts.clone().enumerate() {
+            for i in 0..n_in {
+                p.w_in[i * n_rec + j] = w_in[jl * n_in + i];
+            }
+            for i in 0..n_rec {
+                p.w_rec[i * n_rec + j] = w_rec[jl * n_rec + i];
+            }
+            p.w_out[j * n_out..(j + 1) * n_out].copy_from_slice(&w_out[jl * n_out..(jl + 1) * n_out]);
+        }
+    }
+    p
 }
 
 /// What a PE's end-of-sample work reads: the recorded dynamics, the output error and the step's constants.

@@ -290,23 +290,17 @@ pub fn train_steps(
     p.w_in = read(w.w_in.detach())?;
     p.w_rec = read(w.w_rec.detach())?;
     p.w_out = read(w.w_out.detach())?;
-    let [m0, m1, m2] = m;
-    let [v0, v1, v2] = v;
-    adam.m = Params {
-        n_in: cfg.n_in,
-        n_rec: cfg.n_rec,
-        n_out: cfg.n_out,
-        w_in: read(m0)?,
-        w_rec: read(m1)?,
-        w_out: read(m2)?,
+    let moments = |[a, b, c]: [Tensor<2>; 3]| -> Result<Params<f32>, BurnError> {
+        Ok(Params {
+            n_in: cfg.n_in,
+            n_rec: cfg.n_rec,
+            n_out: cfg.n_out,
+            w_in: read(a)?,
+            w_rec: read(b)?,
+            w_out: read(c)?,
+        })
     };
-    adam.v = Params {
-        n_in: cfg.n_in,
-        n_rec: cfg.n_rec,
-        n_out: cfg.n_out,
-        w_in: read(v0)?,
-        w_rec: read(v1)?,
-        w_out: read(v2)?,
-    };
+    adam.m = moments(m)?;
+    adam.v = moments(v)?;
     Ok(losses)
 }

@@ -190,16 +190,11 @@ fn not_measured(
         ("source", "not measured".into()),
         ("note", note.into()),
     ];
-    for col in [
-        "samples_per_s",
-        "time_per_sample_ms",
-        "wall_time_s",
-        "gpu_time_s",
-        "bytes_total",
-        "bytes_history",
-        "bytes_input",
-    ] {
-        cells.push((col, f64::NAN.into()));
+    // Every other column is a measurement: not a number.
+    for col in BENCH_COLUMNS {
+        if !cells.iter().any(|(c, _)| *c == col) {
+            cells.push((col, f64::NAN.into()));
+        }
     }
     t.push(cells)
 }

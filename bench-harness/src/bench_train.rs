@@ -46,6 +46,21 @@ pub struct BenchTrainResult {
     pub kernel_time_s: Option<Vec<(String, f64)>>,
 }
 
+/// The arguments checked, and what every contender trains on: the paper's network with the authors' init and a
+/// seeded realistic batch `x [batch, t_steps, n_in]`, labels `y`.
+type BenchCase = (NetConfig, Params<f32>, Vec<f32>, Vec<i64>);
+
+fn bench_case(batch: usize, t_steps: usize, samples: usize, reps: usize) -> Result<BenchCase> {
+    if batch == 0 || t_steps == 0 || samples == 0 || reps == 0 {
+        bail!("--batch, --steps-t, --samples and --reps must be at least 1");
+    }
+    let cfg = NetConfig::default();
+    let p = Params::init_authors(&cfg, 0);
+    let (x, y) =
+        models::inputs::smooth_random_batch(batch, t_steps, cfg.n_in, cfg.n_out, models::inputs::REALISTIC_GAIN, 1);
+    Ok((cfg, p, x, y))
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -61,13 +76,7 @@ pub fn bench_train(
     samples: usize,
     reps: usize,
 ) -> Result<BenchTrainResult> {
-    if batch == 0 || t_steps == 0 || samples == 0 || reps == 0 {
-        bail!("--batch, --steps-t, --samples and --reps must be at least 1");
-    }
-    let cfg = NetConfig::default();
-    let p = Params::init_authors(&cfg, 0);
-    let (x, y) =
-        models::inputs::smooth_random_batch(batch, t_steps, cfg.n_in, cfg.n_out, models::inputs::REALISTIC_GAIN, 1);
+    let (cfg, p, x, y) = bench_case(batch, t_steps, samples, reps)?;
     let steps = samples.div_ceil(batch);
     let adam_cfg = AdamConfig::default();
     let mut kernel_time_s = None;
@@ -140,13 +149,7 @@ pub fn bench_train_burn(
     samples: usize,
     reps: usize,
 ) -> Result<BenchTrainResult> {
-    if batch == 0 || t_steps == 0 || samples == 0 || reps == 0 {
-        bail!("--batch, --steps-t, --samples and --reps must be at least 1");
-    }
-    let cfg = NetConfig::default();
-    let mut p = Params::init_authors(&cfg, 0);
-    let (x, y) =
-        models::inputs::smooth_random_batch(batch, t_steps, cfg.n_in, cfg.n_out, models::inputs::REALISTIC_GAIN, 1);
+    let (cfg, mut p, x, y) = bench_case(batch, t_steps, samples, reps)?;
     let steps = samples.div_ceil(batch);
     let adam_cfg = AdamConfig::default();
     let mut adam = AdamState::like(&p);

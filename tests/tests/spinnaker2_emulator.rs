@@ -8,6 +8,17 @@ use models::{
 };
 use tests::{assert_close, fixture_batch, fixture_params, flat32, get, load_fixture};
 
+/// Trains `emu` online on the fixture's sample k (mod its batch) with the fixture's schedule (lr 0.01, l2 1e-5).
+fn train_on(
+    emu: &mut Emulator,
+    data: &bench_harness::tensors::BatchData,
+    k: usize,
+) -> (f32, models::spinnaker2::SampleCounts) {
+    let len = data.t_steps * data.n_in;
+    let b = k % data.batch;
+    emu.train_sample(&data.x[b * len..(b + 1) * len], data.y[b] as usize, &AdamConfig::default(), 0.01, 1e-5)
+}
+
 fn run(pes: usize) {
     let t = load_fixture("reference_train_eprop.safetensors");
     let p0 = fixture_params(&t, "").cast::<f32>();
@@ -17,11 +28,8 @@ fn run(pes: usize) {
     let part = Partition::balanced(cfg.n_rec, pes);
     let mut emu = Emulator::new(&cfg, &chip, &part, &p0);
     let mut losses = Vec::new();
-    let len = data.t_steps * data.n_in;
     for k in 0..20 {
-        let b = k % data.batch;
-        let (loss, counts) =
-            emu.train_sample(&data.x[b * len..(b + 1) * len], data.y[b] as usize, &AdamConfig::default(), 0.01, 1e-5);
+        let (loss, counts) = train_on(&mut emu, &data, k);
         losses.push(loss as f64);
         assert_eq!(counts.steps.len(), data.t_steps);
         assert_eq!(counts.end.len(), pes);
@@ -68,10 +76,8 @@ fn checkpoint_resumes_bit_exactly() {
     let cfg = NetConfig::default();
     let chip = ChipConfig::default();
     let part = Partition::balanced(cfg.n_rec, 12);
-    let len = data.t_steps * data.n_in;
     let step = |emu: &mut Emulator, k: usize| {
-        let b = k % data.batch;
-        emu.train_sample(&data.x[b * len..(b + 1) * len], data.y[b] as usize, &AdamConfig::default(), 0.01, 1e-5);
+        train_on(emu, &data, k);
     };
     let mut straight = Emulator::new(&cfg, &chip, &part, &p0);
     (0..5).for_each(|k| step(&mut straight, k));
@@ -94,7 +100,6 @@ fn two_host_threads_equal_one() {
     let p0 = fixture_params(&t, "").cast::<f32>();
     let data = fixture_batch(&t);
     let cfg = NetConfig::default();
-    let len = data.t_steps * data.n_in;
     for pes in [12, 7] {
         let part = Partition::balanced(cfg.n_rec, pes);
         let run = |threads: &[usize]| {
@@ -102,14 +107,7 @@ fn two_host_threads_equal_one() {
             let mut out = Vec::new();
             for (k, &th) in threads.iter().enumerate() {
                 emu.set_host_threads(th);
-                let b = k % data.batch;
-                let (loss, counts) = emu.train_sample(
-                    &data.x[b * len..(b + 1) * len],
-                    data.y[b] as usize,
-                    &AdamConfig::default(),
-                    0.01,
-                    1e-5,
-                );
+                let (loss, counts) = train_on(&mut emu, &data, k);
                 out.push((loss.to_bits(), counts));
             }
             (out, emu.params(), emu.adam_state())

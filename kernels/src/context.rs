@@ -39,6 +39,8 @@ pub struct GpuContext {
     pub limits: wgpu::Limits,
     /// Whether GPU timestamp queries are available (then benchmarks report GPU time).
     pub has_timestamps: bool,
+    /// Whether WGSL subgroup operations are available (the CPU-adapter kernels need them).
+    pub has_subgroups: bool,
 }
 
 impl fmt::Debug for GpuContext {
@@ -102,6 +104,10 @@ impl GpuContext {
         if has_timestamps {
             required_features |= wgpu::Features::TIMESTAMP_QUERY;
         }
+        let has_subgroups = adapter.features().contains(wgpu::Features::SUBGROUP);
+        if has_subgroups {
+            required_features |= wgpu::Features::SUBGROUP;
+        }
         let desc = wgpu::DeviceDescriptor {
             label: Some("eprop-workbench"),
             required_features,
@@ -113,7 +119,7 @@ impl GpuContext {
             .await
             .map_err(|source| ContextError::RequestDevice { adapter: info.name.clone(), source })?;
         tracing::info!(adapter = %info.name, backend = ?info.backend, driver = %info.driver, "opened GPU context");
-        Ok(Self { device, queue, info, limits, has_timestamps })
+        Ok(Self { device, queue, info, limits, has_timestamps, has_subgroups })
     }
 
     /// One line: name, backend, device type, driver and driver info.

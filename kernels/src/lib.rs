@@ -2,12 +2,14 @@
 //! Metal, DX12; Mesa's lavapipe on a machine without a GPU), and the thin host code that drives them. Every kernel
 //! is tested against the CPU reference in `models` (tests/tests/parity_*.rs).
 
+pub use wgpu;
+
 pub mod context;
 pub mod shaders;
 pub mod trainer;
 
 pub use context::{ContextError, GpuContext};
-pub use trainer::{BpttTuning, BufferBytes, GpuTrainer, StepTiming, plan_bytes};
+pub use trainer::{BpttTuning, BufferBytes, GpuTrainer, StepTiming, plan_bytes, subgroup_backward_fits};
 
 /// What the GPU path can fail with.
 #[derive(Debug, thiserror::Error)]

@@ -25,6 +25,11 @@ pub enum Kernel {
     EpropAssemble,
     /// BPTT backward pass through time.
     BpttBackward,
+    /// BPTT backward pass for CPU adapters: W_rec rows in private values, dv by subgroup broadcast, the dense input
+    /// gradient summed on the way (generated per network from a template).
+    BpttBackwardSg,
+    /// W_rec copied into a row-padded buffer that bptt_backward_sg reads as uniform.
+    PackWRec,
     /// BPTT input/recurrent gradient sums, one partial per group of samples.
     BpttWeightGrads,
     /// BPTT: the partial sums reduced in a fixed order, batch mean and L2.
@@ -39,13 +44,15 @@ pub enum Kernel {
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 11] = [
+    pub const ALL: [Kernel; 13] = [
         Kernel::InputProjection,
         Kernel::AlifForward,
         Kernel::EpropCoeffs,
         Kernel::EpropTraces,
         Kernel::EpropAssemble,
         Kernel::BpttBackward,
+        Kernel::BpttBackwardSg,
+        Kernel::PackWRec,
         Kernel::BpttWeightGrads,
         Kernel::BpttGradReduce,
         Kernel::ReadoutGrads,
@@ -62,6 +69,8 @@ impl Kernel {
             Kernel::EpropTraces => "eprop_traces",
             Kernel::EpropAssemble => "eprop_assemble",
             Kernel::BpttBackward => "bptt_backward",
+            Kernel::BpttBackwardSg => "bptt_backward_sg",
+            Kernel::PackWRec => "pack_w_rec",
             Kernel::BpttWeightGrads => "bptt_weight_grads",
             Kernel::BpttGradReduce => "bptt_grad_reduce",
             Kernel::ReadoutGrads => "readout_grads",
@@ -78,6 +87,8 @@ impl Kernel {
             Kernel::EpropTraces => include_str!("../wgsl/eprop_traces.wgsl"),
             Kernel::EpropAssemble => include_str!("../wgsl/eprop_assemble.wgsl"),
             Kernel::BpttBackward => include_str!("../wgsl/bptt_backward.wgsl"),
+            Kernel::BpttBackwardSg => include_str!("../wgsl/bptt_backward_sg.wgsl"),
+            Kernel::PackWRec => include_str!("../wgsl/pack_w_rec.wgsl"),
             Kernel::BpttWeightGrads => include_str!("../wgsl/bptt_weight_grads.wgsl"),
             Kernel::BpttGradReduce => include_str!("../wgsl/bptt_grad_reduce.wgsl"),
             Kernel::ReadoutGrads => include_str!("../wgsl/readout_grads.wgsl"),
@@ -113,6 +124,12 @@ pub struct Variant {
     /// BPTT: groups of samples whose weight-gradient sums bptt_weight_grads computes in parallel (`GRAD_SPLITS`;
     /// 0 means 1); bptt_grad_reduce adds them in a fixed order.
     pub grad_splits: u32,
+    /// Subgroup size the generated kernels (bptt_backward_sg) are unrolled for (`SG`; 0 means 8, a value only
+    /// used by shader validation when no subgroup kernel runs).
+    pub subgroup_size: u32,
+    /// BPTT: the backward kernel (bptt_backward_sg) sums the dense input-gradient rows, so bptt_weight_grads only
+    /// adds the recurrent rows.
+    pub dense_in_backward: bool,
 }
 
 /// Workgroup size of the per-sample kernels: N_REC rounded up to a multiple of 32.
@@ -147,7 +164,8 @@ pub fn source(kernel: Kernel, cfg: &NetConfig, v: Variant) -> String {
          const KAPPA: f32 = {};\nconst V_TH: f32 = {};\nconst BETA: f32 = {};\n\
          const SG_GAMMA: f32 = {};\nconst SG_SIGMA: f32 = {};\nconst SG_SCALE: f32 = {};\nconst SG_H: f32 = {};\n\
          const TRACE_ALIGNED: bool = {};\nconst DETACH_RESET: bool = {};\nconst STOP_RECURRENT: bool = {};\n\
-         const STORE_THR: bool = {};\nconst SPW: u32 = {}u;\nconst GRAD_SPLITS: u32 = {}u;\n",
+         const STORE_THR: bool = {};\nconst SPW: u32 = {}u;\nconst GRAD_SPLITS: u32 = {}u;\n\
+         const SG: u32 = {}u;\nconst WR_QUADS: u32 = {}u;\nconst DENSE_IN_BACKWARD: bool = {};\n",
         n_in + n_rec,
         n_in * n_rec,
         n_in * n_rec + n_rec * n_rec,
@@ -174,10 +192,17 @@ pub fn source(kernel: Kernel, cfg: &NetConfig, v: Variant) -> String {
         v.store_thr,
         v.samples_per_workgroup.max(1),
         v.grad_splits.max(1),
+        sg_size(v),
+        n_rec * n_rec_padded(n_rec) / 4,
+        v.dense_in_backward,
     );
     s.push_str(COMMON);
     s.push('\n');
-    s.push_str(kernel.body());
+    if kernel == Kernel::BpttBackwardSg {
+        s.push_str(&expand_slots(kernel.body(), sg_size(v) as usize, n_in, n_rec));
+    } else {
+        s.push_str(kernel.body());
+    }
     if kernel.needs_readout() {
         s.push('\n');
         s.push_str(READOUT);
@@ -187,6 +212,61 @@ pub fn source(kernel: Kernel, cfg: &NetConfig, v: Variant) -> String {
         s.push_str(WEIGHT_QUADS);
     }
     s
+}
+
+fn sg_size(v: Variant) -> u32 {
+    if v.subgroup_size == 0 { 8 } else { v.subgroup_size }
+}
+
+/// Expands the `//@` lines of a slot template (bptt_backward_sg.wgsl explains the tags) for subgroup size `sg`:
+/// lane l owns neurons l + sg·m, m < ⌈n_rec/sg⌉.
+pub fn expand_slots(template: &str, sg: usize, n_in: usize, n_rec: usize) -> String {
+    let n_slots = n_rec.div_ceil(sg);
+    let n_pslots = n_in.div_ceil(sg);
+    let mut out = String::with_capacity(template.len() * 64);
+    for line in template.lines() {
+        let Some(rest) = line.strip_prefix("//@") else {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        };
+        let (tag, code) = rest.split_at(rest.find(' ').unwrap_or(rest.len()));
+        let subst = |code: &str, m: Option<usize>, k: Option<usize>, i: Option<usize>, p: Option<usize>| {
+            let mut c = code.to_string();
+            if let Some(m) = m {
+                c = c.replace("{m}", &m.to_string()).replace("{jm}", &(sg * m).to_string());
+            }
+            if let Some(k) = k {
+                c = c
+                    .replace("{kp}", &(k / sg).to_string())
+                    .replace("{kl}", &(k % sg).to_string())
+                    .replace("{kq}", &(k / 4).to_string())
+                    .replace("{kc}", &(k % 4).to_string())
+                    .replace("{k}", &k.to_string());
+            }
+            if let Some(i) = i {
+                c = c.replace("{ip}", &(i / sg).to_string()).replace("{il}", &(i % sg).to_string()).replace("{i}", &i.to_string());
+            }
+            if let Some(p) = p {
+                c = c.replace("{pl}", &(sg * p).to_string()).replace("{p}", &p.to_string());
+            }
+            c
+        };
+        let mut emit = |c: String| {
+            out.push_str(&c);
+            out.push('\n');
+        };
+        match tag {
+            "m" => (0..n_slots).for_each(|m| emit(subst(code, Some(m), None, None, None))),
+            "k" => (0..n_rec).for_each(|k| emit(subst(code, None, Some(k), None, None))),
+            "i" => (0..n_in).for_each(|i| emit(subst(code, None, None, Some(i), None))),
+            "p" => (0..n_pslots).for_each(|p| emit(subst(code, None, None, None, Some(p)))),
+            "mk" => (0..n_slots).for_each(|m| (0..n_rec).for_each(|k| emit(subst(code, Some(m), Some(k), None, None)))),
+            "mi" => (0..n_slots).for_each(|m| (0..n_in).for_each(|i| emit(subst(code, Some(m), None, Some(i), None)))),
+            other => panic!("unknown slot tag //@{other} in a kernel template"),
+        }
+    }
+    out
 }
 
 /// Compiles `kernel` into a compute pipeline (automatic layout), returning shader/pipeline errors as values.

@@ -92,6 +92,17 @@ pub struct BpttTuning {
     pub samples_per_workgroup: u32,
     /// Groups of samples whose weight-gradient sums are computed in parallel, then reduced in a fixed order.
     pub grad_splits: u32,
+    /// Run the backward pass as bptt_backward_sg (one subgroup per group of samples, W_rec rows in registers, the
+    /// dense input gradient summed on the way) where the adapter allows it (see [`subgroup_backward_fits`]);
+    /// otherwise bptt_backward. Chosen for CPU adapters, where it is several times faster (reports/).
+    pub subgroup_backward: bool,
+}
+
+/// Whether bptt_backward_sg can run a network of `n_rec` neurons: W_rec (rows padded to a multiple of 4) must fit
+/// one uniform binding, and the adapter must have subgroups of one fixed size.
+pub fn subgroup_backward_fits(n_rec: usize, max_uniform_binding: u64, subgroup_sizes: Option<(u32, u32)>) -> bool {
+    let w_bytes = (n_rec * n_rec_padded(n_rec) * 4) as u64;
+    matches!(subgroup_sizes, Some((lo, hi)) if lo == hi && lo > 0) && w_bytes <= max_uniform_binding
 }
 
 impl BpttTuning {
@@ -100,10 +111,12 @@ impl BpttTuning {
         Self {
             samples_per_workgroup: self.samples_per_workgroup.clamp(1, 64),
             grad_splits: self.grad_splits.clamp(1, n_batch.max(1) as u32),
+            subgroup_backward: self.subgroup_backward,
         }
     }
 
-    /// The defaults for an adapter type and minibatch size, both measured (see reports/2026-11-26-h200-training.md).
+    /// The defaults for an adapter type and minibatch size, all measured (see reports/2026-11-26-h200-training.md and
+    /// reports/2026-11-26-lavapipe-training.md). `SNNBENCH_BPTT_SG=0|1` overrides the choice of backward kernel.
     /// A CPU adapter (lavapipe) has a few threads: 8 samples per backward workgroup share each weight read, and 4
     /// gradient groups halve bptt_weight_grads against 1. A GPU needs thousands of threads in flight and the backward
     /// pass is latency-bound: on an H200, one sample per workgroup and up to 128 gradient groups train a GSC epoch
@@ -116,9 +129,16 @@ impl BpttTuning {
         let env = |name: &str, default: u32| {
             std::env::var(name).ok().and_then(|v| v.parse::<u32>().ok()).filter(|&v| v > 0).unwrap_or(default)
         };
+        let sg_default = device_type == wgpu::DeviceType::Cpu;
+        let subgroup_backward = match std::env::var("SNNBENCH_BPTT_SG").ok().as_deref() {
+            Some("0") => false,
+            Some("1") => true,
+            _ => sg_default,
+        };
         Self {
             samples_per_workgroup: env("SNNBENCH_BPTT_SPW", spw),
             grad_splits: env("SNNBENCH_BPTT_SPLITS", splits).min(n_batch.max(1) as u32),
+            subgroup_backward,
         }
     }
 }
@@ -183,6 +203,8 @@ struct BufferSpec {
     size: u64,
     role: Role,
     uniform: bool,
+    /// A storage buffer that another kernel binds as uniform.
+    also_uniform: bool,
 }
 
 /// Every buffer [`GpuTrainer::new`] allocates for this configuration, with its exact size and role: the one place
@@ -210,7 +232,7 @@ fn buffer_plan(
     let s_out = 2 * n_rec + 2 * n_out + S_OUT_EXTRA as u64;
     let mut v = Vec::new();
     let mut add = |label: &'static str, size: u64, role: Role| {
-        v.push(BufferSpec { label, size: size.max(4), role, uniform: label == "dims" });
+        v.push(BufferSpec { label, size: size.max(4), role, uniform: label == "dims", also_uniform: label == "w_rec_u" });
     };
     add("dims", std::mem::size_of::<Dims>() as u64, WeightsOptimizer);
     add("x", nt * tt * n_in * f, Input);
@@ -249,6 +271,8 @@ fn buffer_plan(
         add("dv", chunk_bytes, History);
         // Partial weight-gradient sums (gradient scratch, independent of T).
         add("grad_parts", tuning.grad_splits.max(1) as u64 * n_pre * n_recp * f, WeightsOptimizer);
+        // bptt_backward_sg reads W_rec (rows padded) as a uniform buffer.
+        add("w_rec_u", if tuning.subgroup_backward { n_rec * n_recp * f } else { 4 }, WeightsOptimizer);
     }
     v
 }
@@ -266,7 +290,11 @@ pub fn plan_bytes(
     max_steps: usize,
     device_type: wgpu::DeviceType,
 ) -> BufferBytes {
-    let tuning = BpttTuning::for_adapter(device_type, n_batch).clamped(n_batch);
+    let mut tuning = BpttTuning::for_adapter(device_type, n_batch).clamped(n_batch);
+    // Without a device: assume what lavapipe and WebGPU's defaults give, a 64 KiB uniform binding and (on a CPU
+    // adapter) fixed subgroups.
+    let sizes = (device_type == wgpu::DeviceType::Cpu).then_some((8, 8));
+    tuning.subgroup_backward &= subgroup_backward_fits(cfg.n_rec, 65536, sizes);
     let mut b = BufferBytes::default();
     for spec in buffer_plan(cfg, rule, n_total, n_batch, t_steps, record_spikes, max_steps, tuning) {
         b.add(spec.role, spec.size);
@@ -308,7 +336,10 @@ impl GpuTrainer {
         max_steps: usize,
         tuning: BpttTuning,
     ) -> Result<Self, KernelError> {
-        let tuning = tuning.clamped(n_batch);
+        let mut tuning = tuning.clamped(n_batch);
+        let sizes = ctx.has_subgroups.then_some((ctx.info.subgroup_min_size, ctx.info.subgroup_max_size));
+        tuning.subgroup_backward &= !matches!(rule, Rule::Eprop(_))
+            && subgroup_backward_fits(cfg.n_rec, ctx.limits.max_uniform_buffer_binding_size, sizes);
         cfg.validate().map_err(|e| KernelError::Input(e.to_string()))?;
         if n_total == 0 || n_batch == 0 || t_steps == 0 {
             return Err(KernelError::Input(format!(
@@ -356,6 +387,8 @@ impl GpuTrainer {
             created += 1;
             let usage = if spec.uniform {
                 wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST
+            } else if spec.also_uniform {
+                wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_SRC
             } else {
                 wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC
             };
@@ -397,6 +430,8 @@ impl GpuTrainer {
                 store_thr: true,
                 samples_per_workgroup: tuning.samples_per_workgroup,
                 grad_splits: tuning.grad_splits,
+                subgroup_size: if tuning.subgroup_backward { ctx.info.subgroup_min_size } else { 0 },
+                dense_in_backward: tuning.subgroup_backward,
                 ..Variant::default()
             },
         };
@@ -504,12 +539,23 @@ impl GpuTrainer {
         } else {
             let dv = make("dv")?;
             let grad_parts = make("grad_parts")?;
+            let w_rec_u = make("w_rec_u")?;
             forward(&mut gradient, 0)?;
-            gradient.push(make_dispatch(
-                Kernel::BpttBackward,
-                &[&dims, &w, &z_c, &thr_c, &psi_c, &sample_out, &dv, &w],
-                (nb32.div_ceil(tuning.samples_per_workgroup), 1),
-            )?);
+            if tuning.subgroup_backward {
+                let packed = (n_rec * n_rec_padded(cfg.n_rec) as u64) as u32;
+                gradient.push(make_dispatch(Kernel::PackWRec, &[&w, &w_rec_u], (packed.div_ceil(256), 1))?);
+                gradient.push(make_dispatch(
+                    Kernel::BpttBackwardSg,
+                    &[&dims, &w_rec_u, &z_c, &thr_c, &psi_c, &sample_out, &dv, &x, &counters, &grad_parts],
+                    (tuning.grad_splits, 1),
+                )?);
+            } else {
+                gradient.push(make_dispatch(
+                    Kernel::BpttBackward,
+                    &[&dims, &w, &z_c, &thr_c, &psi_c, &sample_out, &dv, &w],
+                    (nb32.div_ceil(tuning.samples_per_workgroup), 1),
+                )?);
+            }
             gradient.push(make_dispatch(
                 Kernel::BpttWeightGrads,
                 &[&dims, &x, &dv, &grad_parts, &counters, &spike_t, &n_spikes],
@@ -577,6 +623,11 @@ impl GpuTrainer {
 }
 
 impl GpuTrainer {
+    /// The kernels of one gradient pass, in dispatch order (file stems; chunked kernels repeat).
+    pub fn gradient_kernels(&self) -> Vec<&'static str> {
+        self.gradient.iter().map(|d| d.stem).collect()
+    }
+
     /// Exact bytes of every buffer, by role.
     pub fn bytes(&self) -> BufferBytes {
         self.bytes

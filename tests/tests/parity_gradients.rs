@@ -94,9 +94,18 @@ fn bptt_every_work_split() {
     let cpu = compute_grads::<f32>(&cfg, &p, &data.as_batch(), rule, L2).expect("cpu");
     let cpu_g: Vec<f64> =
         cpu.grads.w_in.iter().chain(&cpu.grads.w_rec).chain(&cpu.grads.w_out).map(|&v| v as f64).collect();
-    for (spw, splits) in [(1, 1), (3, 4), (8, 13), (16, 5), (8, 128)] {
-        let tuning = kernels::BpttTuning { samples_per_workgroup: spw, grad_splits: splits };
+    let splits_sg = [(0, 1), (0, 4), (0, 13)];
+    let cases = [(1, 1), (3, 4), (8, 13), (16, 5), (8, 128)].map(|c| (c, false)).into_iter().chain(splits_sg.map(|c| (c, true)));
+    for ((spw, splits), sg) in cases {
+        let tuning = kernels::BpttTuning { samples_per_workgroup: spw, grad_splits: splits, subgroup_backward: sg };
         let tr = GpuTrainer::with_tuning(&ctx, &cfg, rule, batch, batch, 60, true, 1, tuning).expect("trainer");
+        let ran_sg = tr.gradient_kernels().contains(&"bptt_backward_sg");
+        // lavapipe (CI) has fixed-size subgroups: there the subgroup kernel must really run when asked for.
+        if sg && ctx.info.device_type == kernels::wgpu::DeviceType::Cpu {
+            assert!(ran_sg, "a CPU adapter must run bptt_backward_sg when asked (subgroups: {})", ctx.has_subgroups);
+        }
+        assert!(sg || !ran_sg, "bptt_backward_sg ran although not asked for");
+        let spw = if ran_sg { "subgroup".to_string() } else { spw.to_string() };
         tr.upload_batch(&data.x, &data.y).expect("upload");
         tr.set_params(&p).expect("params");
         let g = tr.grads(L2).expect("gpu grads");

@@ -1,0 +1,80 @@
+// bptt_backward_sg — BPTT's backward pass for adapters whose memory loads are slow and whose subgroups are cheap,
+// i.e. CPU adapters such as lavapipe (there an SSBO or workgroup-memory load is a loop over the lanes, while a
+// subgroup broadcast is one register shuffle). Same equations as bptt_backward.wgsl:
+//   dz̄(t) = L_j + κ dz̄(t+1)
+//   dz(t) = dz̄(t) + (1−α) Σ_k W_rec[j,k] dv_k(t+1) − A_j(t+1) dv_j(t+1) + (1−ρ) da_j(t+1)
+//   du = dz ψ(t);  dv(t) = du + α dv(t+1);  dA = −du − z_j(t−1) dv(t);  da(t) = β dA + ρ da(t+1)
+// One workgroup is one subgroup of SG lanes and works through one group of samples (the groups of
+// bptt_weight_grads: GRAD_SPLITS contiguous ranges of the minibatch). Lane l owns neurons j = l + SG·m (m < M)
+// and keeps their rows of W_rec in private values for the whole dispatch (read once from `wr`, a copy of W_rec
+// with rows padded to N_RECP that pack_w_rec writes), so the recurrent sum needs no memory loads: the other
+// neurons' dv(t+1) come by subgroupBroadcast. The lane also sums the dense input gradient of its neurons,
+//   part[s, i, j] = Σ_{b in group s} Σ_t x_bi(t) dv_bj(t)      (i < N_IN)
+// whose other rows (i ≥ N_IN, from the spike lists) bptt_weight_grads adds (DENSE_IN_BACKWARD).
+// The recurrent sum runs over k in increasing order with one accumulator (bptt_backward keeps four per quad): the
+// results agree to rounding, within the parity tolerances.
+// Lines that start with `//@` are expanded by the host (shaders.rs, `expand_slots`): `//@m` once per slot m < M,
+// `//@k` once per neuron k < N_REC, `//@i` once per input i < N_IN, `//@p` once per input slot p < ⌈N_IN/SG⌉,
+// `//@mk` / `//@mi` once per pair; in the line {m} {k} {i} {p} are the indices, {jm} = SG·m, {kp} = k / SG,
+// {kl} = k % SG, {kq} = k / 4, {kc} = k % 4, {ip} = i / SG, {il} = i % SG, {pl} = SG·p.
+// Bindings: 0 dims | 1 wr [N_REC, N_RECP] uniform | 2 z_c | 3 thr_c | 4 psi_c [N,T,N_RECP] | 5 sample_out [N,S_OUT]
+//           6 dv [N,T,N_RECP] | 7 x [B,T,N_IN] | 8 counters [2] u32 | 9 part [GRAD_SPLITS,N_PRE,N_RECP]
+// Dispatch: (GRAD_SPLITS, 1, 1) workgroups of SG threads.
+
+@group(0) @binding(0) var<uniform> dims: Dims;
+@group(0) @binding(1) var<uniform> wr: array<vec4<f32>, WR_QUADS>;
+@group(0) @binding(2) var<storage, read> z_c: array<f32>;
+@group(0) @binding(3) var<storage, read> thr_c: array<f32>;
+@group(0) @binding(4) var<storage, read> psi_c: array<f32>;
+@group(0) @binding(5) var<storage, read> sample_out: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dv_hist: array<f32>;
+@group(0) @binding(7) var<storage, read> x: array<f32>;
+@group(0) @binding(8) var<storage, read> counters: array<u32>;
+@group(0) @binding(9) var<storage, read_write> part: array<f32>;
+
+@compute @workgroup_size(SG)
+fn bptt_backward_sg(@builtin(workgroup_id) wg: vec3<u32>, @builtin(subgroup_invocation_id) l: u32) {
+    let n_t = dims.t_steps;
+    let per = (dims.n_batch + GRAD_SPLITS - 1u) / GRAD_SPLITS;
+    let b_lo = min(wg.x * per, dims.n_batch);
+    let b_hi = min(b_lo + per, dims.n_batch);
+//@m    let j{m} = l + {jm}u;
+//@m    let ok{m} = j{m} < N_REC;
+//@m    let jc{m} = min(j{m}, N_REC - 1u);
+//@m    let r{m} = jc{m} * NQ;
+//@mk    let w{m}_{k} = wr[r{m} + {kq}u][{kc}];
+//@mi    var g{m}_{i} = 0.0;
+    for (var b = b_lo; b < b_hi; b++) {
+        let s = (counters[1] * dims.n_batch + b) % dims.n_total;
+//@m        let sig{m} = sample_out[b * S_OUT + O_SIG + jc{m}];
+//@m        var dzbar{m} = 0.0; var dvn{m} = 0.0; var dan{m} = 0.0;
+        for (var tt = 0u; tt < n_t; tt++) {
+            let t = n_t - 1u - tt;
+            let has_next = t + 1u < n_t;
+            let has_prev = t > 0u;
+            let hb = (b * TC + t) * N_RECP;
+            let hn = (b * TC + min(t + 1u, n_t - 1u)) * N_RECP;
+            let hp = (b * TC + select(0u, t - 1u, has_prev)) * N_RECP;
+//@m            var rec{m} = 0.0;
+            if !STOP_RECURRENT {
+//@k                let e{k} = subgroupBroadcast(dvn{kp}, {kl}u);
+//@mk                rec{m} = fma(w{m}_{k}, e{k}, rec{m});
+            }
+//@m            dzbar{m} = sig{m} + KAPPA * dzbar{m};
+//@m            var dz{m} = dzbar{m} + OM_ALPHA * rec{m} + OM_RHO * dan{m};
+//@m            if !DETACH_RESET { dz{m} = select(dz{m}, dz{m} - thr_c[hn + jc{m}] * dvn{m}, has_next); }
+//@m            let du{m} = dz{m} * psi_c[hb + jc{m}];
+//@m            let d{m} = du{m} + ALPHA * dvn{m};
+//@m            var dthr{m} = -du{m};
+//@m            if !DETACH_RESET { dthr{m} = select(dthr{m}, dthr{m} - z_c[hp + jc{m}] * d{m}, has_prev); }
+//@m            dan{m} = BETA * dthr{m} + RHO * dan{m};
+//@m            dvn{m} = d{m};
+//@m            if ok{m} { dv_hist[hb + j{m}] = d{m}; }
+            let xr = (s * n_t + t) * N_IN;
+//@p            let xl{p} = x[xr + min(l + {pl}u, N_IN - 1u)];
+//@i            let xb{i} = subgroupBroadcast(xl{ip}, {il}u);
+//@mi            g{m}_{i} = g{m}_{i} + xb{i} * d{m};
+        }
+    }
+//@mi    if ok{m} { part[(wg.x * N_PRE + {i}u) * N_RECP + j{m}] = g{m}_{i}; }
+}

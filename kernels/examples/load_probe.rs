@@ -12,7 +12,11 @@ fn gen_unrolled(wload: bool) -> String {
     s.push_str("@compute @workgroup_size(128) fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {\n");
     s.push_str(&format!("let j = min(lid, {}u);\nlet r0 = wg.x * {RB}u;\n", J - 1));
     for k in 0..K {
-        if wload { s.push_str(&format!("let w{k} = w[{k}u * {J}u + j];\n")); } else { s.push_str(&format!("let w{k} = f32(j) * {k}.0 + w[0];\n")); }
+        if wload {
+            s.push_str(&format!("let w{k} = w[{k}u * {J}u + j];\n"));
+        } else {
+            s.push_str(&format!("let w{k} = f32(j) * {k}.0 + w[0];\n"));
+        }
     }
     for r in 0..RB {
         s.push_str(&format!("var acc{r} = 0.0;\n"));
@@ -142,25 +146,74 @@ const UBO_LANEJ: &str = r#"
 fn main() {
     let ctx = kernels::GpuContext::new(None).unwrap();
     println!("{}", ctx.describe());
-    println!("max_uniform_buffer_binding_size {} max_uniform_buffers_per_shader_stage {} max_storage_buffer {}", ctx.limits.max_uniform_buffer_binding_size, ctx.limits.max_uniform_buffers_per_shader_stage, ctx.limits.max_storage_buffer_binding_size);
+    println!(
+        "max_uniform_buffer_binding_size {} max_uniform_buffers_per_shader_stage {} max_storage_buffer {}",
+        ctx.limits.max_uniform_buffer_binding_size,
+        ctx.limits.max_uniform_buffers_per_shader_stage,
+        ctx.limits.max_storage_buffer_binding_size
+    );
     let dev = &ctx.device;
     let q = &ctx.queue;
     let av: Vec<f32> = (0..B * K).map(|i| ((i * 7919) % 1000) as f32 / 1000.0).collect();
     let wv: Vec<f32> = (0..K * J).map(|i| ((i * 104729) % 1000) as f32 / 1000.0 - 0.5).collect();
     use wgpu::util::DeviceExt;
-    let wubo = dev.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: None, contents: bytemuck::cast_slice(&wv), usage: wgpu::BufferUsages::UNIFORM });
-    let abuf = dev.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: None, contents: bytemuck::cast_slice(&av), usage: wgpu::BufferUsages::STORAGE });
-    let wbuf = dev.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: None, contents: bytemuck::cast_slice(&wv), usage: wgpu::BufferUsages::STORAGE });
-    let obuf = dev.create_buffer(&wgpu::BufferDescriptor { label: None, size: (B * J * 4) as u64, usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC, mapped_at_creation: false });
-    let rbuf = dev.create_buffer(&wgpu::BufferDescriptor { label: None, size: (B * J * 4) as u64, usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST, mapped_at_creation: false });
+    let wubo = dev.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: None,
+        contents: bytemuck::cast_slice(&wv),
+        usage: wgpu::BufferUsages::UNIFORM,
+    });
+    let abuf = dev.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: None,
+        contents: bytemuck::cast_slice(&av),
+        usage: wgpu::BufferUsages::STORAGE,
+    });
+    let wbuf = dev.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: None,
+        contents: bytemuck::cast_slice(&wv),
+        usage: wgpu::BufferUsages::STORAGE,
+    });
+    let obuf = dev.create_buffer(&wgpu::BufferDescriptor {
+        label: None,
+        size: (B * J * 4) as u64,
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+        mapped_at_creation: false,
+    });
+    let rbuf = dev.create_buffer(&wgpu::BufferDescriptor {
+        label: None,
+        size: (B * J * 4) as u64,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
     let tex = |w: u32, h: u32, data: &[f32]| {
-        let t = dev.create_texture_with_data(q, &wgpu::TextureDescriptor { label: None, size: wgpu::Extent3d { width: w, height: h, depth_or_array_layers: 1 }, mip_level_count: 1, sample_count: 1, dimension: wgpu::TextureDimension::D2, format: wgpu::TextureFormat::R32Float, usage: wgpu::TextureUsages::TEXTURE_BINDING, view_formats: &[] }, wgpu::util::TextureDataOrder::LayerMajor, bytemuck::cast_slice(data));
+        let t = dev.create_texture_with_data(
+            q,
+            &wgpu::TextureDescriptor {
+                label: None,
+                size: wgpu::Extent3d { width: w, height: h, depth_or_array_layers: 1 },
+                mip_level_count: 1,
+                sample_count: 1,
+                dimension: wgpu::TextureDimension::D2,
+                format: wgpu::TextureFormat::R32Float,
+                usage: wgpu::TextureUsages::TEXTURE_BINDING,
+                view_formats: &[],
+            },
+            wgpu::util::TextureDataOrder::LayerMajor,
+            bytemuck::cast_slice(data),
+        );
         t.create_view(&Default::default())
     };
     let atex = tex(K, B, &av);
     let wtex = tex(J, K, &wv);
     let mut reference = vec![0f32; (B * J) as usize];
-    for b in 0..B as usize { for j in 0..J as usize { let mut acc = 0f32; for k in 0..K as usize { acc = av[b * 80 + k].mul_add(wv[k * 120 + j], acc); } reference[b * 120 + j] = acc; } }
+    for b in 0..B as usize {
+        for j in 0..J as usize {
+            let mut acc = 0f32;
+            for k in 0..K as usize {
+                acc = av[b * 80 + k].mul_add(wv[k * 120 + j], acc);
+            }
+            reference[b * 120 + j] = acc;
+        }
+    }
     let unrolled = gen_unrolled(true);
     let nowl = gen_unrolled(false);
     let cases: Vec<(&str, &str, bool, bool)> = vec![
@@ -175,21 +228,52 @@ fn main() {
         ("unrolled_nowload", &nowl, false, false),
     ];
     for (name, src, at, wt) in cases {
-        let m = dev.create_shader_module(wgpu::ShaderModuleDescriptor { label: None, source: wgpu::ShaderSource::Wgsl(src.into()) });
-        let p = dev.create_compute_pipeline(&wgpu::ComputePipelineDescriptor { label: None, layout: None, module: &m, entry_point: Some("main"), compilation_options: Default::default(), cache: None });
+        let m = dev.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: None,
+            source: wgpu::ShaderSource::Wgsl(src.into()),
+        });
+        let p = dev.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: None,
+            layout: None,
+            module: &m,
+            entry_point: Some("main"),
+            compilation_options: Default::default(),
+            cache: None,
+        });
         let bgl = p.get_bind_group_layout(0);
         let e0 = if at { wgpu::BindingResource::TextureView(&atex) } else { abuf.as_entire_binding() };
-        let e1 = if wt { wgpu::BindingResource::TextureView(&wtex) } else if name.starts_with("ubo") { wubo.as_entire_binding() } else { wbuf.as_entire_binding() };
-        let bg = dev.create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout: &bgl, entries: &[
-            wgpu::BindGroupEntry { binding: 0, resource: e0 },
-            wgpu::BindGroupEntry { binding: 1, resource: e1 },
-            wgpu::BindGroupEntry { binding: 2, resource: obuf.as_entire_binding() },
-        ] });
+        let e1 = if wt {
+            wgpu::BindingResource::TextureView(&wtex)
+        } else if name.starts_with("ubo") {
+            wubo.as_entire_binding()
+        } else {
+            wbuf.as_entire_binding()
+        };
+        let bg = dev.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: &bgl,
+            entries: &[
+                wgpu::BindGroupEntry { binding: 0, resource: e0 },
+                wgpu::BindGroupEntry { binding: 1, resource: e1 },
+                wgpu::BindGroupEntry { binding: 2, resource: obuf.as_entire_binding() },
+            ],
+        });
         let mut times = vec![];
         for rep in 0..9 {
             let mut enc = dev.create_command_encoder(&Default::default());
-            { let mut cp = enc.begin_compute_pass(&Default::default()); cp.set_pipeline(&p); cp.set_bind_group(0, &bg, &[]); if name == "ubo_laneb" { cp.dispatch_workgroups(B / 64, 5, 1); } else { cp.dispatch_workgroups(B / RB, 1, 1); } }
-            if rep == 0 { enc.copy_buffer_to_buffer(&obuf, 0, &rbuf, 0, (B * J * 4) as u64); }
+            {
+                let mut cp = enc.begin_compute_pass(&Default::default());
+                cp.set_pipeline(&p);
+                cp.set_bind_group(0, &bg, &[]);
+                if name == "ubo_laneb" {
+                    cp.dispatch_workgroups(B / 64, 5, 1);
+                } else {
+                    cp.dispatch_workgroups(B / RB, 1, 1);
+                }
+            }
+            if rep == 0 {
+                enc.copy_buffer_to_buffer(&obuf, 0, &rbuf, 0, (B * J * 4) as u64);
+            }
             let t = Instant::now();
             q.submit([enc.finish()]);
             dev.poll(wgpu::PollType::wait_indefinitely()).unwrap();

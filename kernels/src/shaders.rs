@@ -149,6 +149,19 @@ pub fn n_rec_padded(n_rec: usize) -> usize {
 
 /// The full WGSL source of `kernel` for this network and variant.
 pub fn source(kernel: Kernel, cfg: &NetConfig, v: Variant) -> String {
+    // bptt_backward_sg takes T and its split at run time: one source (one compile, which is slow for this large
+    // unrolled kernel, then one entry in the driver's shader cache) per network and BPTT option.
+    let v = if kernel == Kernel::BpttBackwardSg {
+        Variant {
+            detach_reset: v.detach_reset,
+            stop_recurrent: v.stop_recurrent,
+            subgroup_size: v.subgroup_size,
+            dense_in_backward: true,
+            ..Variant::default()
+        }
+    } else {
+        v
+    };
     let c = cfg.consts::<f32>();
     let (n_in, n_rec, n_out) = (cfg.n_in, cfg.n_rec, cfg.n_out);
     let f = |x: f32| {
@@ -245,7 +258,10 @@ pub fn expand_slots(template: &str, sg: usize, n_in: usize, n_rec: usize) -> Str
                     .replace("{k}", &k.to_string());
             }
             if let Some(i) = i {
-                c = c.replace("{ip}", &(i / sg).to_string()).replace("{il}", &(i % sg).to_string()).replace("{i}", &i.to_string());
+                c = c
+                    .replace("{ip}", &(i / sg).to_string())
+                    .replace("{il}", &(i % sg).to_string())
+                    .replace("{i}", &i.to_string());
             }
             if let Some(p) = p {
                 c = c.replace("{pl}", &(sg * p).to_string()).replace("{p}", &p.to_string());

@@ -232,7 +232,13 @@ fn buffer_plan(
     let s_out = 2 * n_rec + 2 * n_out + S_OUT_EXTRA as u64;
     let mut v = Vec::new();
     let mut add = |label: &'static str, size: u64, role: Role| {
-        v.push(BufferSpec { label, size: size.max(4), role, uniform: label == "dims", also_uniform: label == "w_rec_u" });
+        v.push(BufferSpec {
+            label,
+            size: size.max(4),
+            role,
+            uniform: label == "dims",
+            also_uniform: label == "w_rec_u",
+        });
     };
     add("dims", std::mem::size_of::<Dims>() as u64, WeightsOptimizer);
     add("x", nt * tt * n_in * f, Input);

@@ -5,7 +5,7 @@
 //   dz(t) = dz̄(t) + (1−α) Σ_k W_rec[j,k] dv_k(t+1) − A_j(t+1) dv_j(t+1) + (1−ρ) da_j(t+1)
 //   du = dz ψ(t);  dv(t) = du + α dv(t+1);  dA = −du − z_j(t−1) dv(t);  da(t) = β dA + ρ da(t+1)
 // One workgroup is one subgroup of SG lanes and works through one group of samples (the groups of
-// bptt_weight_grads: GRAD_SPLITS contiguous ranges of the minibatch). Lane l owns neurons j = l + SG·m (m < M)
+// bptt_weight_grads: as many contiguous ranges of the minibatch as workgroups). Lane l owns neurons j = l + SG·m (m < M)
 // and keeps their rows of W_rec in private values for the whole dispatch (read once from `wr`, a copy of W_rec
 // with rows padded to N_RECP that pack_w_rec writes), so the recurrent sum needs no memory loads: the other
 // neurons' dv(t+1) come by subgroupBroadcast. The lane also sums the dense input gradient of its neurons,
@@ -19,7 +19,7 @@
 // {kl} = k % SG, {kq} = k / 4, {kc} = k % 4, {ip} = i / SG, {il} = i % SG, {pl} = SG·p.
 // Bindings: 0 dims | 1 wr [N_REC, N_RECP] uniform | 2 z_c | 3 thr_c | 4 psi_c [N,T,N_RECP] | 5 sample_out [N,S_OUT]
 //           6 dv [N,T,N_RECP] | 7 x [B,T,N_IN] | 8 counters [2] u32 | 9 part [GRAD_SPLITS,N_PRE,N_RECP]
-// Dispatch: (GRAD_SPLITS, 1, 1) workgroups of SG threads.
+// Dispatch: (GRAD_SPLITS, 1, 1) workgroups of SG threads (the count is read back as num_workgroups).
 
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<uniform> wr: array<vec4<f32>, WR_QUADS>;
@@ -33,9 +33,15 @@
 @group(0) @binding(9) var<storage, read_write> part: array<f32>;
 
 @compute @workgroup_size(SG)
-fn bptt_backward_sg(@builtin(workgroup_id) wg: vec3<u32>, @builtin(subgroup_invocation_id) l: u32) {
+fn bptt_backward_sg(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(subgroup_invocation_id) l: u32,
+) {
+    // T and the number of sample groups come at run time (history rows are T long: TC = T for BPTT), so one
+    // compiled kernel serves every T and split.
     let n_t = dims.t_steps;
-    let per = (dims.n_batch + GRAD_SPLITS - 1u) / GRAD_SPLITS;
+    let per = (dims.n_batch + groups.x - 1u) / groups.x;
     let b_lo = min(wg.x * per, dims.n_batch);
     let b_hi = min(b_lo + per, dims.n_batch);
 //@m    let j{m} = l + {jm}u;
@@ -52,9 +58,9 @@ fn bptt_backward_sg(@builtin(workgroup_id) wg: vec3<u32>, @builtin(subgroup_invo
             let t = n_t - 1u - tt;
             let has_next = t + 1u < n_t;
             let has_prev = t > 0u;
-            let hb = (b * TC + t) * N_RECP;
-            let hn = (b * TC + min(t + 1u, n_t - 1u)) * N_RECP;
-            let hp = (b * TC + select(0u, t - 1u, has_prev)) * N_RECP;
+            let hb = (b * n_t + t) * N_RECP;
+            let hn = (b * n_t + min(t + 1u, n_t - 1u)) * N_RECP;
+            let hp = (b * n_t + select(0u, t - 1u, has_prev)) * N_RECP;
 //@m            var rec{m} = 0.0;
             if !STOP_RECURRENT {
 //@k                let e{k} = subgroupBroadcast(dvn{kp}, {kl}u);

@@ -95,7 +95,10 @@ fn bptt_every_work_split() {
     let cpu_g: Vec<f64> =
         cpu.grads.w_in.iter().chain(&cpu.grads.w_rec).chain(&cpu.grads.w_out).map(|&v| v as f64).collect();
     let splits_sg = [(0, 1), (0, 4), (0, 13)];
-    let cases = [(1, 1), (3, 4), (8, 13), (16, 5), (8, 128)].map(|c| (c, false)).into_iter().chain(splits_sg.map(|c| (c, true)));
+    let cases = [(1, 1), (3, 4), (8, 13), (16, 5), (8, 128)]
+        .map(|c| (c, false))
+        .into_iter()
+        .chain(splits_sg.map(|c| (c, true)));
     for ((spw, splits), sg) in cases {
         let tuning = kernels::BpttTuning { samples_per_workgroup: spw, grad_splits: splits, subgroup_backward: sg };
         let tr = GpuTrainer::with_tuning(&ctx, &cfg, rule, batch, batch, 60, true, 1, tuning).expect("trainer");

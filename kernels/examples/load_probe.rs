@@ -1,4 +1,8 @@
-//! Probe: how fast are different ways of reading memory in a GEMM on this adapter (lavapipe)?
+//! Probe: the same GEMM (3200×80 · 80×120, the input projection of 32 samples × 100 steps) with the operands read
+//! in different ways, to see which memory paths an adapter makes fast — on lavapipe (Mesa 22.3) a storage-buffer,
+//! workgroup-memory or texture load is a loop over the lanes, a uniform-buffer load a vector gather, and only a
+//! uniform load at a constant offset a scalar load and broadcast (reports/2026-11-26-lavapipe-training.md).
+//! `cargo run --release -p kernels --example load_probe`.
 use std::time::Instant;
 
 const B: u32 = 3200;
@@ -144,7 +148,7 @@ const UBO_LANEJ: &str = r#"
 "#;
 
 fn main() {
-    let ctx = kernels::GpuContext::new(None).unwrap();
+    let ctx = kernels::GpuContext::new(None).expect("probe");
     println!("{}", ctx.describe());
     println!(
         "max_uniform_buffer_binding_size {} max_uniform_buffers_per_shader_stage {} max_storage_buffer {}",
@@ -276,12 +280,12 @@ fn main() {
             }
             let t = Instant::now();
             q.submit([enc.finish()]);
-            dev.poll(wgpu::PollType::wait_indefinitely()).unwrap();
+            dev.poll(wgpu::PollType::wait_indefinitely()).expect("probe");
             times.push(t.elapsed().as_secs_f64() * 1e3);
             if rep == 0 {
                 rbuf.slice(..).map_async(wgpu::MapMode::Read, |_| {});
-                dev.poll(wgpu::PollType::wait_indefinitely()).unwrap();
-                let got: Vec<f32> = bytemuck::cast_slice(&rbuf.slice(..).get_mapped_range().unwrap()).to_vec();
+                dev.poll(wgpu::PollType::wait_indefinitely()).expect("probe");
+                let got: Vec<f32> = bytemuck::cast_slice(&rbuf.slice(..).get_mapped_range().expect("probe")).to_vec();
                 rbuf.unmap();
                 let err = got.iter().zip(&reference).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
                 println!("{name}: max err {err}");

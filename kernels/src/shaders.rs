@@ -28,8 +28,11 @@ pub enum Kernel {
     /// BPTT backward pass for CPU adapters: W_rec rows in private values, dv by subgroup broadcast, the dense input
     /// gradient summed on the way (generated per network from a template).
     BpttBackwardSg,
-    /// W_rec copied into a row-padded buffer that bptt_backward_sg reads as uniform.
-    PackWRec,
+    /// The weights copied into the padded layouts that the subgroup kernels read as uniform buffers.
+    PackWeights,
+    /// BPTT forward pass for CPU adapters: input projection, ALIF steps and readout with the weight columns in
+    /// private values (generated per network from a template).
+    AlifForwardSg,
     /// BPTT input/recurrent gradient sums, one partial per group of samples.
     BpttWeightGrads,
     /// BPTT: the partial sums reduced in a fixed order, batch mean and L2.
@@ -44,7 +47,7 @@ pub enum Kernel {
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 13] = [
+    pub const ALL: [Kernel; 14] = [
         Kernel::InputProjection,
         Kernel::AlifForward,
         Kernel::EpropCoeffs,
@@ -52,7 +55,8 @@ impl Kernel {
         Kernel::EpropAssemble,
         Kernel::BpttBackward,
         Kernel::BpttBackwardSg,
-        Kernel::PackWRec,
+        Kernel::PackWeights,
+        Kernel::AlifForwardSg,
         Kernel::BpttWeightGrads,
         Kernel::BpttGradReduce,
         Kernel::ReadoutGrads,
@@ -70,7 +74,8 @@ impl Kernel {
             Kernel::EpropAssemble => "eprop_assemble",
             Kernel::BpttBackward => "bptt_backward",
             Kernel::BpttBackwardSg => "bptt_backward_sg",
-            Kernel::PackWRec => "pack_w_rec",
+            Kernel::PackWeights => "pack_weights",
+            Kernel::AlifForwardSg => "alif_forward_sg",
             Kernel::BpttWeightGrads => "bptt_weight_grads",
             Kernel::BpttGradReduce => "bptt_grad_reduce",
             Kernel::ReadoutGrads => "readout_grads",
@@ -88,13 +93,19 @@ impl Kernel {
             Kernel::EpropAssemble => include_str!("../wgsl/eprop_assemble.wgsl"),
             Kernel::BpttBackward => include_str!("../wgsl/bptt_backward.wgsl"),
             Kernel::BpttBackwardSg => include_str!("../wgsl/bptt_backward_sg.wgsl"),
-            Kernel::PackWRec => include_str!("../wgsl/pack_w_rec.wgsl"),
+            Kernel::PackWeights => include_str!("../wgsl/pack_weights.wgsl"),
+            Kernel::AlifForwardSg => include_str!("../wgsl/alif_forward_sg.wgsl"),
             Kernel::BpttWeightGrads => include_str!("../wgsl/bptt_weight_grads.wgsl"),
             Kernel::BpttGradReduce => include_str!("../wgsl/bptt_grad_reduce.wgsl"),
             Kernel::ReadoutGrads => include_str!("../wgsl/readout_grads.wgsl"),
             Kernel::LossReduce => include_str!("../wgsl/loss_reduce.wgsl"),
             Kernel::Adam => include_str!("../wgsl/adam.wgsl"),
         }
+    }
+
+    /// Generated from a slot template (`//@` lines) for one network and subgroup size.
+    pub fn is_unrolled(self) -> bool {
+        matches!(self, Kernel::BpttBackwardSg | Kernel::AlifForwardSg)
     }
 
     fn needs_readout(self) -> bool {
@@ -124,7 +135,7 @@ pub struct Variant {
     /// BPTT: groups of samples whose weight-gradient sums bptt_weight_grads computes in parallel (`GRAD_SPLITS`;
     /// 0 means 1); bptt_grad_reduce adds them in a fixed order.
     pub grad_splits: u32,
-    /// Subgroup size the generated kernels (bptt_backward_sg) are unrolled for (`SG`; 0 means 8, a value only
+    /// Subgroup size the generated kernels (alif_forward_sg, bptt_backward_sg) are unrolled for (`SG`; 0 means 8, a value only
     /// used by shader validation when no subgroup kernel runs).
     pub subgroup_size: u32,
     /// BPTT: the backward kernel (bptt_backward_sg) sums the dense input-gradient rows, so bptt_weight_grads only
@@ -149,9 +160,9 @@ pub fn n_rec_padded(n_rec: usize) -> usize {
 
 /// The full WGSL source of `kernel` for this network and variant.
 pub fn source(kernel: Kernel, cfg: &NetConfig, v: Variant) -> String {
-    // bptt_backward_sg takes T and its split at run time: one source (one compile, which is slow for this large
+    // The unrolled kernels take T and their split at run time: one source (one compile, which is slow for this large
     // unrolled kernel, then one entry in the driver's shader cache) per network and BPTT option.
-    let v = if kernel == Kernel::BpttBackwardSg {
+    let v = if kernel.is_unrolled() {
         Variant {
             detach_reset: v.detach_reset,
             stop_recurrent: v.stop_recurrent,
@@ -178,7 +189,8 @@ pub fn source(kernel: Kernel, cfg: &NetConfig, v: Variant) -> String {
          const SG_GAMMA: f32 = {};\nconst SG_SIGMA: f32 = {};\nconst SG_SCALE: f32 = {};\nconst SG_H: f32 = {};\n\
          const TRACE_ALIGNED: bool = {};\nconst DETACH_RESET: bool = {};\nconst STOP_RECURRENT: bool = {};\n\
          const STORE_THR: bool = {};\nconst SPW: u32 = {}u;\nconst GRAD_SPLITS: u32 = {}u;\n\
-         const SG: u32 = {}u;\nconst WR_QUADS: u32 = {}u;\nconst DENSE_IN_BACKWARD: bool = {};\n",
+         const SG: u32 = {}u;\nconst WR_QUADS: u32 = {}u;\nconst DENSE_IN_BACKWARD: bool = {};\n\
+         const N_INP: u32 = {}u;\nconst NIQ: u32 = {}u;\nconst WIT_QUADS: u32 = {}u;\nconst WO_QUADS: u32 = {}u;\n",
         n_in + n_rec,
         n_in * n_rec,
         n_in * n_rec + n_rec * n_rec,
@@ -208,10 +220,14 @@ pub fn source(kernel: Kernel, cfg: &NetConfig, v: Variant) -> String {
         sg_size(v),
         n_rec * n_rec_padded(n_rec) / 4,
         v.dense_in_backward,
+        n_rec_padded(n_in),
+        n_rec_padded(n_in) / 4,
+        n_rec * n_rec_padded(n_in) / 4,
+        (n_rec * n_out).div_ceil(4),
     );
     s.push_str(COMMON);
     s.push('\n');
-    if kernel == Kernel::BpttBackwardSg {
+    if kernel.is_unrolled() {
         s.push_str(&expand_slots(kernel.body(), sg_size(v) as usize, n_in, n_rec));
     } else {
         s.push_str(kernel.body());
@@ -261,6 +277,8 @@ pub fn expand_slots(template: &str, sg: usize, n_in: usize, n_rec: usize) -> Str
                 c = c
                     .replace("{ip}", &(i / sg).to_string())
                     .replace("{il}", &(i % sg).to_string())
+                    .replace("{iq}", &(i / 4).to_string())
+                    .replace("{ic}", &(i % 4).to_string())
                     .replace("{i}", &i.to_string());
             }
             if let Some(p) = p {

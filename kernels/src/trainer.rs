@@ -92,17 +92,23 @@ pub struct BpttTuning {
     pub samples_per_workgroup: u32,
     /// Groups of samples whose weight-gradient sums are computed in parallel, then reduced in a fixed order.
     pub grad_splits: u32,
-    /// Run the backward pass as bptt_backward_sg (one subgroup per group of samples, W_rec rows in registers, the
-    /// dense input gradient summed on the way) where the adapter allows it (see [`subgroup_backward_fits`]);
-    /// otherwise bptt_backward. Chosen for CPU adapters, where it is several times faster (reports/).
-    pub subgroup_backward: bool,
+    /// Run BPTT's forward and backward passes as alif_forward_sg and bptt_backward_sg (one subgroup per group of
+    /// samples, the weights in private values, other neurons' values by subgroup broadcast; the input projection
+    /// and the dense input gradient fused in) where the adapter allows it (see [`subgroup_kernels_fit`]);
+    /// otherwise input_projection + alif_forward and bptt_backward. Chosen for CPU adapters, where memory loads are
+    /// loops over lanes and these kernels are several times faster (reports/2026-11-26-lavapipe-training.md).
+    pub subgroup_kernels: bool,
 }
 
-/// Whether bptt_backward_sg can run a network of `n_rec` neurons: W_rec (rows padded to a multiple of 4) must fit
-/// one uniform binding, and the adapter must have subgroups of one fixed size.
-pub fn subgroup_backward_fits(n_rec: usize, max_uniform_binding: u64, subgroup_sizes: Option<(u32, u32)>) -> bool {
-    let w_bytes = (n_rec * n_rec_padded(n_rec) * 4) as u64;
-    matches!(subgroup_sizes, Some((lo, hi)) if lo == hi && lo > 0) && w_bytes <= max_uniform_binding
+/// Whether the subgroup kernels can run a network: W_rec and W_in (rows padded to a multiple of 4) and W_out must
+/// each fit one uniform binding, and the adapter must have subgroups of one fixed size.
+pub fn subgroup_kernels_fit(cfg: &NetConfig, max_uniform_binding: u64, subgroup_sizes: Option<(u32, u32)>) -> bool {
+    let largest =
+        [cfg.n_rec * n_rec_padded(cfg.n_rec), cfg.n_rec * n_rec_padded(cfg.n_in), n_rec_padded(cfg.n_rec * cfg.n_out)]
+            .into_iter()
+            .max()
+            .unwrap_or(0);
+    matches!(subgroup_sizes, Some((lo, hi)) if lo == hi && lo > 0) && (largest * 4) as u64 <= max_uniform_binding
 }
 
 impl BpttTuning {
@@ -111,7 +117,7 @@ impl BpttTuning {
         Self {
             samples_per_workgroup: self.samples_per_workgroup.clamp(1, 64),
             grad_splits: self.grad_splits.clamp(1, n_batch.max(1) as u32),
-            subgroup_backward: self.subgroup_backward,
+            subgroup_kernels: self.subgroup_kernels,
         }
     }
 
@@ -130,7 +136,7 @@ impl BpttTuning {
             std::env::var(name).ok().and_then(|v| v.parse::<u32>().ok()).filter(|&v| v > 0).unwrap_or(default)
         };
         let sg_default = device_type == wgpu::DeviceType::Cpu;
-        let subgroup_backward = match std::env::var("SNNBENCH_BPTT_SG").ok().as_deref() {
+        let subgroup_kernels = match std::env::var("SNNBENCH_BPTT_SG").ok().as_deref() {
             Some("0") => false,
             Some("1") => true,
             _ => sg_default,
@@ -138,7 +144,7 @@ impl BpttTuning {
         Self {
             samples_per_workgroup: env("SNNBENCH_BPTT_SPW", spw),
             grad_splits: env("SNNBENCH_BPTT_SPLITS", splits).min(n_batch.max(1) as u32),
-            subgroup_backward,
+            subgroup_kernels,
         }
     }
 }
@@ -237,7 +243,7 @@ fn buffer_plan(
             size: size.max(4),
             role,
             uniform: label == "dims",
-            also_uniform: label == "w_rec_u",
+            also_uniform: label.ends_with("_u"),
         });
     };
     add("dims", std::mem::size_of::<Dims>() as u64, WeightsOptimizer);
@@ -255,7 +261,9 @@ fn buffer_plan(
     // The forward chunk buffers: e-prop's are per-sample state of fixed size, BPTT's (TC = T) its history.
     let chunk_role = if is_eprop { PerSample } else { History };
     let chunk_bytes = nb * tcu * n_recp * f;
-    add("cur_in", chunk_bytes, chunk_role);
+    // alif_forward_sg computes the input current in place.
+    let bptt_sg = !is_eprop && tuning.subgroup_kernels;
+    add("cur_in", if bptt_sg { 4 } else { chunk_bytes }, if bptt_sg { PerSample } else { chunk_role });
     add("z_c", chunk_bytes, chunk_role);
     add("psi_c", chunk_bytes, chunk_role);
     add("thr_c", if is_eprop { 4 } else { chunk_bytes }, chunk_role);
@@ -277,8 +285,13 @@ fn buffer_plan(
         add("dv", chunk_bytes, History);
         // Partial weight-gradient sums (gradient scratch, independent of T).
         add("grad_parts", tuning.grad_splits.max(1) as u64 * n_pre * n_recp * f, WeightsOptimizer);
-        // bptt_backward_sg reads W_rec (rows padded) as a uniform buffer.
-        add("w_rec_u", if tuning.subgroup_backward { n_rec * n_recp * f } else { 4 }, WeightsOptimizer);
+        // The subgroup kernels read the weights, padded, as uniform buffers (pack_weights.wgsl).
+        let sg = tuning.subgroup_kernels;
+        let n_inp = n_rec_padded(cfg.n_in) as u64;
+        add("wr_u", if sg { n_rec * n_recp * f } else { 4 }, WeightsOptimizer);
+        add("wrt_u", if sg { n_rec * n_recp * f } else { 4 }, WeightsOptimizer);
+        add("wit_u", if sg { n_rec * n_inp * f } else { 4 }, WeightsOptimizer);
+        add("wo_u", if sg { (n_rec * n_out).div_ceil(4) * 4 * f } else { 4 }, WeightsOptimizer);
     }
     v
 }
@@ -300,7 +313,7 @@ pub fn plan_bytes(
     // Without a device: assume what lavapipe and WebGPU's defaults give, a 64 KiB uniform binding and (on a CPU
     // adapter) fixed subgroups.
     let sizes = (device_type == wgpu::DeviceType::Cpu).then_some((8, 8));
-    tuning.subgroup_backward &= subgroup_backward_fits(cfg.n_rec, 65536, sizes);
+    tuning.subgroup_kernels &= subgroup_kernels_fit(cfg, 65536, sizes);
     let mut b = BufferBytes::default();
     for spec in buffer_plan(cfg, rule, n_total, n_batch, t_steps, record_spikes, max_steps, tuning) {
         b.add(spec.role, spec.size);
@@ -344,8 +357,8 @@ impl GpuTrainer {
     ) -> Result<Self, KernelError> {
         let mut tuning = tuning.clamped(n_batch);
         let sizes = ctx.has_subgroups.then_some((ctx.info.subgroup_min_size, ctx.info.subgroup_max_size));
-        tuning.subgroup_backward &= !matches!(rule, Rule::Eprop(_))
-            && subgroup_backward_fits(cfg.n_rec, ctx.limits.max_uniform_buffer_binding_size, sizes);
+        tuning.subgroup_kernels &= !matches!(rule, Rule::Eprop(_))
+            && subgroup_kernels_fit(cfg, ctx.limits.max_uniform_buffer_binding_size, sizes);
         cfg.validate().map_err(|e| KernelError::Input(e.to_string()))?;
         if n_total == 0 || n_batch == 0 || t_steps == 0 {
             return Err(KernelError::Input(format!(
@@ -436,8 +449,8 @@ impl GpuTrainer {
                 store_thr: true,
                 samples_per_workgroup: tuning.samples_per_workgroup,
                 grad_splits: tuning.grad_splits,
-                subgroup_size: if tuning.subgroup_backward { ctx.info.subgroup_min_size } else { 0 },
-                dense_in_backward: tuning.subgroup_backward,
+                subgroup_size: if tuning.subgroup_kernels { ctx.info.subgroup_min_size } else { 0 },
+                dense_in_backward: tuning.subgroup_kernels,
                 ..Variant::default()
             },
         };
@@ -545,17 +558,40 @@ impl GpuTrainer {
         } else {
             let dv = make("dv")?;
             let grad_parts = make("grad_parts")?;
-            let w_rec_u = make("w_rec_u")?;
-            forward(&mut gradient, 0)?;
-            if tuning.subgroup_backward {
-                let packed = (n_rec * n_rec_padded(cfg.n_rec) as u64) as u32;
-                gradient.push(make_dispatch(Kernel::PackWRec, &[&w, &w_rec_u], (packed.div_ceil(256), 1))?);
+            let (wr_u, wrt_u, wit_u, wo_u) = (make("wr_u")?, make("wrt_u")?, make("wit_u")?, make("wo_u")?);
+            if tuning.subgroup_kernels {
+                let packed = n_rec * n_rec_padded(cfg.n_rec).max(n_rec_padded(cfg.n_in)) as u64;
+                gradient.push(make_dispatch(
+                    Kernel::PackWeights,
+                    &[&w, &wr_u, &wrt_u, &wit_u, &wo_u],
+                    ((packed as u32).div_ceil(256), 1),
+                )?);
+                gradient.push(make_dispatch(
+                    Kernel::AlifForwardSg,
+                    &[
+                        &dims,
+                        &wit_u,
+                        &wrt_u,
+                        &wo_u,
+                        &x,
+                        &y,
+                        &counters,
+                        &z_c,
+                        &thr_c,
+                        &psi_c,
+                        &sample_out,
+                        &spike_t,
+                        &n_spikes,
+                    ],
+                    (tuning.grad_splits, 1),
+                )?);
                 gradient.push(make_dispatch(
                     Kernel::BpttBackwardSg,
-                    &[&dims, &w_rec_u, &z_c, &thr_c, &psi_c, &sample_out, &dv, &x, &counters, &grad_parts],
+                    &[&dims, &wr_u, &z_c, &thr_c, &psi_c, &sample_out, &dv, &x, &counters, &grad_parts],
                     (tuning.grad_splits, 1),
                 )?);
             } else {
+                forward(&mut gradient, 0)?;
                 gradient.push(make_dispatch(
                     Kernel::BpttBackward,
                     &[&dims, &w, &z_c, &thr_c, &psi_c, &sample_out, &dv, &w],

@@ -100,14 +100,24 @@ fn bptt_every_work_split() {
         .into_iter()
         .chain(splits_sg.map(|c| (c, true)));
     for ((spw, splits), sg) in cases {
-        let tuning = kernels::BpttTuning { samples_per_workgroup: spw, grad_splits: splits, subgroup_backward: sg };
+        let tuning = kernels::BpttTuning { samples_per_workgroup: spw, grad_splits: splits, subgroup_kernels: sg };
         let tr = GpuTrainer::with_tuning(&ctx, &cfg, rule, batch, batch, 60, true, 1, tuning).expect("trainer");
-        let ran_sg = tr.gradient_kernels().contains(&"bptt_backward_sg");
+        let kernels_run = tr.gradient_kernels();
+        let ran_sg = kernels_run.contains(&"bptt_backward_sg");
+        assert_eq!(
+            ran_sg,
+            kernels_run.contains(&"alif_forward_sg"),
+            "both subgroup kernels or neither: {kernels_run:?}"
+        );
         // lavapipe (CI) has fixed-size subgroups: there the subgroup kernel must really run when asked for.
         if sg && ctx.info.device_type == kernels::wgpu::DeviceType::Cpu {
-            assert!(ran_sg, "a CPU adapter must run bptt_backward_sg when asked (subgroups: {})", ctx.has_subgroups);
+            assert!(
+                ran_sg,
+                "a CPU adapter must run the subgroup kernels when asked (subgroups: {})",
+                ctx.has_subgroups
+            );
         }
-        assert!(sg || !ran_sg, "bptt_backward_sg ran although not asked for");
+        assert!(sg || !ran_sg, "the subgroup kernels ran although not asked for");
         let spw = if ran_sg { "subgroup".to_string() } else { spw.to_string() };
         tr.upload_batch(&data.x, &data.y).expect("upload");
         tr.set_params(&p).expect("params");

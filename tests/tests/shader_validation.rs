@@ -22,16 +22,11 @@ fn all_kernels_compile_for_several_shapes_and_variants() {
             for k in Kernel::ALL {
                 // The subgroup backward needs subgroups and W_rec in one uniform binding (the trainer checks both).
                 let sizes = ctx.has_subgroups.then_some((ctx.info.subgroup_min_size, ctx.info.subgroup_max_size));
-                let fits =
-                    kernels::subgroup_backward_fits(cfg.n_rec, ctx.limits.max_uniform_buffer_binding_size, sizes);
-                if k == Kernel::BpttBackwardSg && !fits {
+                let fits = kernels::subgroup_kernels_fit(cfg, ctx.limits.max_uniform_buffer_binding_size, sizes);
+                if k.is_unrolled() && !fits {
                     continue;
                 }
-                let v = if k == Kernel::BpttBackwardSg {
-                    Variant { subgroup_size: ctx.info.subgroup_min_size, ..v }
-                } else {
-                    v
-                };
+                let v = if k.is_unrolled() { Variant { subgroup_size: ctx.info.subgroup_min_size, ..v } } else { v };
                 pipeline(&ctx.device, k, cfg, v)
                     .unwrap_or_else(|e| panic!("{} ({}→{}→{}): {e}", k.stem(), cfg.n_in, cfg.n_rec, cfg.n_out));
             }

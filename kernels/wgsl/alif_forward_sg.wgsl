@@ -1,0 +1,110 @@
+// alif_forward_sg — BPTT's forward pass for CPU adapters (why: bptt_backward_sg.wgsl): input projection, ALIF steps
+// and readout of a group of samples in one subgroup of SG lanes, the whole sequence in one dispatch. Lane l owns
+// neurons j = l + SG·m (m < M) and keeps their columns of W_in and W_rec in private values (read once from `wit`
+// and `wrt`, which pack_weights writes); x(t) and z(t−1) of the other lanes come by subgroupBroadcast:
+//   cur = Σ_i x_i(t) W_in[i,j] + Σ_k z_k(t−1) W_rec[k,j]     (increasing i, then increasing k)
+//   a = ρa + (1−ρ)z(t−1);  A = v_th + βa;  v = αv + (1−α)cur − z(t−1)A;  z = H(v − A);  ψ = ψ(v − A)
+//   z̄ = κz̄ + z;  Σz̄ += z̄
+// The recurrent sum runs over every k with z_k(t−1) ∈ {0, 1}: adding 0·W = 0 leaves the sum unchanged and 1·W = W
+// exactly, so it is bit for bit the sparse sum over spiking neurons that input_projection + alif_forward compute (same
+// order, same roundings: the expressions are theirs). Writes z, ψ, A for every step, each neuron's spike times
+// (spike_t, n_spikes) for bptt_weight_grads, and the readout record (readout.wgsl's equations, logits summed over j
+// in increasing order as there; every lane computes them, lane 0 writes them).
+// Lines that start with `//@` are expanded by the host (bptt_backward_sg.wgsl lists the tags; {iq} = i / 4 and
+// {ic} = i % 4 as for k).
+// Bindings: 0 dims | 1 wit [N_REC,N_INP] uniform | 2 wrt [N_REC,N_RECP] uniform | 3 wo [N_REC·N_OUT] uniform
+//           4 x [B,T,N_IN] | 5 y [B] u32 | 6 counters [2] u32 | 7 z_c | 8 thr_c | 9 psi_c [N,T,N_RECP]
+//           10 sample_out [N,S_OUT] | 11 spike_t [N,N_REC,T] u32 | 12 n_spikes [N,N_REC] u32
+// Dispatch: (G, 1, 1) workgroups of SG threads; workgroup g runs the g-th of G contiguous ranges of the minibatch.
+
+@group(0) @binding(0) var<uniform> dims: Dims;
+@group(0) @binding(1) var<uniform> wit: array<vec4<f32>, WIT_QUADS>;
+@group(0) @binding(2) var<uniform> wrt: array<vec4<f32>, WR_QUADS>;
+@group(0) @binding(3) var<uniform> wo: array<vec4<f32>, WO_QUADS>;
+@group(0) @binding(4) var<storage, read> x: array<f32>;
+@group(0) @binding(5) var<storage, read> y: array<u32>;
+@group(0) @binding(6) var<storage, read> counters: array<u32>;
+@group(0) @binding(7) var<storage, read_write> z_c: array<f32>;
+@group(0) @binding(8) var<storage, read_write> thr_c: array<f32>;
+@group(0) @binding(9) var<storage, read_write> psi_c: array<f32>;
+@group(0) @binding(10) var<storage, read_write> sample_out: array<f32>;
+@group(0) @binding(11) var<storage, read_write> spike_t: array<u32>;
+@group(0) @binding(12) var<storage, read_write> n_spikes: array<u32>;
+
+fn w_out(j: u32, o: u32) -> f32 {
+    let e = j * N_OUT + o;
+    return wo[e / 4u][e % 4u];
+}
+
+@compute @workgroup_size(SG)
+fn alif_forward_sg(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(subgroup_invocation_id) l: u32,
+) {
+    let n_t = dims.t_steps;
+    let per = (dims.n_batch + groups.x - 1u) / groups.x;
+    let b_lo = min(wg.x * per, dims.n_batch);
+    let b_hi = min(b_lo + per, dims.n_batch);
+//@m    let j{m} = l + {jm}u;
+//@m    let ok{m} = j{m} < N_REC;
+//@m    let jc{m} = min(j{m}, N_REC - 1u);
+//@mi    let wi{m}_{i} = wit[jc{m} * NIQ + {iq}u][{ic}];
+//@mk    let wr{m}_{k} = wrt[jc{m} * NQ + {kq}u][{kc}];
+    for (var b = b_lo; b < b_hi; b++) {
+        let s = (counters[1] * dims.n_batch + b) % dims.n_total;
+//@m        var v{m} = 0.0; var a{m} = 0.0; var zbar{m} = 0.0; var zsum{m} = 0.0; var zp{m} = 0.0; var nsp{m} = 0u;
+        for (var t = 0u; t < n_t; t++) {
+            let xr = (s * n_t + t) * N_IN;
+//@p            let xl{p} = x[xr + min(l + {pl}u, N_IN - 1u)];
+//@i            let xb{i} = subgroupBroadcast(xl{ip}, {il}u);
+//@k            let zb{k} = subgroupBroadcast(zp{kp}, {kl}u);
+//@m            var cur{m} = 0.0;
+//@mi            cur{m} = cur{m} + xb{i} * wi{m}_{i};
+//@mk            cur{m} = cur{m} + zb{k} * wr{m}_{k};
+            let hb = (b * n_t + t) * N_RECP;
+//@m            a{m} = RHO * a{m} + OM_RHO * zp{m};
+//@m            let thr{m} = V_TH + BETA * a{m};
+//@m            v{m} = ALPHA * v{m} + OM_ALPHA * cur{m} - zp{m} * thr{m};
+//@m            let u{m} = v{m} - thr{m};
+//@m            let z{m} = select(0.0, 1.0, u{m} > 0.0);
+//@m            zbar{m} = KAPPA * zbar{m} + z{m};
+//@m            zsum{m} = zsum{m} + zbar{m};
+//@m            if ok{m} { z_c[hb + j{m}] = z{m}; psi_c[hb + j{m}] = psi(u{m}); thr_c[hb + j{m}] = thr{m}; }
+//@m            if ok{m} && z{m} != 0.0 { spike_t[(b * N_REC + j{m}) * n_t + nsp{m}] = t; nsp{m} = nsp{m} + 1u; }
+//@m            zp{m} = z{m};
+        }
+//@m        if ok{m} { n_spikes[b * N_REC + j{m}] = nsp{m}; }
+        // Readout (readout.wgsl): logits_o = Σ_j W_out[j,o] Σz̄_j / T over j in increasing order, skipping Σz̄_j = 0.
+//@k        let zs{k} = subgroupBroadcast(zsum{kp}, {kl}u);
+        let nt = f32(n_t);
+        var logits: array<f32, N_OUT>;
+        var mx = -3.4e38;
+        for (var o = 0u; o < N_OUT; o++) {
+            var acc = 0.0;
+//@k            if zs{k} != 0.0 { acc = acc + w_out({k}u, o) * zs{k}; }
+            logits[o] = acc / nt;
+            mx = max(mx, logits[o]);
+        }
+        var sum = 0.0;
+        for (var o = 0u; o < N_OUT; o++) { sum = sum + exp(logits[o] - mx); }
+        let label = y[s];
+        let ob = b * S_OUT;
+        var err: array<f32, N_OUT>;
+        for (var o = 0u; o < N_OUT; o++) {
+            var e = exp(logits[o] - mx) / sum;
+            if o == label { e = e - 1.0; }
+            err[o] = e;
+            if l == 0u {
+                sample_out[ob + O_ERR + o] = e;
+                sample_out[ob + O_LOGIT + o] = logits[o];
+            }
+        }
+        if l == 0u { sample_out[ob + O_CE] = log(sum) + mx - logits[label]; }
+//@m        var sig{m} = 0.0;
+        for (var o = 0u; o < N_OUT; o++) {
+//@m            sig{m} = sig{m} + err[o] * w_out(jc{m}, o);
+        }
+//@m        if ok{m} { sample_out[ob + j{m}] = zsum{m}; sample_out[ob + O_SIG + j{m}] = sig{m} / nt; }
+    }
+}

@@ -100,6 +100,10 @@ pub struct BpttTuning {
     pub subgroup_kernels: bool,
 }
 
+/// Loop iterations one invocation of a subgroup kernel may run: below the 65,535 after which Mesa 22.3's llvmpipe
+/// silently leaves a loop nest (ARCHITECTURE.md), with a margin.
+pub const LOOP_BUDGET: usize = 60_000;
+
 /// Whether the subgroup kernels can run a network: W_rec and W_in (rows padded to a multiple of 4) and W_out must
 /// each fit one uniform binding, and the adapter must have subgroups of one fixed size.
 pub fn subgroup_kernels_fit(cfg: &NetConfig, max_uniform_binding: u64, subgroup_sizes: Option<(u32, u32)>) -> bool {
@@ -119,6 +123,21 @@ impl BpttTuning {
             grad_splits: self.grad_splits.clamp(1, n_batch.max(1) as u32),
             subgroup_kernels: self.subgroup_kernels,
         }
+    }
+
+    /// What runs: the subgroup kernels only for BPTT on an adapter where they fit, and then with enough sample groups
+    /// that no invocation loops more than [`LOOP_BUDGET`] times (lavapipe silently stops longer loop nests; each
+    /// sample costs T steps plus ≈ 3·N_OUT readout iterations). Past that (T alone too long) the general kernels run.
+    pub fn resolved(self, rule: Rule, n_batch: usize, t_steps: usize, fits: bool) -> Self {
+        let per_sample = t_steps + 64;
+        let sg = self.subgroup_kernels && fits && !matches!(rule, Rule::Eprop(_)) && per_sample <= LOOP_BUDGET;
+        let mut r = Self { subgroup_kernels: sg, ..self };
+        if sg {
+            let samples_per_group = (LOOP_BUDGET / per_sample).max(1);
+            let groups = n_batch.div_ceil(samples_per_group) as u32;
+            r.grad_splits = r.grad_splits.max(groups).min(n_batch.max(1) as u32);
+        }
+        r
     }
 
     /// The defaults for an adapter type and minibatch size, all measured (see reports/2026-11-26-h200-training.md and
@@ -309,11 +328,12 @@ pub fn plan_bytes(
     max_steps: usize,
     device_type: wgpu::DeviceType,
 ) -> BufferBytes {
-    let mut tuning = BpttTuning::for_adapter(device_type, n_batch).clamped(n_batch);
+    let tuning = BpttTuning::for_adapter(device_type, n_batch).clamped(n_batch);
     // Without a device: assume what lavapipe and WebGPU's defaults give, a 64 KiB uniform binding and (on a CPU
     // adapter) fixed subgroups.
     let sizes = (device_type == wgpu::DeviceType::Cpu).then_some((8, 8));
-    tuning.subgroup_kernels &= subgroup_kernels_fit(cfg, 65536, sizes);
+    let fits = subgroup_kernels_fit(cfg, 65536, sizes);
+    let tuning = tuning.resolved(rule, n_batch, t_steps, fits);
     let mut b = BufferBytes::default();
     for spec in buffer_plan(cfg, rule, n_total, n_batch, t_steps, record_spikes, max_steps, tuning) {
         b.add(spec.role, spec.size);
@@ -355,10 +375,9 @@ impl GpuTrainer {
         max_steps: usize,
         tuning: BpttTuning,
     ) -> Result<Self, KernelError> {
-        let mut tuning = tuning.clamped(n_batch);
         let sizes = ctx.has_subgroups.then_some((ctx.info.subgroup_min_size, ctx.info.subgroup_max_size));
-        tuning.subgroup_kernels &= !matches!(rule, Rule::Eprop(_))
-            && subgroup_kernels_fit(cfg, ctx.limits.max_uniform_buffer_binding_size, sizes);
+        let fits = subgroup_kernels_fit(cfg, ctx.limits.max_uniform_buffer_binding_size, sizes);
+        let tuning = tuning.clamped(n_batch).resolved(rule, n_batch, t_steps, fits);
         cfg.validate().map_err(|e| KernelError::Input(e.to_string()))?;
         if n_total == 0 || n_batch == 0 || t_steps == 0 {
             return Err(KernelError::Input(format!(
@@ -969,5 +988,28 @@ impl GpuTrainer {
             }
         }
         Ok(Some(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use models::bptt::BpttOptions;
+
+    #[test]
+    fn subgroup_groups_keep_every_invocation_inside_the_loop_budget() {
+        let bptt = Rule::Bptt(BpttOptions::default());
+        let base = BpttTuning { samples_per_workgroup: 8, grad_splits: 4, subgroup_kernels: true };
+        for (n, t) in [(1, 100), (32, 100), (256, 1000), (1000, 1000), (7, 30_000)] {
+            let r = base.clamped(n).resolved(bptt, n, t, true);
+            assert!(r.subgroup_kernels, "N = {n}, T = {t}");
+            let per_group = n.div_ceil(r.grad_splits as usize);
+            assert!(per_group * (t + 64) <= LOOP_BUDGET, "N = {n}, T = {t}: {per_group} samples per group");
+            assert!(r.grad_splits >= 4.min(n as u32), "never fewer groups than asked for");
+        }
+        // T alone past the budget, e-prop, or a network that does not fit: the general kernels.
+        assert!(!base.resolved(bptt, 2, 70_000, true).subgroup_kernels);
+        assert!(!base.resolved(Rule::Eprop(TraceVariant::Authors), 32, 100, true).subgroup_kernels);
+        assert!(!base.resolved(bptt, 32, 100, false).subgroup_kernels);
     }
 }

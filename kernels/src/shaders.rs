@@ -260,44 +260,31 @@ pub fn expand_slots(template: &str, sg: usize, n_in: usize, n_rec: usize) -> Str
             continue;
         };
         let (tag, code) = rest.split_at(rest.find(' ').unwrap_or(rest.len()));
-        let subst = |code: &str, m: Option<usize>, k: Option<usize>, i: Option<usize>, p: Option<usize>| {
-            let mut c = code.to_string();
-            if let Some(m) = m {
-                c = c.replace("{m}", &m.to_string()).replace("{jm}", &(sg * m).to_string());
-            }
-            if let Some(k) = k {
-                c = c
-                    .replace("{kp}", &(k / sg).to_string())
-                    .replace("{kl}", &(k % sg).to_string())
-                    .replace("{kq}", &(k / 4).to_string())
-                    .replace("{kc}", &(k % 4).to_string())
-                    .replace("{k}", &k.to_string());
-            }
-            if let Some(i) = i {
-                c = c
-                    .replace("{ip}", &(i / sg).to_string())
-                    .replace("{il}", &(i % sg).to_string())
-                    .replace("{iq}", &(i / 4).to_string())
-                    .replace("{ic}", &(i % 4).to_string())
-                    .replace("{i}", &i.to_string());
-            }
-            if let Some(p) = p {
-                c = c.replace("{pl}", &(sg * p).to_string()).replace("{p}", &p.to_string());
-            }
-            c
+        let names: Vec<char> = tag.chars().collect();
+        let range = |name: char| match name {
+            'm' => n_slots,
+            'k' => n_rec,
+            'i' => n_in,
+            'p' => n_pslots,
+            other => panic!("unknown slot tag {other:?} in //@{tag} of a kernel template"),
         };
-        let mut emit = |c: String| {
+        let ranges: Vec<usize> = names.iter().map(|&n| range(n)).collect();
+        // Every combination of the tag's indices, the last one fastest.
+        let mut idx = vec![0usize; names.len()];
+        while ranges.iter().all(|&r| r > 0) {
+            let mut c = code.to_string();
+            for (&name, &v) in names.iter().zip(&idx) {
+                for (suffix, value) in
+                    [("", v), ("s", sg * v), ("p", v / sg), ("l", v % sg), ("q", v / 4), ("c", v % 4)]
+                {
+                    c = c.replace(&format!("{{{name}{suffix}}}"), &value.to_string());
+                }
+            }
             out.push_str(&c);
             out.push('\n');
-        };
-        match tag {
-            "m" => (0..n_slots).for_each(|m| emit(subst(code, Some(m), None, None, None))),
-            "k" => (0..n_rec).for_each(|k| emit(subst(code, None, Some(k), None, None))),
-            "i" => (0..n_in).for_each(|i| emit(subst(code, None, None, Some(i), None))),
-            "p" => (0..n_pslots).for_each(|p| emit(subst(code, None, None, None, Some(p)))),
-            "mk" => (0..n_slots).for_each(|m| (0..n_rec).for_each(|k| emit(subst(code, Some(m), Some(k), None, None)))),
-            "mi" => (0..n_slots).for_each(|m| (0..n_in).for_each(|i| emit(subst(code, Some(m), None, Some(i), None)))),
-            other => panic!("unknown slot tag //@{other} in a kernel template"),
+            let Some(pos) = (0..idx.len()).rev().find(|&d| idx[d] + 1 < ranges[d]) else { break };
+            idx[pos] += 1;
+            idx[pos + 1..].iter_mut().for_each(|v| *v = 0);
         }
     }
     out

@@ -10,8 +10,7 @@
 // order, same roundings: the expressions are theirs). Writes z, ψ, A for every step, each neuron's spike times
 // (spike_t, n_spikes) for bptt_weight_grads, and the readout record (readout.wgsl's equations, logits summed over j
 // in increasing order as there; every lane computes them, lane 0 writes them).
-// Lines that start with `//@` are expanded by the host (bptt_backward_sg.wgsl lists the tags; {iq} = i / 4 and
-// {ic} = i % 4 as for k).
+// Lines that start with `//@` are expanded by the host (bptt_backward_sg.wgsl explains the tags).
 // Bindings: 0 dims | 1 wit [N_REC,N_INP] uniform | 2 wrt [N_REC,N_RECP] uniform | 3 wo [N_REC·N_OUT] uniform
 //           4 x [B,T,N_IN] | 5 y [B] u32 | 6 counters [2] u32 | 7 z_c | 8 thr_c | 9 psi_c [N,T,N_RECP]
 //           10 sample_out [N,S_OUT] | 11 spike_t [N,N_REC,T] u32 | 12 n_spikes [N,N_REC] u32
@@ -43,10 +42,10 @@ fn alif_forward_sg(
     @builtin(subgroup_invocation_id) l: u32,
 ) {
     let n_t = dims.t_steps;
-    let per = (dims.n_batch + groups.x - 1u) / groups.x;
-    let b_lo = min(wg.x * per, dims.n_batch);
-    let b_hi = min(b_lo + per, dims.n_batch);
-//@m    let j{m} = l + {jm}u;
+    let range = sample_group(wg.x, groups.x, dims.n_batch);
+    let b_lo = range.x;
+    let b_hi = range.y;
+//@m    let j{m} = l + {ms}u;
 //@m    let ok{m} = j{m} < N_REC;
 //@m    let jc{m} = min(j{m}, N_REC - 1u);
 //@mi    let wi{m}_{i} = wit[jc{m} * NIQ + {iq}u][{ic}];
@@ -56,7 +55,7 @@ fn alif_forward_sg(
 //@m        var v{m} = 0.0; var a{m} = 0.0; var zbar{m} = 0.0; var zsum{m} = 0.0; var zp{m} = 0.0; var nsp{m} = 0u;
         for (var t = 0u; t < n_t; t++) {
             let xr = (s * n_t + t) * N_IN;
-//@p            let xl{p} = x[xr + min(l + {pl}u, N_IN - 1u)];
+//@p            let xl{p} = x[xr + min(l + {ps}u, N_IN - 1u)];
 //@i            let xb{i} = subgroupBroadcast(xl{ip}, {il}u);
 //@k            let zb{k} = subgroupBroadcast(zp{kp}, {kl}u);
 //@m            var cur{m} = 0.0;

@@ -13,10 +13,10 @@
 // whose other rows (i ≥ N_IN, from the spike lists) bptt_weight_grads adds (DENSE_IN_BACKWARD).
 // The recurrent sum runs over k in increasing order with one accumulator (bptt_backward keeps four per quad): the
 // results agree to rounding, within the parity tolerances.
-// Lines that start with `//@` are expanded by the host (shaders.rs, `expand_slots`): `//@m` once per slot m < M,
-// `//@k` once per neuron k < N_REC, `//@i` once per input i < N_IN, `//@p` once per input slot p < ⌈N_IN/SG⌉,
-// `//@mk` / `//@mi` once per pair; in the line {m} {k} {i} {p} are the indices, {jm} = SG·m, {kp} = k / SG,
-// {kl} = k % SG, {kq} = k / 4, {kc} = k % 4, {ip} = i / SG, {il} = i % SG, {pl} = SG·p.
+// Lines that start with `//@` are expanded by the host (shaders.rs, `expand_slots`): the letters after `//@` name
+// the indices the line is repeated for — m: slot (< M = ⌈N_REC/SG⌉), k: neuron (< N_REC), i: input (< N_IN),
+// p: input slot (< ⌈N_IN/SG⌉); several letters: every combination. For an index X the line's {X} is its value,
+// {Xs} = SG·X, {Xp} = X / SG, {Xl} = X % SG (which lane's slot holds neuron or input X), {Xq} = X / 4, {Xc} = X % 4.
 // Bindings: 0 dims | 1 wr [N_REC, N_RECP] uniform | 2 z_c | 3 thr_c | 4 psi_c [N,T,N_RECP] | 5 sample_out [N,S_OUT]
 //           6 dv [N,T,N_RECP] | 7 x [B,T,N_IN] | 8 counters [2] u32 | 9 part [GRAD_SPLITS,N_PRE,N_RECP]
 // Dispatch: (GRAD_SPLITS, 1, 1) workgroups of SG threads (the count is read back as num_workgroups).
@@ -41,10 +41,10 @@ fn bptt_backward_sg(
     // T and the number of sample groups come at run time (history rows are T long: TC = T for BPTT), so one
     // compiled kernel serves every T and split.
     let n_t = dims.t_steps;
-    let per = (dims.n_batch + groups.x - 1u) / groups.x;
-    let b_lo = min(wg.x * per, dims.n_batch);
-    let b_hi = min(b_lo + per, dims.n_batch);
-//@m    let j{m} = l + {jm}u;
+    let range = sample_group(wg.x, groups.x, dims.n_batch);
+    let b_lo = range.x;
+    let b_hi = range.y;
+//@m    let j{m} = l + {ms}u;
 //@m    let ok{m} = j{m} < N_REC;
 //@m    let jc{m} = min(j{m}, N_REC - 1u);
 //@m    let r{m} = jc{m} * NQ;
@@ -77,7 +77,7 @@ fn bptt_backward_sg(
 //@m            dvn{m} = d{m};
 //@m            if ok{m} { dv_hist[hb + j{m}] = d{m}; }
             let xr = (s * n_t + t) * N_IN;
-//@p            let xl{p} = x[xr + min(l + {pl}u, N_IN - 1u)];
+//@p            let xl{p} = x[xr + min(l + {ps}u, N_IN - 1u)];
 //@i            let xb{i} = subgroupBroadcast(xl{ip}, {il}u);
 //@mi            g{m}_{i} = g{m}_{i} + xb{i} * d{m};
         }

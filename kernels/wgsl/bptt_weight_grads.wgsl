@@ -26,9 +26,9 @@ fn bptt_weight_grads(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invoca
     let i0 = wg.x * 8u;
     let n_t = dims.t_steps;
     // Samples of this group: a contiguous range of the minibatch.
-    let per = (dims.n_batch + GRAD_SPLITS - 1u) / GRAD_SPLITS;
-    let b_lo = min(wg.y * per, dims.n_batch);
-    let b_hi = min(b_lo + per, dims.n_batch);
+    let range = sample_group(wg.y, GRAD_SPLITS, dims.n_batch);
+    let b_lo = range.x;
+    let b_hi = range.y;
     var acc: array<vec4<f32>, 8>;
     for (var r = 0u; r < 8u; r++) { acc[r] = vec4<f32>(0.0); }
     // With DENSE_IN_BACKWARD, bptt_backward_sg has written the dense rows' partial sums: leave them alone.

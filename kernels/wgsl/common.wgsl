@@ -48,3 +48,11 @@ const O_SIG: u32 = N_REC;
 const O_ERR: u32 = 2u * N_REC;
 const O_LOGIT: u32 = 2u * N_REC + N_OUT;
 const O_CE: u32 = 2u * N_REC + 2u * N_OUT;
+
+// The samples [x, y) of group g when a minibatch of n_batch is cut into n_groups contiguous groups of
+// ⌈n_batch / n_groups⌉ (the last ones shorter or empty): bptt_weight_grads' partial sums, the subgroup kernels.
+fn sample_group(g: u32, n_groups: u32, n_batch: u32) -> vec2<u32> {
+    let per = (n_batch + n_groups - 1u) / n_groups;
+    let lo = min(g * per, n_batch);
+    return vec2<u32>(lo, min(lo + per, n_batch));
+}

@@ -11,10 +11,7 @@ const J: u32 = 120;
 const RB: u32 = 16;
 
 fn gen_unrolled(wload: bool) -> String {
-    let mut s = String::new();
-    s.push_str("@group(0) @binding(0) var<storage, read> a: array<f32>;\n@group(0) @binding(1) var<storage, read> w: array<f32>;\n@group(0) @binding(2) var<storage, read_write> o: array<f32>;\n");
-    s.push_str("@compute @workgroup_size(128) fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {\n");
-    s.push_str(&format!("let j = min(lid, {}u);\nlet r0 = wg.x * {RB}u;\n", J - 1));
+    let mut s = format!("let j = min(lid, {}u);\nlet r0 = wg.x * {RB}u;\n", J - 1);
     for k in 0..K {
         if wload {
             s.push_str(&format!("let w{k} = w[{k}u * {J}u + j];\n"));
@@ -31,72 +28,94 @@ fn gen_unrolled(wload: bool) -> String {
     for r in 0..RB {
         s.push_str(&format!("o[(r0 + {r}u) * {J}u + j] = acc{r};\n"));
     }
-    s.push_str("}\n");
-    s
+    probe_src(A_STORAGE, W_STORAGE, 128, &s)
 }
 
-const LOOP_BUF: &str = r#"
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> w: array<f32>;
-@group(0) @binding(2) var<storage, read_write> o: array<f32>;
-@compute @workgroup_size(128) fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+/// A probe kernel: bindings a (rows × 80), w (80 × 120, or 120 × 80 as a texture), o (rows × 120), and `body`
+/// run with j = the output column (lanes ≥ 120 repeat column 119) and r0 = the workgroup's first row.
+fn probe_src(a_decl: &str, w_decl: &str, wg: u32, body: &str) -> String {
+    // ubo_laneb writes whole quads of outputs.
+    let o_ty = if wg == 64 { "vec4<f32>" } else { "f32" };
+    format!(
+        "{a_decl}\n{w_decl}\n@group(0) @binding(2) var<storage, read_write> o: array<{o_ty}>;\n\
+         @compute @workgroup_size({wg}) fn main(@builtin(workgroup_id) wg: vec3<u32>, \
+         @builtin(local_invocation_index) lid: u32) {{\n{body}\n}}\n"
+    )
+}
+
+const A_STORAGE: &str = "@group(0) @binding(0) var<storage, read> a: array<f32>;";
+const W_STORAGE: &str = "@group(0) @binding(1) var<storage, read> w: array<f32>;";
+const A_TEXTURE: &str = "@group(0) @binding(0) var a: texture_2d<f32>;";
+const W_TEXTURE: &str = "@group(0) @binding(1) var w: texture_2d<f32>;";
+const W_UNIFORM: &str = "@group(0) @binding(1) var<uniform> w: array<vec4<f32>, 2400>;";
+
+fn loop_buf() -> String {
+    probe_src(
+        A_STORAGE,
+        W_STORAGE,
+        128,
+        r#"
   let j = min(lid, 119u);
   let r0 = wg.x * 16u;
   for (var r = 0u; r < 16u; r++) {
     var acc = 0.0;
     for (var k = 0u; k < 80u; k++) { acc = fma(a[(r0 + r) * 80u + k], w[k * 120u + j], acc); }
     o[(r0 + r) * 120u + j] = acc;
-  }
+  }"#,
+    )
 }
-"#;
 
-const LOOP_TEX: &str = r#"
-@group(0) @binding(0) var a: texture_2d<f32>;
-@group(0) @binding(1) var w: texture_2d<f32>;
-@group(0) @binding(2) var<storage, read_write> o: array<f32>;
-@compute @workgroup_size(128) fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn loop_tex() -> String {
+    probe_src(
+        A_TEXTURE,
+        W_TEXTURE,
+        128,
+        r#"
   let j = min(lid, 119u);
   let r0 = wg.x * 16u;
   for (var r = 0u; r < 16u; r++) {
     var acc = 0.0;
     for (var k = 0u; k < 80u; k++) { acc = fma(textureLoad(a, vec2<u32>(k, r0 + r), 0).x, textureLoad(w, vec2<u32>(j, k), 0).x, acc); }
     o[(r0 + r) * 120u + j] = acc;
-  }
+  }"#,
+    )
 }
-"#;
 
-const LOOP_TEXW: &str = r#"
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var w: texture_2d<f32>;
-@group(0) @binding(2) var<storage, read_write> o: array<f32>;
-@compute @workgroup_size(128) fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn loop_texw() -> String {
+    probe_src(
+        A_STORAGE,
+        W_TEXTURE,
+        128,
+        r#"
   let j = min(lid, 119u);
   let r0 = wg.x * 16u;
   for (var r = 0u; r < 16u; r++) {
     var acc = 0.0;
     for (var k = 0u; k < 80u; k++) { acc = fma(a[(r0 + r) * 80u + k], textureLoad(w, vec2<u32>(j, k), 0).x, acc); }
     o[(r0 + r) * 120u + j] = acc;
-  }
+  }"#,
+    )
 }
-"#;
 
-const WRITE_ONLY: &str = r#"
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> w: array<f32>;
-@group(0) @binding(2) var<storage, read_write> o: array<f32>;
-@compute @workgroup_size(128) fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn write_only() -> String {
+    probe_src(
+        A_STORAGE,
+        W_STORAGE,
+        128,
+        r#"
   let j = min(lid, 119u);
   let r0 = wg.x * 16u;
   let d = a[0] + w[0];
-  for (var r = 0u; r < 16u; r++) { o[(r0 + r) * 120u + j] = f32(j) + d; }
+  for (var r = 0u; r < 16u; r++) { o[(r0 + r) * 120u + j] = f32(j) + d; }"#,
+    )
 }
-"#;
 
-const FMA_ONLY: &str = r#"
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> w: array<f32>;
-@group(0) @binding(2) var<storage, read_write> o: array<f32>;
-@compute @workgroup_size(128) fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn fma_only() -> String {
+    probe_src(
+        A_STORAGE,
+        W_STORAGE,
+        128,
+        r#"
   let j = min(lid, 119u);
   let r0 = wg.x * 16u;
   var x = f32(j) * 0.001 + a[0] + w[0];
@@ -104,15 +123,16 @@ const FMA_ONLY: &str = r#"
     var acc = 0.0;
     for (var k = 0u; k < 80u; k++) { acc = fma(acc, x, x); }
     o[(r0 + r) * 120u + j] = acc;
-  }
+  }"#,
+    )
 }
-"#;
 
-const UBO_LANEB: &str = r#"
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<uniform> w: array<vec4<f32>, 2400>;
-@group(0) @binding(2) var<storage, read_write> o: array<vec4<f32>>;
-@compute @workgroup_size(64) fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn ubo_laneb() -> String {
+    probe_src(
+        A_STORAGE,
+        W_UNIFORM,
+        64,
+        r#"
   let row = wg.x * 64u + lid;
   let q0 = wg.y * 6u;
   var acc0 = vec4<f32>(0.0); var acc1 = vec4<f32>(0.0); var acc2 = vec4<f32>(0.0);
@@ -128,24 +148,25 @@ const UBO_LANEB: &str = r#"
     acc5 = fma(vec4<f32>(av), w[base + 5u], acc5);
   }
   let ob = row * 30u + q0;
-  o[ob] = acc0; o[ob + 1u] = acc1; o[ob + 2u] = acc2; o[ob + 3u] = acc3; o[ob + 4u] = acc4; o[ob + 5u] = acc5;
+  o[ob] = acc0; o[ob + 1u] = acc1; o[ob + 2u] = acc2; o[ob + 3u] = acc3; o[ob + 4u] = acc4; o[ob + 5u] = acc5;"#,
+    )
 }
-"#;
 
-const UBO_LANEJ: &str = r#"
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<uniform> w: array<vec4<f32>, 2400>;
-@group(0) @binding(2) var<storage, read_write> o: array<f32>;
-@compute @workgroup_size(128) fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn ubo_lanej() -> String {
+    probe_src(
+        A_STORAGE,
+        W_UNIFORM,
+        128,
+        r#"
   let j = min(lid, 119u);
   let r0 = wg.x * 16u;
   for (var r = 0u; r < 16u; r++) {
     var acc = 0.0;
     for (var k = 0u; k < 80u; k++) { let i = k * 120u + j; acc = fma(a[(r0 + r) * 80u + k], w[i / 4u][i % 4u], acc); }
     o[(r0 + r) * 120u + j] = acc;
-  }
+  }"#,
+    )
 }
-"#;
 
 fn main() {
     let ctx = kernels::GpuContext::new(None).expect("probe");
@@ -218,18 +239,16 @@ fn main() {
             reference[b * 120 + j] = acc;
         }
     }
-    let unrolled = gen_unrolled(true);
-    let nowl = gen_unrolled(false);
-    let cases: Vec<(&str, &str, bool, bool)> = vec![
-        ("loop_buf", LOOP_BUF, false, false),
-        ("loop_tex", LOOP_TEX, true, true),
-        ("loop_texw", LOOP_TEXW, false, true),
-        ("unrolled", &unrolled, false, false),
-        ("write_only", WRITE_ONLY, false, false),
-        ("ubo_laneb", UBO_LANEB, false, false),
-        ("ubo_lanej", UBO_LANEJ, false, false),
-        ("fma_only", FMA_ONLY, false, false),
-        ("unrolled_nowload", &nowl, false, false),
+    let cases: Vec<(&str, String, bool, bool)> = vec![
+        ("loop_buf", loop_buf(), false, false),
+        ("loop_tex", loop_tex(), true, true),
+        ("loop_texw", loop_texw(), false, true),
+        ("unrolled", gen_unrolled(true), false, false),
+        ("write_only", write_only(), false, false),
+        ("ubo_laneb", ubo_laneb(), false, false),
+        ("ubo_lanej", ubo_lanej(), false, false),
+        ("fma_only", fma_only(), false, false),
+        ("unrolled_nowload", gen_unrolled(false), false, false),
     ];
     for (name, src, at, wt) in cases {
         let m = dev.create_shader_module(wgpu::ShaderModuleDescriptor {

@@ -49,53 +49,22 @@ const A_TEXTURE: &str = "@group(0) @binding(0) var a: texture_2d<f32>;";
 const W_TEXTURE: &str = "@group(0) @binding(1) var w: texture_2d<f32>;";
 const W_UNIFORM: &str = "@group(0) @binding(1) var<uniform> w: array<vec4<f32>, 2400>;";
 
-fn loop_buf() -> String {
-    probe_src(
-        A_STORAGE,
-        W_STORAGE,
-        128,
-        r#"
-  let j = min(lid, 119u);
-  let r0 = wg.x * 16u;
-  for (var r = 0u; r < 16u; r++) {
-    var acc = 0.0;
-    for (var k = 0u; k < 80u; k++) { acc = fma(a[(r0 + r) * 80u + k], w[k * 120u + j], acc); }
-    o[(r0 + r) * 120u + j] = acc;
-  }"#,
-    )
+/// The plain loop: one lane per output column, 16 rows per workgroup, k innermost; only how a[row, k] and w[k, j]
+/// are read differs between the variants that use it.
+fn row_loop(a_decl: &str, w_decl: &str, a_load: &str, w_load: &str) -> String {
+    let body = format!(
+        "  let j = min(lid, 119u);\n  let r0 = wg.x * 16u;\n  for (var r = 0u; r < 16u; r++) {{\n    var acc = 0.0;\n    \
+         for (var k = 0u; k < 80u; k++) {{ acc = fma({a_load}, {w_load}, acc); }}\n    \
+         o[(r0 + r) * 120u + j] = acc;\n  }}"
+    );
+    probe_src(a_decl, w_decl, 128, &body)
 }
 
-fn loop_tex() -> String {
-    probe_src(
-        A_TEXTURE,
-        W_TEXTURE,
-        128,
-        r#"
-  let j = min(lid, 119u);
-  let r0 = wg.x * 16u;
-  for (var r = 0u; r < 16u; r++) {
-    var acc = 0.0;
-    for (var k = 0u; k < 80u; k++) { acc = fma(textureLoad(a, vec2<u32>(k, r0 + r), 0).x, textureLoad(w, vec2<u32>(j, k), 0).x, acc); }
-    o[(r0 + r) * 120u + j] = acc;
-  }"#,
-    )
-}
-
-fn loop_texw() -> String {
-    probe_src(
-        A_STORAGE,
-        W_TEXTURE,
-        128,
-        r#"
-  let j = min(lid, 119u);
-  let r0 = wg.x * 16u;
-  for (var r = 0u; r < 16u; r++) {
-    var acc = 0.0;
-    for (var k = 0u; k < 80u; k++) { acc = fma(a[(r0 + r) * 80u + k], textureLoad(w, vec2<u32>(j, k), 0).x, acc); }
-    o[(r0 + r) * 120u + j] = acc;
-  }"#,
-    )
-}
+const A_BUF: &str = "a[(r0 + r) * 80u + k]";
+const W_BUF: &str = "w[k * 120u + j]";
+const A_TEX: &str = "textureLoad(a, vec2<u32>(k, r0 + r), 0).x";
+const W_TEX: &str = "textureLoad(w, vec2<u32>(j, k), 0).x";
+const W_UBO: &str = "w[(k * 120u + j) / 4u][(k * 120u + j) % 4u]";
 
 fn write_only() -> String {
     probe_src(
@@ -149,22 +118,6 @@ fn ubo_laneb() -> String {
   }
   let ob = row * 30u + q0;
   o[ob] = acc0; o[ob + 1u] = acc1; o[ob + 2u] = acc2; o[ob + 3u] = acc3; o[ob + 4u] = acc4; o[ob + 5u] = acc5;"#,
-    )
-}
-
-fn ubo_lanej() -> String {
-    probe_src(
-        A_STORAGE,
-        W_UNIFORM,
-        128,
-        r#"
-  let j = min(lid, 119u);
-  let r0 = wg.x * 16u;
-  for (var r = 0u; r < 16u; r++) {
-    var acc = 0.0;
-    for (var k = 0u; k < 80u; k++) { let i = k * 120u + j; acc = fma(a[(r0 + r) * 80u + k], w[i / 4u][i % 4u], acc); }
-    o[(r0 + r) * 120u + j] = acc;
-  }"#,
     )
 }
 
@@ -240,13 +193,13 @@ fn main() {
         }
     }
     let cases: Vec<(&str, String, bool, bool)> = vec![
-        ("loop_buf", loop_buf(), false, false),
-        ("loop_tex", loop_tex(), true, true),
-        ("loop_texw", loop_texw(), false, true),
+        ("loop_buf", row_loop(A_STORAGE, W_STORAGE, A_BUF, W_BUF), false, false),
+        ("loop_tex", row_loop(A_TEXTURE, W_TEXTURE, A_TEX, W_TEX), true, true),
+        ("loop_texw", row_loop(A_STORAGE, W_TEXTURE, A_BUF, W_TEX), false, true),
         ("unrolled", gen_unrolled(true), false, false),
         ("write_only", write_only(), false, false),
         ("ubo_laneb", ubo_laneb(), false, false),
-        ("ubo_lanej", ubo_lanej(), false, false),
+        ("ubo_lanej", row_loop(A_STORAGE, W_UNIFORM, A_BUF, W_UBO), false, false),
         ("fma_only", fma_only(), false, false),
         ("unrolled_nowload", gen_unrolled(false), false, false),
     ];

@@ -196,25 +196,50 @@ pub struct CostArgs {
     /// Use the chip's performance level with this clock (see --chip; defaults: 150, 300, 500).
     #[arg(long)]
     pub clock_mhz: Option<f64>,
-    /// Chip description (TOML, fields of `models::spinnaker2::ChipConfig`); default: HARDWARE.md's figures.
+    /// Chip description (TOML, fields of `models::spinnaker2::ChipConfig`); default: docs/hardware.md's figures.
     #[arg(long)]
     pub chip: Option<PathBuf>,
+    /// How the chip's trace loop is coded: hand-scheduled, compiled-c or authors-three-pass (the other two bound
+    /// the result either way).
+    #[arg(long, default_value = "compiled-c")]
+    pub trace_code: String,
     /// GPU preset: v100-sxm2, v100-pcie, h100-sxm5, h100-pcie.
     #[arg(long, default_value = "v100-sxm2")]
     pub gpu: String,
-    /// GPU time per training sample in seconds (e.g. from `bench-train --backend wgpu` on that GPU). Default:
-    /// 0.4 ms, HARDWARE.md's estimate for a V100 at batch ~100 (not a measurement).
+    /// Assumed GPU time per training sample in seconds. Default: 0.4 ms, a guess for a V100 at batch ~100 (not a
+    /// measurement; pass --measured-gpu-* for one).
     #[arg(long, default_value_t = 0.4e-3)]
     pub gpu_time_per_sample: f64,
-    /// GPU power: `tdp`, `util:U` (idle + U·(TDP − idle)) or a measured wattage such as `60`.
+    /// Assumed GPU board power: `tdp`, `util:U` (idle + U·(TDP − idle)) or a wattage such as `60`.
     #[arg(long, default_value = "tdp")]
     pub gpu_power: String,
+    /// A measured GPU time per training sample, s (e.g. `bench-train --backend wgpu` on that GPU): the headline
+    /// then uses it.
+    #[arg(long)]
+    pub measured_gpu_time_per_sample: Option<f64>,
+    /// Measured GPU board energy per training sample, idle included, J (NVML); needs --measured-gpu-idle-w.
+    #[arg(long, requires = "measured_gpu_time_per_sample", requires = "measured_gpu_idle_w")]
+    pub measured_gpu_j_per_sample: Option<f64>,
+    /// The GPU's measured idle power, W.
+    #[arg(long, requires = "measured_gpu_j_per_sample")]
+    pub measured_gpu_idle_w: Option<f64>,
+    /// The measured GPU's name.
+    #[arg(long, default_value = "the measured GPU")]
+    pub measured_gpu_name: String,
+    /// Derive the counts from the shape with every neuron spiking at this rate per step, instead of emulating
+    /// seeded samples (networks too large to emulate are always derived, at 0.02 unless given).
+    #[arg(long)]
+    pub spike_rate: Option<f64>,
     /// Samples the emulator trains on to count the work (seeded, feature-like inputs, authors' init).
     #[arg(long, default_value_t = 4)]
     pub samples: usize,
     /// Seed of those samples and weights.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Price a `reproduce` run folder again from its own files (the chip run's recorded activity, config.toml,
+    /// gpu_energy.csv) and rewrite its cost_*.csv and report.md; the shape, PE and GPU flags are the run's.
+    #[arg(long)]
+    pub run: Option<PathBuf>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -559,7 +584,7 @@ pub fn run(cli: Cli) -> Result<String> {
         Command::RandomBatch(a) => random_batch(a),
         Command::Evaluate(a) => evaluate(a),
         Command::BenchTrain(a) => bench_train(a),
-        Command::Cost(a) => crate::cost::run(a),
+        Command::Cost(a) => cost(a),
         Command::Features(a) => features(a),
         Command::Prepare(a) => prepare(a),
         Command::Synth(a) => synth(a),
@@ -567,6 +592,35 @@ pub fn run(cli: Cli) -> Result<String> {
         Command::Report(a) => crate::reproduce::report_only(&a.dir),
         Command::Bench(a) => bench(a, quiet),
     }
+}
+
+fn cost(a: CostArgs) -> Result<String> {
+    if let Some(dir) = &a.run {
+        let chip = a.chip.as_deref().map(crate::cost::read_chip).transpose()?;
+        return crate::reproduce::cost_stage::recost(dir, chip);
+    }
+    let req = crate::cost::CostRequest {
+        cfg: models::NetConfig { n_in: a.n_in, n_rec: a.n_rec, n_out: a.n_out, ..models::NetConfig::default() },
+        t_steps: a.steps_t,
+        pes: a.pes,
+        clock_mhz: a.clock_mhz,
+        chip: a.chip,
+        trace_code: a.trace_code,
+        gpu: a.gpu,
+        gpu_time_per_sample_s: a.gpu_time_per_sample,
+        gpu_power: a.gpu_power,
+        measured: a.measured_gpu_time_per_sample.map(|t| crate::cost::MeasuredArgs {
+            name: a.measured_gpu_name.clone(),
+            time_per_sample_s: t,
+            j_per_sample: a.measured_gpu_j_per_sample,
+            idle_w: a.measured_gpu_idle_w,
+        }),
+        spike_rate: a.spike_rate,
+        samples: a.samples,
+        seed: a.seed,
+    };
+    let out = crate::cost::run(&req)?;
+    Ok(if a.json { serde_json::to_string_pretty(&out)? } else { crate::cost::describe(&out) })
 }
 
 fn default_folder(job: &str) -> PathBuf {

@@ -50,6 +50,9 @@ fn quick_run_writes_every_file_with_sane_numbers() {
         "cost_sensitivity.csv",
         "cost_what_ifs.csv",
         "cost_totals.csv",
+        "cost_bounds.csv",
+        "cost_trace_codes.csv",
+        "chip_activity.json",
         "gpu_energy.csv",
         "bench.csv",
         "summary_training.csv",
@@ -115,6 +118,19 @@ fn quick_run_writes_every_file_with_sane_numbers() {
     let (r, lo, hi) =
         (finite(&tot, "energy_ratio")[0], finite(&tot, "energy_ratio_min")[0], finite(&tot, "energy_ratio_max")[0]);
     assert!(lo <= r && r <= hi && lo > 0.0);
+    // The cost stage priced the chip run's own activity: every training sample of its epochs (2 × 120 here).
+    assert_eq!(finite(&tot, "samples_counted")[0], 240.0);
+    assert!(tot.strs("workload_source").expect("ws")[0].contains("chip experiment"));
+    // One boundary on both sides; on lavapipe the GPU side is assumed and says so.
+    assert_eq!(tot.strs("boundary").expect("b")[0], "total");
+    assert_eq!(tot.strs("gpu_measured").expect("m")[0], "false");
+    assert!(tot.strs("headline_gpu").expect("h")[0].starts_with("assumed"));
+    let sens = csv(&run, "cost_sensitivity.csv");
+    for v in finite(&sens, "ratio_low").into_iter().chain(finite(&sens, "ratio_high")) {
+        assert!(lo <= v * (1.0 + 1e-9) && v <= hi * (1.0 + 1e-9), "sensitivity {v} outside the band [{lo}, {hi}]");
+    }
+    let energy = csv(&run, "cost_energy.csv");
+    assert!(energy.strs("boundary").expect("b").iter().all(|b| b == "total" || b == "dynamic"));
     let ph = csv(&run, "cost_phases.csv");
     assert!(finite(&ph, "time_per_step_us").iter().sum::<f64>() < 1000.0);
     let nb = csv(&run, "neurobench.csv");

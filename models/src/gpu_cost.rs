@@ -1,5 +1,5 @@
 //! The GPU side of the energy comparison: energy per training sample = power × time per sample, with the power
-//! from a named basis and the time measured (the WGSL benchmark) or given. Presets from HARDWARE.md with their tags.
+//! from a named basis and the time measured (the WGSL benchmark) or given. Presets with their sources and trust tags (docs/hardware.md).
 
 use serde::{Deserialize, Serialize};
 
@@ -20,7 +20,7 @@ pub struct GpuPreset {
     pub source: &'static str,
 }
 
-/// V100 SXM2, V100 PCIe, H100 SXM5, H100 PCIe (HARDWARE.md "GPUs").
+/// V100 SXM2, V100 PCIe, H100 SXM5, H100 PCIe (docs/hardware.md, "GPUs").
 pub const GPU_PRESETS: [GpuPreset; 4] = [
     GpuPreset {
         name: "v100-sxm2",
@@ -64,12 +64,12 @@ pub fn gpu_preset(name: &str) -> Option<&'static GpuPreset> {
 /// How the GPU's power during training is taken.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub enum PowerBasis {
-    /// The board limit: an upper bound (small networks leave a GPU far below it, HARDWARE.md).
+    /// The board limit: an upper bound (small networks leave a GPU far below it, docs/hardware.md).
     Tdp,
     /// idle + utilisation × (TDP − idle), utilisation in [0, 1] (a model, not a measurement).
     IdlePlusUtilization(f64),
-    /// A measured average power in W (e.g. NVML's energy counter over a run, idle not subtracted).
-    Measured(f64),
+    /// A board power in W, idle included: measured (NVML's energy counter over a window ÷ its length) or given.
+    Watts(f64),
 }
 
 impl PowerBasis {
@@ -78,7 +78,7 @@ impl PowerBasis {
         match *self {
             PowerBasis::Tdp => gpu.tdp_w,
             PowerBasis::IdlePlusUtilization(u) => gpu.idle_w + u.clamp(0.0, 1.0) * (gpu.tdp_w - gpu.idle_w),
-            PowerBasis::Measured(w) => w,
+            PowerBasis::Watts(w) => w,
         }
     }
 
@@ -87,7 +87,7 @@ impl PowerBasis {
         match *self {
             PowerBasis::Tdp => "TDP".into(),
             PowerBasis::IdlePlusUtilization(u) => format!("idle + {:.0} % of (TDP − idle)", 100.0 * u),
-            PowerBasis::Measured(w) => format!("{w} W measured/given"),
+            PowerBasis::Watts(w) => format!("{w:.1} W board power"),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! learning rules, online e-prop and exact BPTT, plus Adam. Every other implementation in the workbench (WGSL kernels,
 //! the SpiNNaker 2 emulator, burn) is tested against this crate. Pure computation: no IO, no GPU, no printing.
 //!
-//! Conventions (see `shared/spec/MODEL.md`): weights are row-major `[pre, post]`; inputs `x [B, T, n_in]`;
+//! Conventions (see docs/model.md): weights are row-major `[pre, post]`; inputs `x [B, T, n_in]`;
 //! gradients are d(loss)/dW of `loss = mean_b CE_b + l2 · ΣW²`.
 
 pub mod adam;

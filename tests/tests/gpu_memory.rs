@@ -23,7 +23,7 @@ fn eprop_bytes_are_flat_in_t_and_bptt_history_is_linear() {
     assert!(h100 > 0);
     assert_eq!(h200, 2 * h100);
     assert_eq!(h400, 4 * h100);
-    // At T = 100 BPTT's history is smaller than e-prop's per-synapse traces (HARDWARE.md's crossover).
+    // At T = 100 BPTT's history is smaller than e-prop's per-synapse traces (docs/hardware.md's crossover).
     assert!(bytes(b, 100).total() < e25.total());
 }
 

@@ -4,7 +4,7 @@
 
 use models::{
     AdamConfig, NetConfig,
-    spinnaker2::{ChipConfig, Emulator, Partition},
+    spinnaker2::{Activity, ChipConfig, Emulator, Partition},
 };
 use tests::{assert_close, fixture_batch, fixture_params, flat32, get, load_fixture};
 
@@ -34,9 +34,18 @@ fn run(pes: usize) {
         assert_eq!(counts.steps.len(), data.t_steps);
         assert_eq!(counts.end.len(), pes);
         // Every PE updates all its synapses every step; the input frame reaches every PE.
-        let syn: u32 = counts.steps[0].iter().map(|c| c.synapse_updates).sum();
-        assert_eq!(syn as usize, cfg.n_rec * (cfg.n_in + cfg.n_rec - 1));
-        assert!(counts.steps.iter().all(|s| s.iter().all(|c| c.packets_received >= cfg.n_in as u32)));
+        let syn: f64 = counts.steps[0].iter().map(|c| c.synapse_updates).sum();
+        assert_eq!(syn, (cfg.n_rec * (cfg.n_in + cfg.n_rec - 1)) as f64);
+        assert!(counts.steps.iter().all(|s| s.iter().all(|c| c.packets_received >= cfg.n_in as f64)));
+        // Counts flow one way: the sample's recorded activity, split over the same PEs, gives the emulator's own
+        // counts exactly (the mean of one sample).
+        let mut act = Activity::new(&cfg, data.t_steps, "test");
+        act.record(&counts);
+        let w = act.workload(&part);
+        assert_eq!(w.steps, counts.steps, "{pes} PEs, sample {k}: steps");
+        assert_eq!(w.worst_steps.len(), counts.steps.len());
+        assert_eq!(w.end, counts.end, "{pes} PEs, sample {k}: end of sample");
+        assert_eq!(act.spikes_per_sample(), counts.spikes as f64);
     }
     let worst = assert_close(&format!("{pes} PEs per-step losses"), &losses, &get(&t, "losses"), 1e-5);
     eprintln!("{pes} PEs: losses within {worst:.2e}");

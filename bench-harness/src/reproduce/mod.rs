@@ -5,6 +5,7 @@
 //! `report.md`. Every stage leaves its results on disk as it completes; Ctrl-C keeps them and a checkpoint, and the
 //! same command resumes. `snnbench report DIR` rebuilds summaries, plots and report from the raw CSVs.
 
+pub mod cost_stage;
 pub mod energy;
 pub mod metrics;
 pub mod plots;
@@ -404,7 +405,34 @@ pub fn reproduce(cfg: &ReproduceConfig, out: &Path, quiet: bool) -> Result<Strin
     let meter = energy::Meter::open();
     train::run_all(cfg, &info, &ctx, &data, &meter)?;
     sweep::run(cfg, &info, &ctx)?;
-    train::cost(cfg, &info, &data)?;
+    let activity = match cost_stage::read_activity(out)? {
+        Some(r) => r.activity,
+        // The chip experiment always records it; this covers a run folder from before it did.
+        None => {
+            let net = models::NetConfig::default();
+            let k = cfg.cost.samples_counted.clamp(1, data.train.batch);
+            tracing::warn!("no {}: counting {k} training samples from the initial weights", cost_stage::ACTIVITY_FILE);
+            let mut emu = models::spinnaker2::Emulator::new(
+                &net,
+                &models::spinnaker2::ChipConfig::default(),
+                &models::spinnaker2::Partition::balanced(net.n_rec, cfg.cost.pes),
+                &models::Params::init_authors(&net, cfg.seed),
+            );
+            let len = data.train.t_steps * net.n_in;
+            let mut a = models::spinnaker2::Activity::new(
+                &net,
+                data.train.t_steps,
+                format!("counted: {k} training samples from the initial weights (no chip run record)"),
+            );
+            for i in 0..k {
+                let x = &data.train.x[i * len..(i + 1) * len];
+                let (_, c) = emu.train_sample(x, data.train.y[i] as usize, &models::AdamConfig::default(), 0.01, 1e-5);
+                a.record(&c);
+            }
+            a
+        }
+    };
+    cost_stage::run(cfg, out, info.adapter_is_cpu, models::spinnaker2::ChipConfig::default(), activity)?;
     if !out.join("bench.csv").exists() {
         // Throughput side by side: CPU reference, WGSL, burn (BPTT) and the PyTorch peer, at the GPU schedule's batch.
         let plan = crate::bench::BenchPlan {

@@ -200,16 +200,32 @@ fn summarise_paper(dir: &Path, training: &Table) -> Result<Table> {
     let ratio = first(&totals, "energy_ratio")?;
     let lo = first(&totals, "energy_ratio_min")?;
     let hi = first(&totals, "energy_ratio_max")?;
+    let measured = first_s(&totals, "gpu_measured")? == "true";
     s.push(vec![
-        ("quantity", "energy per training sample, BPTT on a V100 / e-prop on the chip".into()),
+        ("quantity", "energy per training sample, GPU (BPTT) / chip (e-prop); total boundary on both sides".into()),
         ("paper", "12×".into()),
-        ("paper_source", format!("literature: {PAPER} (estimate)").into()),
+        ("paper_source", format!("literature: {PAPER} (an estimate against a V100; boundary not stated)").into()),
         (
             "ours",
-            format!("{}× (band {}–{}× over the named assumption sets)", num(ratio, 1), num(lo, 1), num(hi, 1)).into(),
+            format!(
+                "{}× total (band {}–{}× over the bounds); {}× dynamic",
+                num(ratio, 2),
+                num(lo, 2),
+                num(hi, 2),
+                num(first(&totals, "energy_ratio_dynamic")?, 2)
+            )
+            .into(),
         ),
-        ("our_source", "modelled (chip: counted work; GPU: HARDWARE.md's power and time assumptions)".into()),
-        ("note", "see the energy table: which assumptions give 12× and where the default set lands".into()),
+        (
+            "our_source",
+            if measured {
+                "measured (GPU: this run's time and NVML energy); modelled (chip: the chip run's counted work)"
+            } else {
+                "modelled (chip: the chip run's counted work); assumed (GPU: no GPU measured in this run)"
+            }
+            .into(),
+        ),
+        ("note", format!("GPU side: {}", first_s(&totals, "headline_gpu")?).into()),
     ])?;
     let bptt = training.filter("experiment", "gpu_bptt")?;
     if !bptt.is_empty() {
@@ -370,79 +386,45 @@ pub fn rebuild(dir: &Path) -> Result<()> {
     let _ = writeln!(
         o,
         "Readout, learning signal and Adam run once per sample, after the last step (cycles_end_of_sample in \
-         cost_totals.csv: {}), not inside a tick. Worst step: {} cycles of {} per 1 ms tick → real time: {}. Memory: {} B for all PEs ({} B learning state) against the paper's 680 KiB = {} B.\n",
+         cost_totals.csv: {}), not inside a tick. Worst step: {} cycles of {} per 1 ms tick → real time: {}. Memory: {} B for all PEs ({} B learning state, {} B synaptic state) against the paper's 680 KiB = {} B. {}\n",
         num(first(&totals, "cycles_end_of_sample")?, 0),
         num(first(&totals, "cycles_per_step_max")?, 0),
         num(first(&totals, "cycles_per_tick")?, 0),
         first_s(&totals, "real_time")?,
         num(first(&totals, "memory_bytes_total")?, 0),
         num(first(&totals, "memory_bytes_learning_state")?, 0),
-        num(first(&totals, "memory_bytes_paper")?, 0)
+        num(first(&totals, "memory_bytes_synaptic_state")?, 0),
+        num(first(&totals, "memory_bytes_paper")?, 0),
+        first_s(&totals, "memory_note").unwrap_or_default()
     );
     let energy = Table::read_csv(&dir.join("cost_energy.csv"))?;
+    let measured = first_s(&totals, "gpu_measured")? == "true";
     let _ = writeln!(
         o,
-        "## Energy per training sample, GPU vs chip\n\n![energy](energy_per_sample.png) ![tornado](sensitivity_tornado.png)\n"
-    );
-    md_table(
-        &mut o,
-        &["set", "GPU, power basis, time/sample", "chip J", "GPU J", "GPU/chip", "GPU time/sample for 12×", "source"],
-        (0..energy.len())
-            .map(|k| {
-                let s = |n: &str| energy.strs(n).map(|v| v[k].clone()).unwrap_or_default();
-                let f = |n: &str| energy.f64s(n).ok().and_then(|v| v[k]);
-                vec![
-                    s("set"),
-                    format!(
-                        "{}, {}, {} ms",
-                        s("gpu"),
-                        s("gpu_power_basis"),
-                        num(f("gpu_time_per_sample_s").map(|v| v * 1e3), 4)
-                    ),
-                    sci(f("energy_j_per_sample_chip")),
-                    sci(f("energy_j_per_sample_gpu")),
-                    format!("{}×", num(f("energy_ratio"), 1)),
-                    f("gpu_time_per_sample_for_12x_s").map_or("–".into(), |v| format!("{:.3} ms", v * 1e3)),
-                    s("source"),
-                ]
-            })
-            .collect(),
-    );
-    let _ = writeln!(
-        o,
-        "The paper's 12× is an estimate; our default set lands at {}× and the named sets span {}–{}×. The last column gives the GPU time per sample at which each set would give exactly 12×: the gap to the paper is mostly the GPU's assumed time and power, which the paper does not state (HARDWARE.md).\n",
-        num(first(&totals, "energy_ratio")?, 1),
-        num(first(&totals, "energy_ratio_min")?, 1),
-        num(first(&totals, "energy_ratio_max")?, 1)
+        "## Energy per training sample, GPU vs chip\n\n\
+         **Headline, total boundary** (chip: 12 PEs active and idle plus the chip's floor power; GPU: board power): \
+         **{}×** GPU/chip, band {}–{}× over every combination of the bounds below. **Dynamic boundary** (chip: the \
+         PEs' active energy and packets; GPU: energy above idle): {}×, band {}–{}×. The GPU side is {}: {}. The \
+         paper's 12× is an estimate against a V100 whose boundary the paper does not state.\n\n\
+         ![energy](energy_per_sample.png) ![tornado](sensitivity_tornado.png)\n",
+        num(first(&totals, "energy_ratio")?, 2),
+        num(first(&totals, "energy_ratio_min")?, 2),
+        num(first(&totals, "energy_ratio_max")?, 2),
+        num(first(&totals, "energy_ratio_dynamic")?, 2),
+        num(first(&totals, "energy_ratio_dynamic_min")?, 2),
+        num(first(&totals, "energy_ratio_dynamic_max")?, 2),
+        if measured { "**measured** on this run's GPU" } else { "**assumed** (no GPU was measured in this run)" },
+        first_s(&totals, "headline_gpu")?
     );
     if dir.join("gpu_energy.csv").exists() {
         let ge = Table::read_csv(&dir.join("gpu_energy.csv"))?;
-        let b = ge.filter("experiment", "gpu_bptt")?;
-        let chip_j = first(&totals, "energy_j_per_sample_chip")?;
-        if let (Some(j), Some(total), Some(n), Some(c)) =
-            (first(&b, "j_per_sample")?, first(&b, "energy_j_total")?, first(&b, "samples")?, chip_j)
-        {
-            let _ = writeln!(
-                o,
-                "Measured on {}: BPTT training takes {} J per sample above idle ({} J with the idle power) against \
-                 the chip's modelled {} J for online e-prop: a ratio of {}× ({}× with idle power). The paper's 12× \
-                 assumed a V100 running the authors' TF2 code; a fast GPU implementation at batch 100 closes most of \
-                 that gap, which the named sets above cannot show because they fix the GPU's time per sample.\n",
-                first_s(&b, "adapter")?,
-                sci(Some(j)),
-                sci(Some(total / n)),
-                sci(Some(c)),
-                num(Some(j / c), 1),
-                num(Some(total / n / c), 1)
-            );
-        }
         let _ = writeln!(
             o,
             "GPU energy of this run's training, measured with NVML over at least 3 s of repeated epochs (`gpu_energy.csv`):\n"
         );
         md_table(
             &mut o,
-            &["experiment", "adapter", "batch", "samples", "seconds", "J above idle", "J/sample", "note"],
+            &["experiment", "adapter", "batch", "samples", "seconds", "idle W", "J total", "J above idle", "J/sample above idle", "note"],
             (0..ge.len())
                 .map(|k| {
                     let s = |n: &str| ge.strs(n).map(|v| v[k].clone()).unwrap_or_default();
@@ -453,6 +435,8 @@ pub fn rebuild(dir: &Path) -> Result<()> {
                         s("batch"),
                         s("samples"),
                         num(f("seconds"), 2),
+                        num(f("idle_w"), 1),
+                        num(f("energy_j_total"), 1),
                         num(f("energy_j_above_idle"), 1),
                         sci(f("j_per_sample")),
                         s("note"),
@@ -461,15 +445,83 @@ pub fn rebuild(dir: &Path) -> Result<()> {
                 .collect(),
         );
     }
+    let _ = writeln!(o, "Every named set, each at one boundary on both sides (`cost_energy.csv`):\n");
+    md_table(
+        &mut o,
+        &["set", "boundary", "chip level", "GPU, power, time/sample", "chip J", "GPU J", "GPU/chip", "GPU time/sample for 12×", "GPU figures"],
+        (0..energy.len())
+            .map(|k| {
+                let s = |n: &str| energy.strs(n).map(|v| v[k].clone()).unwrap_or_default();
+                let f = |n: &str| energy.f64s(n).ok().and_then(|v| v[k]);
+                vec![
+                    s("set"),
+                    s("boundary"),
+                    s("chip_level"),
+                    format!(
+                        "{}, {}, {} ms",
+                        s("gpu"),
+                        s("gpu_power_basis"),
+                        num(f("gpu_time_per_sample_s").map(|v| v * 1e3), 4)
+                    ),
+                    sci(f("energy_j_per_sample_chip")),
+                    sci(f("energy_j_per_sample_gpu")),
+                    format!("{}×", num(f("energy_ratio"), 2)),
+                    f("gpu_time_per_sample_for_12x_s").map_or("–".into(), |v| format!("{:.3} ms", v * 1e3)),
+                    s("gpu_source"),
+                ]
+            })
+            .collect(),
+    );
+    if dir.join("cost_trace_codes.csv").exists() {
+        let tc = Table::read_csv(&dir.join("cost_trace_codes.csv"))?;
+        let _ = writeln!(
+            o,
+            "The trace update is most of the chip's work; how its loop is coded is the least certain cycle count. Three levels, each from instruction counts × the Cortex-M4 TRM's cycles (`cost_trace_codes.csv`; docs/energy.md shows the recipes):\n"
+        );
+        md_table(
+            &mut o,
+            &["trace loop", "instructions / synapse-step", "cycles / synapse-step", "slowest step (share of the 1 ms tick)", "real time", "chip J dynamic", "chip J total", "headline ratio"],
+            (0..tc.len())
+                .map(|k| {
+                    let s = |n: &str| tc.strs(n).map(|v| v[k].clone()).unwrap_or_default();
+                    let f = |n: &str| tc.f64s(n).ok().and_then(|v| v[k]);
+                    vec![
+                        s("trace_code"),
+                        num(f("instructions_per_synapse_step"), 2),
+                        num(f("cycles_per_synapse_step"), 2),
+                        format!("{} ({})", num(f("cycles_per_step_max"), 0), pct(f("share_of_tick"))),
+                        s("real_time"),
+                        sci(f("energy_j_per_sample_dynamic")),
+                        sci(f("energy_j_per_sample_total")),
+                        format!("{}×", num(f("energy_ratio"), 2)),
+                    ]
+                })
+                .collect(),
+        );
+    }
+    if dir.join("cost_bounds.csv").exists() {
+        let b = Table::read_csv(&dir.join("cost_bounds.csv"))?;
+        let _ = writeln!(o, "The uncertain constants and their bounds (`cost_bounds.csv`):\n");
+        md_table(
+            &mut o,
+            &["constant", "value used", "low", "high", "source"],
+            (0..b.len())
+                .map(|k| {
+                    let s = |n: &str| b.strs(n).map(|v| v[k].clone()).unwrap_or_default();
+                    vec![s("constant"), s("value"), s("low"), s("high"), s("source")]
+                })
+                .collect(),
+        );
+    }
     let sens = Table::read_csv(&dir.join("cost_sensitivity.csv"))?;
     md_table(
         &mut o,
-        &["factor (one at a time)", "settings", "ratio low", "ratio high"],
+        &["bound (one at a time, headline ratio)", "settings", "ratio low", "ratio high"],
         (0..sens.len())
             .map(|k| {
                 let s = |n: &str| sens.strs(n).map(|v| v[k].clone()).unwrap_or_default();
                 let f = |n: &str| sens.f64s(n).ok().and_then(|v| v[k]);
-                vec![s("factor"), s("settings"), num(f("ratio_low"), 1), num(f("ratio_high"), 1)]
+                vec![s("factor"), s("settings"), num(f("ratio_low"), 2), num(f("ratio_high"), 2)]
             })
             .collect(),
     );
@@ -478,7 +530,7 @@ pub fn rebuild(dir: &Path) -> Result<()> {
         let _ = writeln!(o, "### What-ifs (modelled)\n");
         md_table(
             &mut o,
-            &["change", "fits", "memory total B", "speed-up", "real time", "chip J/sample"],
+            &["change", "fits", "memory total B", "speed-up", "real time", "chip J/sample (total)", "chip J/sample (dynamic)"],
             (0..wi.len())
                 .map(|k| {
                     let s = |n: &str| wi.strs(n).map(|v| v[k].clone()).unwrap_or_default();
@@ -490,6 +542,7 @@ pub fn rebuild(dir: &Path) -> Result<()> {
                         format!("{}×", num(f("speedup"), 2)),
                         s("real_time"),
                         sci(f("energy_j_per_sample_chip")),
+                        sci(f("energy_j_per_sample_chip_dynamic")),
                     ]
                 })
                 .collect(),

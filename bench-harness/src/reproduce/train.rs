@@ -1,5 +1,6 @@
-//! The training experiments of `reproduce` (e-prop on the emulated chip, e-prop and BPTT on the GPU), each writing
-//! one raw CSV row per epoch and a checkpoint after every epoch, and the cost stage (chip vs GPU).
+//! The training experiments of `reproduce` (e-prop on the emulated chip, e-prop and BPTT on the GPU, BPTT through
+//! burn), each writing one raw CSV row per epoch and a checkpoint after every epoch; the chip experiment also keeps
+//! its spike activity (`chip_activity.json`), which the cost stage prices.
 
 use std::path::Path;
 use std::time::Instant;
@@ -8,13 +9,12 @@ use anyhow::{Context, Result, bail};
 use models::{
     AdamConfig, AdamState, NetConfig, Params, Rule, TraceVariant,
     bptt::BpttOptions,
-    cost_report::{CostInputs, cost_report},
-    gpu_cost::{PowerBasis, gpu_preset},
-    spinnaker2::{ChipConfig, Emulator, Partition},
+    spinnaker2::{Activity, ChipConfig, Emulator, Partition},
 };
 use rand::{SeedableRng, seq::SliceRandom};
 
-use super::table::{Table, Value};
+use super::cost_stage::{ActivityRecord, read_activity, write_activity};
+use super::table::Table;
 use super::{Interrupted, ReproduceConfig, RunInfo, Schedule, energy::Meter, interrupted, progress};
 use crate::tensors::{self, BatchData, Tensor};
 
@@ -336,6 +336,20 @@ fn run_experiment(
         em.set_adam(&ck.adam);
         em
     });
+    // The chip run's spikes, summed over every training sample (resumed with the checkpoint when the record has its
+    // epoch count; otherwise counted from the resumed epoch on, which its `source` says).
+    let mut activity = match read_activity(&info.out)? {
+        _ if e != Experiment::ChipEprop => None,
+        Some(r) if r.epochs == ck.epochs_done => Some(r.activity),
+        _ => Some(Activity::new(
+            &net,
+            t,
+            format!(
+                "counted: the chip experiment's training samples from epoch {} on (emulator, online)",
+                ck.epochs_done + 1
+            ),
+        )),
+    };
     let mut order: Vec<usize> = (0..data.train.batch).collect();
     for epoch in ck.epochs_done..sched.epochs {
         if interrupted() {
@@ -359,13 +373,16 @@ fn run_experiment(
                     interrupted_mid = true;
                     break;
                 }
-                let (l, _) = em.train_sample(
+                let (l, counts) = em.train_sample(
                     &data.train.x[i * len..(i + 1) * len],
                     data.train.y[i] as usize,
                     &adam_cfg,
                     lr,
                     sched.l2,
                 );
+                if let Some(a) = activity.as_mut() {
+                    a.record(&counts);
+                }
                 sum += l as f64;
                 bar.inc(1);
             }
@@ -442,6 +459,9 @@ fn run_experiment(
             ("source", src.into()),
         ])?;
         ck = Checkpoint { params, adam, epochs_done: epoch + 1 };
+        if let Some(a) = &activity {
+            write_activity(&info.out, &ActivityRecord { epochs: epoch + 1, activity: a.clone() })?;
+        }
         save_checkpoint(&info.out, e, &ck)?;
         table.write_csv(&info.out.join(e.csv()))?;
         tracing::info!("{} epoch {}: validation {:.1} %, test {:.1} %", e.name(), epoch + 1, 100.0 * va, 100.0 * ta);
@@ -511,238 +531,4 @@ fn burn_epoch(
     _: f64,
 ) -> Result<Vec<f32>> {
     bail!("this snnbench was built without the `burn` feature")
-}
-
-/// The cost stage: the chip model on the run's own training samples, against the GPU presets and, when the GPU
-/// experiments ran on a real GPU, against their measured time (and NVML energy when it was measured).
-pub fn cost(cfg: &ReproduceConfig, info: &RunInfo, data: &Data) -> Result<()> {
-    let net = NetConfig::default();
-    let k = cfg.cost.samples_counted.clamp(1, data.train.batch);
-    let len = data.train.t_steps * net.n_in;
-    let samples: Vec<(Vec<f32>, usize)> =
-        (0..k).map(|i| (data.train.x[i * len..(i + 1) * len].to_vec(), data.train.y[i] as usize)).collect();
-    let params = Params::init_authors(&net, cfg.seed);
-    let gpu = gpu_preset(&cfg.cost.gpu).with_context(|| format!("unknown GPU preset {}", cfg.cost.gpu))?;
-    let report = cost_report(&CostInputs {
-        cfg: net.clone(),
-        chip: ChipConfig::default(),
-        pes: cfg.cost.pes,
-        level: None,
-        gpu,
-        gpu_power: PowerBasis::Tdp,
-        gpu_time_per_sample_s: 0.4e-3,
-        params: &params,
-        samples: &samples,
-    })?;
-    let lit = "literature (HARDWARE.md)";
-    // Memory per PE.
-    let mut mem = Table::new(&[
-        "pe",
-        "neurons",
-        "weights",
-        "adam",
-        "gradient",
-        "traces_per_synapse",
-        "traces_per_presynaptic",
-        "neuron_state",
-        "buffers",
-        "data_bytes",
-        "code_stack_reserve",
-        "sram_bytes",
-        "source",
-    ]);
-    let chip = ChipConfig::default();
-    for (pe, m) in report.memory_map.iter().enumerate() {
-        mem.push(vec![
-            ("pe", pe.into()),
-            ("neurons", m.neurons.into()),
-            ("weights", m.weights.into()),
-            ("adam", m.adam.into()),
-            ("gradient", m.gradient.into()),
-            ("traces_per_synapse", m.traces_per_synapse.into()),
-            ("traces_per_presynaptic", m.traces_per_presynaptic.into()),
-            ("neuron_state", m.neuron_state.into()),
-            ("buffers", m.buffers.into()),
-            ("data_bytes", m.data().into()),
-            ("code_stack_reserve", m.code_stack_reserve.into()),
-            ("sram_bytes", chip.sram_bytes_per_pe.into()),
-            ("source", "modelled (memory map of what the emulator allocates)".into()),
-        ])?;
-    }
-    mem.write_csv(&info.out.join("cost_memory_pe.csv"))?;
-    // Time per step by phase on the busiest PE.
-    let c = &report.chip_cost;
-    let clock_hz = c.cycles_per_tick / 1e-3;
-    let mut ph = Table::new(&[
-        "phase",
-        "cycles_per_step",
-        "time_per_step_us",
-        "deadline_us",
-        "level",
-        "real_time",
-        "real_time_margin",
-        "source",
-    ]);
-    for (name, cyc) in &c.cycles_by_phase_busiest_pe {
-        let per_step = cyc / c.t_steps as f64;
-        ph.push(vec![
-            ("phase", name.clone().into()),
-            ("cycles_per_step", per_step.into()),
-            ("time_per_step_us", (per_step / clock_hz * 1e6).into()),
-            ("deadline_us", 1000.0.into()),
-            ("level", c.level.clone().into()),
-            ("real_time", c.real_time.into()),
-            ("real_time_margin", c.real_time_margin.into()),
-            ("source", "modelled (counted operations × cycle table)".into()),
-        ])?;
-    }
-    ph.write_csv(&info.out.join("cost_phases.csv"))?;
-    // Energy per sample: the named assumption sets, plus this run's GPU measurements.
-    let mut en = Table::new(&[
-        "set",
-        "description",
-        "chip_level",
-        "gpu",
-        "gpu_power_basis",
-        "gpu_time_per_sample_s",
-        "energy_j_per_sample_chip",
-        "energy_j_per_sample_gpu",
-        "energy_ratio",
-        "gpu_time_per_sample_for_12x_s",
-        "source",
-    ]);
-    for r in &report.assumption_sets {
-        en.push(vec![
-            ("set", r.set.name.clone().into()),
-            ("description", r.set.description.clone().into()),
-            ("chip_level", r.set.level.clone().into()),
-            ("gpu", r.set.gpu.clone().into()),
-            ("gpu_power_basis", r.set.gpu_power.describe().into()),
-            ("gpu_time_per_sample_s", r.set.gpu_time_per_sample_s.into()),
-            ("energy_j_per_sample_chip", r.energy_j_per_sample_chip.into()),
-            ("energy_j_per_sample_gpu", r.energy_j_per_sample_gpu.into()),
-            ("energy_ratio", r.energy_ratio.into()),
-            ("gpu_time_per_sample_for_12x_s", r.gpu_time_per_sample_for_12x_s.into()),
-            ("source", format!("modelled (chip); {lit} (GPU power and time)").into()),
-        ])?;
-    }
-    // This run's BPTT on its own adapter, when that is a real GPU: measured time, and NVML energy when measured.
-    if !info.adapter_is_cpu {
-        let bptt = Table::read_csv(&info.out.join(Experiment::GpuBptt.csv()))?;
-        let secs: f64 = bptt.f64s("wall_time_s")?.iter().flatten().sum();
-        let samples: f64 = bptt.f64s("train_samples")?.iter().flatten().sum();
-        let chip_j = report.energy_j_per_sample_chip;
-        let measured = Table::read_csv(&info.out.join("gpu_energy.csv"))
-            .ok()
-            .and_then(|t| t.filter("experiment", "gpu_bptt").ok())
-            .and_then(|t| t.f64s("j_per_sample").ok()?.first().copied().flatten());
-        if samples > 0.0 {
-            let tps = secs / samples;
-            let (gpu_j, basis, src) = match measured {
-                Some(j) => (
-                    j,
-                    "NVML energy counter, idle subtracted (gpu_energy.csv)".to_string(),
-                    "measured (GPU time and energy); modelled (chip)",
-                ),
-                None => {
-                    let tdp = gpu_preset("h100-sxm5").map_or(700.0, |g| g.tdp_w);
-                    (
-                        tdp * tps,
-                        format!("TDP {tdp} W (H100 SXM5 preset) × measured time"),
-                        "measured (GPU time); literature (power); modelled (chip)",
-                    )
-                }
-            };
-            en.push(vec![
-                ("set", "this run".into()),
-                (
-                    "description",
-                    format!("BPTT as trained in this run on {}, batch {}", info.adapter, cfg.gpu.batch).into(),
-                ),
-                ("chip_level", report.chip_cost.level.clone().into()),
-                ("gpu", info.adapter.clone().into()),
-                ("gpu_power_basis", basis.into()),
-                ("gpu_time_per_sample_s", tps.into()),
-                ("energy_j_per_sample_chip", chip_j.into()),
-                ("energy_j_per_sample_gpu", gpu_j.into()),
-                ("energy_ratio", (gpu_j / chip_j).into()),
-                ("gpu_time_per_sample_for_12x_s", Value::Null),
-                ("source", src.into()),
-            ])?;
-        }
-    }
-    en.write_csv(&info.out.join("cost_energy.csv"))?;
-    let mut se = Table::new(&["factor", "settings", "ratio_low", "ratio_high", "ratio_default", "source"]);
-    for r in &report.sensitivity {
-        se.push(vec![
-            ("factor", r.factor.clone().into()),
-            ("settings", r.settings.clone().into()),
-            ("ratio_low", r.ratio_low.into()),
-            ("ratio_high", r.ratio_high.into()),
-            ("ratio_default", report.energy_ratio.into()),
-            ("source", "modelled".into()),
-        ])?;
-    }
-    se.write_csv(&info.out.join("cost_sensitivity.csv"))?;
-    let mut wi = Table::new(&[
-        "change",
-        "fits",
-        "memory_bytes_max_pe",
-        "memory_bytes_total",
-        "cycles_per_step_max",
-        "speedup",
-        "real_time",
-        "energy_j_per_sample_chip",
-        "source",
-    ]);
-    for w in &report.what_ifs {
-        wi.push(vec![
-            ("change", w.change.clone().into()),
-            ("fits", w.error.clone().unwrap_or_else(|| "yes".into()).into()),
-            ("memory_bytes_max_pe", w.memory_bytes_max_pe.into()),
-            ("memory_bytes_total", w.memory_bytes_total.into()),
-            ("cycles_per_step_max", w.cycles_per_step_max.into()),
-            ("speedup", w.speedup.into()),
-            ("real_time", w.real_time.into()),
-            ("energy_j_per_sample_chip", w.energy_j_per_sample_chip.into()),
-            ("source", "modelled".into()),
-        ])?;
-    }
-    wi.write_csv(&info.out.join("cost_what_ifs.csv"))?;
-    let mut tot = Table::new(&[
-        "memory_bytes_total",
-        "memory_bytes_learning_state",
-        "memory_bytes_paper",
-        "cycles_per_step_max",
-        "cycles_per_tick",
-        "cycles_end_of_sample",
-        "real_time",
-        "real_time_margin",
-        "energy_j_per_sample_chip",
-        "energy_ratio",
-        "energy_ratio_min",
-        "energy_ratio_max",
-        "spikes_per_sample",
-        "samples_counted",
-        "source",
-    ]);
-    tot.push(vec![
-        ("memory_bytes_total", report.memory_bytes_total.into()),
-        ("memory_bytes_learning_state", report.memory_bytes_learning_state.into()),
-        ("memory_bytes_paper", report.memory_bytes_paper.into()),
-        ("cycles_per_step_max", report.cycles_per_step_max.into()),
-        ("cycles_per_tick", c.cycles_per_tick.into()),
-        ("cycles_end_of_sample", c.cycles_end_of_sample.into()),
-        ("real_time", report.real_time.into()),
-        ("real_time_margin", c.real_time_margin.into()),
-        ("energy_j_per_sample_chip", report.energy_j_per_sample_chip.into()),
-        ("energy_ratio", report.energy_ratio.into()),
-        ("energy_ratio_min", report.energy_ratio_band[0].into()),
-        ("energy_ratio_max", report.energy_ratio_band[1].into()),
-        ("spikes_per_sample", report.spikes_per_sample.into()),
-        ("samples_counted", report.samples_counted.into()),
-        ("source", "modelled (emulator counts on this run's training samples)".into()),
-    ])?;
-    tot.write_csv(&info.out.join("cost_totals.csv"))?;
-    Ok(())
 }

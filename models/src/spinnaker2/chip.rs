@@ -1,7 +1,8 @@
 //! The chip description: processing elements, SRAM, clock/voltage levels, cycle costs per operation, power and
-//! energy constants. Every constant carries its source and trust tag from `shared/spec/HARDWARE.md`:
+//! energy constants. Every constant carries its source and trust tag (the table in `docs/hardware.md`):
 //! [V] read in the primary source, [Q] quoted through reading notes, [S] secondary source, [U] unverified or a
 //! guess, [D] derived here (the arithmetic is in the comment). Loadable from TOML so users can model other chips.
+//! The instruction timings are the ARM Cortex-M4 TRM's FPU and integer tables (Table 7-1 and 3-1 of r0p1).
 
 use serde::{Deserialize, Serialize};
 
@@ -39,11 +40,28 @@ pub struct CycleCosts {
     pub fsqrt: f64,
     /// VLDR (single word from SRAM): 2 cycles. [V] ARM Cortex-M4 TRM.
     pub load: f64,
-    /// STR/VSTR: 1 cycle. [V] ARM Cortex-M4 TRM.
+    /// VSTR (single word to SRAM): 2 cycles. [V] ARM Cortex-M4 TRM, FPU table (integer STR is 1: `int_store`).
     pub store: f64,
+    /// VLDM/VSTM: 1 cycle plus 1 per word (`multiple_base` + N × `multiple_per_word`). [V] ARM Cortex-M4 TRM.
+    pub multiple_base: f64,
+    /// VLDM/VSTM: cycles per word moved. [V] ARM Cortex-M4 TRM.
+    pub multiple_per_word: f64,
+    /// LDR/LDRH (integer load, not pipelined with a neighbour): 2 cycles. [V] ARM Cortex-M4 TRM.
+    pub int_load: f64,
+    /// STR/STRH: 1 cycle. [V] ARM Cortex-M4 TRM.
+    pub int_store: f64,
+    /// Integer ALU operation (ADD, SUB, CMP, address arithmetic): 1 cycle. [V] ARM Cortex-M4 TRM.
+    pub int_op: f64,
+    /// Taken branch: 1 + P cycles, P = 1–3 for the pipeline refill [V] TRM; P = 1 taken for a short backward loop
+    /// branch [U] (within the TRM's range).
+    pub branch_taken: f64,
+    /// VMOV between a core and an FPU register: 1 cycle. [V] ARM Cortex-M4 TRM.
+    pub vmov: f64,
+    /// VCVTB/VCVTT (f16 ↔ f32): 1 cycle. [V] ARM Cortex-M4 TRM.
+    pub vcvt: f64,
     /// Loop overhead per iteration (compare + taken branch, 1 + 1–3 cycles): 3. [V] TRM range, 3 chosen [U].
     pub loop_iter: f64,
-    /// Software expf: 50–150 cycles; 100 taken. [U] HARDWARE.md.
+    /// Software expf: 50–150 cycles; 100 taken. [U] docs/hardware.md.
     pub exp_software: f64,
     /// exp on the exp/log accelerator: ≈ 50× software throughput [V Partzsch 2017] → 100 / 50 = 2 cycles [D].
     pub exp_accelerator: f64,
@@ -65,7 +83,15 @@ impl Default for CycleCosts {
             fdiv: 14.0,
             fsqrt: 14.0,
             load: 2.0,
-            store: 1.0,
+            store: 2.0,
+            multiple_base: 1.0,
+            multiple_per_word: 1.0,
+            int_load: 2.0,
+            int_store: 1.0,
+            int_op: 1.0,
+            branch_taken: 2.0,
+            vmov: 1.0,
+            vcvt: 1.0,
             loop_iter: 3.0,
             exp_software: 100.0,
             exp_accelerator: 2.0,
@@ -134,7 +160,7 @@ pub struct ChipConfig {
 impl Default for ChipConfig {
     fn default() -> Self {
         Self {
-            name: "SpiNNaker 2 (HARDWARE.md defaults)".into(),
+            name: "SpiNNaker 2 (docs/hardware.md defaults)".into(),
             pes_on_chip: 152,
             sram_bytes_per_pe: 131_072,
             code_stack_reserve_bytes: 16 * 1024,
@@ -148,7 +174,7 @@ impl Default for ChipConfig {
                     name: "0.50V-150MHz".into(),
                     clock_mhz: 150.0,
                     voltage_v: 0.5,
-                    // 26 pJ/cycle at 0.8 V scaled by (0.5/0.8)² ≈ 0.39 → ≈ 10 pJ. [D] HARDWARE.md's scaling.
+                    // 26 pJ/cycle at 0.8 V scaled by (0.5/0.8)² ≈ 0.39 → ≈ 10 pJ. [D] docs/hardware.md's scaling.
                     energy_pj_per_cycle: 10.0,
                     // 1.5 mW per PE at 0.5 V / 150 MHz [D]; idle taken as 20 % of it after DVFS/clock gating
                     // ("DVFS cuts PE power 75 %, baseline 80 %" [V] Höppner 2019) → 0.3 mW. [U]
@@ -166,13 +192,17 @@ impl Default for ChipConfig {
                     source: "[S] Scholze et al. 2026 (152 PEs, CoreMark, 0.8 V / 300 MHz) + [D]".into(),
                 },
                 PerfLevel {
-                    name: "1.00V-500MHz".into(),
+                    name: "0.60V-500MHz".into(),
                     clock_mhz: 500.0,
-                    voltage_v: 1.0,
-                    // 25.7 pJ × (1.0/0.8)² ≈ 40 pJ/cycle. [D] (500 MHz top level [V] FAQ; 1.0 V [V] Höppner 2019)
-                    energy_pj_per_cycle: 40.0,
-                    idle_power_mw: 4.0,
-                    source: "[D] scaled from the 0.8 V point; idle [U]".into(),
+                    voltage_v: 0.6,
+                    // The 22FDX roadmap point 500 MHz at 0.6 V [S] (docs/hardware.md: ~100 MHz @ 0.45 V, 250 MHz @ 0.5 V,
+                    // 500 MHz @ 0.6 V); energy per cycle scaled from the 0.8 V CoreMark point by V² alone:
+                    // 25.7 pJ × (0.6/0.8)² = 14.5 pJ. [D] (V² scaling ignores leakage: see the ×0.5…×2 bound)
+                    energy_pj_per_cycle: 14.5,
+                    // 20 % of 14.5 pJ × 500 MHz = 7.2 mW → 1.45 mW. [U] (as the other levels)
+                    idle_power_mw: 1.45,
+                    source: "[S] 22FDX roadmap point (500 MHz at 0.6 V) + [D] V² scaling of the 0.8 V point; idle [U]"
+                        .into(),
                 },
             ],
             default_level: "0.50V-150MHz".into(),

@@ -15,36 +15,41 @@ use std::{
 
 use serde::Serialize;
 
-use super::{chip::ChipConfig, memory::Partition};
+use super::{
+    chip::ChipConfig,
+    memory::Partition,
+    workload::{end_counts, step_counts},
+};
 use crate::{AdamConfig, AdamState, NetConfig, Params, config::Consts, srnn::cross_entropy};
 
-/// What one PE executed in one step (or in the end-of-sample phase), as loop trip counts.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+/// What one PE executed in one step (or in the end-of-sample phase), as loop trip counts (whole numbers for one sample; means over samples in a
+/// [`Workload`](super::workload::Workload)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct PhaseCounts {
     /// Input MACs (n_in per own neuron).
-    pub input_macs: u32,
+    pub input_macs: f64,
     /// Recurrent input additions (received spikes × own neurons).
-    pub recurrent_adds: u32,
+    pub recurrent_adds: f64,
     /// Neuron updates.
-    pub neuron_updates: u32,
+    pub neuron_updates: f64,
     /// Surrogate evaluations (3 exponentials each).
-    pub surrogates: u32,
+    pub surrogates: f64,
     /// ε^v updates (one per presynaptic source).
-    pub presynaptic_updates: u32,
+    pub presynaptic_updates: f64,
     /// Per-synapse trace updates (ε^a, ē, E).
-    pub synapse_updates: u32,
+    pub synapse_updates: f64,
     /// Readout MACs (partial logits, end of sample).
-    pub readout_macs: u32,
+    pub readout_macs: f64,
     /// Learning-signal MACs (end of sample) and the root's softmax terms.
-    pub signal_macs: u32,
+    pub signal_macs: f64,
     /// Output-error exponentials on the root PE.
-    pub softmax_exps: u32,
+    pub softmax_exps: f64,
     /// Adam updates (weights).
-    pub adam_updates: u32,
+    pub adam_updates: f64,
     /// Packets sent.
-    pub packets_sent: u32,
+    pub packets_sent: f64,
     /// Packets received.
-    pub packets_received: u32,
+    pub packets_received: f64,
 }
 
 impl PhaseCounts {
@@ -73,6 +78,8 @@ pub struct SampleCounts {
     pub end: Vec<PhaseCounts>,
     /// Spikes emitted in the sample.
     pub spikes: u32,
+    /// The neurons that spiked, per step (increasing): what [`Activity`](super::workload::Activity) records.
+    pub spiking: Vec<Vec<u32>>,
 }
 
 impl SampleCounts {
@@ -260,7 +267,8 @@ impl Emulator {
                 v.iter_mut().for_each(|x| *x = 0.0);
             }
         }
-        let mut counts = SampleCounts { steps: Vec::with_capacity(t_steps), end: Vec::new(), spikes: 0 };
+        let mut counts =
+            SampleCounts { steps: Vec::with_capacity(t_steps), end: Vec::new(), spikes: 0, spiking: Vec::new() };
         // The input currents of all PEs are computed together from pre-major copies of the PEs' W_in and W_rec rows:
         // every neuron's sum has the same terms in the same order as its PE's own loop (inputs, then the spiking
         // sources, increasing), but the additions run 120 neurons wide instead of one neuron at a time.
@@ -317,20 +325,8 @@ impl Emulator {
                         pe.zbar[jl] = zb;
                         pe.zsum[jl] += zb;
                     }
-                    let own_spikes = pe.z.iter().filter(|&&z| z != 0.0).count() as u32;
-                    PhaseCounts {
-                        input_macs: (n * n_in) as u32,
-                        recurrent_adds: (n * spikes_prev.len()) as u32,
-                        neuron_updates: n as u32,
-                        surrogates: n as u32,
-                        presynaptic_updates: n_pre as u32,
-                        synapse_updates: (n * (n_pre - 1)) as u32,
-                        // Input frame (n_in values) and the spikes of the previous step arrive as packets;
-                        // own spikes leave as one multicast packet each.
-                        packets_received: (n_in + spikes_prev.len()) as u32,
-                        packets_sent: own_spikes,
-                        ..PhaseCounts::default()
-                    }
+                    let own_spikes = pe.z.iter().filter(|&&z| z != 0.0).count();
+                    step_counts(n_in, n_rec, n, spikes_prev.len() as f64, own_spikes as f64)
                 })
                 .collect();
             spikes_prev.clear();
@@ -343,6 +339,7 @@ impl Emulator {
                 }
             }
             counts.spikes += spikes_prev.len() as u32;
+            counts.spiking.push(spikes_prev.iter().map(|&j| j as u32).collect());
             counts.steps.push(step);
         }
         // Readout: partial logits per PE (own rows of W_out), summed on the root PE 0 in PE order.
@@ -536,18 +533,7 @@ fn pe_end(p: usize, pe: &mut Pe, inp: &EndInputs) -> (f32, PhaseCounts) {
         g[..n_out].iter_mut().zip(err).for_each(|(g, e)| *g = zs * e / t);
         adam_rows(w_out, &mut m_out[ro.clone()], &mut v_out[ro], &g[..n_out], h);
     }
-    let root = p == 0;
-    let counts = PhaseCounts {
-        readout_macs: (n * n_out) as u32,
-        signal_macs: (n * n_out) as u32 + if root { (4 * n_out) as u32 } else { 0 },
-        softmax_exps: if root { n_out as u32 } else { 0 },
-        adam_updates: (n * (n_pre + n_out)) as u32,
-        // Each PE sends its n_out partial logits to the root (the root's stay local; it multicasts the n_out errors
-        // instead): n_out packets either way.
-        packets_sent: n_out as u32,
-        packets_received: if root { ((inp.n_pes - 1) * n_out) as u32 } else { n_out as u32 },
-        ..PhaseCounts::default()
-    };
+    let counts = end_counts(n_in, n_rec, n_out, n, p, inp.n_pes);
     (sum_sq, counts)
 }
 

@@ -109,12 +109,7 @@ impl PeMemory {
 }
 
 /// A PE whose map does not fit its SRAM.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-#[error(
-    "PE {pe} needs {needed} B of SRAM for {neurons} neurons but has {available} B ({sram} B minus a {reserve} B \
-     code/stack reserve): {over} B too many. At most {max_neurons_per_pe} neurons fit per PE here: use at least \
-     {min_pes} PEs (--pes {min_pes}) or a chip with more SRAM"
-)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SramOverflow {
     /// The first PE that overflows.
     pub pe: usize,
@@ -134,6 +129,42 @@ pub struct SramOverflow {
     pub max_neurons_per_pe: usize,
     /// Smallest PE count whose balanced partition fits.
     pub min_pes: usize,
+}
+
+impl std::error::Error for SramOverflow {}
+
+impl std::fmt::Display for SramOverflow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "PE {} needs {} B of SRAM for {} neurons but has {} B ({} B minus a {} B code/stack reserve): {} B too \
+             many. {}",
+            self.pe,
+            self.needed,
+            self.neurons,
+            self.available,
+            self.sram,
+            self.reserve,
+            self.over,
+            self.advice()
+        )
+    }
+}
+
+impl SramOverflow {
+    /// What would fit.
+    fn advice(&self) -> String {
+        if self.max_neurons_per_pe == 0 {
+            "Not even one neuron with its synapses fits a PE's SRAM: reduce --n-in/--n-rec or use a chip with more \
+             SRAM (--chip FILE.toml)"
+                .into()
+        } else {
+            format!(
+                "At most {} neurons fit per PE here: use at least {} PEs (--pes {}) or a chip with more SRAM",
+                self.max_neurons_per_pe, self.min_pes, self.min_pes
+            )
+        }
+    }
 }
 
 /// The SRAM map of a PE with `n_local` neurons.
@@ -215,7 +246,7 @@ mod tests {
 
     #[test]
     fn learning_state_of_the_paper_network_is_the_hardware_md_layout() {
-        // HARDWARE.md: W, m, v, grad + 3 traces per synapse (ε^v per pre only) = 695,040 B.
+        // docs/hardware.md: W, m, v, grad + 3 traces per synapse (ε^v per pre only) = 695,040 B.
         let cfg = NetConfig::default();
         let chip = ChipConfig::default();
         let maps = memory_map(&cfg, &chip, &Partition::balanced(120, 12)).expect("fits");

@@ -5,7 +5,11 @@ pub mod chip;
 pub mod emulator;
 pub mod memory;
 pub mod model;
+pub mod recipes;
+pub mod workload;
 
 pub use chip::{ChipConfig, PerfLevel};
 pub use emulator::{Emulator, PhaseCounts, SampleCounts};
+pub use recipes::TraceCode;
+pub use workload::{Activity, Workload};
 pub use memory::{Partition, PeMemory, SramOverflow, bptt_pe_memory, memory_map, pe_memory};

@@ -1,0 +1,451 @@
+//! `reproduce`'s cost stage: prices the chip run's own recorded activity (`chip_activity.json`, written by the chip
+//! experiment after every epoch) with `models::cost_report`, against the assumed GPU and — when this run trained on
+//! a real GPU — against the GPU's measured time and NVML energy (`gpu_energy.csv`), which then lead. Reads only the
+//! run folder and its config, so `snnbench cost --run DIR` can price a finished run again.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use models::{
+    NetConfig,
+    cost_report::{CostInputs, CostReport, MeasuredGpu, cost_report},
+    gpu_cost::PowerBasis,
+    spinnaker2::{Activity, ChipConfig, TraceCode},
+};
+use serde::{Deserialize, Serialize};
+
+use super::ReproduceConfig;
+use super::table::{Table, Value};
+use super::train::Experiment;
+
+/// The chip run's activity record.
+pub const ACTIVITY_FILE: &str = "chip_activity.json";
+
+/// What `chip_activity.json` holds: the activity summed over the training samples of the first `epochs` epochs.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityRecord {
+    /// Epochs recorded.
+    pub epochs: usize,
+    /// The spikes.
+    pub activity: Activity,
+}
+
+/// Reads the run's activity record, if any.
+pub fn read_activity(out: &Path) -> Result<Option<ActivityRecord>> {
+    let path = out.join(ACTIVITY_FILE);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&path).with_context(|| format!("{}: cannot read", path.display()))?;
+    Ok(Some(serde_json::from_str(&text).with_context(|| format!("{}: not an activity record", path.display()))?))
+}
+
+/// Writes it atomically.
+pub fn write_activity(out: &Path, rec: &ActivityRecord) -> Result<()> {
+    let path = out.join(ACTIVITY_FILE);
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_string(rec)?)?;
+    std::fs::rename(&tmp, &path)?;
+    Ok(())
+}
+
+/// The GPU side this run measured: BPTT's time per sample and NVML energy from `gpu_energy.csv` when the counter was
+/// read, else BPTT's training time from its CSV when the adapter is a real GPU; `None` on a CPU adapter.
+fn measured_gpu(out: &Path, adapter_is_cpu: bool) -> Result<Option<MeasuredGpu>> {
+    if adapter_is_cpu {
+        return Ok(None);
+    }
+    let energy = out.join("gpu_energy.csv");
+    if energy.exists() {
+        let t = Table::read_csv(&energy)?.filter("experiment", "gpu_bptt")?;
+        let f = |c: &str| t.f64s(c).ok().and_then(|v| v.first().copied().flatten());
+        if let (Some(n), Some(secs), Some(total), Some(idle)) =
+            (f("samples"), f("seconds"), f("energy_j_total"), f("idle_w"))
+            && n > 0.0
+        {
+            let adapter = t.strs("adapter")?.first().cloned().unwrap_or_default();
+            return Ok(Some(MeasuredGpu {
+                name: adapter,
+                time_per_sample_s: secs / n,
+                energy_j_per_sample_total: Some(total / n),
+                energy_j_per_sample_above_idle: f("energy_j_above_idle").map(|a| a / n),
+                idle_w: Some(idle),
+                note: format!(
+                    "BPTT at batch {}, {n:.0} samples over {secs:.1} s of repeated epochs, idle {idle:.1} W; \
+                     gpu_energy.csv",
+                    t.strs("batch")?.first().cloned().unwrap_or_default()
+                ),
+            }));
+        }
+    }
+    let bptt = out.join(Experiment::GpuBptt.csv());
+    if !bptt.exists() {
+        return Ok(None);
+    }
+    let t = Table::read_csv(&bptt)?;
+    let secs: f64 = t.f64s("wall_time_s")?.iter().flatten().sum();
+    let samples: f64 = t.f64s("train_samples")?.iter().flatten().sum();
+    if samples <= 0.0 {
+        return Ok(None);
+    }
+    Ok(Some(MeasuredGpu {
+        name: t.strs("adapter")?.first().cloned().unwrap_or_default(),
+        time_per_sample_s: secs / samples,
+        energy_j_per_sample_total: None,
+        energy_j_per_sample_above_idle: None,
+        idle_w: None,
+        note: "BPTT training wall time (training_gpu_bptt.csv); no NVML energy".into(),
+    }))
+}
+
+/// Prices the run in `out` and writes its cost CSVs. `activity` is the chip run's record (or the fallback).
+pub fn run(cfg: &ReproduceConfig, out: &Path, adapter_is_cpu: bool, chip: ChipConfig, activity: Activity) -> Result<()> {
+    let gpu = crate::cost::preset(&cfg.cost.gpu)?;
+    let report = cost_report(&CostInputs {
+        cfg: NetConfig::default(),
+        chip: chip.clone(),
+        pes: cfg.cost.pes,
+        level: None,
+        trace_code: TraceCode::default(),
+        gpu,
+        gpu_power: PowerBasis::Tdp,
+        gpu_time_per_sample_s: 0.4e-3,
+        measured_gpu: measured_gpu(out, adapter_is_cpu)?,
+        activity,
+    })?;
+    write_csvs(out, &chip, &report)
+}
+
+/// `snnbench cost --run DIR`: prices a finished run again (the chip from `chip`, else the defaults) and rebuilds
+/// its report.
+pub fn recost(dir: &Path, chip: Option<ChipConfig>) -> Result<String> {
+    let cfg_path = dir.join("config.toml");
+    let cfg: ReproduceConfig = toml::from_str(
+        &std::fs::read_to_string(&cfg_path)
+            .with_context(|| format!("{}: cannot read; is {} a reproduce run folder?", cfg_path.display(), dir.display()))?,
+    )
+    .with_context(|| format!("{}: not a reproduce config", cfg_path.display()))?;
+    let Some(rec) = read_activity(dir)? else {
+        bail!(
+            "{}: no {ACTIVITY_FILE}; the chip experiment records it (runs made before it existed need their chip \
+             experiment re-run: `snnbench reproduce --config {} --out NEW`)",
+            dir.display(),
+            cfg_path.display()
+        );
+    };
+    // The adapter a GPU experiment ran on: a CPU adapter (lavapipe) says ", Cpu," in its description.
+    let adapter = Table::read_csv(&dir.join(Experiment::GpuBptt.csv()))
+        .ok()
+        .and_then(|t| t.strs("adapter").ok()?.first().cloned())
+        .unwrap_or_default();
+    let is_cpu = adapter.is_empty() || adapter.contains(", Cpu,");
+    run(&cfg, dir, is_cpu, chip.unwrap_or_default(), rec.activity)?;
+    super::report::rebuild(dir)?;
+    Ok(format!("priced {} again from its {ACTIVITY_FILE} ({} epochs); cost_*.csv and report.md rewritten", dir.display(), rec.epochs))
+}
+
+fn table(columns: &[&str], rows: Vec<Vec<(&str, Value)>>) -> Result<Table> {
+    let mut t = Table::new(columns);
+    for r in rows {
+        t.push(r)?;
+    }
+    Ok(t)
+}
+
+fn write_csvs(out: &Path, chip: &ChipConfig, report: &CostReport) -> Result<()> {
+    let modelled_chip = "modelled (chip: the chip run's counted activity × instruction recipes × cycle table)";
+    // Memory per PE.
+    table(
+        &[
+            "pe",
+            "neurons",
+            "weights",
+            "adam",
+            "gradient",
+            "traces_per_synapse",
+            "traces_per_presynaptic",
+            "neuron_state",
+            "buffers",
+            "data_bytes",
+            "code_stack_reserve",
+            "sram_bytes",
+            "source",
+        ],
+        report
+            .memory_map
+            .iter()
+            .enumerate()
+            .map(|(pe, m)| {
+                vec![
+                    ("pe", pe.into()),
+                    ("neurons", m.neurons.into()),
+                    ("weights", m.weights.into()),
+                    ("adam", m.adam.into()),
+                    ("gradient", m.gradient.into()),
+                    ("traces_per_synapse", m.traces_per_synapse.into()),
+                    ("traces_per_presynaptic", m.traces_per_presynaptic.into()),
+                    ("neuron_state", m.neuron_state.into()),
+                    ("buffers", m.buffers.into()),
+                    ("data_bytes", m.data().into()),
+                    ("code_stack_reserve", m.code_stack_reserve.into()),
+                    ("sram_bytes", chip.sram_bytes_per_pe.into()),
+                    ("source", "modelled (memory map of what the emulator allocates)".into()),
+                ]
+            })
+            .collect(),
+    )?
+    .write_csv(&out.join("cost_memory_pe.csv"))?;
+    // Time per step by phase on the busiest PE.
+    let c = &report.chip_cost;
+    let clock_hz = c.cycles_per_tick / 1e-3;
+    table(
+        &[
+            "phase",
+            "cycles_per_step",
+            "time_per_step_us",
+            "deadline_us",
+            "level",
+            "trace_code",
+            "real_time",
+            "real_time_margin",
+            "source",
+        ],
+        c.cycles_by_phase_busiest_pe
+            .iter()
+            .map(|(name, cyc)| {
+                let per_step = cyc / c.t_steps as f64;
+                vec![
+                    ("phase", name.clone().into()),
+                    ("cycles_per_step", per_step.into()),
+                    ("time_per_step_us", (per_step / clock_hz * 1e6).into()),
+                    ("deadline_us", 1000.0.into()),
+                    ("level", c.level.clone().into()),
+                    ("trace_code", c.trace_code.name().into()),
+                    ("real_time", c.real_time.into()),
+                    ("real_time_margin", c.real_time_margin.into()),
+                    ("source", modelled_chip.into()),
+                ]
+            })
+            .collect(),
+    )?
+    .write_csv(&out.join("cost_phases.csv"))?;
+    // Energy per sample: every named set at its boundary.
+    table(
+        &[
+            "set",
+            "description",
+            "boundary",
+            "chip_level",
+            "trace_code",
+            "gpu",
+            "gpu_power_basis",
+            "gpu_idle_w",
+            "gpu_time_per_sample_s",
+            "energy_j_per_sample_chip",
+            "energy_j_per_sample_gpu",
+            "energy_ratio",
+            "gpu_time_per_sample_for_12x_s",
+            "gpu_source",
+            "source",
+        ],
+        report
+            .assumption_sets
+            .iter()
+            .map(|r| {
+                let measured = r.set.gpu_source.starts_with("measured");
+                vec![
+                    ("set", r.set.name.clone().into()),
+                    ("description", r.set.description.clone().into()),
+                    ("boundary", r.set.boundary.name().into()),
+                    ("chip_level", r.set.level.clone().into()),
+                    ("trace_code", r.set.trace_code.name().into()),
+                    ("gpu", r.set.gpu.clone().into()),
+                    ("gpu_power_basis", r.set.gpu_power.describe().into()),
+                    ("gpu_idle_w", r.set.gpu_idle_w.into()),
+                    ("gpu_time_per_sample_s", r.set.gpu_time_per_sample_s.into()),
+                    ("energy_j_per_sample_chip", r.energy_j_per_sample_chip.into()),
+                    ("energy_j_per_sample_gpu", r.energy_j_per_sample_gpu.into()),
+                    ("energy_ratio", r.energy_ratio.into()),
+                    ("gpu_time_per_sample_for_12x_s", r.gpu_time_per_sample_for_12x_s.into()),
+                    ("gpu_source", r.set.gpu_source.clone().into()),
+                    (
+                        "source",
+                        if measured {
+                            "measured (GPU); modelled (chip)"
+                        } else {
+                            "modelled (chip); literature/assumed (GPU: see gpu_source)"
+                        }
+                        .into(),
+                    ),
+                ]
+            })
+            .collect(),
+    )?
+    .write_csv(&out.join("cost_energy.csv"))?;
+    table(
+        &["constant", "value", "low", "high", "source"],
+        report
+            .bounds
+            .iter()
+            .map(|b| {
+                vec![
+                    ("constant", b.constant.clone().into()),
+                    ("value", b.value.clone().into()),
+                    ("low", b.low.clone().into()),
+                    ("high", b.high.clone().into()),
+                    ("source", b.source.clone().into()),
+                ]
+            })
+            .collect(),
+    )?
+    .write_csv(&out.join("cost_bounds.csv"))?;
+    table(
+        &["factor", "settings", "ratio_low", "ratio_high", "ratio_default", "boundary", "source"],
+        report
+            .sensitivity
+            .iter()
+            .map(|r| {
+                vec![
+                    ("factor", r.factor.clone().into()),
+                    ("settings", r.settings.clone().into()),
+                    ("ratio_low", r.ratio_low.into()),
+                    ("ratio_high", r.ratio_high.into()),
+                    ("ratio_default", report.energy_ratio.into()),
+                    ("boundary", report.boundary.name().into()),
+                    ("source", format!("modelled; bounds: {}", r.source).into()),
+                ]
+            })
+            .collect(),
+    )?
+    .write_csv(&out.join("cost_sensitivity.csv"))?;
+    table(
+        &[
+            "trace_code",
+            "instructions_per_synapse_step",
+            "cycles_per_synapse_step",
+            "cycles_per_step_max",
+            "share_of_tick",
+            "real_time",
+            "energy_j_per_sample_dynamic",
+            "energy_j_per_sample_total",
+            "energy_ratio",
+            "source",
+        ],
+        report
+            .trace_codes
+            .iter()
+            .map(|t| {
+                vec![
+                    ("trace_code", t.trace_code.name().into()),
+                    ("instructions_per_synapse_step", t.instructions_per_synapse_step.into()),
+                    ("cycles_per_synapse_step", t.cycles_per_synapse_step.into()),
+                    ("cycles_per_step_max", t.cycles_per_step_max.into()),
+                    ("share_of_tick", t.share_of_tick.into()),
+                    ("real_time", t.real_time.into()),
+                    ("energy_j_per_sample_dynamic", t.energy_j_per_sample_dynamic.into()),
+                    ("energy_j_per_sample_total", t.energy_j_per_sample_total.into()),
+                    ("energy_ratio", t.energy_ratio.into()),
+                    ("source", modelled_chip.into()),
+                ]
+            })
+            .collect(),
+    )?
+    .write_csv(&out.join("cost_trace_codes.csv"))?;
+    table(
+        &[
+            "change",
+            "fits",
+            "memory_bytes_max_pe",
+            "memory_bytes_total",
+            "cycles_per_step_max",
+            "speedup",
+            "real_time",
+            "energy_j_per_sample_chip",
+            "energy_j_per_sample_chip_dynamic",
+            "source",
+        ],
+        report
+            .what_ifs
+            .iter()
+            .map(|w| {
+                vec![
+                    ("change", w.change.clone().into()),
+                    ("fits", w.error.clone().unwrap_or_else(|| "yes".into()).into()),
+                    ("memory_bytes_max_pe", w.memory_bytes_max_pe.into()),
+                    ("memory_bytes_total", w.memory_bytes_total.into()),
+                    ("cycles_per_step_max", w.cycles_per_step_max.into()),
+                    ("speedup", w.speedup.into()),
+                    ("real_time", w.real_time.into()),
+                    ("energy_j_per_sample_chip", w.energy_j_per_sample_chip.into()),
+                    ("energy_j_per_sample_chip_dynamic", w.energy_j_per_sample_chip_dynamic.into()),
+                    ("source", "modelled".into()),
+                ]
+            })
+            .collect(),
+    )?
+    .write_csv(&out.join("cost_what_ifs.csv"))?;
+    let r = report;
+    table(
+        &[
+            "memory_bytes_total",
+            "memory_bytes_learning_state",
+            "memory_bytes_synaptic_state",
+            "memory_bytes_paper",
+            "memory_note",
+            "cycles_per_step_max",
+            "cycles_per_tick",
+            "cycles_end_of_sample",
+            "real_time",
+            "real_time_margin",
+            "trace_code",
+            "boundary",
+            "headline_set",
+            "headline_gpu",
+            "gpu_measured",
+            "energy_j_per_sample_chip",
+            "energy_j_per_sample_gpu",
+            "energy_ratio",
+            "energy_ratio_min",
+            "energy_ratio_max",
+            "energy_ratio_dynamic",
+            "energy_ratio_dynamic_min",
+            "energy_ratio_dynamic_max",
+            "spikes_per_sample",
+            "samples_counted",
+            "workload_source",
+            "source",
+        ],
+        vec![vec![
+            ("memory_bytes_total", r.memory_bytes_total.into()),
+            ("memory_bytes_learning_state", r.memory_bytes_learning_state.into()),
+            ("memory_bytes_synaptic_state", r.memory_bytes_synaptic_state.into()),
+            ("memory_bytes_paper", r.memory_bytes_paper.into()),
+            ("memory_note", crate::cost::memory_note(&r.memory_map).into()),
+            ("cycles_per_step_max", r.cycles_per_step_max.into()),
+            ("cycles_per_tick", c.cycles_per_tick.into()),
+            ("cycles_end_of_sample", c.cycles_end_of_sample.into()),
+            ("real_time", r.real_time.into()),
+            ("real_time_margin", c.real_time_margin.into()),
+            ("trace_code", c.trace_code.name().into()),
+            ("boundary", r.boundary.name().into()),
+            ("headline_set", r.headline_set.clone().into()),
+            ("headline_gpu", r.headline_gpu.clone().into()),
+            ("gpu_measured", r.gpu_measured.into()),
+            ("energy_j_per_sample_chip", r.energy_j_per_sample_chip.into()),
+            ("energy_j_per_sample_gpu", r.energy_j_per_sample_gpu.into()),
+            ("energy_ratio", r.energy_ratio.into()),
+            ("energy_ratio_min", r.energy_ratio_band[0].into()),
+            ("energy_ratio_max", r.energy_ratio_band[1].into()),
+            ("energy_ratio_dynamic", r.energy_ratio_dynamic.into()),
+            ("energy_ratio_dynamic_min", r.energy_ratio_band_dynamic[0].into()),
+            ("energy_ratio_dynamic_max", r.energy_ratio_band_dynamic[1].into()),
+            ("spikes_per_sample", r.spikes_per_sample.into()),
+            ("samples_counted", r.samples_counted.into()),
+            ("workload_source", r.workload_source.clone().into()),
+            ("source", modelled_chip.into()),
+        ]],
+    )?
+    .write_csv(&out.join("cost_totals.csv"))?;
+    Ok(())
+}

@@ -262,6 +262,9 @@ pub struct BenchTrainArgs {
     /// Timed runs (the reported times are their medians).
     #[arg(long, default_value_t = 5)]
     pub reps: usize,
+    /// `--backend chip`: processing elements.
+    #[arg(long, default_value_t = 12)]
+    pub pes: usize,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -314,6 +317,8 @@ pub enum Backend {
     /// BPTT through burn's autodiff on burn's CPU backend (`flex`; BPTT only).
     #[value(name = "burn-cpu")]
     BurnCpu,
+    /// e-prop on the emulated SpiNNaker 2 (online, `--pes` PEs; `bench-train` only so far).
+    Chip,
 }
 
 impl Backend {
@@ -339,6 +344,15 @@ fn burn_rule(backend: Backend, rule: Rule) -> Result<BpttOptions> {
         Rule::Eprop(_) => {
             bail!("--backend burn-*: burn trains BPTT through autodiff; use --rule bptt (e-prop runs on cpu or wgpu)")
         }
+    }
+}
+
+/// The emulated chip runs the authors' e-prop only.
+fn chip_rule(rule: Rule) -> Result<()> {
+    match rule {
+        Rule::Eprop(TraceVariant::Authors) => Ok(()),
+        Rule::Eprop(_) => bail!("--backend chip runs the authors' traces (the chip's program): drop --trace aligned"),
+        Rule::Bptt(_) => bail!("--backend chip runs e-prop (the chip's program); BPTT runs on cpu, wgpu or burn-*"),
     }
 }
 
@@ -733,6 +747,10 @@ fn grads(a: GradsArgs) -> Result<String> {
             tr.set_params(&p)?;
             tr.grads(a.rule.l2)?
         }
+        (Backend::Chip, _) => bail!(
+            "--backend chip: the chip applies each sample's gradient as soon as it has it (online e-prop), so it has \
+             no gradient to write; use `train-steps --backend chip --batch-size 1` or `bench-train --backend chip`"
+        ),
         (burn, _) => {
             let opts = burn_rule(burn, rule)?;
             device = format!("{burn:?}");
@@ -815,6 +833,26 @@ fn train_steps(a: TrainStepsArgs) -> Result<String> {
             let opts = burn_rule(burn, rule)?;
             device = format!("{burn:?}");
             burn_train(burn, &cfg, &p, &adam, &b, opts, &a)?
+        }
+        (Backend::Chip, precision) => {
+            chip_rule(rule)?;
+            if a.batch_size != 1 || precision != Precision::F32 {
+                bail!("--backend chip trains online in f32: pass --batch-size 1 (and no --precision f64)");
+            }
+            device = "emulated SpiNNaker 2 (12 PEs)".into();
+            let part = models::spinnaker2::Partition::balanced(cfg.n_rec, 12.min(cfg.n_rec));
+            let mut emu =
+                models::spinnaker2::Emulator::new(&cfg, &models::spinnaker2::ChipConfig::default(), &part, &p);
+            emu.set_adam(&adam);
+            let adam_cfg = AdamConfig { lr: a.lr, ..AdamConfig::default() };
+            let len = b.t_steps * cfg.n_in;
+            let losses: Vec<f32> = (0..a.steps)
+                .map(|k| {
+                    let i = k % b.batch;
+                    emu.train_sample(&b.x[i * len..(i + 1) * len], b.y[i] as usize, &adam_cfg, a.lr, a.rule.l2).0
+                })
+                .collect();
+            (emu.params(), emu.adam_state(), losses)
         }
         (Backend::Wgpu, _) => {
             let ctx = a.rule.gpu()?;
@@ -976,6 +1014,11 @@ fn bench_train(a: BenchTrainArgs) -> Result<String> {
     let rule = a.rule.rule()?;
     a.rule.check_l2()?;
     let ctx = match a.rule.backend {
+        Backend::Chip => {
+            chip_rule(rule)?;
+            let r = crate::bench_train::bench_train_chip(a.pes, a.batch, a.steps_t, a.samples, a.reps)?;
+            return Ok(if a.json { serde_json::to_string(&r)? } else { r.describe() });
+        }
         Backend::Cpu => None,
         Backend::Wgpu => Some(a.rule.gpu()?),
         burn => {

@@ -9,9 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use models::{
     AdamConfig, NetConfig, Params,
-    cost_report::{
-        CostInputs, CostReport, MeasuredGpu, PAPER_MEMORY_BYTES, PAPER_MEMORY_BYTES_DECIMAL, cost_report,
-    },
+    cost_report::{CostInputs, CostReport, MeasuredGpu, PAPER_MEMORY_BYTES, PAPER_MEMORY_BYTES_DECIMAL, cost_report},
     gpu_cost::{GPU_PRESETS, GpuPreset, PowerBasis, gpu_preset},
     spinnaker2::{Activity, ChipConfig, Emulator, Partition, PeMemory, TraceCode, memory_map},
 };
@@ -122,8 +120,14 @@ pub fn trace_code(s: &str) -> Result<TraceCode> {
 /// The activity of `samples` seeded feature-like samples trained online on the emulator from the authors' init.
 pub fn emulated_activity(cfg: &NetConfig, t_steps: usize, pes: usize, samples: usize, seed: u64) -> Activity {
     let params = Params::init_authors(cfg, seed);
-    let (x, y) =
-        models::inputs::smooth_random_batch(samples, t_steps, cfg.n_in, cfg.n_out, models::inputs::REALISTIC_GAIN, seed + 1);
+    let (x, y) = models::inputs::smooth_random_batch(
+        samples,
+        t_steps,
+        cfg.n_in,
+        cfg.n_out,
+        models::inputs::REALISTIC_GAIN,
+        seed + 1,
+    );
     let len = t_steps * cfg.n_in;
     let mut emu = Emulator::new(cfg, &ChipConfig::default(), &Partition::balanced(cfg.n_rec, pes), &params);
     let mut act = Activity::new(
@@ -132,7 +136,8 @@ pub fn emulated_activity(cfg: &NetConfig, t_steps: usize, pes: usize, samples: u
         format!("counted: {samples} seeded feature-like samples trained online on the emulator (seed {seed})"),
     );
     for b in 0..samples {
-        let (_, counts) = emu.train_sample(&x[b * len..(b + 1) * len], y[b] as usize, &AdamConfig::default(), 0.01, 1e-5);
+        let (_, counts) =
+            emu.train_sample(&x[b * len..(b + 1) * len], y[b] as usize, &AdamConfig::default(), 0.01, 1e-5);
         act.record(&counts);
     }
     act
@@ -311,7 +316,10 @@ pub fn describe(out: &CostOutput) -> String {
         100.0 * c.cycles_per_step_max / c.cycles_per_tick,
         c.cycles_end_of_sample
     ));
-    line("\nThe trace loop at three levels of code (cycles per synapse-step → slowest step, real time, chip energy):".into());
+    line(
+        "\nThe trace loop at three levels of code (cycles per synapse-step → slowest step, real time, chip energy):"
+            .into(),
+    );
     for t in &r.trace_codes {
         line(format!(
             "  {:<20} {:>4.0} instr {:>5.2} cycles → {:>3.0} % of the tick, real time {:<3}; {} dynamic, {} total; ratio {:.2}×",
@@ -372,7 +380,10 @@ pub fn describe(out: &CostOutput) -> String {
     for s in &r.sensitivity {
         line(format!("  {:<32} {:>9.2}× … {:>9.2}×   ({})", s.factor, s.ratio_low, s.ratio_high, s.settings));
     }
-    line("\nWhat-ifs: speed-up of the slowest step, largest PE map, total data, real time, chip energy/sample (total)".into());
+    line(
+        "\nWhat-ifs: speed-up of the slowest step, largest PE map, total data, real time, chip energy/sample (total)"
+            .into(),
+    );
     for w in &r.what_ifs {
         line(format!(
             "  {:<58} {:>6.2}×  {:>7} B  {:>7} B  {:<3}  {}{}",

@@ -645,7 +645,10 @@ pub fn cost_report(inp: &CostInputs) -> Result<CostReport, CostError> {
     if let Some(m) = &inp.measured_gpu
         && !(m.time_per_sample_s.is_finite() && m.time_per_sample_s > 0.0)
     {
-        return Err(CostError::Input(format!("measured GPU time per sample {} s is not positive", m.time_per_sample_s)));
+        return Err(CostError::Input(format!(
+            "measured GPU time per sample {} s is not positive",
+            m.time_per_sample_s
+        )));
     }
     inp.activity.check(cfg)?;
     let part = Partition::balanced(cfg.n_rec, inp.pes);
@@ -788,11 +791,8 @@ fn what_ifs(inp: &CostInputs, lvl: &str, base_step: f64) -> Result<Vec<WhatIfRow
         let (maps, error) = match memory_map(&inp.cfg, &chip, &part) {
             Ok(m) => (m, None),
             Err(e) => {
-                let maps: Vec<PeMemory> = part
-                    .posts
-                    .iter()
-                    .map(|r| crate::spinnaker2::memory::pe_memory(&inp.cfg, &chip, r.len()))
-                    .collect();
+                let maps: Vec<PeMemory> =
+                    part.posts.iter().map(|r| crate::spinnaker2::memory::pe_memory(&inp.cfg, &chip, r.len())).collect();
                 (maps, Some(e.to_string()))
             }
         };

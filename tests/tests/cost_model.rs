@@ -51,7 +51,11 @@ fn json_contract_and_the_paper_network() {
     for s in r["sensitivity"].as_array().unwrap() {
         for k in ["ratio_low", "ratio_high"] {
             let v = s[k].as_f64().unwrap();
-            assert!(lo <= v * (1.0 + 1e-12) && v <= hi * (1.0 + 1e-12), "{}: {k} {v} outside [{lo}, {hi}]", s["factor"]);
+            assert!(
+                lo <= v * (1.0 + 1e-12) && v <= hi * (1.0 + 1e-12),
+                "{}: {k} {v} outside [{lo}, {hi}]",
+                s["factor"]
+            );
         }
     }
     // One boundary on both sides: the headline is the total boundary, its set counts the chip floor whenever the

@@ -100,7 +100,13 @@ fn measured_gpu(out: &Path, adapter_is_cpu: bool) -> Result<Option<MeasuredGpu>>
 }
 
 /// Prices the run in `out` and writes its cost CSVs. `activity` is the chip run's record (or the fallback).
-pub fn run(cfg: &ReproduceConfig, out: &Path, adapter_is_cpu: bool, chip: ChipConfig, activity: Activity) -> Result<()> {
+pub fn run(
+    cfg: &ReproduceConfig,
+    out: &Path,
+    adapter_is_cpu: bool,
+    chip: ChipConfig,
+    activity: Activity,
+) -> Result<()> {
     let gpu = crate::cost::preset(&cfg.cost.gpu)?;
     let report = cost_report(&CostInputs {
         cfg: NetConfig::default(),
@@ -121,10 +127,9 @@ pub fn run(cfg: &ReproduceConfig, out: &Path, adapter_is_cpu: bool, chip: ChipCo
 /// its report.
 pub fn recost(dir: &Path, chip: Option<ChipConfig>) -> Result<String> {
     let cfg_path = dir.join("config.toml");
-    let cfg: ReproduceConfig = toml::from_str(
-        &std::fs::read_to_string(&cfg_path)
-            .with_context(|| format!("{}: cannot read; is {} a reproduce run folder?", cfg_path.display(), dir.display()))?,
-    )
+    let cfg: ReproduceConfig = toml::from_str(&std::fs::read_to_string(&cfg_path).with_context(|| {
+        format!("{}: cannot read; is {} a reproduce run folder?", cfg_path.display(), dir.display())
+    })?)
     .with_context(|| format!("{}: not a reproduce config", cfg_path.display()))?;
     let Some(rec) = read_activity(dir)? else {
         bail!(
@@ -142,7 +147,11 @@ pub fn recost(dir: &Path, chip: Option<ChipConfig>) -> Result<String> {
     let is_cpu = adapter.is_empty() || adapter.contains(", Cpu,");
     run(&cfg, dir, is_cpu, chip.unwrap_or_default(), rec.activity)?;
     super::report::rebuild(dir)?;
-    Ok(format!("priced {} again from its {ACTIVITY_FILE} ({} epochs); cost_*.csv and report.md rewritten", dir.display(), rec.epochs))
+    Ok(format!(
+        "priced {} again from its {ACTIVITY_FILE} ({} epochs); cost_*.csv and report.md rewritten",
+        dir.display(),
+        rec.epochs
+    ))
 }
 
 fn table(columns: &[&str], rows: Vec<Vec<(&str, Value)>>) -> Result<Table> {

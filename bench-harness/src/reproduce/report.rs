@@ -424,7 +424,18 @@ pub fn rebuild(dir: &Path) -> Result<()> {
         );
         md_table(
             &mut o,
-            &["experiment", "adapter", "batch", "samples", "seconds", "idle W", "J total", "J above idle", "J/sample above idle", "note"],
+            &[
+                "experiment",
+                "adapter",
+                "batch",
+                "samples",
+                "seconds",
+                "idle W",
+                "J total",
+                "J above idle",
+                "J/sample above idle",
+                "note",
+            ],
             (0..ge.len())
                 .map(|k| {
                     let s = |n: &str| ge.strs(n).map(|v| v[k].clone()).unwrap_or_default();
@@ -448,7 +459,17 @@ pub fn rebuild(dir: &Path) -> Result<()> {
     let _ = writeln!(o, "Every named set, each at one boundary on both sides (`cost_energy.csv`):\n");
     md_table(
         &mut o,
-        &["set", "boundary", "chip level", "GPU, power, time/sample", "chip J", "GPU J", "GPU/chip", "GPU time/sample for 12×", "GPU figures"],
+        &[
+            "set",
+            "boundary",
+            "chip level",
+            "GPU, power, time/sample",
+            "chip J",
+            "GPU J",
+            "GPU/chip",
+            "GPU time/sample for 12×",
+            "GPU figures",
+        ],
         (0..energy.len())
             .map(|k| {
                 let s = |n: &str| energy.strs(n).map(|v| v[k].clone()).unwrap_or_default();
@@ -480,7 +501,16 @@ pub fn rebuild(dir: &Path) -> Result<()> {
         );
         md_table(
             &mut o,
-            &["trace loop", "instructions / synapse-step", "cycles / synapse-step", "slowest step (share of the 1 ms tick)", "real time", "chip J dynamic", "chip J total", "headline ratio"],
+            &[
+                "trace loop",
+                "instructions / synapse-step",
+                "cycles / synapse-step",
+                "slowest step (share of the 1 ms tick)",
+                "real time",
+                "chip J dynamic",
+                "chip J total",
+                "headline ratio",
+            ],
             (0..tc.len())
                 .map(|k| {
                     let s = |n: &str| tc.strs(n).map(|v| v[k].clone()).unwrap_or_default();
@@ -530,7 +560,15 @@ pub fn rebuild(dir: &Path) -> Result<()> {
         let _ = writeln!(o, "### What-ifs (modelled)\n");
         md_table(
             &mut o,
-            &["change", "fits", "memory total B", "speed-up", "real time", "chip J/sample (total)", "chip J/sample (dynamic)"],
+            &[
+                "change",
+                "fits",
+                "memory total B",
+                "speed-up",
+                "real time",
+                "chip J/sample (total)",
+                "chip J/sample (dynamic)",
+            ],
             (0..wi.len())
                 .map(|k| {
                     let s = |n: &str| wi.strs(n).map(|v| v[k].clone()).unwrap_or_default();

@@ -10,6 +10,6 @@ pub mod workload;
 
 pub use chip::{ChipConfig, PerfLevel};
 pub use emulator::{Emulator, PhaseCounts, SampleCounts};
+pub use memory::{Partition, PeMemory, SramOverflow, bptt_pe_memory, memory_map, pe_memory};
 pub use recipes::TraceCode;
 pub use workload::{Activity, Workload};
-pub use memory::{Partition, PeMemory, SramOverflow, bptt_pe_memory, memory_map, pe_memory};

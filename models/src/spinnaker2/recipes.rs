@@ -218,13 +218,7 @@ impl TraceCode {
 /// STRH to write.
 fn trace_access(f16: bool, reads: f64, writes: f64) -> Instrs {
     if f16 {
-        Instrs {
-            ldrh: reads,
-            strh: writes,
-            vmov: reads + writes,
-            vcvt: reads + writes,
-            ..Instrs::default()
-        }
+        Instrs { ldrh: reads, strh: writes, vmov: reads + writes, vcvt: reads + writes, ..Instrs::default() }
     } else {
         Instrs { vldr: reads, vstr: writes, ..Instrs::default() }
     }

@@ -404,8 +404,8 @@ pub fn rebuild(dir: &Path) -> Result<()> {
         "## Energy per training sample, GPU vs chip\n\n\
          **Headline, total boundary** (chip: 12 PEs active and idle plus the chip's floor power; GPU: board power): \
          **{}×** GPU/chip, band {}–{}× over every combination of the bounds below. **Dynamic boundary** (chip: the \
-         PEs' active energy and packets; GPU: energy above idle): {}×, band {}–{}×. The GPU side is {}: {}. The \
-         paper's 12× is an estimate against a V100 whose boundary the paper does not state.\n\n\
+         PEs' active energy and packets; GPU: energy above idle): {}×, band {}–{}×. GPU side — {}{}. The paper's \
+         12× is an estimate against a V100 whose boundary the paper does not state.\n\n\
          ![energy](energy_per_sample.png) ![tornado](sensitivity_tornado.png)\n",
         num(first(&totals, "energy_ratio")?, 2),
         num(first(&totals, "energy_ratio_min")?, 2),
@@ -413,8 +413,8 @@ pub fn rebuild(dir: &Path) -> Result<()> {
         num(first(&totals, "energy_ratio_dynamic")?, 2),
         num(first(&totals, "energy_ratio_dynamic_min")?, 2),
         num(first(&totals, "energy_ratio_dynamic_max")?, 2),
-        if measured { "**measured** on this run's GPU" } else { "**assumed** (no GPU was measured in this run)" },
-        first_s(&totals, "headline_gpu")?
+        first_s(&totals, "headline_gpu")?,
+        if measured { "" } else { " (no GPU was measured in this run)" }
     );
     if dir.join("gpu_energy.csv").exists() {
         let ge = Table::read_csv(&dir.join("gpu_energy.csv"))?;

@@ -348,44 +348,101 @@ pub fn step_time(dir: &Path) -> Result<()> {
     )
 }
 
-/// Energy per training sample: the chip and the GPU under each assumption set (log axis).
+/// One row per named set: the chip's and the GPU's energy per sample at the set's boundary, log axis.
+struct EnergyRow {
+    label: String,
+    chip_j: f64,
+    gpu_j: f64,
+}
+
+fn energy_draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, rows: &[EnergyRow]) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let vals = rows.iter().flat_map(|r| [r.chip_j, r.gpu_j]).filter(|v| *v > 0.0);
+    let (lo, hi) = vals.fold((f64::INFINITY, 0.0f64), |(a, b), v| (a.min(v), b.max(v)));
+    let n = rows.len();
+    let names: Vec<String> = rows.iter().map(|r| r.label.clone()).collect();
+    let mut chart = ChartBuilder::on(root)
+        .caption("Energy per training sample, each set at its boundary (J, log axis)", ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(45)
+        .y_label_area_size(230)
+        .build_cartesian_2d((lo * 0.3..hi * 3.0).log_scale(), (0..n).into_segmented())
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .x_desc("J per sample")
+        .x_label_formatter(&|v| format!("{v:.0e}"))
+        .y_labels(n)
+        .y_label_formatter(&|s| segment_label(&names, s))
+        .label_style(("sans-serif", 13))
+        .draw()
+        .map_err(e)?;
+    let base = lo * 0.3;
+    let (chip_c, gpu_c) = (COLORS[2], COLORS[3]);
+    chart
+        .draw_series(rows.iter().enumerate().map(|(i, r)| {
+            Rectangle::new([(base, SegmentValue::Exact(i)), (r.chip_j, SegmentValue::CenterOf(i))], chip_c.filled())
+        }))
+        .map_err(e)?
+        .label("SpiNNaker 2 (modelled)")
+        .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], chip_c.filled()));
+    chart
+        .draw_series(rows.iter().enumerate().map(|(i, r)| {
+            Rectangle::new([(base, SegmentValue::CenterOf(i)), (r.gpu_j, SegmentValue::Exact(i + 1))], gpu_c.filled())
+        }))
+        .map_err(e)?
+        .label("GPU (measured or assumed: see the table)")
+        .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], gpu_c.filled()));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 13))
+        .draw()
+        .map_err(e)?;
+    Ok(())
+}
+
+/// Energy per training sample: the chip and the GPU under each named set, each at its boundary (log axis).
 pub fn energy(dir: &Path) -> Result<()> {
     let t = Table::read_csv(&dir.join("cost_energy.csv"))?;
-    let mut rows = vec![];
     let sets = t.strs("set")?;
+    let boundary = t.strs("boundary").unwrap_or_else(|_| vec![String::new(); t.len()]);
     let chip = t.f64s("energy_j_per_sample_chip")?;
     let gpu = t.f64s("energy_j_per_sample_gpu")?;
-    let gpus = t.strs("gpu")?;
-    for k in 0..t.len() {
-        {
-            rows.push((format!("chip, set {}", sets[k]), chip[k].unwrap_or(0.0)));
-        }
-        let g: String = gpus[k].chars().take(24).collect();
-        rows.push((format!("GPU {g}, set {}", sets[k]), gpu[k].unwrap_or(0.0)));
-    }
-    let title = "Energy per training sample (J, log axis)";
-    both(
-        dir,
-        "energy_per_sample",
-        |r| bars_draw(r, title, "J per sample", &rows, None, true),
-        |r| bars_draw(r, title, "J per sample", &rows, None, true),
-    )
+    let rows: Vec<EnergyRow> = (0..t.len())
+        .map(|k| EnergyRow {
+            label: format!("{} ({})", sets[k], boundary[k]),
+            chip_j: chip[k].unwrap_or(0.0),
+            gpu_j: gpu[k].unwrap_or(0.0),
+        })
+        .collect();
+    both(dir, "energy_per_sample", |r| energy_draw(r, &rows), |r| energy_draw(r, &rows))
 }
 
 fn tornado_draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     rows: &[(String, f64, f64)],
     base: f64,
+    band: Option<[f64; 2]>,
 ) -> Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
-    let lo = rows.iter().map(|r| r.1.min(r.2)).fold(base, f64::min);
-    let hi = rows.iter().map(|r| r.1.max(r.2)).fold(base, f64::max);
+    // The axis spans the bars, the band and the paper's 12×.
+    let (b_lo, b_hi) = band.map_or((base, base), |b| (b[0], b[1]));
+    let lo = rows.iter().map(|r| r.1.min(r.2)).fold(base.min(b_lo).min(12.0), f64::min);
+    let hi = rows.iter().map(|r| r.1.max(r.2)).fold(base.max(b_hi).max(12.0), f64::max);
     let n = rows.len();
     let names: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
     let mut chart = ChartBuilder::on(root)
-        .caption(format!("Sensitivity of the GPU/chip energy ratio (default {base:.1}×)"), ("sans-serif", 20))
+        .caption(
+            format!("GPU/chip energy ratio: headline {base:.2}× (total boundary), one bound at a time"),
+            ("sans-serif", 18),
+        )
         .margin(12)
         .x_label_area_size(45)
         .y_label_area_size(260)
@@ -395,11 +452,22 @@ fn tornado_draw<DB: DrawingBackend>(
         .configure_mesh()
         .x_desc("GPU energy / chip energy per sample (log)")
         .x_labels(8)
-        .x_label_formatter(&|v| format!("{v:.0}"))
+        .x_label_formatter(&|v| if *v < 1.0 { format!("{v:.2}") } else { format!("{v:.0}") })
+        .y_labels(n)
         .y_label_formatter(&|s| segment_label(&names, s))
         .label_style(("sans-serif", 12))
         .draw()
         .map_err(e)?;
+    if let Some([a, b]) = band {
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(a, SegmentValue::Exact(0)), (b, SegmentValue::Exact(n))],
+                BLACK.mix(0.08).filled(),
+            )))
+            .map_err(e)?
+            .label(format!("band over every combination of the bounds ({a:.2}×–{b:.2}×)"))
+            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], BLACK.mix(0.15).filled()));
+    }
     chart
         .draw_series(rows.iter().enumerate().map(|(i, r)| {
             Rectangle::new(
@@ -443,7 +511,11 @@ pub fn tornado(dir: &Path) -> Result<()> {
         .filter_map(|(f, (a, b))| Some((f.chars().take(40).collect(), a?, b?)))
         .collect();
     rows.sort_by(|a, b| (a.1 - a.2).abs().total_cmp(&(b.1 - b.2).abs()));
-    both(dir, "sensitivity_tornado", |r| tornado_draw(r, &rows, base), |r| tornado_draw(r, &rows, base))
+    let band = Table::read_csv(&dir.join("cost_totals.csv")).ok().and_then(|t| {
+        let f = |c: &str| t.f64s(c).ok()?.first().copied().flatten();
+        Some([f("energy_ratio_min")?, f("energy_ratio_max")?])
+    });
+    both(dir, "sensitivity_tornado", |r| tornado_draw(r, &rows, base, band), |r| tornado_draw(r, &rows, base, band))
 }
 
 /// Every plot the CSVs of `dir` allow.

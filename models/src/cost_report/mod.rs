@@ -12,6 +12,10 @@
 //! high value with its source ([`Bound`]); the band is the range over every combination of them (so it contains
 //! each one-factor sensitivity). Nothing is tuned to a target.
 
+mod bounds;
+mod sets;
+mod what_ifs;
+
 use serde::Serialize;
 
 use crate::{
@@ -23,7 +27,6 @@ use crate::{
         workload::ActivityError,
     },
 };
-
 /// The paper's training memory, read as 680 KiB (the layout that explains it is 678.8 KiB).
 pub const PAPER_MEMORY_BYTES: usize = 680 * 1024;
 
@@ -311,68 +314,25 @@ pub struct CostInputs {
     pub activity: Activity,
 }
 
-fn level_names(chip: &ChipConfig) -> String {
+pub(crate) fn level_names(chip: &ChipConfig) -> String {
     chip.levels.iter().map(|l| l.name.clone()).collect::<Vec<_>>().join(", ")
 }
 
-fn level<'a>(chip: &'a ChipConfig, name: &str) -> Result<&'a PerfLevel, CostError> {
+pub(crate) fn level<'a>(chip: &'a ChipConfig, name: &str) -> Result<&'a PerfLevel, CostError> {
     chip.level(Some(name)).ok_or_else(|| CostError::Level(name.into(), level_names(chip)))
 }
-
-/// The uncertain constants' settings (1 / the model's value unless stated).
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Knobs {
-    energy_per_cycle: f64,
-    /// `None`: the level's idle power; `Some(f)`: f × the level's full active power (0 = perfect gating).
-    idle_of_active: Option<f64>,
-    trace_code: Option<TraceCode>,
-    packet_energy: f64,
-    chip_floor: f64,
-    /// GPU board power: `None` the set's; `Some(u)`: idle + u·(TDP − idle) of the set's preset.
-    gpu_utilisation: Option<f64>,
-    gpu_time: f64,
-    gpu_measured_energy: f64,
-}
-
-const NOMINAL: Knobs = Knobs {
-    energy_per_cycle: 1.0,
-    idle_of_active: None,
-    trace_code: None,
-    packet_energy: 1.0,
-    chip_floor: 1.0,
-    gpu_utilisation: None,
-    gpu_time: 1.0,
-    gpu_measured_energy: 1.0,
-};
-
-impl Knobs {
-    fn chip(&self, chip: &ChipConfig) -> ChipConfig {
-        let mut c = chip.clone();
-        for l in &mut c.levels {
-            l.energy_pj_per_cycle *= self.energy_per_cycle;
-            if let Some(f) = self.idle_of_active {
-                // pJ per cycle × MHz = µW.
-                l.idle_power_mw = f * l.energy_pj_per_cycle * l.clock_mhz * 1e-3;
-            }
-        }
-        c.packet_energy_pj *= self.packet_energy;
-        c.chip_floor_mw *= self.chip_floor;
-        c
-    }
-}
-
-struct Analysis<'a> {
-    inp: &'a CostInputs,
-    work: Workload,
+pub(crate) struct Analysis<'a> {
+    pub(crate) inp: &'a CostInputs,
+    pub(crate) work: Workload,
 }
 
 impl Analysis<'_> {
-    fn chip_cost(&self, chip: &ChipConfig, lvl: &str, code: TraceCode) -> Result<SampleCost, CostError> {
+    pub(crate) fn chip_cost(&self, chip: &ChipConfig, lvl: &str, code: TraceCode) -> Result<SampleCost, CostError> {
         Ok(sample_cost(chip, level(chip, lvl)?, &self.work, code))
     }
 
     /// The ratio of `set` with the constants at `k`.
-    fn evaluate(&self, set: &AssumptionSet, k: &Knobs) -> Result<SetResult, CostError> {
+    pub(crate) fn evaluate(&self, set: &AssumptionSet, k: &Knobs) -> Result<SetResult, CostError> {
         let chip = k.chip(&self.inp.chip);
         let c = self.chip_cost(&chip, &set.level, k.trace_code.unwrap_or(set.trace_code))?;
         let chip_j = match set.boundary {
@@ -399,239 +359,10 @@ impl Analysis<'_> {
         })
     }
 
-    fn ratio(&self, set: &AssumptionSet, k: &Knobs) -> Result<f64, CostError> {
+    pub(crate) fn ratio(&self, set: &AssumptionSet, k: &Knobs) -> Result<f64, CostError> {
         self.evaluate(set, k).map(|r| r.energy_ratio)
     }
 }
-
-/// The named sets: the headline (measured GPU when there is one, else the assumed one) at both boundaries, the
-/// assumed GPU side when a measurement leads, and the sets that show how 12× can arise.
-fn assumption_sets(inp: &CostInputs) -> Vec<AssumptionSet> {
-    let chip = &inp.chip;
-    let top = chip.levels.iter().max_by(|a, b| a.voltage_v.total_cmp(&b.voltage_v));
-    let mid = chip.levels.iter().find(|l| (l.voltage_v - 0.8).abs() < 0.05).or(top);
-    let low = chip.levels.iter().min_by(|a, b| a.voltage_v.total_cmp(&b.voltage_v));
-    let name = |l: Option<&PerfLevel>| l.map_or(chip.default_level.clone(), |l| l.name.clone());
-    let lvl = inp.level.clone().unwrap_or(chip.default_level.clone());
-    let both = |s: AssumptionSet| {
-        let d = AssumptionSet {
-            name: format!("{}-dynamic", s.name),
-            description: format!("{} — dynamic boundary", s.description),
-            boundary: Boundary::Dynamic,
-            include_chip_floor: false,
-            ..s.clone()
-        };
-        [s, d]
-    };
-    let v100 = |power: PowerBasis, time: f64, source: &str| AssumptionSet {
-        name: String::new(),
-        description: String::new(),
-        level: lvl.clone(),
-        trace_code: inp.trace_code,
-        boundary: Boundary::Total,
-        include_chip_floor: true,
-        gpu: "v100-sxm2".into(),
-        gpu_power: power,
-        gpu_idle_w: gpu_preset("v100-sxm2").map_or(48.0, |g| g.idle_w),
-        gpu_time_per_sample_s: time,
-        gpu_source: source.into(),
-    };
-    let mut sets = Vec::new();
-    if let Some(m) = &inp.measured_gpu {
-        let (board, idle, src) = match (m.energy_j_per_sample_total, m.idle_w) {
-            (Some(e), Some(i)) => (
-                PowerBasis::Watts(e / m.time_per_sample_s),
-                i,
-                format!("measured: time and NVML energy on {} ({})", m.name, m.note),
-            ),
-            _ => (
-                PowerBasis::Tdp,
-                inp.gpu.idle_w,
-                format!(
-                    "measured time on {}; power assumed: the {} preset's TDP {} W and idle {} W",
-                    m.name, inp.gpu.name, inp.gpu.tdp_w, inp.gpu.idle_w
-                ),
-            ),
-        };
-        sets.extend(both(AssumptionSet {
-            name: "measured".into(),
-            description: format!("this run's GPU ({}) vs the chip at {lvl}", m.name),
-            level: lvl.clone(),
-            trace_code: inp.trace_code,
-            boundary: Boundary::Total,
-            include_chip_floor: true,
-            gpu: m.name.clone(),
-            gpu_power: board,
-            gpu_idle_w: idle,
-            gpu_time_per_sample_s: m.time_per_sample_s,
-            gpu_source: src,
-        }));
-    }
-    sets.extend(both(AssumptionSet {
-        name: "assumed".into(),
-        description: format!(
-            "the chip at {lvl} vs {} at {}, {} ms/sample",
-            inp.gpu.name,
-            inp.gpu_power.describe(),
-            inp.gpu_time_per_sample_s * 1e3
-        ),
-        level: lvl.clone(),
-        trace_code: inp.trace_code,
-        boundary: Boundary::Total,
-        include_chip_floor: true,
-        gpu: inp.gpu.name.into(),
-        gpu_power: inp.gpu_power,
-        gpu_idle_w: inp.gpu.idle_w,
-        gpu_time_per_sample_s: inp.gpu_time_per_sample_s,
-        gpu_source: format!(
-            "assumed: {} at {} = {:.0} W [{}] × {} ms/sample [a guess for batch ~100, not a measurement]",
-            inp.gpu.name,
-            inp.gpu_power.describe(),
-            inp.gpu_power.power_w(inp.gpu),
-            if inp.gpu_power == PowerBasis::Tdp { "S, an upper bound" } else { "U" },
-            inp.gpu_time_per_sample_s * 1e3
-        ),
-    }));
-    sets.extend(both(AssumptionSet {
-        name: "A".into(),
-        description: "the chip at ~0.8 V vs a V100 at TDP and 0.4 ms/sample (batch ~100)".into(),
-        level: name(mid),
-        ..v100(PowerBasis::Tdp, 0.4e-3, "literature: V100 TDP 300 W [S]; assumed: 0.4 ms/sample")
-    }));
-    sets.push(AssumptionSet {
-        name: "B".into(),
-        description: "the chip at its lowest voltage vs a V100-class GPU drawing 60 W, 0.4 ms/sample".into(),
-        level: name(low),
-        ..v100(
-            PowerBasis::Watts(60.0),
-            0.4e-3,
-            "literature: 60 W is within the 41–92 W a Titan V (V100's chip) drew for a 256-neuron ALIF network \
-             (GeNN e-prop paper) — not a V100 measurement; assumed: 0.4 ms/sample",
-        )
-    });
-    sets.push(AssumptionSet {
-        name: "C".into(),
-        description: "12 PEs + the chip floor (≈ 0.1 W) at ~0.8 V vs an online (batch 1) V100-class GPU at 45 W \
-                      and 20 ms/sample"
-            .into(),
-        level: name(mid),
-        ..v100(
-            PowerBasis::Watts(45.0),
-            20e-3,
-            "literature: 45 W is at the low end of the Titan V's 41–92 W (GeNN e-prop paper); assumed: 20 ms/sample \
-             online",
-        )
-    });
-    sets
-}
-
-/// The uncertain constants, their bounds and sources, and the knob settings (low, high) for each.
-fn bounds(inp: &CostInputs, measured: bool) -> Vec<(Bound, Knobs, Knobs)> {
-    let b = |constant: &str, value: String, low: &str, high: &str, source: &str| Bound {
-        constant: constant.into(),
-        value,
-        low: low.into(),
-        high: high.into(),
-        source: source.into(),
-    };
-    let lvl = inp.chip.level(inp.level.as_deref());
-    let mut v = vec![
-        (
-            b(
-                "PE energy per cycle",
-                lvl.map_or(String::new(), |l| format!("{} pJ at {}", l.energy_pj_per_cycle, l.name)),
-                "×0.5",
-                "×2",
-                "[U] one CoreMark power point [S] scaled by V² [D]; an FP- and SRAM-heavy loop may differ either way",
-            ),
-            Knobs { energy_per_cycle: 0.5, ..NOMINAL },
-            Knobs { energy_per_cycle: 2.0, ..NOMINAL },
-        ),
-        (
-            b(
-                "PE idle power",
-                lvl.map_or(String::new(), |l| format!("{} mW at {}", l.idle_power_mw, l.name)),
-                "0 (ideal gating)",
-                "the PE's full active power (no gating)",
-                "[U] 20 % of active power taken; [V] Höppner 2019: DVFS cuts PE power by 75 %, baseline by 80 %",
-            ),
-            Knobs { idle_of_active: Some(0.0), ..NOMINAL },
-            Knobs { idle_of_active: Some(1.0), ..NOMINAL },
-        ),
-        (
-            b(
-                "trace cycles per synapse-step",
-                inp.trace_code.name().into(),
-                "hand-scheduled",
-                "authors-three-pass",
-                "[D] instruction recipes from the emulator's operations with TRM timings; the three-pass one [U]",
-            ),
-            Knobs { trace_code: Some(TraceCode::HandScheduled), ..NOMINAL },
-            Knobs { trace_code: Some(TraceCode::AuthorsThreePass), ..NOMINAL },
-        ),
-        (
-            b(
-                "packet energy",
-                format!("{} pJ", inp.chip.packet_energy_pj),
-                "×0.1",
-                "×10",
-                "[U] a guess (no published per-packet energy)",
-            ),
-            Knobs { packet_energy: 0.1, ..NOMINAL },
-            Knobs { packet_energy: 10.0, ..NOMINAL },
-        ),
-        (
-            b(
-                "chip floor power (all PEs off)",
-                format!("{} mW", inp.chip.chip_floor_mw),
-                "×0.5",
-                "×2",
-                "[S] 75 mW from a summary of Scholze et al. 2026; ×0.5…×2 [U]; counts at the total boundary only",
-            ),
-            Knobs { chip_floor: 0.5, ..NOMINAL },
-            Knobs { chip_floor: 2.0, ..NOMINAL },
-        ),
-    ];
-    if measured {
-        v.push((
-            b(
-                "measured GPU energy",
-                "NVML".into(),
-                "×0.95",
-                "×1.05",
-                "[U] ±5 % for NVML's energy counter over a window of seconds",
-            ),
-            Knobs { gpu_measured_energy: 0.95, ..NOMINAL },
-            Knobs { gpu_measured_energy: 1.05, ..NOMINAL },
-        ));
-    } else {
-        v.push((
-            b(
-                "GPU board power",
-                inp.gpu_power.describe(),
-                "idle + 10 % of (TDP − idle)",
-                "TDP",
-                "[V] a Titan V drew 41–92 W over a 35–41 W floor for small networks (GeNN e-prop paper); TDP [S] is \
-                 an upper bound",
-            ),
-            Knobs { gpu_utilisation: Some(0.1), ..NOMINAL },
-            Knobs { gpu_utilisation: Some(1.0), ..NOMINAL },
-        ));
-        v.push((
-            b(
-                "GPU time per sample",
-                format!("{} ms", inp.gpu_time_per_sample_s * 1e3),
-                "×0.25",
-                "×4",
-                "[U] a guess around the assumed time; measured on a GPU it replaces this bound",
-            ),
-            Knobs { gpu_time: 0.25, ..NOMINAL },
-            Knobs { gpu_time: 4.0, ..NOMINAL },
-        ));
-    }
-    v
-}
-
 /// The full analysis.
 pub fn cost_report(inp: &CostInputs) -> Result<CostReport, CostError> {
     let cfg = &inp.cfg;
@@ -753,89 +484,6 @@ pub fn cost_report(inp: &CostInputs) -> Result<CostReport, CostError> {
     })
 }
 
-/// `k` with the settings of `b` that differ from nominal.
-fn merge(mut k: Knobs, b: &Knobs) -> Knobs {
-    if b.energy_per_cycle != 1.0 {
-        k.energy_per_cycle = b.energy_per_cycle;
-    }
-    if b.idle_of_active.is_some() {
-        k.idle_of_active = b.idle_of_active;
-    }
-    if b.trace_code.is_some() {
-        k.trace_code = b.trace_code;
-    }
-    if b.packet_energy != 1.0 {
-        k.packet_energy = b.packet_energy;
-    }
-    if b.chip_floor != 1.0 {
-        k.chip_floor = b.chip_floor;
-    }
-    if b.gpu_utilisation.is_some() {
-        k.gpu_utilisation = b.gpu_utilisation;
-    }
-    if b.gpu_time != 1.0 {
-        k.gpu_time = b.gpu_time;
-    }
-    if b.gpu_measured_energy != 1.0 {
-        k.gpu_measured_energy = b.gpu_measured_energy;
-    }
-    k
-}
-
-/// The paper's what-ifs (each priced on the same activity, re-split where the PE count changes). `base_step` is
-/// the baseline's slowest step in µs (cycles / MHz).
-fn what_ifs(inp: &CostInputs, lvl: &str, base_step: f64) -> Result<Vec<WhatIfRow>, CostError> {
-    let mut rows = Vec::new();
-    let mut run = |change: String, chip: ChipConfig, pes: usize, lvl: String| -> Result<(), CostError> {
-        let part = Partition::balanced(inp.cfg.n_rec, pes);
-        let (maps, error) = match memory_map(&inp.cfg, &chip, &part) {
-            Ok(m) => (m, None),
-            Err(e) => {
-                let maps: Vec<PeMemory> =
-                    part.posts.iter().map(|r| crate::spinnaker2::memory::pe_memory(&inp.cfg, &chip, r.len())).collect();
-                (maps, Some(e.to_string()))
-            }
-        };
-        let l = level(&chip, &lvl)?;
-        let cost = sample_cost(&chip, l, &inp.activity.workload(&part), inp.trace_code);
-        rows.push(WhatIfRow {
-            change,
-            error,
-            memory_bytes_max_pe: maps.iter().map(PeMemory::total).max().unwrap_or(0),
-            memory_bytes_total: maps.iter().map(PeMemory::data).sum(),
-            cycles_per_step_max: cost.cycles_per_step_max,
-            speedup: base_step / (cost.cycles_per_step_max / l.clock_mhz),
-            real_time: cost.real_time,
-            energy_j_per_sample_chip: cost.energy_total_j,
-            energy_j_per_sample_chip_dynamic: cost.energy_dynamic_j,
-        });
-        Ok(())
-    };
-    let lvl = lvl.to_string();
-    run(format!("baseline ({} PEs, {lvl})", inp.pes), inp.chip.clone(), inp.pes, lvl.clone())?;
-    for pes in [6, 24, 48] {
-        if pes != inp.pes && pes <= inp.cfg.n_rec {
-            run(format!("{pes} PEs"), inp.chip.clone(), pes, lvl.clone())?;
-        }
-    }
-    for l in &inp.chip.levels {
-        if l.name != lvl {
-            run(format!("level {}", l.name), inp.chip.clone(), inp.pes, l.name.clone())?;
-        }
-    }
-    let variants: [(&str, fn(&mut ChipConfig)); 6] = [
-        ("MAC array for input/recurrent MACs", |c| c.accelerators.mac_array = true),
-        ("exp accelerator for the surrogate", |c| c.accelerators.exp_accelerator = true),
-        ("ε^v per synapse instead of per presynaptic source", |c| c.eps_v_per_presynaptic = false),
-        ("f16 traces (with their conversions)", |c| c.trace_bytes = 2),
-        ("no gradient buffer (gradient applied synapse by synapse)", |c| c.gradient_buffer = false),
-        ("SRAM ×2 per PE, 6 PEs", |c| c.sram_bytes_per_pe *= 2),
-    ];
-    for (change, f) in variants {
-        let mut c = inp.chip.clone();
-        f(&mut c);
-        let pes = if change.contains("6 PEs") { 6.min(inp.cfg.n_rec) } else { inp.pes };
-        run(change.into(), c, pes, lvl.clone())?;
-    }
-    Ok(rows)
-}
+use bounds::{Knobs, NOMINAL, bounds, merge};
+use sets::assumption_sets;
+use what_ifs::what_ifs;

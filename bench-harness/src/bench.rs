@@ -8,6 +8,7 @@ use std::process::Command;
 use anyhow::{Context, Result};
 use models::{Rule, TraceVariant, bptt::BpttOptions};
 
+use crate::contender::Kind;
 use crate::reproduce::table::Table;
 
 /// Columns of `bench.csv`.
@@ -94,16 +95,27 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
                     Rule::Eprop(TraceVariant::Authors)
                 };
                 for backend in &plan.backends {
-                    if backend.starts_with("burn") && rule_name != "bptt" {
+                    let kind = Kind::parse(backend, 12);
+                    if kind.is_some_and(|k| matches!(k, Kind::BurnWgpu | Kind::BurnCpu | Kind::Chip { .. }))
+                        && kind.is_some_and(|k| k.check_rule(rule).is_err())
+                    {
                         bar.inc(1);
-                        continue; // burn trains BPTT through autodiff only
+                        continue; // burn trains BPTT only, the chip e-prop only
                     }
                     let gpu = if backend == "wgpu" { ctx.as_ref() } else { None };
-                    let r = match backend.as_str() {
-                        "burn-wgpu" | "burn-cpu" => burn_row(backend, batch, steps, plan.samples.max(batch), plan.reps),
-                        _ => {
-                            crate::bench_train::bench_train(rule, gpu, batch, steps, plan.samples.max(batch), plan.reps)
-                        }
+                    let r = match kind {
+                        Some(kind) => crate::bench_train::bench_train(
+                            kind,
+                            rule,
+                            gpu,
+                            batch,
+                            steps,
+                            plan.samples.max(batch),
+                            plan.reps,
+                        ),
+                        None => Err(anyhow::anyhow!(
+                            "unknown backend {backend}: choose cpu, wgpu, burn-wgpu, burn-cpu or chip"
+                        )),
                     };
                     bar.inc(1);
                     match r {
@@ -149,23 +161,6 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
     t.write_csv(&out.join("bench.csv"))?;
     lines.push(format!("wrote {}", out.join("bench.csv").display()));
     Ok(lines.join("\n"))
-}
-
-#[cfg(feature = "burn")]
-fn burn_row(
-    backend: &str,
-    batch: usize,
-    steps: usize,
-    samples: usize,
-    reps: usize,
-) -> Result<crate::bench_train::BenchTrainResult> {
-    let b = if backend == "burn-wgpu" { burn_baseline::BurnBackend::Wgpu } else { burn_baseline::BurnBackend::Cpu };
-    crate::bench_train::bench_train_burn(b, batch, steps, samples, reps)
-}
-
-#[cfg(not(feature = "burn"))]
-fn burn_row(backend: &str, _: usize, _: usize, _: usize, _: usize) -> Result<crate::bench_train::BenchTrainResult> {
-    anyhow::bail!("{backend}: this snnbench was built without the `burn` feature")
 }
 
 /// A row that says why a contender was not measured.

@@ -6,6 +6,8 @@ use std::time::Instant;
 
 use anyhow::{Result, bail};
 use models::{AdamConfig, AdamState, NetConfig, Params, Rule};
+
+use crate::contender::{self, Data, Kind, Minibatches, StepConfig};
 use serde::Serialize;
 
 /// One measurement, as printed by `--json` (a contract: keep the field names).
@@ -33,7 +35,7 @@ pub struct BenchTrainResult {
     pub adapter: String,
     /// `eprop` or `bptt`.
     pub rule: String,
-    /// `cpu` or `wgpu`.
+    /// `cpu`, `wgpu`, `burn-wgpu`, `burn-cpu` or `chip`.
     pub backend: String,
     /// Minibatch size N.
     pub batch: usize,
@@ -75,17 +77,18 @@ pub struct ChipBench {
 }
 
 /// The arguments checked, and what every contender trains on: the paper's network with the authors' init and a
-/// seeded realistic batch `x [batch, t_steps, n_in]`, labels `y`.
+/// seeded realistic batch `x [n, t_steps, n_in]`, labels `y` (n = the minibatch, or for the online chip up to 1,024
+/// distinct samples, so its counted activity is not one sample's).
 type BenchCase = (NetConfig, Params<f32>, Vec<f32>, Vec<i64>);
 
-fn bench_case(batch: usize, t_steps: usize, samples: usize, reps: usize) -> Result<BenchCase> {
-    if batch == 0 || t_steps == 0 || samples == 0 || reps == 0 {
+fn bench_case(n: usize, t_steps: usize, samples: usize, reps: usize) -> Result<BenchCase> {
+    if n == 0 || t_steps == 0 || samples == 0 || reps == 0 {
         bail!("--batch, --steps-t, --samples and --reps must be at least 1");
     }
     let cfg = NetConfig::default();
     let p = Params::init_authors(&cfg, 0);
     let (x, y) =
-        models::inputs::smooth_random_batch(batch, t_steps, cfg.n_in, cfg.n_out, models::inputs::REALISTIC_GAIN, 1);
+        models::inputs::smooth_random_batch(n, t_steps, cfg.n_in, cfg.n_out, models::inputs::REALISTIC_GAIN, 1);
     Ok((cfg, p, x, y))
 }
 
@@ -94,9 +97,11 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Runs the benchmark: one warm-up step (shader JIT, caches), then `reps` timed runs of ⌈M/N⌉ steps on minibatches
-/// of N drawn from a seeded realistic batch of N samples; wall and GPU times are the medians over the runs.
+/// Runs the benchmark on one contender: one warm-up step (shader JIT, caches), then `reps` timed runs of ⌈M/N⌉
+/// steps on minibatches of N drawn from a seeded realistic batch; wall and GPU times are the medians over the runs.
+/// On the emulated chip it also prices the counted activity of the first timed run.
 pub fn bench_train(
+    kind: Kind,
     rule: Rule,
     gpu: Option<&kernels::GpuContext>,
     batch: usize,
@@ -104,47 +109,31 @@ pub fn bench_train(
     samples: usize,
     reps: usize,
 ) -> Result<BenchTrainResult> {
-    let (cfg, p, x, y) = bench_case(batch, t_steps, samples, reps)?;
+    kind.check_rule(rule)?;
+    let chip = matches!(kind, Kind::Chip { .. });
+    let n_data = if chip { samples.clamp(1, 1024) } else { batch };
+    let (cfg, p, x, y) = bench_case(n_data, t_steps, samples, reps)?;
     let steps = samples.div_ceil(batch);
-    let adam_cfg = AdamConfig::default();
-    let mut kernel_time_s = None;
-    let (wall, gpu_time, bytes, adapter) = match gpu {
-        None => {
-            let data = models::Batch::new(&x, &y, t_steps, cfg.n_in, cfg.n_out)?;
-            let mut pw = p.clone();
-            let mut adam = AdamState::like(&pw);
-            models::train_steps(&cfg, &mut pw, &mut adam, &adam_cfg, &data, rule, 1e-5, 1, batch, 0.01)?;
-            let mut walls = Vec::new();
-            for _ in 0..reps {
-                let start = Instant::now();
-                models::train_steps(&cfg, &mut pw, &mut adam, &adam_cfg, &data, rule, 1e-5, steps, batch, 0.01)?;
-                walls.push(start.elapsed().as_secs_f64());
-            }
-            (median(walls), None, None, format!("cpu ({} threads)", rayon_threads()))
-        }
-        Some(ctx) => {
-            let tr = kernels::GpuTrainer::new(ctx, &cfg, rule, batch, batch, t_steps, false, steps.max(1))?;
-            tr.upload_batch(&x, &y)?;
-            tr.set_params(&p)?;
-            tr.set_adam(&AdamState::like(&p))?;
-            tr.train(0, 1, 0.01, 1e-5, &adam_cfg)?;
-            kernel_time_s = tr
-                .profile_step(0.01, 1e-5, &adam_cfg)?
-                .map(|v| v.into_iter().map(|(k, t)| (k.to_string(), t)).collect());
-            tr.wait()?;
-            let mut walls = Vec::new();
-            let mut gpus = Vec::new();
-            for _ in 0..reps {
-                let start = Instant::now();
-                let (_, timing) = tr.train(0, steps, 0.01, 1e-5, &adam_cfg)?;
-                tr.wait()?;
-                walls.push(start.elapsed().as_secs_f64());
-                gpus.extend(timing.gpu_time_s);
-            }
-            let gpu = (!gpus.is_empty()).then(|| median(gpus));
-            (median(walls), gpu, Some(tr.bytes()), ctx.describe())
-        }
-    };
+    let step = StepConfig { rule, lr: 0.01, l2: 1e-5, adam: AdamConfig::default() };
+    let mut c = contender::open(kind, &cfg, gpu)?;
+    c.set_state(&p, &AdamState::like(&p))?;
+    c.load_data(Data { x: &x, y: &y, t_steps })?;
+    c.prepare(Minibatches { first: 0, steps, batch }, &step)?;
+    c.train(Minibatches { first: 0, steps: 1, batch }, &step)?;
+    let kernel_time_s = c.profile_step(&step, batch)?;
+    let mut walls = Vec::new();
+    let mut gpus = Vec::new();
+    let mut activity = None;
+    for _ in 0..reps {
+        let start = Instant::now();
+        let t = c.train(Minibatches { first: 0, steps, batch }, &step)?;
+        walls.push(start.elapsed().as_secs_f64());
+        gpus.extend(t.gpu_time_s);
+        activity = activity.or(t.activity);
+    }
+    let wall = median(walls);
+    let gpu_time = (!gpus.is_empty()).then(|| median(gpus));
+    let bytes = c.gpu_bytes();
     let n = steps * batch;
     Ok(BenchTrainResult {
         samples_per_s: n as f64 / wall,
@@ -156,144 +145,39 @@ pub fn bench_train(
         bytes_weights_optimizer: bytes.map(|b| b.weights_optimizer),
         bytes_per_sample_state: bytes.map(|b| b.per_sample_state),
         bytes_input: bytes.map(|b| b.input),
-        adapter,
+        adapter: c.device(),
         rule: rule.name().into(),
-        backend: if gpu.is_some() { "wgpu" } else { "cpu" }.into(),
+        backend: kind.name().into(),
         batch,
         t_steps,
         samples: n,
         time_per_sample_ms: 1e3 * wall / n as f64,
         kernel_time_s,
-        chip: None,
+        chip: match (kind, activity) {
+            (Kind::Chip { pes }, Some(a)) => Some(chip_bench(&cfg, pes, &a)?),
+            _ => None,
+        },
     })
 }
 
-/// e-prop on the emulated SpiNNaker 2 (`pes` PEs, online: batch 1): host throughput of the emulator, and the chip's
-/// modelled time and energy per sample from the counts of the samples it trained.
-pub fn bench_train_chip(
-    pes: usize,
-    batch: usize,
-    t_steps: usize,
-    samples: usize,
-    reps: usize,
-) -> Result<BenchTrainResult> {
-    use models::spinnaker2::{Activity, ChipConfig, Emulator, Partition, TraceCode, memory_map, model::sample_cost};
-    if batch != 1 {
-        bail!("--backend chip trains online, one sample per Adam step: pass --batch 1 (found {batch})");
-    }
-    let (cfg, p, x, y) = bench_case(samples.min(1024), t_steps, samples, reps)?;
-    if pes == 0 || pes > cfg.n_rec {
-        bail!("--pes {pes} must be between 1 and the {} neurons to place", cfg.n_rec);
-    }
+/// The chip's modelled time and energy per sample for the counted activity.
+fn chip_bench(cfg: &NetConfig, pes: usize, activity: &models::spinnaker2::Activity) -> Result<ChipBench> {
+    use models::spinnaker2::{ChipConfig, Partition, TraceCode, model::sample_cost};
     let chip = ChipConfig::default();
-    let part = Partition::balanced(cfg.n_rec, pes);
-    memory_map(&cfg, &chip, &part)?;
-    let n_data = samples.min(1024);
-    let len = t_steps * cfg.n_in;
-    let adam_cfg = AdamConfig::default();
-    let mut emu = Emulator::new(&cfg, &chip, &part, &p);
-    let _ = emu.train_sample(&x[..len], y[0] as usize, &adam_cfg, 0.01, 1e-5);
-    let mut activity = Activity::new(&cfg, t_steps, format!("counted: bench-train --backend chip, {samples} samples"));
-    let mut walls = Vec::new();
-    for rep in 0..reps {
-        let start = Instant::now();
-        for k in 0..samples {
-            let i = k % n_data;
-            let (_, c) = emu.train_sample(&x[i * len..(i + 1) * len], y[i] as usize, &adam_cfg, 0.01, 1e-5);
-            if rep == 0 {
-                activity.record(&c);
-            }
-        }
-        walls.push(start.elapsed().as_secs_f64());
-    }
-    let wall = median(walls);
     let level = chip.level(None).ok_or_else(|| anyhow::anyhow!("the default chip has no default level"))?;
-    let cost = sample_cost(&chip, level, &activity.workload(&part), TraceCode::default());
-    Ok(BenchTrainResult {
-        samples_per_s: samples as f64 / wall,
-        reps,
-        wall_time_s: wall,
-        gpu_time_s: None,
-        bytes_total: None,
-        bytes_history: None,
-        bytes_weights_optimizer: None,
-        bytes_per_sample_state: None,
-        bytes_input: None,
-        adapter: format!("emulated SpiNNaker 2 ({pes} PEs), on the host CPU"),
-        rule: "eprop".into(),
-        backend: "chip".into(),
-        batch,
-        t_steps,
-        samples,
-        time_per_sample_ms: 1e3 * wall / samples as f64,
-        kernel_time_s: None,
-        chip: Some(ChipBench {
-            pes,
-            level: level.name.clone(),
-            chip_time_per_sample_s: cost.time_s,
-            real_time: cost.real_time,
-            cycles_per_step_max: cost.cycles_per_step_max,
-            chip_energy_j_per_sample_total: cost.energy_total_j,
-            chip_energy_j_per_sample_dynamic: cost.energy_dynamic_j,
-            spikes_per_sample: activity.spikes_per_sample(),
-            samples_counted: activity.samples,
-        }),
+    let cost =
+        sample_cost(&chip, level, &activity.workload(&Partition::balanced(cfg.n_rec, pes)), TraceCode::default());
+    Ok(ChipBench {
+        pes,
+        level: level.name.clone(),
+        chip_time_per_sample_s: cost.time_s,
+        real_time: cost.real_time,
+        cycles_per_step_max: cost.cycles_per_step_max,
+        chip_energy_j_per_sample_total: cost.energy_total_j,
+        chip_energy_j_per_sample_dynamic: cost.energy_dynamic_j,
+        spikes_per_sample: activity.spikes_per_sample(),
+        samples_counted: activity.samples,
     })
-}
-
-/// The same measurement for the burn baseline (BPTT through burn's autodiff on its wgpu or CPU backend): wall time
-/// only (burn does not expose its buffers' bytes or GPU timestamps).
-#[cfg(feature = "burn")]
-pub fn bench_train_burn(
-    backend: burn_baseline::BurnBackend,
-    batch: usize,
-    t_steps: usize,
-    samples: usize,
-    reps: usize,
-) -> Result<BenchTrainResult> {
-    let (cfg, mut p, x, y) = bench_case(batch, t_steps, samples, reps)?;
-    let steps = samples.div_ceil(batch);
-    let adam_cfg = AdamConfig::default();
-    let mut adam = AdamState::like(&p);
-    let opts = models::bptt::BpttOptions::default();
-    // Warm-up: kernel compilation and autotuning.
-    burn_baseline::train_steps(
-        backend, &cfg, &mut p, &mut adam, &adam_cfg, &x, &y, t_steps, opts, 1e-5, 1, batch, 0.01,
-    )?;
-    let mut walls = Vec::new();
-    for _ in 0..reps {
-        let start = Instant::now();
-        burn_baseline::train_steps(
-            backend, &cfg, &mut p, &mut adam, &adam_cfg, &x, &y, t_steps, opts, 1e-5, steps, batch, 0.01,
-        )?;
-        walls.push(start.elapsed().as_secs_f64());
-    }
-    let wall = median(walls);
-    let n = steps * batch;
-    Ok(BenchTrainResult {
-        samples_per_s: n as f64 / wall,
-        reps,
-        wall_time_s: wall,
-        gpu_time_s: None,
-        bytes_total: None,
-        bytes_history: None,
-        bytes_weights_optimizer: None,
-        bytes_per_sample_state: None,
-        bytes_input: None,
-        adapter: format!("burn 0.22.1 {}", backend.name()),
-        rule: "bptt".into(),
-        backend: backend.name().into(),
-        batch,
-        t_steps,
-        samples: n,
-        time_per_sample_ms: 1e3 * wall / n as f64,
-        kernel_time_s: None,
-        chip: None,
-    })
-}
-
-fn rayon_threads() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
 impl BenchTrainResult {

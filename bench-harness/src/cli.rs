@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use models::{AdamConfig, AdamState, NetConfig, Params, Real, Rule, TraceVariant, bptt::BpttOptions};
+use models::{AdamConfig, AdamState, NetConfig, Params, Rule, TraceVariant, bptt::BpttOptions};
 
+use crate::contender::{Data, Kind, Minibatches, StepConfig};
 use crate::tensors::{self, BatchData, Tensor};
 
 /// e-prop workbench: the paper's spiking RNN trained with e-prop and BPTT on CPU, GPU and an emulated SpiNNaker 2.
@@ -317,43 +318,8 @@ pub enum Backend {
     /// BPTT through burn's autodiff on burn's CPU backend (`flex`; BPTT only).
     #[value(name = "burn-cpu")]
     BurnCpu,
-    /// e-prop on the emulated SpiNNaker 2 (online, `--pes` PEs; `bench-train` only so far).
+    /// e-prop on the emulated SpiNNaker 2 (online, the authors' traces; 12 PEs, `--pes` for bench-train).
     Chip,
-}
-
-impl Backend {
-    /// The burn backend, for the burn variants.
-    #[cfg(feature = "burn")]
-    fn burn(self) -> Option<burn_baseline::BurnBackend> {
-        match self {
-            Backend::BurnWgpu => Some(burn_baseline::BurnBackend::Wgpu),
-            Backend::BurnCpu => Some(burn_baseline::BurnBackend::Cpu),
-            _ => None,
-        }
-    }
-}
-
-/// The burn backends need BPTT and a build with the `burn` feature.
-fn burn_rule(backend: Backend, rule: Rule) -> Result<BpttOptions> {
-    match rule {
-        Rule::Bptt(o) if cfg!(feature = "burn") => Ok(o),
-        Rule::Bptt(_) => bail!(
-            "--backend {}: this snnbench was built without the `burn` feature; rebuild with default features",
-            backend.to_possible_value().map_or("burn".into(), |v| v.get_name().to_string())
-        ),
-        Rule::Eprop(_) => {
-            bail!("--backend burn-*: burn trains BPTT through autodiff; use --rule bptt (e-prop runs on cpu or wgpu)")
-        }
-    }
-}
-
-/// The emulated chip runs the authors' e-prop only.
-fn chip_rule(rule: Rule) -> Result<()> {
-    match rule {
-        Rule::Eprop(TraceVariant::Authors) => Ok(()),
-        Rule::Eprop(_) => bail!("--backend chip runs the authors' traces (the chip's program): drop --trace aligned"),
-        Rule::Bptt(_) => bail!("--backend chip runs e-prop (the chip's program); BPTT runs on cpu, wgpu or burn-*"),
-    }
 }
 
 /// Arithmetic precision of the CPU reference. Files are always f32.
@@ -427,6 +393,17 @@ impl RuleArgs {
             bail!("--precision f64 is for the CPU reference only; the wgpu and burn backends compute in f32");
         }
         Ok(())
+    }
+
+    /// The contender this backend (and precision) names; the chip with `pes` PEs.
+    fn kind(&self, pes: usize) -> Kind {
+        match self.backend {
+            Backend::Cpu => Kind::Cpu { f64: self.precision == Precision::F64 },
+            Backend::Wgpu => Kind::Wgpu,
+            Backend::BurnWgpu => Kind::BurnWgpu,
+            Backend::BurnCpu => Kind::BurnCpu,
+            Backend::Chip => Kind::Chip { pes },
+        }
     }
 
     fn gpu(&self) -> Result<kernels::GpuContext> {
@@ -714,49 +691,19 @@ fn init(a: InitArgs) -> Result<String> {
     ))
 }
 
-fn grads_in<R: Real>(
-    cfg: &NetConfig,
-    p: &Params<f32>,
-    b: &BatchData,
-    rule: Rule,
-    l2: f64,
-) -> Result<models::GradOutput<f32>> {
-    let out = models::compute_grads::<R>(cfg, &p.cast(), &b.as_batch(), rule, l2)?;
-    Ok(models::GradOutput {
-        grads: out.grads.cast(),
-        logits: out.logits.iter().map(|v| v.f32()).collect(),
-        loss: out.loss.f32(),
-        spikes: out.spikes,
-    })
-}
-
 fn grads(a: GradsArgs) -> Result<String> {
     let rule = a.rule.rule()?;
     a.rule.check_l2()?;
     check_out(&a.out, &[&a.params, &a.batch])?;
     let (cfg, p, b) = load(&a.params, &a.batch, &a.net)?;
-    let mut device = "cpu".to_string();
-    let out = match (a.rule.backend, a.rule.precision) {
-        (Backend::Cpu, Precision::F32) => grads_in::<f32>(&cfg, &p, &b, rule, a.rule.l2)?,
-        (Backend::Cpu, Precision::F64) => grads_in::<f64>(&cfg, &p, &b, rule, a.rule.l2)?,
-        (Backend::Wgpu, _) => {
-            let ctx = a.rule.gpu()?;
-            device = format!("wgpu: {}", ctx.describe());
-            let tr = kernels::GpuTrainer::new(&ctx, &cfg, rule, b.batch, b.batch, b.t_steps, true, 1)?;
-            tr.upload_batch(&b.x, &b.y)?;
-            tr.set_params(&p)?;
-            tr.grads(a.rule.l2)?
-        }
-        (Backend::Chip, _) => bail!(
-            "--backend chip: the chip applies each sample's gradient as soon as it has it (online e-prop), so it has \
-             no gradient to write; use `train-steps --backend chip --batch-size 1` or `bench-train --backend chip`"
-        ),
-        (burn, _) => {
-            let opts = burn_rule(burn, rule)?;
-            device = format!("{burn:?}");
-            burn_grads(burn, &cfg, &p, &b, opts, a.rule.l2)?
-        }
-    };
+    let kind = a.rule.kind(12.min(cfg.n_rec));
+    kind.check_rule(rule)?;
+    let ctx = if kind == Kind::Wgpu { Some(a.rule.gpu()?) } else { None };
+    let mut c = crate::contender::open(kind, &cfg, ctx.as_ref())?;
+    c.set_state(&p, &AdamState::like(&p))?;
+    c.load_data(Data { x: &b.x, y: &b.y, t_steps: b.t_steps })?;
+    let out = c.grads(&StepConfig { rule, lr: 0.0, l2: a.rule.l2, adam: AdamConfig::default() })?;
+    let device = c.device();
     let g = &out.grads;
     let mut t = tensors::params_tensors(g, ["g_in", "g_rec", "g_out"]);
     t.push(("logits", Tensor::f32(&[b.batch, cfg.n_out], out.logits.clone())));
@@ -776,32 +723,6 @@ fn grads(a: GradsArgs) -> Result<String> {
         max_abs(&g.w_rec),
         max_abs(&g.w_out)
     ))
-}
-
-fn train_in<R: Real>(
-    cfg: &NetConfig,
-    p: &Params<f32>,
-    adam: &AdamState<f32>,
-    b: &BatchData,
-    rule: Rule,
-    a: &TrainStepsArgs,
-) -> Result<(Params<f32>, AdamState<f32>, Vec<f32>)> {
-    let mut pr: Params<R> = p.cast();
-    let mut ar = AdamState { m: adam.m.cast(), v: adam.v.cast(), step: adam.step };
-    let losses = models::train_steps(
-        cfg,
-        &mut pr,
-        &mut ar,
-        &AdamConfig { lr: a.lr, ..AdamConfig::default() },
-        &b.as_batch(),
-        rule,
-        a.rule.l2,
-        a.steps,
-        a.batch_size,
-        a.lr,
-    )?;
-    let adam = AdamState { m: ar.m.cast(), v: ar.v.cast(), step: ar.step };
-    Ok((pr.cast(), adam, losses.iter().map(|l| l.f32()).collect()))
 }
 
 fn train_steps(a: TrainStepsArgs) -> Result<String> {
@@ -825,47 +746,16 @@ fn train_steps(a: TrainStepsArgs) -> Result<String> {
     } else {
         AdamState::like(&p)
     };
-    let mut device = "cpu".to_string();
-    let (p2, adam2, losses) = match (a.rule.backend, a.rule.precision) {
-        (Backend::Cpu, Precision::F32) => train_in::<f32>(&cfg, &p, &adam, &b, rule, &a)?,
-        (Backend::Cpu, Precision::F64) => train_in::<f64>(&cfg, &p, &adam, &b, rule, &a)?,
-        (burn @ (Backend::BurnWgpu | Backend::BurnCpu), _) => {
-            let opts = burn_rule(burn, rule)?;
-            device = format!("{burn:?}");
-            burn_train(burn, &cfg, &p, &adam, &b, opts, &a)?
-        }
-        (Backend::Chip, precision) => {
-            chip_rule(rule)?;
-            if a.batch_size != 1 || precision != Precision::F32 {
-                bail!("--backend chip trains online in f32: pass --batch-size 1 (and no --precision f64)");
-            }
-            device = "emulated SpiNNaker 2 (12 PEs)".into();
-            let part = models::spinnaker2::Partition::balanced(cfg.n_rec, 12.min(cfg.n_rec));
-            let mut emu =
-                models::spinnaker2::Emulator::new(&cfg, &models::spinnaker2::ChipConfig::default(), &part, &p);
-            emu.set_adam(&adam);
-            let adam_cfg = AdamConfig { lr: a.lr, ..AdamConfig::default() };
-            let len = b.t_steps * cfg.n_in;
-            let losses: Vec<f32> = (0..a.steps)
-                .map(|k| {
-                    let i = k % b.batch;
-                    emu.train_sample(&b.x[i * len..(i + 1) * len], b.y[i] as usize, &adam_cfg, a.lr, a.rule.l2).0
-                })
-                .collect();
-            (emu.params(), emu.adam_state(), losses)
-        }
-        (Backend::Wgpu, _) => {
-            let ctx = a.rule.gpu()?;
-            device = format!("wgpu: {}", ctx.describe());
-            let tr = kernels::GpuTrainer::new(&ctx, &cfg, rule, b.batch, a.batch_size, b.t_steps, false, a.steps)?;
-            tr.upload_batch(&b.x, &b.y)?;
-            tr.set_params(&p)?;
-            tr.set_adam(&adam)?;
-            let adam_cfg = AdamConfig { lr: a.lr, ..AdamConfig::default() };
-            let (losses, _) = tr.train(0, a.steps, a.lr, a.rule.l2, &adam_cfg)?;
-            (tr.params()?, tr.adam_state()?, losses)
-        }
-    };
+    let kind = a.rule.kind(12.min(cfg.n_rec));
+    kind.check_rule(rule)?;
+    let ctx = if kind == Kind::Wgpu { Some(a.rule.gpu()?) } else { None };
+    let mut c = crate::contender::open(kind, &cfg, ctx.as_ref())?;
+    c.set_state(&p, &adam)?;
+    c.load_data(Data { x: &b.x, y: &b.y, t_steps: b.t_steps })?;
+    let step = StepConfig { rule, lr: a.lr, l2: a.rule.l2, adam: AdamConfig::default() };
+    let losses = c.train(Minibatches { first: 0, steps: a.steps, batch: a.batch_size }, &step)?.losses;
+    let (p2, adam2) = c.state()?;
+    let device = c.device();
     let mut extra = vec![("losses", Tensor::f32(&[losses.len()], losses.clone()))];
     extra.extend(tensors::params_tensors(&adam2.m, ["adam_m_w_in", "adam_m_w_rec", "adam_m_w_out"]));
     extra.extend(tensors::params_tensors(&adam2.v, ["adam_v_w_in", "adam_v_w_rec", "adam_v_w_out"]));
@@ -883,76 +773,6 @@ fn train_steps(a: TrainStepsArgs) -> Result<String> {
         last,
         adam2.step
     ))
-}
-
-#[cfg(feature = "burn")]
-fn burn_grads(
-    backend: Backend,
-    cfg: &NetConfig,
-    p: &Params<f32>,
-    b: &BatchData,
-    opts: BpttOptions,
-    l2: f64,
-) -> Result<models::GradOutput<f32>> {
-    let bb = backend.burn().context("internal: not a burn backend")?;
-    let g = burn_baseline::grads(bb, cfg, p, &b.x, &b.y, b.t_steps, opts, l2)?;
-    Ok(models::GradOutput { grads: g.grads, logits: g.logits, loss: g.loss, spikes: g.spikes })
-}
-
-#[cfg(not(feature = "burn"))]
-fn burn_grads(
-    backend: Backend,
-    _: &NetConfig,
-    _: &Params<f32>,
-    _: &BatchData,
-    _: BpttOptions,
-    _: f64,
-) -> Result<models::GradOutput<f32>> {
-    bail!("--backend {backend:?}: this snnbench was built without the `burn` feature")
-}
-
-#[cfg(feature = "burn")]
-fn burn_train(
-    backend: Backend,
-    cfg: &NetConfig,
-    p: &Params<f32>,
-    adam: &AdamState<f32>,
-    b: &BatchData,
-    opts: BpttOptions,
-    a: &TrainStepsArgs,
-) -> Result<(Params<f32>, AdamState<f32>, Vec<f32>)> {
-    let bb = backend.burn().context("internal: not a burn backend")?;
-    let (mut p2, mut adam2) = (p.clone(), adam.clone());
-    let adam_cfg = AdamConfig { lr: a.lr, ..AdamConfig::default() };
-    let losses = burn_baseline::train_steps(
-        bb,
-        cfg,
-        &mut p2,
-        &mut adam2,
-        &adam_cfg,
-        &b.x,
-        &b.y,
-        b.t_steps,
-        opts,
-        a.rule.l2,
-        a.steps,
-        a.batch_size,
-        a.lr,
-    )?;
-    Ok((p2, adam2, losses))
-}
-
-#[cfg(not(feature = "burn"))]
-fn burn_train(
-    backend: Backend,
-    _: &NetConfig,
-    _: &Params<f32>,
-    _: &AdamState<f32>,
-    _: &BatchData,
-    _: BpttOptions,
-    _: &TrainStepsArgs,
-) -> Result<(Params<f32>, AdamState<f32>, Vec<f32>)> {
-    bail!("--backend {backend:?}: this snnbench was built without the `burn` feature")
 }
 
 fn random_batch(a: RandomBatchArgs) -> Result<String> {
@@ -1013,25 +833,9 @@ fn evaluate(a: EvaluateArgs) -> Result<String> {
 fn bench_train(a: BenchTrainArgs) -> Result<String> {
     let rule = a.rule.rule()?;
     a.rule.check_l2()?;
-    let ctx = match a.rule.backend {
-        Backend::Chip => {
-            chip_rule(rule)?;
-            let r = crate::bench_train::bench_train_chip(a.pes, a.batch, a.steps_t, a.samples, a.reps)?;
-            return Ok(if a.json { serde_json::to_string(&r)? } else { r.describe() });
-        }
-        Backend::Cpu => None,
-        Backend::Wgpu => Some(a.rule.gpu()?),
-        burn => {
-            burn_rule(burn, rule)?;
-            #[cfg(feature = "burn")]
-            if let Some(bb) = burn.burn() {
-                let r = crate::bench_train::bench_train_burn(bb, a.batch, a.steps_t, a.samples, a.reps)?;
-                return Ok(if a.json { serde_json::to_string(&r)? } else { r.describe() });
-            }
-            None
-        }
-    };
-    let r = crate::bench_train::bench_train(rule, ctx.as_ref(), a.batch, a.steps_t, a.samples, a.reps)?;
+    let kind = a.rule.kind(a.pes);
+    let ctx = if kind == Kind::Wgpu { Some(a.rule.gpu()?) } else { None };
+    let r = crate::bench_train::bench_train(kind, rule, ctx.as_ref(), a.batch, a.steps_t, a.samples, a.reps)?;
     Ok(if a.json { serde_json::to_string(&r)? } else { r.describe() })
 }
 

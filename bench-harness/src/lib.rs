@@ -5,6 +5,7 @@ pub mod audio;
 pub mod bench;
 pub mod bench_train;
 pub mod cli;
+pub mod contender;
 pub mod cost;
 pub mod features;
 pub mod gsc;

@@ -27,7 +27,8 @@ pub enum ContextError {
     },
 }
 
-/// An opened device with its queue and a description of the adapter behind it.
+/// An opened device with its queue and a description of the adapter behind it (cloning shares the device).
+#[derive(Clone)]
 pub struct GpuContext {
     /// The device.
     pub device: wgpu::Device,

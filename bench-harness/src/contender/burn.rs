@@ -1,0 +1,124 @@
+//! BPTT through burn's autodiff as a contender (burn's wgpu or CPU backend). The only file of the harness that
+//! names the `burn` feature: without it, opening a burn contender is one clear error.
+
+use anyhow::Result;
+use models::NetConfig;
+
+use super::{Contender, Kind};
+
+#[cfg(feature = "burn")]
+pub fn open(kind: Kind, cfg: &NetConfig) -> Result<Box<dyn Contender>> {
+    let backend = match kind {
+        Kind::BurnWgpu => burn_baseline::BurnBackend::Wgpu,
+        _ => burn_baseline::BurnBackend::Cpu,
+    };
+    Ok(Box::new(imp::Burn::new(cfg, kind, backend)))
+}
+
+#[cfg(not(feature = "burn"))]
+pub fn open(kind: Kind, _cfg: &NetConfig) -> Result<Box<dyn Contender>> {
+    anyhow::bail!(
+        "--backend {}: this snnbench was built without the `burn` feature; rebuild with default features",
+        kind.name()
+    )
+}
+
+#[cfg(feature = "burn")]
+mod imp {
+    use anyhow::{Result, bail};
+    use models::{AdamState, GradOutput, NetConfig, Params, Rule};
+
+    use super::super::{Contender, Data, Kind, Minibatches, StepConfig, Trained, zero_state};
+
+    /// burn on one of its backends.
+    #[derive(Debug)]
+    pub struct Burn {
+        cfg: NetConfig,
+        kind: Kind,
+        backend: burn_baseline::BurnBackend,
+        params: Params<f32>,
+        adam: AdamState<f32>,
+        x: Vec<f32>,
+        y: Vec<i64>,
+        t_steps: usize,
+    }
+
+    impl Burn {
+        pub fn new(cfg: &NetConfig, kind: Kind, backend: burn_baseline::BurnBackend) -> Self {
+            let (params, adam) = zero_state(cfg);
+            Self { cfg: cfg.clone(), kind, backend, params, adam, x: vec![], y: vec![], t_steps: 0 }
+        }
+
+        fn opts(&self, step: &StepConfig) -> Result<models::bptt::BpttOptions> {
+            self.kind.check_rule(step.rule)?;
+            match step.rule {
+                Rule::Bptt(o) => Ok(o),
+                Rule::Eprop(_) => bail!("internal: burn trains BPTT only"),
+            }
+        }
+    }
+
+    impl Contender for Burn {
+        fn kind(&self) -> Kind {
+            self.kind
+        }
+
+        fn device(&self) -> String {
+            format!("burn 0.22.1 {}", self.backend.name())
+        }
+
+        fn set_state(&mut self, params: &Params<f32>, adam: &AdamState<f32>) -> Result<()> {
+            params.check_shape(&self.cfg)?;
+            (self.params, self.adam) = (params.clone(), adam.clone());
+            Ok(())
+        }
+
+        fn state(&mut self) -> Result<(Params<f32>, AdamState<f32>)> {
+            Ok((self.params.clone(), self.adam.clone()))
+        }
+
+        fn load_data(&mut self, data: Data<'_>) -> Result<()> {
+            models::Batch::new(data.x, data.y, data.t_steps, self.cfg.n_in, self.cfg.n_out)?;
+            (self.x, self.y, self.t_steps) = (data.x.to_vec(), data.y.to_vec(), data.t_steps);
+            Ok(())
+        }
+
+        fn train(&mut self, mb: Minibatches, step: &StepConfig) -> Result<Trained> {
+            let opts = self.opts(step)?;
+            if mb.first != 0 {
+                bail!("internal: the burn contender trains from minibatch 0 (found {})", mb.first);
+            }
+            let losses = burn_baseline::train_steps(
+                self.backend,
+                &self.cfg,
+                &mut self.params,
+                &mut self.adam,
+                &step.adam_config(),
+                &self.x,
+                &self.y,
+                self.t_steps,
+                opts,
+                step.l2,
+                mb.steps,
+                mb.batch,
+                step.lr,
+            )?;
+            Ok(Trained { losses, ..Trained::default() })
+        }
+
+        fn grads(&mut self, step: &StepConfig) -> Result<GradOutput<f32>> {
+            let opts = self.opts(step)?;
+            let g = burn_baseline::grads(
+                self.backend,
+                &self.cfg,
+                &self.params,
+                &self.x,
+                &self.y,
+                self.t_steps,
+                opts,
+                step.l2,
+            )?;
+            Ok(GradOutput { grads: g.grads, logits: g.logits, loss: g.loss, spikes: g.spikes })
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! The WGSL kernels as a contender: a `kernels::GpuTrainer` sized for the resident set, the minibatch, T and the
+//! rule, built on the first `train` (and again only when one of those changes); the set is uploaded once per
+//! trainer, the state only when it is set from the host.
+
+use anyhow::{Context, Result};
+use models::{AdamState, GradOutput, NetConfig, Params, Rule};
+
+use super::{Contender, Data, Kind, Minibatches, StepConfig, Trained, zero_state};
+
+/// What a trainer was built for.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Shape {
+    rule: Rule,
+    n_total: usize,
+    batch: usize,
+    record_spikes: bool,
+    max_steps: usize,
+}
+
+/// The WGSL kernels on one adapter.
+pub struct Wgpu {
+    cfg: NetConfig,
+    ctx: kernels::GpuContext,
+    trainer: Option<(Shape, kernels::GpuTrainer)>,
+    /// The state on the host while no trainer holds it (or after it was read back).
+    host: Option<(Params<f32>, AdamState<f32>)>,
+    x: Vec<f32>,
+    y: Vec<i64>,
+    t_steps: usize,
+}
+
+impl std::fmt::Debug for Wgpu {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Wgpu({})", self.ctx.describe())
+    }
+}
+
+impl Wgpu {
+    pub fn new(cfg: &NetConfig, ctx: kernels::GpuContext) -> Self {
+        Self { cfg: cfg.clone(), ctx, trainer: None, host: Some(zero_state(cfg)), x: vec![], y: vec![], t_steps: 0 }
+    }
+
+    /// A trainer of `want`'s shape holding the current state and the resident set.
+    fn trainer(&mut self, want: Shape) -> Result<&kernels::GpuTrainer> {
+        let fits = self.trainer.as_ref().is_some_and(|(s, _)| {
+            s.rule == want.rule
+                && s.n_total == want.n_total
+                && s.batch == want.batch
+                && s.record_spikes == want.record_spikes
+                && s.max_steps >= want.max_steps
+        });
+        if !fits {
+            let state = self.take_state()?;
+            let tr = kernels::GpuTrainer::new(
+                &self.ctx,
+                &self.cfg,
+                want.rule,
+                want.n_total,
+                want.batch,
+                self.t_steps,
+                want.record_spikes,
+                want.max_steps.max(1),
+            )?;
+            tr.upload_batch(&self.x, &self.y)?;
+            tr.set_params(&state.0)?;
+            tr.set_adam(&state.1)?;
+            self.trainer = Some((want, tr));
+        } else if let Some((p, a)) = self.host.take() {
+            let (_, tr) = self.trainer.as_ref().context("internal: no trainer")?;
+            tr.set_params(&p)?;
+            tr.set_adam(&a)?;
+        }
+        Ok(&self.trainer.as_ref().context("internal: no trainer")?.1)
+    }
+
+    /// The state, from the host copy or read back from the trainer.
+    fn take_state(&mut self) -> Result<(Params<f32>, AdamState<f32>)> {
+        if let Some(s) = self.host.take() {
+            return Ok(s);
+        }
+        let (_, tr) = self.trainer.as_ref().context("internal: neither a host state nor a trainer")?;
+        Ok((tr.params()?, tr.adam_state()?))
+    }
+}
+
+impl Contender for Wgpu {
+    fn kind(&self) -> Kind {
+        Kind::Wgpu
+    }
+
+    fn device(&self) -> String {
+        self.ctx.describe()
+    }
+
+    fn set_state(&mut self, params: &Params<f32>, adam: &AdamState<f32>) -> Result<()> {
+        params.check_shape(&self.cfg)?;
+        self.host = Some((params.clone(), adam.clone()));
+        Ok(())
+    }
+
+    fn state(&mut self) -> Result<(Params<f32>, AdamState<f32>)> {
+        match &self.host {
+            Some((p, a)) => Ok((p.clone(), a.clone())),
+            None => {
+                let (_, tr) = self.trainer.as_ref().context("internal: no trainer")?;
+                Ok((tr.params()?, tr.adam_state()?))
+            }
+        }
+    }
+
+    fn load_data(&mut self, data: Data<'_>) -> Result<()> {
+        models::Batch::new(data.x, data.y, data.t_steps, self.cfg.n_in, self.cfg.n_out)?;
+        if data.t_steps != self.t_steps || data.len() != self.y.len() {
+            // Buffers are sized for B and T: the next `train` builds a new trainer (keeping the state).
+            if self.host.is_none() {
+                self.host = Some(self.take_state()?);
+            }
+            self.trainer = None;
+        }
+        (self.x, self.y, self.t_steps) = (data.x.to_vec(), data.y.to_vec(), data.t_steps);
+        if let Some((_, tr)) = &self.trainer {
+            tr.upload_batch(&self.x, &self.y)?;
+        }
+        Ok(())
+    }
+
+    fn train(&mut self, mb: Minibatches, step: &StepConfig) -> Result<Trained> {
+        let n_total = self.y.len();
+        let tr = self.trainer(Shape {
+            rule: step.rule,
+            n_total,
+            batch: mb.batch,
+            record_spikes: false,
+            max_steps: mb.steps,
+        })?;
+        let (losses, timing) = tr.train(mb.first, mb.steps, step.lr, step.l2, &step.adam_config())?;
+        tr.wait()?;
+        Ok(Trained { losses, gpu_time_s: timing.gpu_time_s, activity: None })
+    }
+
+    fn grads(&mut self, step: &StepConfig) -> Result<GradOutput<f32>> {
+        let n = self.y.len();
+        let tr = self.trainer(Shape { rule: step.rule, n_total: n, batch: n, record_spikes: true, max_steps: 1 })?;
+        Ok(tr.grads(step.l2)?)
+    }
+
+    fn prepare(&mut self, mb: Minibatches, step: &StepConfig) -> Result<()> {
+        let n_total = self.y.len();
+        self.trainer(Shape { rule: step.rule, n_total, batch: mb.batch, record_spikes: false, max_steps: mb.steps })?;
+        Ok(())
+    }
+
+    fn gpu_bytes(&self) -> Option<kernels::BufferBytes> {
+        self.trainer.as_ref().map(|(_, tr)| tr.bytes())
+    }
+
+    fn profile_step(&mut self, step: &StepConfig, batch: usize) -> Result<Option<Vec<(String, f64)>>> {
+        let n_total = self.y.len();
+        let tr = self.trainer(Shape { rule: step.rule, n_total, batch, record_spikes: false, max_steps: 1 })?;
+        let p = tr.profile_step(step.lr, step.l2, &step.adam_config())?;
+        Ok(p.map(|v| v.into_iter().map(|(k, t)| (k.to_string(), t)).collect()))
+    }
+}

@@ -1,0 +1,206 @@
+//! One type for every way of training the paper's network: the CPU reference, the WGSL kernels on a wgpu adapter,
+//! burn's autodiff on its wgpu or CPU backend, and e-prop on the emulated SpiNNaker 2. Every command that trains
+//! talks to a [`Contender`]; adding a backend is one implementation here plus one line in the CLI's enum.
+//!
+//! A contender holds the network's state (weights and Adam state, on its device), a resident training set
+//! ([`Contender::load_data`]) and trains minibatches from a schedule: step k of a call uses samples
+//! `(k0 + k)·N + i mod B` (B the resident samples, N the minibatch), the convention of `models::train_steps`.
+
+mod chip;
+mod cpu;
+mod gpu;
+#[path = "burn.rs"]
+mod with_burn;
+
+use anyhow::{Result, bail};
+use models::{AdamConfig, AdamState, GradOutput, NetConfig, Params, Rule, TraceVariant, spinnaker2::Activity};
+
+/// Which contender.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// The CPU reference (`models`), in f32 or f64 (`f64 = true`; files and results stay f32).
+    Cpu {
+        /// Compute in f64.
+        f64: bool,
+    },
+    /// The WGSL kernels on the context's wgpu adapter.
+    Wgpu,
+    /// BPTT through burn's autodiff on burn's wgpu backend.
+    BurnWgpu,
+    /// BPTT through burn's autodiff on burn's CPU backend (`flex`).
+    BurnCpu,
+    /// e-prop on the emulated SpiNNaker 2, online.
+    Chip {
+        /// Processing elements.
+        pes: usize,
+    },
+}
+
+impl Kind {
+    /// The backend's name in CSVs and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Cpu { .. } => "cpu",
+            Kind::Wgpu => "wgpu",
+            Kind::BurnWgpu => "burn-wgpu",
+            Kind::BurnCpu => "burn-cpu",
+            Kind::Chip { .. } => "chip",
+        }
+    }
+
+    /// Parses [`Kind::name`] (the chip with `pes` PEs, the CPU in f32).
+    pub fn parse(name: &str, pes: usize) -> Option<Kind> {
+        Some(match name {
+            "cpu" => Kind::Cpu { f64: false },
+            "wgpu" => Kind::Wgpu,
+            "burn-wgpu" => Kind::BurnWgpu,
+            "burn-cpu" => Kind::BurnCpu,
+            "chip" => Kind::Chip { pes },
+            _ => return None,
+        })
+    }
+
+    /// Whether this contender can train `rule`, and why not.
+    pub fn check_rule(self, rule: Rule) -> Result<()> {
+        match (self, rule) {
+            (Kind::BurnWgpu | Kind::BurnCpu, Rule::Eprop(_)) => {
+                bail!(
+                    "--backend burn-*: burn trains BPTT through autodiff; use --rule bptt (e-prop runs on cpu or wgpu)"
+                )
+            }
+            (Kind::BurnWgpu | Kind::BurnCpu, _) if !cfg!(feature = "burn") => bail!(
+                "--backend {}: this snnbench was built without the `burn` feature; rebuild with default features",
+                self.name()
+            ),
+            (Kind::Chip { .. }, Rule::Bptt(_)) => {
+                bail!("--backend chip runs e-prop (the chip's program); BPTT runs on cpu, wgpu or burn-*")
+            }
+            (Kind::Chip { .. }, Rule::Eprop(TraceVariant::Aligned)) => {
+                bail!("--backend chip runs the authors' traces (the chip's program): drop --trace aligned")
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What one training step does, besides the rule's gradient.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepConfig {
+    /// Learning rule (trace variant, detach-reset inside).
+    pub rule: Rule,
+    /// Learning rate.
+    pub lr: f64,
+    /// L2 coefficient: loss += l2·ΣW².
+    pub l2: f64,
+    /// Adam's constants (its `lr` is ignored: `lr` above is the one used).
+    pub adam: AdamConfig,
+}
+
+impl StepConfig {
+    /// Adam's constants with this step's learning rate.
+    pub fn adam_config(&self) -> AdamConfig {
+        AdamConfig { lr: self.lr, ..self.adam }
+    }
+}
+
+/// A training set: `x [B, T, n_in]` f32, `y [B]`.
+#[derive(Clone, Copy, Debug)]
+pub struct Data<'a> {
+    /// Inputs, flat.
+    pub x: &'a [f32],
+    /// Labels.
+    pub y: &'a [i64],
+    /// Steps per sample.
+    pub t_steps: usize,
+}
+
+impl Data<'_> {
+    /// B.
+    pub fn len(&self) -> usize {
+        self.y.len()
+    }
+
+    /// No samples.
+    pub fn is_empty(&self) -> bool {
+        self.y.is_empty()
+    }
+}
+
+/// Which minibatches a [`Contender::train`] call runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Minibatches {
+    /// Index of the first minibatch (k0).
+    pub first: usize,
+    /// Adam steps.
+    pub steps: usize,
+    /// Samples per minibatch (N).
+    pub batch: usize,
+}
+
+/// What a [`Contender::train`] call measured.
+#[derive(Clone, Debug, Default)]
+pub struct Trained {
+    /// Loss of every step (mean CE + l2·ΣW², before the step's update).
+    pub losses: Vec<f32>,
+    /// Device time from timestamp queries, when the contender has them.
+    pub gpu_time_s: Option<f64>,
+    /// The chip's recorded spike activity of these steps (the emulated chip only).
+    pub activity: Option<Activity>,
+}
+
+/// A way of training the network.
+pub trait Contender: std::fmt::Debug {
+    /// Which one.
+    fn kind(&self) -> Kind;
+    /// The device, in words (adapter name, threads, PEs).
+    fn device(&self) -> String;
+    /// Sets weights and Adam state.
+    fn set_state(&mut self, params: &Params<f32>, adam: &AdamState<f32>) -> Result<()>;
+    /// Reads weights and Adam state back.
+    fn state(&mut self) -> Result<(Params<f32>, AdamState<f32>)>;
+    /// Makes `data` the resident training set (on a GPU: uploaded once, reused by every `train` call).
+    fn load_data(&mut self, data: Data<'_>) -> Result<()>;
+    /// Runs `mb.steps` Adam steps on minibatches of the resident set.
+    fn train(&mut self, mb: Minibatches, step: &StepConfig) -> Result<Trained>;
+    /// d(loss)/dW of the whole resident set as one batch, with logits, loss and spikes; the state is unchanged.
+    fn grads(&mut self, step: &StepConfig) -> Result<GradOutput<f32>>;
+    /// Allocates what `train` calls of up to `mb.steps` steps need (compiles, sizes buffers), without training.
+    fn prepare(&mut self, _mb: Minibatches, _step: &StepConfig) -> Result<()> {
+        Ok(())
+    }
+    /// Exact bytes of the device buffers, where the contender allocates them itself (wgpu).
+    fn gpu_bytes(&self) -> Option<kernels::BufferBytes> {
+        None
+    }
+    /// Device time per kernel of one training step (advances the state by one step), where measurable.
+    fn profile_step(&mut self, _step: &StepConfig, _batch: usize) -> Result<Option<Vec<(String, f64)>>> {
+        Ok(None)
+    }
+}
+
+/// Opens a contender for `cfg` (the wgpu one on `ctx`, which it needs). The state starts at zero weights: call
+/// [`Contender::set_state`].
+pub fn open(kind: Kind, cfg: &NetConfig, ctx: Option<&kernels::GpuContext>) -> Result<Box<dyn Contender>> {
+    cfg.validate()?;
+    Ok(match kind {
+        Kind::Cpu { f64 } => Box::new(cpu::Cpu::new(cfg, f64)),
+        Kind::Wgpu => match ctx {
+            Some(ctx) => Box::new(gpu::Wgpu::new(cfg, ctx.clone())),
+            None => bail!("internal: the wgpu contender needs a GPU context"),
+        },
+        Kind::BurnWgpu | Kind::BurnCpu => with_burn::open(kind, cfg)?,
+        Kind::Chip { pes } => Box::new(chip::Chip::new(cfg, pes)?),
+    })
+}
+
+/// The zero state of `cfg`, for a contender's initial state.
+fn zero_state(cfg: &NetConfig) -> (Params<f32>, AdamState<f32>) {
+    let p = Params::zeros_shaped(cfg.n_in, cfg.n_rec, cfg.n_out);
+    let a = AdamState::like(&p);
+    (p, a)
+}
+
+/// The samples of minibatch `k`: `(k·N + i) mod B`.
+fn minibatch(k: usize, n: usize, b: usize) -> impl Iterator<Item = usize> {
+    (0..n).map(move |i| (k * n + i) % b)
+}

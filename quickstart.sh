@@ -7,5 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/setup.sh
+# The Vulkan loader's window-system code prints "error: XDG_RUNTIME_DIR is invalid or not set" when the variable is
+# missing (harmless, but it reads as a failure): give it a private folder when the session has none.
+if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
+  XDG_RUNTIME_DIR=$(mktemp -d /tmp/xdg-runtime.XXXXXX) && chmod 700 "$XDG_RUNTIME_DIR" && export XDG_RUNTIME_DIR
+fi
 cargo build --release -p bench-harness --bin snnbench
 target/release/snnbench reproduce "$@"

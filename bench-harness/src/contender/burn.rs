@@ -6,6 +6,9 @@ use models::NetConfig;
 
 use super::{Contender, Kind};
 
+/// Whether this build has burn (the `burn` feature, on by default).
+pub const BUILT: bool = cfg!(feature = "burn");
+
 #[cfg(feature = "burn")]
 pub fn open(kind: Kind, cfg: &NetConfig) -> Result<Box<dyn Contender>> {
     let backend = match kind {

@@ -85,10 +85,35 @@ impl Contender for Chip {
         Ok(Trained { losses, gpu_time_s: None, activity: Some(activity) })
     }
 
-    fn grads(&mut self, _step: &StepConfig) -> Result<GradOutput<f32>> {
-        bail!(
-            "--backend chip: the chip applies each sample's gradient as soon as it has it (online e-prop), so it has \
-             no gradient to write; use `train-steps --backend chip --batch-size 1` or `bench-train --backend chip`"
-        )
+    fn grads(&mut self, step: &StepConfig) -> Result<GradOutput<f32>> {
+        // The reference's batch convention: the samples' raw gradients summed in sample order, × 1/B, + 2·l2·W;
+        // the loss is the mean CE + l2·ΣW² (each sample's CE recovered from its CE + l2·ΣW²).
+        self.kind().check_rule(step.rule)?;
+        let (b, t, n_rec) = (self.y.len(), self.t_steps, self.cfg.n_rec);
+        let len = t * self.cfg.n_in;
+        let w = self.emu.params();
+        let mut sum = Params::zeros_shaped(self.cfg.n_in, n_rec, self.cfg.n_out);
+        let (mut logits, mut spikes, mut loss) = (Vec::new(), vec![0u8; b * t * n_rec], 0.0f64);
+        for i in 0..b {
+            let g = self.emu.sample_gradient(&self.x[i * len..(i + 1) * len], self.y[i] as usize, step.l2);
+            for (s, v) in
+                [(&mut sum.w_in, &g.grads.w_in), (&mut sum.w_rec, &g.grads.w_rec), (&mut sum.w_out, &g.grads.w_out)]
+            {
+                s.iter_mut().zip(v).for_each(|(s, v)| *s += v);
+            }
+            for (tt, idx) in g.counts.spiking.iter().enumerate() {
+                for &j in idx {
+                    spikes[(i * t + tt) * n_rec + j as usize] = 1;
+                }
+            }
+            logits.extend(g.logits);
+            loss += g.loss as f64;
+        }
+        let inv_b = 1.0 / b as f32;
+        let two_l2 = (2.0 * step.l2) as f32;
+        for (s, w) in [(&mut sum.w_in, &w.w_in), (&mut sum.w_rec, &w.w_rec), (&mut sum.w_out, &w.w_out)] {
+            s.iter_mut().zip(w).for_each(|(g, w)| *g = *g * inv_b + two_l2 * w);
+        }
+        Ok(GradOutput { grads: sum, logits, loss: (loss / b as f64) as f32, spikes })
     }
 }

@@ -64,6 +64,7 @@ impl Wgpu {
             tr.upload_batch(&self.x, &self.y)?;
             tr.set_params(&state.0)?;
             tr.set_adam(&state.1)?;
+            tr.wait()?;
             self.trainer = Some((want, tr));
         } else if let Some((p, a)) = self.host.take() {
             let (_, tr) = self.trainer.as_ref().context("internal: no trainer")?;
@@ -120,6 +121,7 @@ impl Contender for Wgpu {
         (self.x, self.y, self.t_steps) = (data.x.to_vec(), data.y.to_vec(), data.t_steps);
         if let Some((_, tr)) = &self.trainer {
             tr.upload_batch(&self.x, &self.y)?;
+            tr.wait()?;
         }
         Ok(())
     }

@@ -60,6 +60,11 @@ impl Kind {
         })
     }
 
+    /// Whether this build has the contender (burn needs the `burn` feature).
+    pub fn available(self) -> bool {
+        !matches!(self, Kind::BurnWgpu | Kind::BurnCpu) || with_burn::BUILT
+    }
+
     /// Whether this contender can train `rule`, and why not.
     pub fn check_rule(self, rule: Rule) -> Result<()> {
         match (self, rule) {
@@ -68,7 +73,7 @@ impl Kind {
                     "--backend burn-*: burn trains BPTT through autodiff; use --rule bptt (e-prop runs on cpu or wgpu)"
                 )
             }
-            (Kind::BurnWgpu | Kind::BurnCpu, _) if !cfg!(feature = "burn") => bail!(
+            (Kind::BurnWgpu | Kind::BurnCpu, _) if !self.available() => bail!(
                 "--backend {}: this snnbench was built without the `burn` feature; rebuild with default features",
                 self.name()
             ),

@@ -76,7 +76,7 @@ pub struct Schedule {
     pub lr: f64,
     /// Learning-rate factor applied every `decay_every` epochs.
     pub lr_decay: f64,
-    /// Epochs between decays.
+    /// Epochs between decays (0: no decay).
     pub decay_every: usize,
     /// L2 coefficient.
     pub l2: f64,
@@ -87,9 +87,10 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    /// Learning rate of epoch `e` (0-based).
+    /// Learning rate of epoch `e` (0-based): `models::adam::decayed_lr`, the one definition (`decay_every = 0`: no
+    /// decay).
     pub fn lr_at(&self, e: usize) -> f64 {
-        self.lr * self.lr_decay.powi((e / self.decay_every.max(1)) as i32)
+        models::adam::decayed_lr(self.lr, self.lr_decay, self.decay_every, e)
     }
 }
 
@@ -455,4 +456,21 @@ pub fn reproduce(cfg: &ReproduceConfig, out: &Path, quiet: bool) -> Result<Strin
 pub fn report_only(dir: &Path) -> Result<String> {
     report::rebuild(dir)?;
     Ok(format!("rebuilt summaries, plots and report.md in {}", dir.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One schedule everywhere: `decay_every = 0` means no decay (it used to mean a decay every epoch here while
+    /// `models::adam::decayed_lr` kept the rate), and the paper's schedules are unchanged.
+    #[test]
+    fn the_schedule_is_models_one() {
+        let mut s = ReproduceConfig::full().gpu;
+        assert_eq!(s.lr_at(5), s.lr);
+        assert_eq!(s.lr_at(6), s.lr * s.lr_decay);
+        assert_eq!(s.lr_at(13), s.lr * s.lr_decay * s.lr_decay);
+        s.decay_every = 0;
+        assert_eq!(s.lr_at(7), s.lr);
+    }
 }

@@ -6,16 +6,13 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use models::{
-    AdamConfig, AdamState, NetConfig, Params, Rule, TraceVariant,
-    bptt::BpttOptions,
-    spinnaker2::{Activity, ChipConfig, Emulator, Partition},
-};
+use models::{AdamConfig, AdamState, NetConfig, Params, Rule, TraceVariant, bptt::BpttOptions, spinnaker2::Activity};
 use rand::{SeedableRng, seq::SliceRandom};
 
 use super::cost_stage::{ActivityRecord, read_activity, write_activity};
 use super::table::Table;
 use super::{Interrupted, ReproduceConfig, RunInfo, Schedule, energy::Meter, interrupted, progress};
+use crate::contender::{self, Data as TrainingSet, Kind, Minibatches, StepConfig};
 use crate::tensors::{self, BatchData, Tensor};
 
 /// The prepared splits.
@@ -177,7 +174,7 @@ pub fn run_all(
     meter: &Meter,
 ) -> Result<()> {
     for e in Experiment::ALL {
-        if e == Experiment::BurnBptt && !cfg!(feature = "burn") {
+        if e == Experiment::BurnBptt && !Kind::BurnCpu.available() {
             tracing::warn!("the burn experiment is left out: this snnbench was built without the `burn` feature");
             continue;
         }
@@ -243,20 +240,18 @@ pub fn energy_probe(
             row(0, f64::NAN, None, None, "not measured", note)?;
             continue;
         }
-        let tr = kernels::GpuTrainer::new(ctx, &net, e.rule(), n, cfg.gpu.batch, data.train.t_steps, false, steps)?;
-        tr.upload_batch(&data.train.x, &data.train.y)?;
+        let mut c = contender::open(Kind::Wgpu, &net, Some(ctx))?;
         let p = Params::init_authors(&net, cfg.seed);
-        tr.set_params(&p)?;
-        tr.set_adam(&AdamState::like(&p))?;
-        let adam_cfg = AdamConfig::default();
-        tr.train(0, steps, cfg.gpu.lr, cfg.gpu.l2, &adam_cfg)?;
-        tr.wait()?;
+        c.set_state(&p, &AdamState::like(&p))?;
+        c.load_data(TrainingSet { x: &data.train.x, y: &data.train.y, t_steps: data.train.t_steps })?;
+        let step = StepConfig { rule: e.rule(), lr: cfg.gpu.lr, l2: cfg.gpu.l2, adam: AdamConfig::default() };
+        let epoch = Minibatches { first: 0, steps, batch: cfg.gpu.batch };
+        c.train(epoch, &step)?;
         let w = meter.start();
         let t0 = Instant::now();
         let mut epochs = 0;
         while t0.elapsed().as_secs_f64() < 3.0 && epochs < 10_000 {
-            tr.train(0, steps, cfg.gpu.lr, cfg.gpu.l2, &adam_cfg)?;
-            tr.wait()?;
+            c.train(epoch, &step)?;
             epochs += 1;
         }
         let secs = t0.elapsed().as_secs_f64();
@@ -301,7 +296,6 @@ fn run_experiment(
     }
     let n_train = sched.max_samples_per_epoch.map_or(data.train.batch, |m| m.min(data.train.batch));
     let t = data.train.t_steps;
-    let len = t * net.n_in;
     // burn trains on its wgpu backend where the adapter is a real GPU; beside lavapipe, on its CPU backend (its wgpu
     // backend through lavapipe is ~15× slower than both; reports/2026-11-26-burn-baseline.md).
     let burn_wgpu = !info.adapter_is_cpu;
@@ -319,23 +313,22 @@ fn run_experiment(
     };
     let bar = progress(info.quiet, (sched.epochs * n_train) as u64, e.name());
     bar.set_position((ck.epochs_done * n_train) as u64);
-    let adam_cfg = AdamConfig::default();
     let steps = n_train.div_ceil(sched.batch);
-    let gpu = if matches!(e, Experiment::ChipEprop | Experiment::BurnBptt) {
-        None
-    } else {
-        let tr = kernels::GpuTrainer::new(ctx, &net, e.rule(), n_train, sched.batch, t, false, steps)?;
-        tr.set_params(&ck.params)?;
-        tr.set_adam(&ck.adam)?;
-        Some(tr)
+    let kind = match e {
+        Experiment::ChipEprop => Kind::Chip { pes: cfg.cost.pes },
+        Experiment::BurnBptt if burn_wgpu => Kind::BurnWgpu,
+        Experiment::BurnBptt => Kind::BurnCpu,
+        _ => Kind::Wgpu,
     };
-    let chip = ChipConfig::default();
-    let part = Partition::balanced(net.n_rec, cfg.cost.pes);
-    let mut emu = (e == Experiment::ChipEprop).then(|| {
-        let mut em = Emulator::new(&net, &chip, &part, &ck.params);
-        em.set_adam(&ck.adam);
-        em
-    });
+    let mut contender = contender::open(kind, &net, Some(ctx))?;
+    contender.set_state(&ck.params, &ck.adam)?;
+    // Build the trainer (kernels, buffers) before the first epoch's clock starts.
+    let (x0, y0) = gather(&data.train, &(0..n_train).collect::<Vec<_>>());
+    contender.load_data(TrainingSet { x: &x0, y: &y0, t_steps: t })?;
+    let batch = if e == Experiment::ChipEprop { 1 } else { sched.batch };
+    let probe = StepConfig { rule: e.rule(), lr: sched.lr, l2: sched.l2, adam: AdamConfig::default() };
+    contender.prepare(Minibatches { first: 0, steps, batch }, &probe)?;
+    drop((x0, y0));
     // The chip run's spikes, summed over every training sample (resumed with the checkpoint when the record has its
     // epoch count; otherwise counted from the resumed epoch on, which its `source` says).
     let mut activity = match read_activity(&info.out)? {
@@ -364,62 +357,43 @@ fn run_experiment(
         }
         let idx = &order[..n_train];
         let start = Instant::now();
+        let step = StepConfig { rule: e.rule(), lr, l2: sched.l2, adam: AdamConfig::default() };
+        let (x, y) = gather(&data.train, idx);
+        contender.load_data(TrainingSet { x: &x, y: &y, t_steps: t })?;
         let (mut gpu_time, mut energy, mut energy_note) = (None, None, String::new());
-        let mut interrupted_mid = false;
-        let train_loss = if let Some(em) = emu.as_mut() {
-            let mut sum = 0.0f64;
-            for (k, &i) in idx.iter().enumerate() {
-                if k % 64 == 0 && interrupted() {
-                    interrupted_mid = true;
-                    break;
+        let mut losses = Vec::with_capacity(steps);
+        if e == Experiment::ChipEprop {
+            // Online, in chunks of 64 samples so Ctrl-C and the progress bar stay responsive.
+            let mut k = 0;
+            while k < steps {
+                if interrupted() {
+                    bar.abandon();
+                    return Err(Interrupted(info.out.display().to_string()).into());
                 }
-                let (l, counts) = em.train_sample(
-                    &data.train.x[i * len..(i + 1) * len],
-                    data.train.y[i] as usize,
-                    &adam_cfg,
-                    lr,
-                    sched.l2,
-                );
-                if let Some(a) = activity.as_mut() {
-                    a.record(&counts);
+                let n = 64.min(steps - k);
+                let tr = contender.train(Minibatches { first: k, steps: n, batch: 1 }, &step)?;
+                if let (Some(a), Some(b)) = (activity.as_mut(), tr.activity.as_ref()) {
+                    a.merge(b)?;
                 }
-                sum += l as f64;
-                bar.inc(1);
+                losses.extend(tr.losses);
+                bar.inc(n as u64);
+                k += n;
             }
-            sum / n_train as f64
-        } else if e == Experiment::BurnBptt {
-            let (x, y) = gather(&data.train, idx);
-            let losses = burn_epoch(burn_wgpu, &net, &mut ck, &x, &y, t, sched, steps, lr)?;
-            bar.inc(n_train as u64);
-            losses.iter().map(|&l| l as f64).sum::<f64>() / losses.len().max(1) as f64
         } else {
-            let tr = gpu.as_ref().context("internal: no trainer")?;
-            let (x, y) = gather(&data.train, idx);
-            tr.upload_batch(&x, &y)?;
-            tr.wait()?;
             let window = meter.start();
             let t0 = Instant::now();
-            let (losses, timing) = tr.train(0, steps, lr, sched.l2, &AdamConfig { lr, ..adam_cfg })?;
-            tr.wait()?;
-            let secs = t0.elapsed().as_secs_f64();
-            let (en, note) = meter.finish(window, secs);
-            energy = en;
-            energy_note = note;
-            gpu_time = timing.gpu_time_s;
+            let tr = contender.train(Minibatches { first: 0, steps, batch: sched.batch }, &step)?;
+            if kind == Kind::Wgpu {
+                let (en, note) = meter.finish(window, t0.elapsed().as_secs_f64());
+                (energy, energy_note) = (en, note);
+            }
+            gpu_time = tr.gpu_time_s;
+            losses = tr.losses;
             bar.inc(n_train as u64);
-            losses.iter().map(|&l| l as f64).sum::<f64>() / losses.len().max(1) as f64
-        };
-        if interrupted_mid {
-            bar.abandon();
-            return Err(Interrupted(info.out.display().to_string()).into());
         }
+        let train_loss = losses.iter().map(|&l| l as f64).sum::<f64>() / losses.len().max(1) as f64;
         let wall = start.elapsed().as_secs_f64();
-        let (params, adam) = match (&emu, &gpu) {
-            (Some(em), _) => (em.params(), em.adam_state()),
-            (_, Some(tr)) => (tr.params()?, tr.adam_state()?),
-            _ if e == Experiment::BurnBptt => (ck.params.clone(), ck.adam.clone()),
-            _ => bail!("internal: no trainer"),
-        };
+        let (params, adam) = contender.state()?;
         let (vl, va, _) = evaluate(&params, &data.validation);
         let (tl, ta, spikes) = evaluate(&params, &data.test);
         let rate = spikes.iter().map(|&s| s as f64).sum::<f64>() / spikes.len().max(1) as f64;
@@ -481,54 +455,4 @@ fn gather(d: &BatchData, idx: &[usize]) -> (Vec<f32>, Vec<i64>) {
         x.extend_from_slice(&d.x[i * len..(i + 1) * len]);
     }
     (x, idx.iter().map(|&i| d.y[i]).collect())
-}
-
-/// One epoch of burn BPTT from the checkpoint's state (updated in place); minibatch k takes samples (k·N+i) mod n.
-#[cfg(feature = "burn")]
-#[allow(clippy::too_many_arguments)]
-fn burn_epoch(
-    wgpu: bool,
-    net: &NetConfig,
-    ck: &mut Checkpoint,
-    x: &[f32],
-    y: &[i64],
-    t: usize,
-    sched: &Schedule,
-    steps: usize,
-    lr: f64,
-) -> Result<Vec<f32>> {
-    let backend = if wgpu { burn_baseline::BurnBackend::Wgpu } else { burn_baseline::BurnBackend::Cpu };
-    let adam_cfg = AdamConfig { lr, ..AdamConfig::default() };
-    let opts = BpttOptions::default();
-    Ok(burn_baseline::train_steps(
-        backend,
-        net,
-        &mut ck.params,
-        &mut ck.adam,
-        &adam_cfg,
-        x,
-        y,
-        t,
-        opts,
-        sched.l2,
-        steps,
-        sched.batch,
-        lr,
-    )?)
-}
-
-#[cfg(not(feature = "burn"))]
-#[allow(clippy::too_many_arguments)]
-fn burn_epoch(
-    _: bool,
-    _: &NetConfig,
-    _: &mut Checkpoint,
-    _: &[f32],
-    _: &[i64],
-    _: usize,
-    _: &Schedule,
-    _: usize,
-    _: f64,
-) -> Result<Vec<f32>> {
-    bail!("this snnbench was built without the `burn` feature")
 }

@@ -93,6 +93,26 @@ impl SampleCounts {
     }
 }
 
+/// What one sample of the emulator gives back.
+struct SampleOut {
+    loss: f32,
+    counts: SampleCounts,
+    logits: Vec<f32>,
+}
+
+/// [`Emulator::sample_gradient`]'s result.
+#[derive(Clone, Debug)]
+pub struct SampleGradient {
+    /// CE + l2·ΣW² of the sample.
+    pub loss: f32,
+    /// Logits `[n_out]` (the readout's mean over T).
+    pub logits: Vec<f32>,
+    /// d(CE)/dW of the sample, `[pre, post]`, no L2 term.
+    pub grads: Params<f32>,
+    /// What every PE executed (and the spike lists).
+    pub counts: SampleCounts,
+}
+
 struct Pe {
     posts: Range<usize>,
     /// Own weights, post-major like the traces (a neuron's incoming row is contiguous, so Adam and the gradient
@@ -116,6 +136,8 @@ struct Pe {
     zsum: Vec<f32>,
     /// Scratch: ψ of the own neurons per step of the current sample, [t][j].
     psi_hist: Vec<f32>,
+    /// The last gradient-only sample's raw gradient, post-major like the weights (empty until one ran).
+    grad: [Vec<f32>; 3],
 }
 
 /// The emulated chip running the network.
@@ -180,6 +202,7 @@ impl Emulator {
                     zbar: zeros(n),
                     zsum: zeros(n),
                     psi_hist: Vec::new(),
+                    grad: [Vec::new(), Vec::new(), Vec::new()],
                 }
             })
             .map(Mutex::new)
@@ -254,6 +277,20 @@ impl Emulator {
         lr: f64,
         l2: f64,
     ) -> (f32, SampleCounts) {
+        let out = self.run_sample(x, label, Some((adam, lr)), l2);
+        (out.loss, out.counts)
+    }
+
+    /// The same sample without the update: the chip's e-prop gradient of the cross-entropy alone (`g = L·E` per
+    /// weight, no L2 term, batch of one), the logits and the loss (CE + l2·ΣW²); weights, Adam state and step count
+    /// are unchanged. `grads` of a batch is the mean of these plus 2·l2·W, as in the reference.
+    pub fn sample_gradient(&mut self, x: &[f32], label: usize, l2: f64) -> SampleGradient {
+        let out = self.run_sample(x, label, None, l2);
+        let grads = self.gather(|pe| [&pe.grad[0], &pe.grad[1], &pe.grad[2]]);
+        SampleGradient { loss: out.loss, logits: out.logits, grads, counts: out.counts }
+    }
+
+    fn run_sample(&mut self, x: &[f32], label: usize, update: Option<(&AdamConfig, f64)>, l2: f64) -> SampleOut {
         let (n_in, n_rec, n_out) = (self.cfg.n_in, self.cfg.n_rec, self.cfg.n_out);
         let n_pre = n_in + n_rec;
         let t_steps = x.len() / n_in;
@@ -360,35 +397,26 @@ impl Emulator {
         }
         let logits: Vec<f32> = logits.iter().map(|l| l / t).collect();
         let (ce, err) = cross_entropy(&logits, label);
-        self.adam_step += 1;
-        let step_t = self.adam_step as i32;
-        let (b1, b2, eps) = (adam.beta1 as f32, adam.beta2 as f32, adam.eps as f32);
-        let lr_t = lr as f32 * (1.0 - b2.powi(step_t)).sqrt() / (1.0 - b1.powi(step_t));
         let two_l2 = (2.0 * l2) as f32;
+        let adam = update.map(|(adam, lr)| {
+            self.adam_step += 1;
+            let step_t = self.adam_step as i32;
+            let (b1, b2, eps) = (adam.beta1 as f32, adam.beta2 as f32, adam.eps as f32);
+            let lr_t = lr as f32 * (1.0 - b2.powi(step_t)).sqrt() / (1.0 - b1.powi(step_t));
+            AdamStep { b1, b2, eps, lr_t, two_l2 }
+        });
         let n_pes = pes.len();
         // (1−α)·ε^v, the same product every synapse's trace update forms, once per step and source.
         let oev_hist: Vec<f32> = ev_hist.iter().map(|&ev| c.one_minus_alpha * ev).collect();
         drop(pes);
-        let inputs = Arc::new(EndInputs {
-            n_in,
-            n_rec,
-            n_out,
-            n_pes,
-            t_steps,
-            c,
-            u_hist,
-            ev_hist,
-            oev_hist,
-            eps_v,
-            err,
-            adam: AdamStep { b1, b2, eps, lr_t, two_l2 },
-        });
+        let inputs =
+            Arc::new(EndInputs { n_in, n_rec, n_out, n_pes, t_steps, c, u_hist, ev_hist, oev_hist, eps_v, err, adam });
         let ends = self.run_end_phase(&inputs);
         // Loss as the reference reports it: CE + l2·ΣW² (before the update), ΣW² gathered in PE order.
         let sum_sq: f32 = ends.iter().map(|e| e.0).sum();
         let loss = ce + l2 as f32 * sum_sq;
         counts.end = ends.into_iter().map(|e| e.1).collect();
-        (loss, counts)
+        SampleOut { loss, counts, logits }
     }
 
     /// Every PE's end-of-sample work, the second half of the PEs on the helper thread (started on first use when
@@ -472,7 +500,8 @@ struct EndInputs {
     eps_v: Vec<f32>,
     /// Output error (softmax − one-hot).
     err: Vec<f32>,
-    adam: AdamStep,
+    /// The update, or `None`: keep the raw gradient in the PE's `grad` rows instead.
+    adam: Option<AdamStep>,
 }
 
 /// One PE's work after the dynamics: ψ, traces, its share of ΣW² (before the update), learning signal, gradients
@@ -515,9 +544,14 @@ fn pe_end(p: usize, pe: &mut Pe, inp: &EndInputs) -> (f32, PhaseCounts) {
     let sum_sq = [&pe.w_in, &pe.w_rec, &pe.w_out].iter().map(|w| w.iter().map(|x| x * x).sum::<f32>()).sum();
     // The reference's update: g = 0 + L·E, then ·(1/B) + 2·l2·W with B = 1, then Adam. Whole rows at a time
     // (elementwise, so the order does not matter and the loops vectorise).
-    let h = &inp.adam;
     let err = &inp.err;
-    let Pe { w_in, w_rec, w_out, m, v, e_sum, zsum, .. } = pe;
+    let Pe { w_in, w_rec, w_out, m, v, e_sum, zsum, grad, .. } = pe;
+    if inp.adam.is_none() {
+        for (g, w) in grad.iter_mut().zip([&*w_in, &*w_rec, &*w_out]) {
+            g.clear();
+            g.resize(w.len(), 0.0);
+        }
+    }
     let [m_in, m_rec, m_out] = m;
     let [v_in, v_rec, v_out] = v;
     let mut g = vec![0.0f32; n_pre.max(n_out)];
@@ -527,11 +561,22 @@ fn pe_end(p: usize, pe: &mut Pe, inp: &EndInputs) -> (f32, PhaseCounts) {
         let e_row = &e_sum[jl * n_pre..(jl + 1) * n_pre];
         g[..n_pre].iter_mut().zip(e_row).for_each(|(g, e)| *g = sig * e);
         let (ri, rr, ro) = (jl * n_in..(jl + 1) * n_in, jl * n_rec..(jl + 1) * n_rec, jl * n_out..(jl + 1) * n_out);
-        adam_rows(&mut w_in[ri.clone()], &mut m_in[ri.clone()], &mut v_in[ri], &g[..n_in], h);
-        adam_rows(&mut w_rec[rr.clone()], &mut m_rec[rr.clone()], &mut v_rec[rr], &g[n_in..n_pre], h);
+        match &inp.adam {
+            Some(h) => {
+                adam_rows(&mut w_in[ri.clone()], &mut m_in[ri.clone()], &mut v_in[ri], &g[..n_in], h);
+                adam_rows(&mut w_rec[rr.clone()], &mut m_rec[rr.clone()], &mut v_rec[rr], &g[n_in..n_pre], h);
+            }
+            None => {
+                grad[0][ri].copy_from_slice(&g[..n_in]);
+                grad[1][rr].copy_from_slice(&g[n_in..n_pre]);
+            }
+        }
         let zs = zsum[jl];
         g[..n_out].iter_mut().zip(err).for_each(|(g, e)| *g = zs * e / t);
-        adam_rows(w_out, &mut m_out[ro.clone()], &mut v_out[ro], &g[..n_out], h);
+        match &inp.adam {
+            Some(h) => adam_rows(w_out, &mut m_out[ro.clone()], &mut v_out[ro], &g[..n_out], h),
+            None => grad[2][ro].copy_from_slice(&g[..n_out]),
+        }
     }
     let counts = end_counts(n_in, n_rec, n_out, n, p, inp.n_pes);
     (sum_sq, counts)

@@ -111,6 +111,20 @@ impl Activity {
         self.samples += 1;
     }
 
+    /// Adds another record of the same network and T.
+    pub fn merge(&mut self, o: &Activity) -> Result<(), ActivityError> {
+        if (self.n_in, self.n_rec, self.n_out, self.t_steps) != (o.n_in, o.n_rec, o.n_out, o.t_steps) {
+            return Err(ActivityError::Shape(
+                format!("{}→{}→{} at T = {}", o.n_in, o.n_rec, o.n_out, o.t_steps),
+                format!("{}→{}→{} at T = {}", self.n_in, self.n_rec, self.n_out, self.t_steps),
+            ));
+        }
+        self.spike_sum.iter_mut().zip(&o.spike_sum).for_each(|(a, b)| *a += b);
+        self.spikes_max.iter_mut().zip(&o.spikes_max).for_each(|(a, b)| *a = (*a).max(*b));
+        self.samples += o.samples;
+        Ok(())
+    }
+
     /// Activity of a network whose every neuron spikes with probability `rate` in every step (a model: real
     /// activity is neither uniform over neurons nor over time). The worst step is taken as the mean plus four
     /// binomial standard deviations, rounded up.

@@ -175,3 +175,68 @@ pub fn spike_flips(a: &[u8], b: &[u8]) -> Vec<usize> {
 pub fn flat32(p: &Params<f32>) -> Vec<f64> {
     flat(&p.cast())
 }
+
+/// A bound for [`assert_within`]: |got − want| ≤ rel·max|want| + abs. Every preset in [`step_tol`] says where its numbers
+/// came from; keep them about 10× the measured error, so a regression cannot hide inside them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Tolerance {
+    /// Relative to max|want|.
+    pub rel: f64,
+    /// Absolute.
+    pub abs: f64,
+}
+
+/// The tolerance presets of the forced-step contender tests (`tests/tests/contender_training.rs`), each ≈ 10× the
+/// worst error measured on lavapipe (Mesa 22.3.6 llvmpipe) and the 2-core VM, 2026-12-01.
+pub mod step_tol {
+    use super::Tolerance;
+
+    /// The reference in f32 against itself through the contender API (same code, same order): exact.
+    pub const EXACT: Tolerance = Tolerance { rel: 0.0, abs: 0.0 };
+    /// A forced step's loss, any contender vs the f32 reference: measured ≤ 1.1e-7 of max (wgpu e-prop, N = 4);
+    /// chip, burn-cpu and the other wgpu cases 0.
+    pub const STEP_LOSS: Tolerance = Tolerance { rel: 1e-6, abs: 0.0 };
+    /// A forced step's weights: measured ≤ 1.17e-6 of max|W| (wgpu; Adam turns a gradient difference δ on an element
+    /// with |g| ≲ ε into a step difference ≈ lr·δ/ε), 3.1e-7 burn-cpu, 1.5e-7 chip.
+    pub const STEP_WEIGHTS: Tolerance = Tolerance { rel: 1.2e-5, abs: 0.0 };
+    /// A forced step's Adam m: measured ≤ 2.8e-7 of max|m| (wgpu), 1.6e-7 burn-cpu, 8e-8 chip.
+    pub const STEP_ADAM_M: Tolerance = Tolerance { rel: 3e-6, abs: 0.0 };
+    /// A forced step's Adam v (≈ g²: twice g's relative error, on tiny elements): measured ≤ 1.31e-5 of max|v|
+    /// (burn-cpu BPTT), 3.7e-7 wgpu, 4.5e-8 chip.
+    pub const STEP_ADAM_V: Tolerance = Tolerance { rel: 1.3e-4, abs: 0.0 };
+    /// The f64 reference against the f32 one (BPTT, N = 3): measured ≤ 4.0e-7 of max (weights 2.5e-7, Adam m 4.0e-7,
+    /// loss 0).
+    pub const F64_VS_F32: Tolerance = Tolerance { rel: 4e-6, abs: 0.0 };
+    /// Adam v of the f64 reference against the f32 one (v ≈ g² of tiny elements): measured ≤ 1.33e-5 of max|v|.
+    pub const F64_VS_F32_ADAM_V: Tolerance = Tolerance { rel: 1.4e-4, abs: 0.0 };
+}
+
+/// Compares `got` with `want` to `tol` (see [`Tolerance`]); the same failure report and the same refusal of an
+/// all-zero or non-finite reference as [`assert_close`]. Returns the worst |got − want| / max|want|.
+pub fn assert_within(what: &str, got: &[f64], want: &[f64], tol: Tolerance) -> f64 {
+    assert_eq!(got.len(), want.len(), "{what}: length {} vs reference {}", got.len(), want.len());
+    assert!(!want.is_empty(), "{what}: empty reference");
+    if let Some(i) = want.iter().chain(got).position(|v| !v.is_finite()) {
+        panic!("{what}: value {i} of (reference, got) is not finite");
+    }
+    let scale = max_abs(want);
+    assert!(scale > 0.0, "{what}: the reference is all zero, a comparison with it would pass vacuously");
+    let bound = tol.rel * scale + tol.abs;
+    let bad: Vec<String> = got
+        .iter()
+        .zip(want)
+        .enumerate()
+        .filter(|(_, (g, w))| (*g - *w).abs() > bound)
+        .take(5)
+        .map(|(i, (g, w))| format!("[{i}] got {g:.9e} want {w:.9e} |diff| {:.3e}", (g - w).abs()))
+        .collect();
+    let worst = got.iter().zip(want).map(|(g, w)| (g - w).abs()).fold(0.0, f64::max) / scale;
+    assert!(
+        bad.is_empty(),
+        "{what}: values differ by more than {:e}·max|ref| + {:e} = {bound:.3e} (worst {worst:.3e}·max|ref|):\n  {}",
+        tol.rel,
+        tol.abs,
+        bad.join("\n  ")
+    );
+    worst
+}

@@ -31,7 +31,7 @@ mod imp {
     use anyhow::{Result, bail};
     use models::{AdamState, GradOutput, NetConfig, Params, Rule};
 
-    use super::super::{Contender, Data, Kind, Minibatches, StepConfig, Trained, zero_state};
+    use super::super::{Contender, Data, Kind, Minibatches, StepConfig, Trained, minibatch, zero_state};
 
     /// burn on one of its backends.
     #[derive(Debug)]
@@ -88,17 +88,28 @@ mod imp {
 
         fn train(&mut self, mb: Minibatches, step: &StepConfig) -> Result<Trained> {
             let opts = self.opts(step)?;
-            if mb.first != 0 {
-                bail!("internal: the burn contender trains from minibatch 0 (found {})", mb.first);
-            }
+            // burn-baseline counts minibatches from 0: from another first minibatch, hand it exactly the samples of
+            // minibatches first.. in order.
+            let len = self.t_steps * self.cfg.n_in;
+            let (xs, ys): (Vec<f32>, Vec<i64>) = if mb.first == 0 {
+                (Vec::new(), Vec::new())
+            } else {
+                let idx: Vec<usize> =
+                    (mb.first..mb.first + mb.steps).flat_map(|k| minibatch(k, mb.batch, self.y.len())).collect();
+                (
+                    idx.iter().flat_map(|&i| self.x[i * len..(i + 1) * len].iter().copied()).collect(),
+                    idx.iter().map(|&i| self.y[i]).collect(),
+                )
+            };
+            let (x, y) = if mb.first == 0 { (&self.x[..], &self.y[..]) } else { (&xs[..], &ys[..]) };
             let losses = burn_baseline::train_steps(
                 self.backend,
                 &self.cfg,
                 &mut self.params,
                 &mut self.adam,
                 &step.adam_config(),
-                &self.x,
-                &self.y,
+                x,
+                y,
                 self.t_steps,
                 opts,
                 step.l2,

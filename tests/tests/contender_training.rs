@@ -1,0 +1,92 @@
+//! One test body, run once per contender (as candle instantiates one test per device): from the same state, each
+//! Adam step of the contender — through `bench_harness::contender`, the API every command uses — must land on the
+//! CPU reference's step (f32, `models::train_steps_from`): loss, weights, Adam m and v and the step count, forced
+//! step by step (a near-threshold spike flip would make free-running trajectories diverge). Tolerances:
+//! `tests::step_tol`, each about 10× the error measured here.
+
+use bench_harness::contender::{self, Data, Kind, Minibatches, StepConfig};
+use models::{AdamConfig, AdamState, NetConfig, Rule, TraceVariant, bptt::BpttOptions};
+use tests::{Tolerance, assert_within, flat32, random_case_shaped, step_tol as tol};
+
+/// The worst errors of one run, for the message.
+#[derive(Default)]
+struct Worst {
+    loss: f64,
+    w: f64,
+    m: f64,
+    v: f64,
+}
+
+fn forced_steps(kind: Kind, rule: Rule, batch: usize, steps: usize, t: [Tolerance; 4]) {
+    let cfg = NetConfig::default();
+    let (p0, data) = random_case_shaped(&cfg, 6, 60, 41);
+    let step = StepConfig { rule, lr: 0.01, l2: 1e-5, adam: AdamConfig::default() };
+    let ctx = (kind == Kind::Wgpu).then(tests::gpu);
+    let mut c = contender::open(kind, &cfg, ctx.as_ref()).expect("open");
+    c.load_data(Data { x: &data.x, y: &data.y, t_steps: data.t_steps }).expect("data");
+    let (mut p, mut adam) = (p0.clone(), AdamState::like(&p0));
+    let mut worst = Worst::default();
+    let what = format!("{} {} N = {batch}", kind.name(), rule.name());
+    let l64 = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<_>>();
+    for k in 0..steps {
+        c.set_state(&p, &adam).expect("state");
+        let got = c.train(Minibatches { first: k, steps: 1, batch }, &step).expect("train");
+        let want = models::train_steps_from(
+            &cfg,
+            &mut p,
+            &mut adam,
+            &step.adam_config(),
+            &data.as_batch(),
+            rule,
+            step.l2,
+            k,
+            1,
+            batch,
+            step.lr,
+        )
+        .expect("reference");
+        let (w, a) = c.state().expect("state");
+        assert_eq!(a.step, adam.step, "{what} step {k}: Adam step count");
+        worst.loss =
+            worst.loss.max(assert_within(&format!("{what} step {k} loss"), &l64(&got.losses), &l64(&want), t[0]));
+        worst.w = worst.w.max(assert_within(&format!("{what} step {k} weights"), &flat32(&w), &flat32(&p), t[1]));
+        worst.m = worst.m.max(assert_within(&format!("{what} step {k} Adam m"), &flat32(&a.m), &flat32(&adam.m), t[2]));
+        worst.v = worst.v.max(assert_within(&format!("{what} step {k} Adam v"), &flat32(&a.v), &flat32(&adam.v), t[3]));
+        if let Some(act) = &got.activity {
+            assert_eq!(act.samples, batch as u64, "{what} step {k}: recorded activity");
+        }
+    }
+    eprintln!(
+        "{what}: {steps} forced steps; worst loss {:.2e}, weights {:.2e}, Adam m {:.2e}, v {:.2e} (of max)",
+        worst.loss, worst.w, worst.m, worst.v
+    );
+}
+
+const STEP: [Tolerance; 4] = [tol::STEP_LOSS, tol::STEP_WEIGHTS, tol::STEP_ADAM_M, tol::STEP_ADAM_V];
+const EPROP: Rule = Rule::Eprop(TraceVariant::Authors);
+const BPTT: Rule = Rule::Bptt(BpttOptions { detach_reset: false, stop_recurrent: false });
+
+/// One test per contender and rule it trains.
+macro_rules! contender_tests {
+    ($($name:ident: $kind:expr, $rule:expr, $batch:expr, $steps:expr, $tol:expr;)*) => {
+        $(#[test]
+        fn $name() {
+            forced_steps($kind, $rule, $batch, $steps, $tol);
+        })*
+    };
+}
+
+contender_tests! {
+    cpu_f32_eprop: Kind::Cpu { f64: false }, EPROP, 2, 4, [tol::EXACT; 4];
+    cpu_f64_bptt: Kind::Cpu { f64: true }, BPTT, 3, 4, [tol::F64_VS_F32, tol::F64_VS_F32, tol::F64_VS_F32, tol::F64_VS_F32_ADAM_V];
+    wgpu_eprop_online: Kind::Wgpu, EPROP, 1, 6, STEP;
+    wgpu_eprop_minibatch: Kind::Wgpu, EPROP, 4, 3, STEP;
+    wgpu_bptt: Kind::Wgpu, BPTT, 4, 3, STEP;
+    burn_cpu_bptt: Kind::BurnCpu, BPTT, 4, 2, STEP;
+    chip_eprop_online: Kind::Chip { pes: 12 }, EPROP, 1, 6, STEP;
+    chip_eprop_uneven_pes: Kind::Chip { pes: 7 }, EPROP, 1, 3, STEP;
+}
+
+contender_tests! {
+    burn_wgpu_bptt: Kind::BurnWgpu, BPTT, 4, 2, STEP;
+}

@@ -5,7 +5,7 @@
 
 use std::{process::Command, time::Instant};
 
-use bench_harness::{audio, features::FeatureExtractor};
+use bench_harness::data::{audio, features::FeatureExtractor};
 
 fn main() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/audio");

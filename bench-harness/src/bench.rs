@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use models::{Rule, TraceVariant, bptt::BpttOptions};
 
 use crate::contender::Kind;
-use crate::reproduce::table::Table;
+use crate::results::table::Table;
 
 /// Columns of `bench.csv`.
 pub const BENCH_COLUMNS: [&str; 17] = [
@@ -73,7 +73,7 @@ fn torch_device() -> Option<String> {
 /// Runs the suite into `<out>/bench.csv` and returns a text summary.
 pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
     std::fs::create_dir_all(out).with_context(|| format!("{}: cannot create", out.display()))?;
-    let rev = crate::reproduce::git_revision();
+    let rev = crate::results::run::git_revision();
     let mut t = Table::new(&BENCH_COLUMNS);
     let ctx = if plan.backends.iter().any(|b| b == "wgpu") {
         Some(
@@ -84,7 +84,7 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
         None
     };
     let total = plan.rules.len() * plan.backends.len() * plan.batches.len() * plan.t_steps.len();
-    let bar = crate::reproduce::progress(quiet, total as u64, "bench");
+    let bar = crate::results::run::progress(quiet, total as u64, "bench");
     let mut lines = vec![];
     for &steps in &plan.t_steps {
         for &batch in &plan.batches {
@@ -173,7 +173,7 @@ fn not_measured(
     rev: &str,
     note: String,
 ) -> Result<()> {
-    let mut cells: Vec<(&str, crate::reproduce::table::Value)> = vec![
+    let mut cells: Vec<(&str, crate::results::table::Value)> = vec![
         ("rule", rule.into()),
         ("backend", backend.into()),
         ("adapter", "".into()),

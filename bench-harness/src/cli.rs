@@ -545,7 +545,7 @@ fn load(params: &Path, batch: &Path, net: &NetArgs) -> Result<(NetConfig, Params
     let cfg = net_config(net, Some(&p))?;
     let mut b = tensors::read_batch(batch, p.n_in, p.n_out)?;
     if net.normalize_features {
-        crate::features::normalise_batch(&mut b.x, b.n_in);
+        crate::data::features::normalise_batch(&mut b.x, b.n_in);
     }
     Ok((cfg, p, b))
 }
@@ -615,7 +615,11 @@ fn cost(a: CostArgs) -> Result<String> {
 }
 
 fn default_folder(job: &str) -> PathBuf {
-    PathBuf::from("reports").join(format!("{}-{}-{job}", crate::reproduce::today(), crate::reproduce::machine_name()))
+    PathBuf::from("reports").join(format!(
+        "{}-{}-{job}",
+        crate::results::run::today(),
+        crate::results::run::machine_name()
+    ))
 }
 
 fn reproduce(a: ReproduceArgs, quiet: bool) -> Result<String> {
@@ -840,17 +844,17 @@ fn bench_train(a: BenchTrainArgs) -> Result<String> {
 }
 
 fn features(a: FeaturesArgs) -> Result<String> {
-    let clip = crate::audio::read_wav(&a.wav)?;
+    let clip = crate::data::audio::read_wav(&a.wav)?;
     let n = clip.samples.len();
-    let x = crate::features::FeatureExtractor::new().features(&clip.samples);
-    let shape = [crate::features::N_FRAMES, crate::features::N_FEATURES];
+    let x = crate::data::features::FeatureExtractor::new().features(&clip.samples);
+    let shape = [crate::data::features::N_FRAMES, crate::data::features::N_FEATURES];
     tensors::write_tensors(
         &a.out,
         &[("x", Tensor::f32(&shape, x))],
         &[("format", "eprop-workbench"), ("kind", "features")],
     )?;
     let mut notes = clip.notes;
-    if n != crate::features::CLIP_SAMPLES {
+    if n != crate::data::features::CLIP_SAMPLES {
         notes.push(format!("{n} samples placed in the 1 s window (centred)"));
     }
     let notes = if notes.is_empty() { String::new() } else { format!(" ({})", notes.join("; ")) };
@@ -858,7 +862,7 @@ fn features(a: FeaturesArgs) -> Result<String> {
 }
 
 fn prepare(a: PrepareArgs) -> Result<String> {
-    use crate::gsc::{PrepareConfig, Task};
+    use crate::data::gsc::{PrepareConfig, Task};
     let cfg = PrepareConfig {
         task: match a.task {
             TaskName::Paper12 => Task::Paper12,
@@ -874,10 +878,10 @@ fn prepare(a: PrepareArgs) -> Result<String> {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     bar.set_message("features");
-    if let Ok(s) = crate::gsc::scan(&a.gsc, &cfg) {
+    if let Ok(s) = crate::data::gsc::scan(&a.gsc, &cfg) {
         bar.set_length(s.items.len() as u64);
     }
-    let report = crate::gsc::prepare(&a.gsc, &a.out, &cfg, &|n| bar.inc(n))?;
+    let report = crate::data::gsc::prepare(&a.gsc, &a.out, &cfg, &|n| bar.inc(n))?;
     bar.finish_and_clear();
     let mut lines = vec![format!(
         "{} {} → {} ({} classes)",
@@ -906,8 +910,8 @@ fn synth(a: SynthArgs) -> Result<String> {
     if a.speakers < 3 {
         bail!("--speakers must be at least 3 (one per split)");
     }
-    let cfg = crate::synth::SynthConfig { speakers: a.speakers, seed: a.seed, ..Default::default() };
-    let r = crate::synth::synth(&a.out, &cfg)?;
+    let cfg = crate::data::synth::SynthConfig { speakers: a.speakers, seed: a.seed, ..Default::default() };
+    let r = crate::data::synth::synth(&a.out, &cfg)?;
     let sp: Vec<String> = r.speakers.iter().map(|(s, n)| format!("{} {n}", s.name())).collect();
     Ok(format!("wrote {} clips to {} (speakers: {})", r.clips, r.out.display(), sp.join(", ")))
 }

@@ -7,10 +7,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bench_harness::reproduce::table::Table;
 use bench_harness::reproduce::{
     ReproduceConfig, metrics::NEUROBENCH_COLUMNS, sweep::SWEEP_COLUMNS, train::TRAINING_COLUMNS,
 };
+use bench_harness::results::table::Table;
 
 fn snnbench() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_snnbench"));

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
-use bench_harness::{audio, features::FeatureExtractor};
+use bench_harness::data::{audio, features::FeatureExtractor};
 use tests::{assert_close, fixture, get, load_fixture, snnbench};
 
 #[test]

@@ -7,9 +7,11 @@
 use std::path::Path;
 
 use bench_harness::{
-    audio::write_wav_i16,
-    gsc::{PrepareConfig, Task, prepare, scan},
-    split::Split,
+    data::{
+        audio::write_wav_i16,
+        gsc::{PrepareConfig, Task, prepare, scan},
+        split::Split,
+    },
     tensors::read_all,
 };
 use tests::snnbench;
@@ -84,7 +86,7 @@ fn missing_lists_fall_back_to_the_hash_rule_with_a_warning() {
     let s = scan(&root, &small()).unwrap();
     assert!(s.warnings.iter().any(|w| w.contains("hash")));
     for it in s.items.iter().filter(|i| !i.rel.starts_with("_silence_")) {
-        assert_eq!(it.split, bench_harness::split::which_set(&it.rel), "{}", it.rel);
+        assert_eq!(it.split, bench_harness::data::split::which_set(&it.rel), "{}", it.rel);
     }
     let all = scan(&root, &PrepareConfig { task: Task::AllWords, ..small() }).unwrap();
     assert_eq!(all.classes, ["bed", "cat", "go", "no", "yes"]);

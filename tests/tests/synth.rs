@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
-use bench_harness::{
+use bench_harness::data::{
     split::{Split, which_set},
     synth::{SynthConfig, SynthError, draw_speakers, synth},
 };

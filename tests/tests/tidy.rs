@@ -77,3 +77,122 @@ fn models_does_not_depend_on_io_or_gpu_crates() {
         assert!(!toml.contains(&format!("\n{forbidden}")), "models must not depend on {forbidden}");
     }
 }
+
+/// The module graph of a crate's `src`: node = a module's path (`reproduce/train`, `cost`), edge = a `crate::…` or
+/// `super::…` path naming another module. Edges to a module's own ancestors or descendants are left out (a parent
+/// declares its children and children use their parent's items: Rust's shape, not a cycle).
+fn module_graph(src: &Path) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let mut files_rs = Vec::new();
+    files(src, "rs", &mut files_rs);
+    let module_of = |p: &Path| -> String {
+        let rel = p.strip_prefix(src).expect("under src").with_extension("");
+        let s = rel.to_string_lossy().replace('\\', "/");
+        s.strip_suffix("/mod").unwrap_or(&s).to_string()
+    };
+    let nodes: std::collections::BTreeSet<String> = files_rs.iter().map(|p| module_of(p)).collect();
+    let resolve = |segs: &[&str]| -> Option<String> {
+        (1..=segs.len()).rev().map(|k| segs[..k].join("/")).find(|c| nodes.contains(c))
+    };
+    let related = |a: &str, b: &str| a == b || a.starts_with(&format!("{b}/")) || b.starts_with(&format!("{a}/"));
+    let mut graph = std::collections::BTreeMap::new();
+    for p in &files_rs {
+        let me = module_of(p);
+        let parent = me.rsplit_once('/').map_or(String::new(), |(d, _)| d.to_string());
+        let text = std::fs::read_to_string(p).unwrap_or_default();
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        let mut out = std::collections::BTreeSet::new();
+        // `crate::a::b`, `super::a`, and the items of `use crate::{a::…, b}` / `use super::{a, b::…}` groups.
+        let mut paths: Vec<(bool, String)> = Vec::new();
+        for (root, is_super) in [("crate::", false), ("super::", true)] {
+            for (i, _) in code.match_indices(root) {
+                let rest = &code[i + root.len()..];
+                if let Some(group) = rest.strip_prefix('{') {
+                    let body = &group[..group.find('}').unwrap_or(group.len())];
+                    paths.extend(body.split(',').map(|item| (is_super, item.trim().to_string())));
+                } else {
+                    let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':')).unwrap_or(rest.len());
+                    paths.push((is_super, rest[..end].to_string()));
+                }
+            }
+        }
+        for (is_super, path) in paths {
+            let segs: Vec<&str> = path.split("::").filter(|s| !s.is_empty() && *s != "self").collect();
+            let base: Vec<&str> = if is_super && !parent.is_empty() { parent.split('/').collect() } else { vec![] };
+            let full: Vec<&str> = base.into_iter().chain(segs).collect();
+            if let Some(target) = resolve(&full)
+                && !related(&me, &target)
+            {
+                out.insert(target);
+            }
+        }
+        graph.insert(me, out);
+    }
+    graph
+}
+
+/// No import cycle between modules of the library crates (e.g. `bench` ↔ `reproduce`, `cli` ↔ `cost` once were).
+#[test]
+fn no_import_cycles_between_modules() {
+    for krate in ["models/src", "kernels/src", "bench-harness/src"] {
+        let g = module_graph(&root().join(krate));
+        // Depth-first search for a back edge; report the cycle's path.
+        fn visit(
+            n: &str,
+            g: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+            state: &mut std::collections::BTreeMap<String, u8>,
+            stack: &mut Vec<String>,
+        ) -> Option<Vec<String>> {
+            state.insert(n.to_string(), 1);
+            stack.push(n.to_string());
+            for m in g.get(n).into_iter().flatten() {
+                match state.get(m.as_str()).copied().unwrap_or(0) {
+                    1 => {
+                        let i = stack.iter().position(|s| s == m).unwrap_or(0);
+                        let mut c = stack[i..].to_vec();
+                        c.push(m.clone());
+                        return Some(c);
+                    }
+                    0 => {
+                        if let Some(c) = visit(m, g, state, stack) {
+                            return Some(c);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            stack.pop();
+            state.insert(n.to_string(), 2);
+            None
+        }
+        let mut state = std::collections::BTreeMap::new();
+        for n in g.keys() {
+            if state.get(n.as_str()).copied().unwrap_or(0) == 0 {
+                let cycle = visit(n, &g, &mut state, &mut Vec::new());
+                assert!(cycle.is_none(), "{krate}: import cycle {}", cycle.unwrap_or_default().join(" → "));
+            }
+        }
+    }
+}
+
+/// The speech front end knows nothing of the network, the kernels or the jobs.
+#[test]
+fn the_data_module_imports_no_model_kernel_or_job() {
+    let mut data = Vec::new();
+    files(&root().join("bench-harness/src/data"), "rs", &mut data);
+    assert!(data.len() >= 5, "bench-harness/src/data holds the front end");
+    for p in data {
+        let text = std::fs::read_to_string(&p).unwrap_or_default();
+        for forbidden in [
+            "models::",
+            "kernels::",
+            "burn_baseline::",
+            "crate::reproduce",
+            "crate::bench",
+            "crate::cli",
+            "crate::contender",
+            "crate::cost",
+        ] {
+            assert!(!text.contains(forbidden), "{} names {forbidden}", p.display());
+        }
+    }
+}

@@ -12,43 +12,11 @@ use models::{
     gpu_cost::PowerBasis,
     spinnaker2::{Activity, ChipConfig, TraceCode},
 };
-use serde::{Deserialize, Serialize};
 
 use super::ReproduceConfig;
-use super::table::{Table, Value};
-use super::train::Experiment;
-
-/// The chip run's activity record.
-pub const ACTIVITY_FILE: &str = "chip_activity.json";
-
-/// What `chip_activity.json` holds: the activity summed over the training samples of the first `epochs` epochs.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ActivityRecord {
-    /// Epochs recorded.
-    pub epochs: usize,
-    /// The spikes.
-    pub activity: Activity,
-}
-
-/// Reads the run's activity record, if any.
-pub fn read_activity(out: &Path) -> Result<Option<ActivityRecord>> {
-    let path = out.join(ACTIVITY_FILE);
-    if !path.exists() {
-        return Ok(None);
-    }
-    let text = std::fs::read_to_string(&path).with_context(|| format!("{}: cannot read", path.display()))?;
-    Ok(Some(serde_json::from_str(&text).with_context(|| format!("{}: not an activity record", path.display()))?))
-}
-
-/// Writes it atomically.
-pub fn write_activity(out: &Path, rec: &ActivityRecord) -> Result<()> {
-    let path = out.join(ACTIVITY_FILE);
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_string(rec)?)?;
-    std::fs::rename(&tmp, &path)?;
-    Ok(())
-}
+use super::activity::{ACTIVITY_FILE, read_activity};
+use super::experiment::Experiment;
+use crate::results::table::{Table, Value};
 
 /// The GPU side this run measured: BPTT's time per sample and NVML energy from `gpu_energy.csv` when the counter was
 /// read, else BPTT's training time from its CSV when the adapter is a real GPU; `None` on a CPU adapter.

@@ -8,8 +8,8 @@ use anyhow::Result;
 use models::{NetConfig, Params};
 
 use super::RunInfo;
-use super::table::Table;
-use super::train::Experiment;
+use super::experiment::Experiment;
+use crate::results::table::Table;
 use crate::tensors::BatchData;
 
 /// Columns of `neurobench.csv`.

@@ -5,14 +5,17 @@
 //! `report.md`. Every stage leaves its results on disk as it completes; Ctrl-C keeps them and a checkpoint, and the
 //! same command resumes. `snnbench report DIR` rebuilds summaries, plots and report from the raw CSVs.
 
+pub mod activity;
 pub mod cost_stage;
 pub mod energy;
+pub mod experiment;
 pub mod metrics;
 pub mod plots;
 pub mod report;
 pub mod sweep;
-pub mod table;
 pub mod train;
+
+pub use crate::results::run::{git_revision, machine_name, progress, today};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -202,58 +205,6 @@ impl ReproduceConfig {
     }
 }
 
-/// Today's date (UTC) as YYYY-MM-DD, from the system clock.
-pub fn today() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let days = (secs / 86_400) as i64;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-/// This machine's host name, made safe for a folder name.
-pub fn machine_name() -> String {
-    let raw = std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "machine".into());
-    let s: String = raw.trim().chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' }).collect();
-    if s.is_empty() { "machine".into() } else { s }
-}
-
-/// The git revision of the working tree (`unknown` outside a checkout), `-dirty` when it has changes;
-/// `SNNBENCH_GIT_REV` overrides it (for copies of a tree whose `.git` is not the tree's, such as a device machine's).
-pub fn git_revision() -> String {
-    if let Ok(rev) = std::env::var("SNNBENCH_GIT_REV")
-        && !rev.trim().is_empty()
-    {
-        return rev.trim().to_string();
-    }
-    let run = |args: &[&str]| {
-        std::process::Command::new("git")
-            .args(args)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-    };
-    match run(&["rev-parse", "--short=12", "HEAD"]) {
-        Some(rev) => {
-            let dirty = run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
-            if dirty { format!("{rev}-dirty") } else { rev }
-        }
-        None => "unknown".into(),
-    }
-}
-
 /// What every raw row carries about the run.
 #[derive(Clone, Debug)]
 pub struct RunInfo {
@@ -269,24 +220,10 @@ pub struct RunInfo {
     pub quiet: bool,
 }
 
-/// A progress bar (hidden when quiet).
-pub fn progress(quiet: bool, len: u64, msg: &str) -> indicatif::ProgressBar {
-    if quiet {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(len);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{msg:28} {bar:40} {pos}/{len} [{elapsed} < {eta}]")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    bar.set_message(msg.to_string());
-    bar
-}
-
 /// Makes (or reuses) the dataset and returns the folder of its prepared features. Caches (the synthetic clips, the
 /// features) live in `cache_dir` (the run folder's parent, so runs side by side share them).
 pub fn dataset(cfg: &DataConfig, cache_dir: &Path, quiet: bool) -> Result<(PathBuf, String)> {
-    use crate::gsc::{PrepareConfig, Task};
+    use crate::data::gsc::{PrepareConfig, Task};
     if let Some(dir) = &cfg.features {
         let missing: Vec<&str> = ["train", "validation", "test"]
             .into_iter()
@@ -327,9 +264,12 @@ pub fn dataset(cfg: &DataConfig, cache_dir: &Path, quiet: bool) -> Result<(PathB
                     cfg.synth_speakers,
                     clips.display()
                 );
-                let sc =
-                    crate::synth::SynthConfig { speakers: cfg.synth_speakers, seed: cfg.seed, ..Default::default() };
-                crate::synth::synth(&clips, &sc)?;
+                let sc = crate::data::synth::SynthConfig {
+                    speakers: cfg.synth_speakers,
+                    seed: cfg.seed,
+                    ..Default::default()
+                };
+                crate::data::synth::synth(&clips, &sc)?;
                 std::fs::write(&marker, "synthesis complete\n")?;
             }
             (
@@ -346,10 +286,10 @@ pub fn dataset(cfg: &DataConfig, cache_dir: &Path, quiet: bool) -> Result<(PathB
         silence_validation: cfg.silence_validation,
     };
     let bar = progress(quiet, 0, "features");
-    if let Ok(s) = crate::gsc::scan(&root, &pc) {
+    if let Ok(s) = crate::data::gsc::scan(&root, &pc) {
         bar.set_length(s.items.len() as u64);
     }
-    let r = crate::gsc::prepare(&root, &cache, &pc, &|n| bar.inc(n)).with_context(|| {
+    let r = crate::data::gsc::prepare(&root, &cache, &pc, &|n| bar.inc(n)).with_context(|| {
         format!("preparing {what}: check the path (a GSC copy has word folders and _background_noise_)")
     })?;
     bar.finish_and_clear();
@@ -406,13 +346,13 @@ pub fn reproduce(cfg: &ReproduceConfig, out: &Path, quiet: bool) -> Result<Strin
     let meter = energy::Meter::open();
     train::run_all(cfg, &info, &ctx, &data, &meter)?;
     sweep::run(cfg, &info, &ctx)?;
-    let activity = match cost_stage::read_activity(out)? {
+    let activity = match activity::read_activity(out)? {
         Some(r) => r.activity,
         // The chip experiment always records it; this covers a run folder from before it did.
         None => {
             let net = models::NetConfig::default();
             let k = cfg.cost.samples_counted.clamp(1, data.train.batch);
-            tracing::warn!("no {}: counting {k} training samples from the initial weights", cost_stage::ACTIVITY_FILE);
+            tracing::warn!("no {}: counting {k} training samples from the initial weights", activity::ACTIVITY_FILE);
             let mut emu = models::spinnaker2::Emulator::new(
                 &net,
                 &models::spinnaker2::ChipConfig::default(),

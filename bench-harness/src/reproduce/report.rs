@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use super::table::{Table, Value};
+use crate::results::table::{Table, Value};
 
 const PAPER: &str = "Rostami et al. 2022 (Front. Neurosci.)";
 

@@ -10,8 +10,8 @@ use models::{
     spinnaker2::{ChipConfig, Partition, bptt_pe_memory, pe_memory},
 };
 
-use super::table::Table;
 use super::{ReproduceConfig, RunInfo, interrupted, progress};
+use crate::results::table::Table;
 
 /// Columns of `memory_sweep.csv`.
 pub const SWEEP_COLUMNS: [&str; 13] = [

@@ -6,13 +6,14 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use models::{AdamConfig, AdamState, NetConfig, Params, Rule, TraceVariant, bptt::BpttOptions, spinnaker2::Activity};
+use models::{AdamConfig, AdamState, NetConfig, Params, spinnaker2::Activity};
 use rand::{SeedableRng, seq::SliceRandom};
 
-use super::cost_stage::{ActivityRecord, read_activity, write_activity};
-use super::table::Table;
+use super::activity::{ActivityRecord, read_activity, write_activity};
+pub use super::experiment::Experiment;
 use super::{Interrupted, ReproduceConfig, RunInfo, Schedule, energy::Meter, interrupted, progress};
 use crate::contender::{self, Data as TrainingSet, Kind, Minibatches, StepConfig};
+use crate::results::table::Table;
 use crate::tensors::{self, BatchData, Tensor};
 
 /// The prepared splits.
@@ -57,47 +58,6 @@ pub fn evaluate(p: &Params<f32>, d: &BatchData) -> (f64, f64, Vec<u8>) {
         correct += usize::from(pred == label as usize);
     }
     (ce / d.batch as f64, correct as f64 / d.batch as f64, spikes)
-}
-
-/// One training experiment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Experiment {
-    /// e-prop, online, on the emulated SpiNNaker 2.
-    ChipEprop,
-    /// e-prop on the GPU (WGSL).
-    GpuEprop,
-    /// BPTT on the GPU (WGSL).
-    GpuBptt,
-    /// BPTT through burn's autodiff (burn's wgpu backend on a real GPU, its CPU backend beside lavapipe).
-    BurnBptt,
-}
-
-impl Experiment {
-    /// All, in the order they run.
-    pub const ALL: [Experiment; 4] =
-        [Experiment::ChipEprop, Experiment::GpuEprop, Experiment::GpuBptt, Experiment::BurnBptt];
-
-    /// Short name (file names, CSV).
-    pub fn name(self) -> &'static str {
-        match self {
-            Experiment::ChipEprop => "chip_eprop",
-            Experiment::GpuEprop => "gpu_eprop",
-            Experiment::GpuBptt => "gpu_bptt",
-            Experiment::BurnBptt => "burn_bptt",
-        }
-    }
-
-    fn rule(self) -> Rule {
-        match self {
-            Experiment::ChipEprop | Experiment::GpuEprop => Rule::Eprop(TraceVariant::Authors),
-            Experiment::GpuBptt | Experiment::BurnBptt => Rule::Bptt(BpttOptions::default()),
-        }
-    }
-
-    /// The raw CSV of this experiment.
-    pub fn csv(self) -> String {
-        format!("training_{}.csv", self.name())
-    }
 }
 
 /// Columns of the training CSVs (a contract of the run folder; the test checks them).

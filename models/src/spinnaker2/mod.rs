@@ -9,7 +9,7 @@ pub mod recipes;
 pub mod workload;
 
 pub use chip::{ChipConfig, PerfLevel};
-pub use emulator::{Emulator, PhaseCounts, SampleCounts, SampleGradient};
+pub use emulator::{Emulator, SampleGradient};
 pub use memory::{Partition, PeMemory, SramOverflow, bptt_pe_memory, memory_map, pe_memory};
 pub use recipes::TraceCode;
-pub use workload::{Activity, Workload};
+pub use workload::{Activity, PhaseCounts, SampleCounts, Workload};

@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use super::{
     chip::{ChipConfig, PerfLevel},
-    emulator::PhaseCounts,
     recipes::TraceCode,
+    workload::PhaseCounts,
     workload::Workload,
 };
 

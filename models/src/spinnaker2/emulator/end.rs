@@ -1,8 +1,9 @@
 //! A PE's end-of-sample work: ψ of its neurons over the sample, its traces, its share of ΣW², the learning signal,
 //! the gradients, and Adam on its own weights (or, without an update, the raw gradient kept in the PE).
 
+use super::Pe;
 use super::simd::{TraceInputs, TraceRows, neuron_traces};
-use super::{Pe, PhaseCounts};
+use crate::spinnaker2::workload::PhaseCounts;
 use crate::{config::Consts, spinnaker2::workload::end_counts};
 
 /// What a PE's end-of-sample work reads: the recorded dynamics, the output error and the step's constants.

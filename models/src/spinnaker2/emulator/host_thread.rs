@@ -11,7 +11,8 @@ use std::{
 };
 
 use super::end::{EndInputs, pe_end};
-use super::{Pe, PhaseCounts, lock};
+use super::{Pe, lock};
+use crate::spinnaker2::workload::PhaseCounts;
 
 /// How long the helper thread spins for the next job before it parks: longer than the sequential part of a sample
 /// (the dynamics, ≈ 0.2–0.3 ms here), short enough that an idle emulator costs nothing noticeable.

@@ -13,85 +13,16 @@ mod end;
 mod host_thread;
 mod simd;
 
-use serde::Serialize;
-
-use super::{chip::ChipConfig, memory::Partition, workload::step_counts};
+use super::{
+    chip::ChipConfig,
+    memory::Partition,
+    workload::{PhaseCounts, SampleCounts, step_counts},
+};
 use crate::{AdamConfig, AdamState, NetConfig, Params, config::Consts, srnn::cross_entropy};
 
 use end::{AdamStep, EndInputs, pe_end};
 use host_thread::Helper;
 use simd::input_currents;
-/// What one PE executed in one step (or in the end-of-sample phase), as loop trip counts (whole numbers for one sample; means over samples in a
-/// [`Workload`](super::workload::Workload)).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
-pub struct PhaseCounts {
-    /// Input MACs (n_in per own neuron).
-    pub input_macs: f64,
-    /// Recurrent input additions (received spikes × own neurons).
-    pub recurrent_adds: f64,
-    /// Neuron updates.
-    pub neuron_updates: f64,
-    /// Surrogate evaluations (3 exponentials each).
-    pub surrogates: f64,
-    /// ε^v updates (one per presynaptic source).
-    pub presynaptic_updates: f64,
-    /// Per-synapse trace updates (ε^a, ē, E).
-    pub synapse_updates: f64,
-    /// Readout MACs (partial logits, end of sample).
-    pub readout_macs: f64,
-    /// Learning-signal MACs (end of sample) and the root's softmax terms.
-    pub signal_macs: f64,
-    /// Output-error exponentials on the root PE.
-    pub softmax_exps: f64,
-    /// Adam updates (weights).
-    pub adam_updates: f64,
-    /// Packets sent.
-    pub packets_sent: f64,
-    /// Packets received.
-    pub packets_received: f64,
-}
-
-impl PhaseCounts {
-    fn add(&mut self, o: &PhaseCounts) {
-        self.input_macs += o.input_macs;
-        self.recurrent_adds += o.recurrent_adds;
-        self.neuron_updates += o.neuron_updates;
-        self.surrogates += o.surrogates;
-        self.presynaptic_updates += o.presynaptic_updates;
-        self.synapse_updates += o.synapse_updates;
-        self.readout_macs += o.readout_macs;
-        self.signal_macs += o.signal_macs;
-        self.softmax_exps += o.softmax_exps;
-        self.adam_updates += o.adam_updates;
-        self.packets_sent += o.packets_sent;
-        self.packets_received += o.packets_received;
-    }
-}
-
-/// Counts of one training sample: `steps[t][pe]` and the end-of-sample phase per PE.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct SampleCounts {
-    /// Per step, per PE.
-    pub steps: Vec<Vec<PhaseCounts>>,
-    /// After the last step (readout, learning signal, Adam, their packets), per PE.
-    pub end: Vec<PhaseCounts>,
-    /// Spikes emitted in the sample.
-    pub spikes: u32,
-    /// The neurons that spiked, per step (increasing): what [`Activity`](super::workload::Activity) records.
-    pub spiking: Vec<Vec<u32>>,
-}
-
-impl SampleCounts {
-    /// Everything a PE did in the sample.
-    pub fn pe_total(&self, pe: usize) -> PhaseCounts {
-        let mut t = self.end[pe];
-        for s in &self.steps {
-            t.add(&s[pe]);
-        }
-        t
-    }
-}
-
 /// What one sample of the emulator gives back.
 struct SampleOut {
     loss: f32,

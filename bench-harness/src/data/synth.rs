@@ -17,7 +17,7 @@ use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 use sha1::{Digest, Sha1};
 
-use crate::{
+use super::{
     audio::{self, SAMPLE_RATE},
     features::CLIP_SAMPLES,
     split::{Split, which_set},
@@ -274,7 +274,7 @@ pub fn synth(out: &Path, cfg: &SynthConfig) -> Result<SynthReport, SynthError> {
         std::fs::write(out.join(name), text).map_err(|e| werr(e, &out.join(name)))?;
     }
     // Background noise: white and pink (Voss–McCartney, 16 rows), seeded.
-    let noise_dir = out.join(crate::gsc::NOISE_DIR);
+    let noise_dir = out.join(super::gsc::NOISE_DIR);
     std::fs::create_dir_all(&noise_dir).map_err(|e| werr(e, &noise_dir))?;
     let n = cfg.noise_seconds * CLIP_SAMPLES;
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed.wrapping_add(77));

@@ -12,12 +12,12 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use sha1::{Digest, Sha1};
 
-use crate::{
+use super::{
     audio,
     features::{CLIP_SAMPLES, FeatureExtractor, N_FEATURES, N_FRAMES},
     split::{Split, which_set},
-    tensors::{self, Tensor},
 };
+use crate::tensors::{self, Tensor};
 
 /// The ten command words of the paper's task, classes 2–11.
 pub const COMMANDS: [&str; 10] = ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"];

@@ -28,6 +28,28 @@ fn json_contract_and_the_paper_network() {
     ] {
         assert!(r.get(key).is_some(), "missing {key}");
     }
+    // Every number in the report is finite; every energy, cycle count and ratio is positive.
+    fn walk(v: &serde_json::Value, path: &str, bad: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Number(n) => {
+                let x = n.as_f64().unwrap_or(f64::NAN);
+                let positive = ["energy", "cycles_per", "ratio", "time_s"].iter().any(|k| path.contains(k));
+                if !x.is_finite() || (positive && x <= 0.0 && !path.contains("margin")) {
+                    bad.push(format!("{path} = {x}"));
+                }
+            }
+            serde_json::Value::Array(a) => {
+                a.iter().enumerate().for_each(|(i, x)| walk(x, &format!("{path}[{i}]"), bad))
+            }
+            serde_json::Value::Object(o) => o.iter().for_each(|(k, x)| walk(x, &format!("{path}.{k}"), bad)),
+            _ => {}
+        }
+    }
+    let mut bad = Vec::new();
+    walk(&r, "", &mut bad);
+    // Packets and accelerators may be zero by design; everything else named above must be positive.
+    bad.retain(|b| !(b.contains("accelerators") || b.contains("energy_accelerators_j")));
+    assert!(bad.is_empty(), "non-finite or non-positive values: {bad:?}");
     let per_pe = r["memory_bytes_per_pe"].as_array().unwrap();
     assert_eq!(per_pe.len(), 12);
     let total = r["memory_bytes_total"].as_u64().unwrap();

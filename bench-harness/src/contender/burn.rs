@@ -31,25 +31,19 @@ mod imp {
     use anyhow::{Result, bail};
     use models::{AdamState, GradOutput, NetConfig, Params, Rule};
 
-    use super::super::{Contender, Data, Kind, Minibatches, StepConfig, Trained, minibatch, zero_state};
+    use super::super::{Contender, Data, Host, Kind, Minibatches, StepConfig, Trained, minibatch};
 
     /// burn on one of its backends.
     #[derive(Debug)]
     pub struct Burn {
-        cfg: NetConfig,
+        host: Host,
         kind: Kind,
         backend: burn_baseline::BurnBackend,
-        params: Params<f32>,
-        adam: AdamState<f32>,
-        x: Vec<f32>,
-        y: Vec<i64>,
-        t_steps: usize,
     }
 
     impl Burn {
         pub fn new(cfg: &NetConfig, kind: Kind, backend: burn_baseline::BurnBackend) -> Self {
-            let (params, adam) = zero_state(cfg);
-            Self { cfg: cfg.clone(), kind, backend, params, adam, x: vec![], y: vec![], t_steps: 0 }
+            Self { host: Host::new(cfg), kind, backend }
         }
 
         fn opts(&self, step: &StepConfig) -> Result<models::bptt::BpttOptions> {
@@ -71,46 +65,42 @@ mod imp {
         }
 
         fn set_state(&mut self, params: &Params<f32>, adam: &AdamState<f32>) -> Result<()> {
-            params.check_shape(&self.cfg)?;
-            (self.params, self.adam) = (params.clone(), adam.clone());
-            Ok(())
+            self.host.set_state(params, adam)
         }
 
         fn state(&mut self) -> Result<(Params<f32>, AdamState<f32>)> {
-            Ok((self.params.clone(), self.adam.clone()))
+            Ok(self.host.state())
         }
 
         fn load_data(&mut self, data: Data<'_>) -> Result<()> {
-            models::Batch::new(data.x, data.y, data.t_steps, self.cfg.n_in, self.cfg.n_out)?;
-            (self.x, self.y, self.t_steps) = (data.x.to_vec(), data.y.to_vec(), data.t_steps);
-            Ok(())
+            self.host.load_data(data)
         }
 
         fn train(&mut self, mb: Minibatches, step: &StepConfig) -> Result<Trained> {
             let opts = self.opts(step)?;
             // burn-baseline counts minibatches from 0: from another first minibatch, hand it exactly the samples of
             // minibatches first.. in order.
-            let len = self.t_steps * self.cfg.n_in;
+            let len = self.host.t_steps * self.host.cfg.n_in;
             let (xs, ys): (Vec<f32>, Vec<i64>) = if mb.first == 0 {
                 (Vec::new(), Vec::new())
             } else {
                 let idx: Vec<usize> =
-                    (mb.first..mb.first + mb.steps).flat_map(|k| minibatch(k, mb.batch, self.y.len())).collect();
+                    (mb.first..mb.first + mb.steps).flat_map(|k| minibatch(k, mb.batch, self.host.y.len())).collect();
                 (
-                    idx.iter().flat_map(|&i| self.x[i * len..(i + 1) * len].iter().copied()).collect(),
-                    idx.iter().map(|&i| self.y[i]).collect(),
+                    idx.iter().flat_map(|&i| self.host.x[i * len..(i + 1) * len].iter().copied()).collect(),
+                    idx.iter().map(|&i| self.host.y[i]).collect(),
                 )
             };
-            let (x, y) = if mb.first == 0 { (&self.x[..], &self.y[..]) } else { (&xs[..], &ys[..]) };
+            let (x, y) = if mb.first == 0 { (&self.host.x[..], &self.host.y[..]) } else { (&xs[..], &ys[..]) };
             let losses = burn_baseline::train_steps(
                 self.backend,
-                &self.cfg,
-                &mut self.params,
-                &mut self.adam,
+                &self.host.cfg,
+                &mut self.host.params,
+                &mut self.host.adam,
                 &step.adam_config(),
                 x,
                 y,
-                self.t_steps,
+                self.host.t_steps,
                 opts,
                 step.l2,
                 mb.steps,
@@ -124,11 +114,11 @@ mod imp {
             let opts = self.opts(step)?;
             let g = burn_baseline::grads(
                 self.backend,
-                &self.cfg,
-                &self.params,
-                &self.x,
-                &self.y,
-                self.t_steps,
+                &self.host.cfg,
+                &self.host.params,
+                &self.host.x,
+                &self.host.y,
+                self.host.t_steps,
                 opts,
                 step.l2,
             )?;

@@ -3,36 +3,27 @@
 use anyhow::Result;
 use models::{AdamState, GradOutput, NetConfig, Params, Real};
 
-use super::{Contender, Data, Kind, Minibatches, StepConfig, Trained, zero_state};
+use super::{Contender, Data, Host, Kind, Minibatches, StepConfig, Trained};
 
 /// The CPU reference.
 #[derive(Debug)]
 pub struct Cpu {
-    cfg: NetConfig,
+    host: Host,
     f64: bool,
-    params: Params<f32>,
-    adam: AdamState<f32>,
-    x: Vec<f32>,
-    y: Vec<i64>,
-    t_steps: usize,
 }
 
 impl Cpu {
     pub fn new(cfg: &NetConfig, f64: bool) -> Self {
-        let (params, adam) = zero_state(cfg);
-        Self { cfg: cfg.clone(), f64, params, adam, x: vec![], y: vec![], t_steps: 0 }
-    }
-
-    fn batch(&self) -> Result<models::Batch<'_>> {
-        Ok(models::Batch::new(&self.x, &self.y, self.t_steps, self.cfg.n_in, self.cfg.n_out)?)
+        Self { host: Host::new(cfg), f64 }
     }
 
     fn train_in<R: Real>(&mut self, mb: Minibatches, step: &StepConfig) -> Result<Vec<f32>> {
-        let mut p: Params<R> = self.params.cast();
-        let mut a = AdamState { m: self.adam.m.cast(), v: self.adam.v.cast(), step: self.adam.step };
-        let batch = models::Batch::new(&self.x, &self.y, self.t_steps, self.cfg.n_in, self.cfg.n_out)?;
+        let h = &mut self.host;
+        let mut p: Params<R> = h.params.cast();
+        let mut a = AdamState { m: h.adam.m.cast(), v: h.adam.v.cast(), step: h.adam.step };
+        let batch = models::Batch::new(&h.x, &h.y, h.t_steps, h.cfg.n_in, h.cfg.n_out)?;
         let losses = models::train_steps_from(
-            &self.cfg,
+            &h.cfg,
             &mut p,
             &mut a,
             &step.adam_config(),
@@ -44,13 +35,14 @@ impl Cpu {
             mb.batch,
             step.lr,
         )?;
-        self.params = p.cast();
-        self.adam = AdamState { m: a.m.cast(), v: a.v.cast(), step: a.step };
+        h.params = p.cast();
+        h.adam = AdamState { m: a.m.cast(), v: a.v.cast(), step: a.step };
         Ok(losses.iter().map(|l| l.f32()).collect())
     }
 
     fn grads_in<R: Real>(&self, step: &StepConfig) -> Result<GradOutput<f32>> {
-        let out = models::compute_grads::<R>(&self.cfg, &self.params.cast(), &self.batch()?, step.rule, step.l2)?;
+        let h = &self.host;
+        let out = models::compute_grads::<R>(&h.cfg, &h.params.cast(), &h.batch()?, step.rule, step.l2)?;
         Ok(GradOutput {
             grads: out.grads.cast(),
             logits: out.logits.iter().map(|v| v.f32()).collect(),
@@ -71,19 +63,15 @@ impl Contender for Cpu {
     }
 
     fn set_state(&mut self, params: &Params<f32>, adam: &AdamState<f32>) -> Result<()> {
-        params.check_shape(&self.cfg)?;
-        (self.params, self.adam) = (params.clone(), adam.clone());
-        Ok(())
+        self.host.set_state(params, adam)
     }
 
     fn state(&mut self) -> Result<(Params<f32>, AdamState<f32>)> {
-        Ok((self.params.clone(), self.adam.clone()))
+        Ok(self.host.state())
     }
 
     fn load_data(&mut self, data: Data<'_>) -> Result<()> {
-        (self.x, self.y, self.t_steps) = (data.x.to_vec(), data.y.to_vec(), data.t_steps);
-        self.batch()?;
-        Ok(())
+        self.host.load_data(data)
     }
 
     fn train(&mut self, mb: Minibatches, step: &StepConfig) -> Result<Trained> {

@@ -198,6 +198,44 @@ pub fn open(kind: Kind, cfg: &NetConfig, ctx: Option<&kernels::GpuContext>) -> R
     })
 }
 
+/// The state and the resident set of a contender that keeps them on the host (the CPU reference, burn).
+#[derive(Debug)]
+struct Host {
+    cfg: NetConfig,
+    params: Params<f32>,
+    adam: AdamState<f32>,
+    x: Vec<f32>,
+    y: Vec<i64>,
+    t_steps: usize,
+}
+
+impl Host {
+    fn new(cfg: &NetConfig) -> Self {
+        let (params, adam) = zero_state(cfg);
+        Self { cfg: cfg.clone(), params, adam, x: vec![], y: vec![], t_steps: 0 }
+    }
+
+    fn set_state(&mut self, params: &Params<f32>, adam: &AdamState<f32>) -> Result<()> {
+        params.check_shape(&self.cfg)?;
+        (self.params, self.adam) = (params.clone(), adam.clone());
+        Ok(())
+    }
+
+    fn state(&self) -> (Params<f32>, AdamState<f32>) {
+        (self.params.clone(), self.adam.clone())
+    }
+
+    fn load_data(&mut self, data: Data<'_>) -> Result<()> {
+        models::Batch::new(data.x, data.y, data.t_steps, self.cfg.n_in, self.cfg.n_out)?;
+        (self.x, self.y, self.t_steps) = (data.x.to_vec(), data.y.to_vec(), data.t_steps);
+        Ok(())
+    }
+
+    fn batch(&self) -> Result<models::Batch<'_>> {
+        Ok(models::Batch::new(&self.x, &self.y, self.t_steps, self.cfg.n_in, self.cfg.n_out)?)
+    }
+}
+
 /// The zero state of `cfg`, for a contender's initial state.
 fn zero_state(cfg: &NetConfig) -> (Params<f32>, AdamState<f32>) {
     let p = Params::zeros_shaped(cfg.n_in, cfg.n_rec, cfg.n_out);

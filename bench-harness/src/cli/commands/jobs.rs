@@ -1,0 +1,93 @@
+//! The jobs: cost (and re-pricing a run), reproduce, bench.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+
+use super::super::args::*;
+
+pub fn cost(a: CostArgs) -> Result<String> {
+    if let Some(dir) = &a.run {
+        let chip = a.chip.as_deref().map(crate::cost::read_chip).transpose()?;
+        return crate::reproduce::cost_stage::recost(dir, chip);
+    }
+    let req = crate::cost::CostRequest {
+        cfg: models::NetConfig { n_in: a.n_in, n_rec: a.n_rec, n_out: a.n_out, ..models::NetConfig::default() },
+        t_steps: a.steps_t,
+        pes: a.pes,
+        clock_mhz: a.clock_mhz,
+        chip: a.chip,
+        trace_code: a.trace_code,
+        gpu: a.gpu,
+        gpu_time_per_sample_s: a.gpu_time_per_sample,
+        gpu_power: a.gpu_power,
+        measured: a.measured_gpu_time_per_sample.map(|t| crate::cost::MeasuredArgs {
+            name: a.measured_gpu_name.clone(),
+            time_per_sample_s: t,
+            j_per_sample: a.measured_gpu_j_per_sample,
+            idle_w: a.measured_gpu_idle_w,
+        }),
+        spike_rate: a.spike_rate,
+        samples: a.samples,
+        seed: a.seed,
+    };
+    let out = crate::cost::run(&req)?;
+    Ok(if a.json { serde_json::to_string_pretty(&out)? } else { crate::cost::describe(&out) })
+}
+
+fn default_folder(job: &str) -> PathBuf {
+    PathBuf::from("reports").join(format!(
+        "{}-{}-{job}",
+        crate::results::run::today(),
+        crate::results::run::machine_name()
+    ))
+}
+
+pub fn reproduce(a: ReproduceArgs, quiet: bool) -> Result<String> {
+    use crate::reproduce::ReproduceConfig;
+    let mut cfg = match &a.config {
+        Some(p) => toml::from_str::<ReproduceConfig>(
+            &std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))?,
+        )
+        .with_context(|| format!("{}: not a reproduce config.toml", p.display()))?,
+        None if a.quick => ReproduceConfig::quick(),
+        None => ReproduceConfig::full(),
+    };
+    if let Some(g) = &a.gsc {
+        if !g.is_dir() {
+            bail!("--gsc {}: not a folder; point it at an unpacked Google Speech Commands copy", g.display());
+        }
+        cfg.data.gsc = Some(g.clone());
+    }
+    if let Some(f) = &a.features {
+        cfg.data.features = Some(f.clone());
+    }
+    if a.adapter.is_some() {
+        cfg.adapter = a.adapter.clone();
+    }
+    let out = a.out.clone().unwrap_or_else(|| default_folder("reproduce"));
+    crate::reproduce::reproduce(&cfg, &out, quiet)
+}
+
+pub fn bench(a: BenchArgs, quiet: bool) -> Result<String> {
+    for b in &a.backends {
+        if !["cpu", "wgpu", "burn-wgpu", "burn-cpu"].contains(&b.as_str()) {
+            bail!("--backends {b}: expected cpu, wgpu, burn-wgpu or burn-cpu");
+        }
+    }
+    if a.batches.contains(&0) || a.t.contains(&0) || a.samples == 0 || a.reps == 0 {
+        bail!("--batches, --t, --samples and --reps must be at least 1");
+    }
+    let plan = crate::bench::BenchPlan {
+        rules: vec!["eprop", "bptt"],
+        backends: a.backends.clone(),
+        batches: if a.quick { vec![32, 100] } else { a.batches.clone() },
+        t_steps: if a.quick { vec![100] } else { a.t.clone() },
+        samples: a.samples,
+        reps: a.reps,
+        adapter: a.adapter.clone(),
+        peers: !a.no_peers,
+    };
+    let out = a.out.clone().unwrap_or_else(|| default_folder("bench"));
+    crate::bench::run(&plan, &out, quiet)
+}

@@ -42,8 +42,9 @@ pub enum Command {
     Prepare(PrepareArgs),
     /// Make a GSC-shaped dataset by speech synthesis (flite, espeak-ng).
     Synth(SynthArgs),
-    /// The emulated SpiNNaker 2: memory per PE (vs the paper's 680 KB), cycles per phase, real-time verdict,
-    /// energy per sample vs a GPU, the ratio's band over named assumption sets, sensitivity and what-ifs.
+    /// The emulated SpiNNaker 2: memory per PE (vs the paper's 680 KB), cycles per phase, real-time verdict at three
+    /// levels of trace-loop code, and GPU/chip energy per sample at one boundary on both sides (total and dynamic;
+    /// a measured GPU first), with every uncertain constant's bounds, the band, sensitivity and what-ifs
     Cost(CostArgs),
     /// The main job: train e-prop on the emulated SpiNNaker 2 and e-prop and BPTT on the GPU on the same data,
     /// sweep memory against T, price chip vs GPU, and write CSVs, plots and report.md into one run folder.

@@ -198,14 +198,7 @@ fn memory_draw<DB: DrawingBackend>(
             .draw_series(std::iter::once(Text::new(label.clone(), (*x * 1.05, *y * 1.3), ("sans-serif", 13))))
             .map_err(e)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 13))
-        .draw()
-        .map_err(e)?;
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     Ok(())
 }
 
@@ -320,13 +313,7 @@ fn bars_draw<DB: DrawingBackend>(
                 .map_err(e)?
                 .label(label)
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], RED.stroke_width(2)));
-            chart
-                .configure_series_labels()
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .label_font(("sans-serif", 13))
-                .draw()
-                .map_err(e)?;
+            legend(&mut chart, SeriesLabelPosition::MiddleRight)?;
         }
     }
     Ok(())
@@ -346,6 +333,21 @@ pub fn step_time(dir: &Path) -> Result<()> {
         |r| bars_draw(r, title, "µs per 1 ms step", &rows, Some((1000.0, "1 ms deadline")), false),
         |r| bars_draw(r, title, "µs per 1 ms step", &rows, Some((1000.0, "1 ms deadline")), false),
     )
+}
+
+/// The legend every plot draws: white box, black border, 13 px text.
+fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    pos: SeriesLabelPosition,
+) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .position(pos)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 13))
+        .draw()
+        .map_err(e)
 }
 
 /// One row per named set: the chip's and the GPU's energy per sample at the set's boundary, log axis.
@@ -395,14 +397,7 @@ fn energy_draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, rows: &[Energy
         .map_err(e)?
         .label("GPU (measured or assumed: see the table)")
         .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], gpu_c.filled()));
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 13))
-        .draw()
-        .map_err(e)?;
+    legend(&mut chart, SeriesLabelPosition::LowerRight)?;
     Ok(())
 }
 
@@ -490,13 +485,7 @@ fn tornado_draw<DB: DrawingBackend>(
         .map_err(e)?
         .label("the paper's 12×")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], RED.stroke_width(2)));
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 13))
-        .draw()
-        .map_err(e)?;
+    legend(&mut chart, SeriesLabelPosition::MiddleRight)?;
     Ok(())
 }
 

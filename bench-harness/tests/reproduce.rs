@@ -207,6 +207,7 @@ fn ctrl_c_keeps_results_and_the_same_command_resumes() {
     let done = csv(&run, "training_chip_eprop.csv").len();
     assert!(done >= 1 && done < cfg.chip.epochs, "{done} epochs written before the interrupt");
     assert!(run.join("checkpoints/chip_eprop.safetensors").is_file());
+    let before = std::fs::read_to_string(&csv_path).expect("csv");
     let mut c = snnbench();
     args(&mut c);
     let o = c.output().expect("resume");
@@ -214,5 +215,51 @@ fn ctrl_c_keeps_results_and_the_same_command_resumes() {
     let t = csv(&run, "training_chip_eprop.csv");
     let epochs: Vec<f64> = t.f64s("epoch").expect("epoch").into_iter().flatten().collect();
     assert_eq!(epochs, (1..=cfg.chip.epochs).map(|e| e as f64).collect::<Vec<_>>(), "epochs after resuming");
+    // Resumed, not restarted: the rows written before the interrupt come back byte for byte (wall times included,
+    // which a restart from scratch would rewrite).
+    let after = std::fs::read_to_string(&csv_path).expect("csv");
+    assert!(
+        after.starts_with(&before),
+        "rows written before the interrupt changed:\nbefore:\n{before}\nafter:\n{after}"
+    );
     assert!(run.join("report.md").is_file());
+}
+
+/// After `kill -9` (no chance to save anything) the same command resumes from the last checkpoint: the epochs
+/// written before come back byte for byte and the run completes.
+#[test]
+fn kill_9_resumes_from_the_last_checkpoint() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let run = tmp.path().join("run");
+    let mut cfg = ReproduceConfig::quick();
+    cfg.chip.epochs = 12;
+    cfg.chip.max_samples_per_epoch = Some(200);
+    let cfg_path = tmp.path().join("config.toml");
+    std::fs::write(&cfg_path, toml::to_string(&cfg).expect("toml")).expect("write");
+    let cmd = || {
+        let mut c = snnbench();
+        c.args(["reproduce", "--config"]).arg(&cfg_path).arg("--out").arg(&run);
+        c
+    };
+    let mut child = cmd().stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn");
+    let ck = run.join("checkpoints/chip_eprop.epochs");
+    let start = Instant::now();
+    // Wait for the second checkpoint, then kill without warning.
+    while std::fs::read_to_string(&ck).ok().and_then(|s| s.trim().parse::<usize>().ok()).unwrap_or(0) < 2 {
+        assert!(start.elapsed() < Duration::from_secs(180), "no second epoch in 3 minutes");
+        assert!(child.try_wait().expect("wait").is_none(), "reproduce ended before it could be killed");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().expect("kill -9");
+    child.wait().expect("reap");
+    let csv_path = run.join("training_chip_eprop.csv");
+    let kept: usize = std::fs::read_to_string(&ck).expect("ck").trim().parse().expect("epochs");
+    assert!(kept < cfg.chip.epochs, "killed too late ({kept} epochs)");
+    let before: Vec<String> =
+        std::fs::read_to_string(&csv_path).expect("csv").lines().take(1 + kept).map(String::from).collect();
+    let o = cmd().output().expect("resume");
+    assert!(o.status.success(), "resume after kill -9 failed: {}", String::from_utf8_lossy(&o.stderr));
+    let after: Vec<String> = std::fs::read_to_string(&csv_path).expect("csv").lines().map(String::from).collect();
+    assert_eq!(after.len(), 1 + cfg.chip.epochs, "every epoch after resuming");
+    assert_eq!(&after[..before.len()], &before[..], "the checkpointed epochs' rows changed: a restart, not a resume");
 }

@@ -243,8 +243,13 @@ fn run_experiment(
     let sched: &Schedule = if e == Experiment::ChipEprop { &cfg.chip } else { &cfg.gpu };
     let csv = info.out.join(e.csv());
     let mut table = if csv.exists() { Table::read_csv(&csv)? } else { Table::new(&TRAINING_COLUMNS) };
+    // The CSV row of an epoch is written before its checkpoint: after a kill between the two the CSV holds one row
+    // more, which the resumed run drops and writes again; the rows before stay as they were, byte for byte.
     let mut ck = match load_checkpoint(&info.out, e)? {
-        Some(c) if c.epochs_done == table.len() => c,
+        Some(c) if c.epochs_done <= table.len() => {
+            table.rows.truncate(c.epochs_done);
+            c
+        }
         _ => {
             table = Table::new(&TRAINING_COLUMNS);
             let p = Params::init_authors(&net, cfg.seed);
@@ -393,11 +398,11 @@ fn run_experiment(
             ("source", src.into()),
         ])?;
         ck = Checkpoint { params, adam, epochs_done: epoch + 1 };
+        table.write_csv(&info.out.join(e.csv()))?;
         if let Some(a) = &activity {
             write_activity(&info.out, &ActivityRecord { epochs: epoch + 1, activity: a.clone() })?;
         }
         save_checkpoint(&info.out, e, &ck)?;
-        table.write_csv(&info.out.join(e.csv()))?;
         tracing::info!("{} epoch {}: validation {:.1} %, test {:.1} %", e.name(), epoch + 1, 100.0 * va, 100.0 * ta);
     }
     bar.finish_and_clear();

@@ -175,16 +175,21 @@ fn quick_run_writes_every_file_with_sane_numbers() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("another config"));
 }
 
-#[test]
-fn ctrl_c_keeps_results_and_the_same_command_resumes() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let run = tmp.path().join("run");
-    // A quick config whose chip run is long enough to be interrupted in the middle.
+/// A quick config whose chip run is long enough to be interrupted in the middle, written to `dir/config.toml`;
+/// returns it, its path and the run folder.
+fn interruptible_run(dir: &std::path::Path) -> (ReproduceConfig, std::path::PathBuf, std::path::PathBuf) {
     let mut cfg = ReproduceConfig::quick();
     cfg.chip.epochs = 12;
     cfg.chip.max_samples_per_epoch = Some(200);
-    let cfg_path = tmp.path().join("config.toml");
+    let cfg_path = dir.join("config.toml");
     std::fs::write(&cfg_path, toml::to_string(&cfg).expect("toml")).expect("write");
+    (cfg, cfg_path, dir.join("run"))
+}
+
+#[test]
+fn ctrl_c_keeps_results_and_the_same_command_resumes() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (cfg, cfg_path, run) = interruptible_run(tmp.path());
     let args = |c: &mut Command| {
         c.args(["reproduce", "--config"]).arg(&cfg_path).arg("--out").arg(&run);
     };
@@ -230,12 +235,7 @@ fn ctrl_c_keeps_results_and_the_same_command_resumes() {
 #[test]
 fn kill_9_resumes_from_the_last_checkpoint() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let run = tmp.path().join("run");
-    let mut cfg = ReproduceConfig::quick();
-    cfg.chip.epochs = 12;
-    cfg.chip.max_samples_per_epoch = Some(200);
-    let cfg_path = tmp.path().join("config.toml");
-    std::fs::write(&cfg_path, toml::to_string(&cfg).expect("toml")).expect("write");
+    let (cfg, cfg_path, run) = interruptible_run(tmp.path());
     let cmd = || {
         let mut c = snnbench();
         c.args(["reproduce", "--config"]).arg(&cfg_path).arg("--out").arg(&run);

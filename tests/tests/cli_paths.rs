@@ -40,6 +40,7 @@ impl Files {
 #[test]
 fn train_steps_resume_continues_exactly() {
     let f = Files::new(4, 40);
+    let batch = f.p("b.st");
     let run = |params: &str, steps: &str, out: &str, resume: bool| {
         let mut args = vec![
             "train-steps",
@@ -48,7 +49,7 @@ fn train_steps_resume_continues_exactly() {
             "--params",
             params,
             "--batch",
-            "",
+            &batch,
             "--steps",
             steps,
             "--batch-size",
@@ -56,8 +57,6 @@ fn train_steps_resume_continues_exactly() {
             "--out",
             out,
         ];
-        let batch = f.p("b.st");
-        args[6] = &batch;
         if resume {
             args.push("--resume");
         }

@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod bench_train;
 pub mod cli;
+pub mod config;
 pub mod contender;
 pub mod cost;
 pub mod data;

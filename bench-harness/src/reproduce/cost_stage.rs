@@ -5,9 +5,8 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use models::{
-    NetConfig,
     cost_report::{CostInputs, CostReport, MeasuredGpu, cost_report},
     gpu_cost::PowerBasis,
     spinnaker2::{Activity, ChipConfig, TraceCode},
@@ -77,7 +76,7 @@ pub fn run(
 ) -> Result<()> {
     let gpu = crate::cost::preset(&cfg.cost.gpu)?;
     let report = cost_report(&CostInputs {
-        cfg: NetConfig::default(),
+        cfg: cfg.net.clone(),
         chip: chip.clone(),
         pes: cfg.cost.pes,
         level: None,
@@ -95,10 +94,10 @@ pub fn run(
 /// its report.
 pub fn recost(dir: &Path, chip: Option<ChipConfig>) -> Result<String> {
     let cfg_path = dir.join("config.toml");
-    let cfg: ReproduceConfig = toml::from_str(&std::fs::read_to_string(&cfg_path).with_context(|| {
-        format!("{}: cannot read; is {} a reproduce run folder?", cfg_path.display(), dir.display())
-    })?)
-    .with_context(|| format!("{}: not a reproduce config", cfg_path.display()))?;
+    if !cfg_path.is_file() {
+        bail!("{}: no config.toml; is {} a reproduce run folder?", dir.display(), dir.display());
+    }
+    let cfg = ReproduceConfig::read(&cfg_path, false)?;
     let Some(rec) = read_activity(dir)? else {
         bail!(
             "{}: no {ACTIVITY_FILE}; the chip experiment records it (runs made before it existed need their chip \

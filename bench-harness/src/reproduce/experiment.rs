@@ -43,3 +43,48 @@ impl Experiment {
         format!("training_{}.csv", self.name())
     }
 }
+
+/// One training run of one contender, as `reproduce` and `train` describe it: the name its files carry
+/// (`training_<name>.csv`, `checkpoints/<name>.safetensors`), the contender, the rule and the schedule.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    /// File and CSV name (`chip_eprop`, `gpu_bptt`, ...).
+    pub name: String,
+    /// The contender.
+    pub kind: crate::contender::Kind,
+    /// The learning rule.
+    pub rule: Rule,
+    /// The schedule (the chip trains online whatever its batch says).
+    pub schedule: super::Schedule,
+    /// Seed of the initial weights and of the shuffles.
+    pub seed: u64,
+    /// The `backend` column.
+    pub backend: String,
+    /// The `adapter` column.
+    pub adapter: String,
+}
+
+impl Spec {
+    /// The raw CSV of this run.
+    pub fn csv(&self) -> String {
+        format!("training_{}.csv", self.name)
+    }
+
+    /// Whether the contender is the emulated chip (online, spike activity recorded, real-time chip time).
+    pub fn is_chip(&self) -> bool {
+        matches!(self.kind, crate::contender::Kind::Chip { .. })
+    }
+
+    /// The name `reproduce` gives this contender and rule: `chip_eprop`, `gpu_eprop`, `gpu_bptt`, `burn_bptt`, and
+    /// `cpu_eprop`/`cpu_bptt` (so a `train` run and a `reproduce` run of the same contender aggregate together).
+    pub fn name_for(kind: crate::contender::Kind, rule: Rule) -> String {
+        use crate::contender::Kind;
+        let side = match kind {
+            Kind::Chip { .. } => "chip",
+            Kind::Wgpu => "gpu",
+            Kind::BurnWgpu | Kind::BurnCpu => "burn",
+            Kind::Cpu { .. } => "cpu",
+        };
+        format!("{side}_{}", rule.name())
+    }
+}

@@ -8,7 +8,6 @@ use anyhow::Result;
 use models::{NetConfig, Params};
 
 use super::RunInfo;
-use super::experiment::Experiment;
 use crate::results::table::Table;
 use crate::tensors::BatchData;
 
@@ -49,8 +48,7 @@ pub struct NeuroBench {
 }
 
 /// Computes the metrics (CPU reference forward pass).
-pub fn neurobench(p: &Params<f32>, d: &BatchData) -> NeuroBench {
-    let cfg = NetConfig::default();
+pub fn neurobench(cfg: &NetConfig, p: &Params<f32>, d: &BatchData) -> NeuroBench {
     let (n_in, n_rec, n_out) = (cfg.n_in, cfg.n_rec, cfg.n_out);
     let t = d.t_steps;
     let (_, spikes) = models::srnn::forward::<f32>(&cfg, p, &d.as_batch());
@@ -88,20 +86,28 @@ pub fn neurobench(p: &Params<f32>, d: &BatchData) -> NeuroBench {
 }
 
 /// Adds (or replaces) the row of `e` in `neurobench.csv`.
-pub fn write_for(info: &RunInfo, e: Experiment, p: &Params<f32>, test: &BatchData) -> Result<()> {
+pub fn write_for(
+    info: &RunInfo,
+    net: &NetConfig,
+    name: &str,
+    algorithm: &str,
+    p: &Params<f32>,
+    test: &BatchData,
+) -> Result<()> {
     let path = info.out.join("neurobench.csv");
     let old = if path.exists() { Table::read_csv(&path)? } else { Table::new(&NEUROBENCH_COLUMNS) };
     let mut t = Table::new(&NEUROBENCH_COLUMNS);
     let names = old.strs("experiment")?;
+    let name_now = name;
     for (row, name) in old.rows.iter().zip(&names) {
-        if name != e.name() {
+        if name != name_now {
             t.rows.push(row.clone());
         }
     }
-    let m = neurobench(p, test);
+    let m = neurobench(net, p, test);
     t.push(vec![
-        ("experiment", e.name().into()),
-        ("algorithm", if matches!(e, Experiment::GpuBptt | Experiment::BurnBptt) { "bptt" } else { "eprop" }.into()),
+        ("experiment", name.into()),
+        ("algorithm", algorithm.into()),
         ("footprint_bytes", m.footprint_bytes.into()),
         ("parameter_bytes", m.parameter_bytes.into()),
         ("connection_sparsity", m.connection_sparsity.into()),
@@ -127,7 +133,7 @@ mod tests {
         let p = Params::init_authors(&cfg, 0);
         let (x, y) = models::inputs::smooth_random_batch(3, 20, cfg.n_in, cfg.n_out, 1.3, 1);
         let d = BatchData { x, y, batch: 3, t_steps: 20, n_in: cfg.n_in };
-        let m = neurobench(&p, &d);
+        let m = neurobench(&cfg, &p, &d);
         assert_eq!(m.parameter_bytes, 4 * 25_440);
         assert_eq!(m.dense_synops_per_sample, 20.0 * 25_440.0);
         assert_eq!(m.connection_sparsity, 0.0);

@@ -50,6 +50,7 @@ pub struct Interrupted(pub String);
 
 /// Where the data comes from and how it is prepared.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct DataConfig {
     /// A local Google Speech Commands copy; absent: the synthetic GSC.
     pub gsc: Option<PathBuf>,
@@ -70,6 +71,7 @@ pub struct DataConfig {
 
 /// A training schedule (MODEL.md's table).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Schedule {
     /// Minibatch size (1 = online).
     pub batch: usize,
@@ -99,6 +101,7 @@ impl Schedule {
 
 /// The memory-vs-T sweep.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SweepConfig {
     /// Steps per sample to visit.
     pub t_steps: Vec<usize>,
@@ -111,6 +114,7 @@ pub struct SweepConfig {
 
 /// The cost model's inputs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct CostConfig {
     /// PEs.
     pub pes: usize,
@@ -120,8 +124,10 @@ pub struct CostConfig {
     pub samples_counted: usize,
 }
 
-/// Everything that decides a run; written to `config.toml` so it can be repeated exactly (`--config`).
+/// Everything that decides a run; written to `config.toml` so it can be repeated exactly (`--config`). A config
+/// file may be partial: see [`ReproduceConfig::from_toml`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ReproduceConfig {
     /// Shrunk for CI (≤ 2 minutes on a 2-core machine with lavapipe).
     pub quick: bool,
@@ -139,6 +145,39 @@ pub struct ReproduceConfig {
     pub sweep: SweepConfig,
     /// Cost model.
     pub cost: CostConfig,
+    /// The network: sizes and neuron constants (the paper's when absent). The cost stage prices this network.
+    pub net: models::NetConfig,
+}
+
+impl Default for ReproduceConfig {
+    fn default() -> Self {
+        Self::full()
+    }
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        ReproduceConfig::full().data
+    }
+}
+
+/// The GPU schedule of the full run.
+impl Default for Schedule {
+    fn default() -> Self {
+        ReproduceConfig::full().gpu
+    }
+}
+
+impl Default for SweepConfig {
+    fn default() -> Self {
+        ReproduceConfig::full().sweep
+    }
+}
+
+impl Default for CostConfig {
+    fn default() -> Self {
+        ReproduceConfig::full().cost
+    }
 }
 
 impl ReproduceConfig {
@@ -184,7 +223,26 @@ impl ReproduceConfig {
                 allocate_up_to_t: 2000,
             },
             cost: CostConfig { pes: 12, gpu: "v100-sxm2".into(), samples_counted: 16 },
+            net: models::NetConfig::default(),
         }
+    }
+
+    /// A (partial) config file: every field it leaves out takes the quick run's value when the file says
+    /// `quick = true` or `quick` is passed, else the full run's; an unknown key is a one-line error naming it.
+    pub fn from_toml(text: &str, origin: &Path, quick: bool) -> Result<Self> {
+        let table = crate::config::parse_table(text, origin)?;
+        let quick = quick || table.get("quick").and_then(toml::Value::as_bool).unwrap_or(false);
+        let base = if quick { Self::quick() } else { Self::full() };
+        let mut cfg: Self = crate::config::partial::<Self, Self>(&base, text, origin)?;
+        cfg.quick = quick;
+        cfg.net.validate().map_err(|e| anyhow::anyhow!("{}: [net]: {e}", origin.display()))?;
+        Ok(cfg)
+    }
+
+    /// Reads a (partial) config file: [`ReproduceConfig::from_toml`].
+    pub fn read(path: &Path, quick: bool) -> Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+        Self::from_toml(&text, path, quick)
     }
 
     /// The CI run: everything shrunk (9 speakers, 3 GPU epochs, 2 chip epochs of 120 samples, fewer allocations).
@@ -303,7 +361,7 @@ fn settle_config(out: &Path, cfg: &ReproduceConfig) -> Result<bool> {
     let path = out.join("config.toml");
     let text = toml::to_string_pretty(cfg)?;
     if path.exists() {
-        let old: ReproduceConfig = toml::from_str(&std::fs::read_to_string(&path)?)
+        let old = ReproduceConfig::read(&path, false)
             .with_context(|| format!("{}: not a reproduce config", path.display()))?;
         if &old != cfg {
             bail!(
@@ -342,7 +400,7 @@ pub fn reproduce(cfg: &ReproduceConfig, out: &Path, quiet: bool) -> Result<Strin
     let cache_dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let (features, data_note) = dataset(&cfg.data, cache_dir, quiet)?;
     std::fs::write(out.join("dataset.txt"), format!("{data_note}\nfeatures: {}\n", features.display()))?;
-    let data = train::Data::load(&features, cfg.data.max_train_samples)?;
+    let data = train::Data::load(&features, &cfg.net, cfg.data.max_train_samples)?;
     let meter = energy::Meter::open();
     train::run_all(cfg, &info, &ctx, &data, &meter)?;
     sweep::run(cfg, &info, &ctx)?;
@@ -350,7 +408,7 @@ pub fn reproduce(cfg: &ReproduceConfig, out: &Path, quiet: bool) -> Result<Strin
         Some(r) => r.activity,
         // The chip experiment always records it; this covers a run folder from before it did.
         None => {
-            let net = models::NetConfig::default();
+            let net = cfg.net.clone();
             let k = cfg.cost.samples_counted.clamp(1, data.train.batch);
             tracing::warn!("no {}: counting {k} training samples from the initial weights", activity::ACTIVITY_FILE);
             let mut emu = models::spinnaker2::Emulator::new(

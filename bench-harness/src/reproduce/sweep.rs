@@ -5,7 +5,7 @@
 
 use anyhow::Result;
 use models::{
-    NetConfig, Rule, TraceVariant,
+    Rule, TraceVariant,
     bptt::BpttOptions,
     spinnaker2::{ChipConfig, Partition, bptt_pe_memory, pe_memory},
 };
@@ -36,7 +36,7 @@ pub fn run(cfg: &ReproduceConfig, info: &RunInfo, ctx: &kernels::GpuContext) -> 
     if path.exists() {
         return Ok(());
     }
-    let net = NetConfig::default();
+    let net = cfg.net.clone();
     let mut t = Table::new(&SWEEP_COLUMNS);
     let rules = [("eprop", Rule::Eprop(TraceVariant::Authors)), ("bptt", Rule::Bptt(BpttOptions::default()))];
     let scopes = [("per_sample", 1usize), ("per_batch", cfg.sweep.batch)];

@@ -10,8 +10,8 @@ use models::{AdamConfig, AdamState, NetConfig, Params, spinnaker2::Activity};
 use rand::{SeedableRng, seq::SliceRandom};
 
 use super::activity::{ActivityRecord, read_activity, write_activity};
-pub use super::experiment::Experiment;
-use super::{Interrupted, ReproduceConfig, RunInfo, Schedule, energy::Meter, interrupted, progress};
+pub use super::experiment::{Experiment, Spec};
+use super::{Interrupted, ReproduceConfig, RunInfo, energy::Meter, interrupted, progress};
 use crate::contender::{self, Data as TrainingSet, Kind, Minibatches, StepConfig};
 use crate::results::table::Table;
 use crate::tensors::{self, BatchData, Tensor};
@@ -29,8 +29,7 @@ pub struct Data {
 
 impl Data {
     /// Reads `{train,validation,test}.safetensors` of a prepared folder.
-    pub fn load(dir: &Path, max_train: Option<usize>) -> Result<Self> {
-        let cfg = NetConfig::default();
+    pub fn load(dir: &Path, cfg: &NetConfig, max_train: Option<usize>) -> Result<Self> {
         let read = |s: &str| tensors::read_batch(&dir.join(format!("{s}.safetensors")), cfg.n_in, cfg.n_out);
         let mut train = read("train")?;
         if let Some(m) = max_train.filter(|&m| m < train.batch) {
@@ -47,9 +46,8 @@ impl Data {
 }
 
 /// Loss and accuracy of `p` on a split (CPU reference forward pass), and the spikes for the NeuroBench metrics.
-pub fn evaluate(p: &Params<f32>, d: &BatchData) -> (f64, f64, Vec<u8>) {
-    let cfg = NetConfig::default();
-    let (logits, spikes) = models::srnn::forward::<f32>(&cfg, p, &d.as_batch());
+pub fn evaluate(cfg: &NetConfig, p: &Params<f32>, d: &BatchData) -> (f64, f64, Vec<u8>) {
+    let (logits, spikes) = models::srnn::forward::<f32>(cfg, p, &d.as_batch());
     let (mut ce, mut correct) = (0.0f64, 0usize);
     for (row, &label) in logits.chunks_exact(cfg.n_out).zip(&d.y) {
         let (l, _) = models::srnn::cross_entropy(row, label as usize);
@@ -94,24 +92,25 @@ struct Checkpoint {
     epochs_done: usize,
 }
 
-fn checkpoint_path(out: &Path, e: Experiment) -> std::path::PathBuf {
-    out.join("checkpoints").join(format!("{}.safetensors", e.name()))
+/// The checkpoint of the run named `name` in a run folder (weights and Adam state; `evaluate --params` reads it).
+pub fn checkpoint_path(out: &Path, name: &str) -> std::path::PathBuf {
+    out.join("checkpoints").join(format!("{name}.safetensors"))
 }
 
-fn save_checkpoint(out: &Path, e: Experiment, c: &Checkpoint) -> Result<()> {
+fn save_checkpoint(out: &Path, name: &str, c: &Checkpoint) -> Result<()> {
     std::fs::create_dir_all(out.join("checkpoints"))?;
     let mut extra = tensors::params_tensors(&c.adam.m, ["adam_m_w_in", "adam_m_w_rec", "adam_m_w_out"]);
     extra.extend(tensors::params_tensors(&c.adam.v, ["adam_v_w_in", "adam_v_w_rec", "adam_v_w_out"]));
     extra.push(("adam_step", Tensor::i64(&[], vec![c.adam.step as i64])));
     // Weights and Adam state first (a `train-steps --resume` checkpoint), then the epoch count: a checkpoint is
     // only trusted when its epoch count matches the CSV's rows.
-    tensors::write_params(&checkpoint_path(out, e), &c.params, extra)?;
-    std::fs::write(checkpoint_path(out, e).with_extension("epochs"), format!("{}\n", c.epochs_done))?;
+    tensors::write_params(&checkpoint_path(out, name), &c.params, extra)?;
+    std::fs::write(checkpoint_path(out, name).with_extension("epochs"), format!("{}\n", c.epochs_done))?;
     Ok(())
 }
 
-fn load_checkpoint(out: &Path, e: Experiment) -> Result<Option<Checkpoint>> {
-    let path = checkpoint_path(out, e);
+fn load_checkpoint(out: &Path, name: &str) -> Result<Option<Checkpoint>> {
+    let path = checkpoint_path(out, name);
     if !path.exists() {
         return Ok(None);
     }
@@ -239,20 +238,72 @@ fn run_experiment(
     meter: &Meter,
     e: Experiment,
 ) -> Result<()> {
-    let net = NetConfig::default();
-    let sched: &Schedule = if e == Experiment::ChipEprop { &cfg.chip } else { &cfg.gpu };
-    let csv = info.out.join(e.csv());
+    // burn trains on its wgpu backend where the adapter is a real GPU; beside lavapipe, on its CPU backend (its wgpu
+    // backend through lavapipe is ~15× slower than both; reports/2026-11-26-burn-baseline.md).
+    let burn_wgpu = !info.adapter_is_cpu;
+    let kind = match e {
+        Experiment::ChipEprop => Kind::Chip { pes: cfg.cost.pes },
+        Experiment::BurnBptt if burn_wgpu => Kind::BurnWgpu,
+        Experiment::BurnBptt => Kind::BurnCpu,
+        _ => Kind::Wgpu,
+    };
+    let spec = Spec {
+        name: e.name().to_string(),
+        kind,
+        rule: e.rule(),
+        schedule: if e == Experiment::ChipEprop { cfg.chip.clone() } else { cfg.gpu.clone() },
+        seed: cfg.seed,
+        backend: backend_label(kind).to_string(),
+        adapter: adapter_label(kind, &info.adapter),
+    };
+    run_training(&spec, &cfg.net, info, Some(ctx), data, meter)
+}
+
+/// The `backend` column of a contender.
+pub fn backend_label(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Chip { .. } => "spinnaker2-emulator",
+        k => k.name(),
+    }
+}
+
+/// The `adapter` column of a contender (`gpu`: the wgpu adapter's description).
+pub fn adapter_label(kind: Kind, gpu: &str) -> String {
+    match kind {
+        Kind::Chip { pes } => format!("emulated SpiNNaker 2 ({pes} PEs), on the host CPU"),
+        Kind::BurnWgpu => format!("burn 0.22.1 wgpu: {gpu}"),
+        Kind::BurnCpu => "burn 0.22.1 flex (CPU)".to_string(),
+        Kind::Cpu { f64: false } => "CPU reference (f32)".to_string(),
+        Kind::Cpu { f64: true } => "CPU reference (f64)".to_string(),
+        Kind::Wgpu => gpu.to_string(),
+    }
+}
+
+/// Trains one contender into `info.out`: one raw CSV row per epoch (`training_<name>.csv`), a checkpoint after each
+/// (`checkpoints/<name>.safetensors`), resumed from it; the chip also records its spike activity. Ends with the
+/// NeuroBench row of the trained weights.
+pub fn run_training(
+    spec: &Spec,
+    net: &NetConfig,
+    info: &RunInfo,
+    ctx: Option<&kernels::GpuContext>,
+    data: &Data,
+    meter: &Meter,
+) -> Result<()> {
+    let sched = &spec.schedule;
+    let is_chip = spec.is_chip();
+    let csv = info.out.join(spec.csv());
     let mut table = if csv.exists() { Table::read_csv(&csv)? } else { Table::new(&TRAINING_COLUMNS) };
     // The CSV row of an epoch is written before its checkpoint: after a kill between the two the CSV holds one row
     // more, which the resumed run drops and writes again; the rows before stay as they were, byte for byte.
-    let mut ck = match load_checkpoint(&info.out, e)? {
+    let mut ck = match load_checkpoint(&info.out, &spec.name)? {
         Some(c) if c.epochs_done <= table.len() => {
             table.rows.truncate(c.epochs_done);
             c
         }
         _ => {
             table = Table::new(&TRAINING_COLUMNS);
-            let p = Params::init_authors(&net, cfg.seed);
+            let p = Params::init_authors(net, spec.seed);
             Checkpoint { adam: AdamState::like(&p), params: p, epochs_done: 0 }
         }
     };
@@ -261,46 +312,26 @@ fn run_experiment(
     }
     let n_train = sched.max_samples_per_epoch.map_or(data.train.batch, |m| m.min(data.train.batch));
     let t = data.train.t_steps;
-    // burn trains on its wgpu backend where the adapter is a real GPU; beside lavapipe, on its CPU backend (its wgpu
-    // backend through lavapipe is ~15× slower than both; reports/2026-11-26-burn-baseline.md).
-    let burn_wgpu = !info.adapter_is_cpu;
-    let backend = match e {
-        Experiment::ChipEprop => "spinnaker2-emulator",
-        Experiment::BurnBptt if burn_wgpu => "burn-wgpu",
-        Experiment::BurnBptt => "burn-cpu",
-        _ => "wgpu",
-    };
-    let adapter = match e {
-        Experiment::ChipEprop => "emulated SpiNNaker 2 (12 PEs), on the host CPU".to_string(),
-        Experiment::BurnBptt if burn_wgpu => format!("burn 0.22.1 wgpu: {}", info.adapter),
-        Experiment::BurnBptt => "burn 0.22.1 flex (CPU)".to_string(),
-        _ => info.adapter.clone(),
-    };
-    let bar = progress(info.quiet, (sched.epochs * n_train) as u64, e.name());
+    let kind = spec.kind;
+    let bar = progress(info.quiet, (sched.epochs * n_train) as u64, &spec.name);
     bar.set_position((ck.epochs_done * n_train) as u64);
-    let steps = n_train.div_ceil(sched.batch);
-    let kind = match e {
-        Experiment::ChipEprop => Kind::Chip { pes: cfg.cost.pes },
-        Experiment::BurnBptt if burn_wgpu => Kind::BurnWgpu,
-        Experiment::BurnBptt => Kind::BurnCpu,
-        _ => Kind::Wgpu,
-    };
-    let mut contender = contender::open(kind, &net, Some(ctx))?;
+    let batch = if is_chip { 1 } else { sched.batch };
+    let steps = n_train.div_ceil(batch);
+    let mut contender = contender::open(kind, net, ctx)?;
     contender.set_state(&ck.params, &ck.adam)?;
     // Build the trainer (kernels, buffers) before the first epoch's clock starts.
     let (x0, y0) = gather(&data.train, &(0..n_train).collect::<Vec<_>>());
     contender.load_data(TrainingSet { x: &x0, y: &y0, t_steps: t })?;
-    let batch = if e == Experiment::ChipEprop { 1 } else { sched.batch };
-    let probe = StepConfig { rule: e.rule(), lr: sched.lr, l2: sched.l2, adam: AdamConfig::default() };
+    let probe = StepConfig { rule: spec.rule, lr: sched.lr, l2: sched.l2, adam: AdamConfig::default() };
     contender.prepare(Minibatches { first: 0, steps, batch }, &probe)?;
     drop((x0, y0));
     // The chip run's spikes, summed over every training sample (resumed with the checkpoint when the record has its
     // epoch count; otherwise counted from the resumed epoch on, which its `source` says).
     let mut activity = match read_activity(&info.out)? {
-        _ if e != Experiment::ChipEprop => None,
+        _ if !is_chip => None,
         Some(r) if r.epochs == ck.epochs_done => Some(r.activity),
         _ => Some(Activity::new(
-            &net,
+            net,
             t,
             format!(
                 "counted: the chip experiment's training samples from epoch {} on (emulator, online)",
@@ -316,18 +347,18 @@ fn run_experiment(
         }
         let lr = sched.lr_at(epoch);
         if sched.shuffle {
-            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed ^ (0x5eed_0000 + epoch as u64));
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(spec.seed ^ (0x5eed_0000 + epoch as u64));
             order = (0..data.train.batch).collect();
             order.shuffle(&mut rng);
         }
         let idx = &order[..n_train];
         let start = Instant::now();
-        let step = StepConfig { rule: e.rule(), lr, l2: sched.l2, adam: AdamConfig::default() };
+        let step = StepConfig { rule: spec.rule, lr, l2: sched.l2, adam: AdamConfig::default() };
         let (x, y) = gather(&data.train, idx);
         contender.load_data(TrainingSet { x: &x, y: &y, t_steps: t })?;
         let (mut gpu_time, mut energy, mut energy_note) = (None, None, String::new());
         let mut losses = Vec::with_capacity(steps);
-        if e == Experiment::ChipEprop {
+        if is_chip {
             // Online, in chunks of 64 samples so Ctrl-C and the progress bar stay responsive.
             let mut k = 0;
             while k < steps {
@@ -347,7 +378,7 @@ fn run_experiment(
         } else {
             let window = meter.start();
             let t0 = Instant::now();
-            let tr = contender.train(Minibatches { first: 0, steps, batch: sched.batch }, &step)?;
+            let tr = contender.train(Minibatches { first: 0, steps, batch }, &step)?;
             if kind == Kind::Wgpu {
                 let (en, note) = meter.finish(window, t0.elapsed().as_secs_f64());
                 (energy, energy_note) = (en, note);
@@ -359,26 +390,25 @@ fn run_experiment(
         let train_loss = losses.iter().map(|&l| l as f64).sum::<f64>() / losses.len().max(1) as f64;
         let wall = start.elapsed().as_secs_f64();
         let (params, adam) = contender.state()?;
-        let (vl, va, _) = evaluate(&params, &data.validation);
-        let (tl, ta, spikes) = evaluate(&params, &data.test);
+        let (vl, va, _) = evaluate(net, &params, &data.validation);
+        let (tl, ta, spikes) = evaluate(net, &params, &data.test);
         let rate = spikes.iter().map(|&s| s as f64).sum::<f64>() / spikes.len().max(1) as f64;
-        let trained = if e == Experiment::ChipEprop { n_train } else { steps * sched.batch };
+        let trained = if is_chip { n_train } else { steps * batch };
         // The chip runs in real time when every step meets its deadline (the cost stage checks that): T ms/sample.
-        let chip_time = (e == Experiment::ChipEprop).then_some(n_train as f64 * t as f64 * 1e-3);
-        let src = match e {
-            Experiment::ChipEprop => {
-                "measured (emulator wall time, accuracy); modelled (chip_time_s = T × 1 ms per sample)"
-            }
-            _ => "measured",
+        let chip_time = is_chip.then_some(n_train as f64 * t as f64 * net.dt_ms * 1e-3);
+        let src = if is_chip {
+            "measured (emulator wall time, accuracy); modelled (chip_time_s = T × 1 ms per sample)"
+        } else {
+            "measured"
         };
         table.push(vec![
-            ("experiment", e.name().into()),
-            ("algorithm", e.rule().name().into()),
-            ("backend", backend.into()),
-            ("adapter", adapter.clone().into()),
+            ("experiment", spec.name.clone().into()),
+            ("algorithm", spec.rule.name().into()),
+            ("backend", spec.backend.clone().into()),
+            ("adapter", spec.adapter.clone().into()),
             ("batch", sched.batch.into()),
             ("t_steps", t.into()),
-            ("seed", (cfg.seed as usize).into()),
+            ("seed", (spec.seed as usize).into()),
             ("git_rev", info.git_rev.clone().into()),
             ("epoch", (epoch + 1).into()),
             ("lr", lr.into()),
@@ -393,20 +423,20 @@ fn run_experiment(
             ("samples_per_s", (trained as f64 / wall).into()),
             ("chip_time_s", chip_time.into()),
             ("gpu_energy_j", energy.into()),
-            ("gpu_energy_note", if e == Experiment::ChipEprop { "n/a".to_string() } else { energy_note }.into()),
+            ("gpu_energy_note", if is_chip { "n/a".to_string() } else { energy_note }.into()),
             ("spike_rate", rate.into()),
             ("source", src.into()),
         ])?;
         ck = Checkpoint { params, adam, epochs_done: epoch + 1 };
-        table.write_csv(&info.out.join(e.csv()))?;
+        table.write_csv(&csv)?;
         if let Some(a) = &activity {
             write_activity(&info.out, &ActivityRecord { epochs: epoch + 1, activity: a.clone() })?;
         }
-        save_checkpoint(&info.out, e, &ck)?;
-        tracing::info!("{} epoch {}: validation {:.1} %, test {:.1} %", e.name(), epoch + 1, 100.0 * va, 100.0 * ta);
+        save_checkpoint(&info.out, &spec.name, &ck)?;
+        tracing::info!("{} epoch {}: validation {:.1} %, test {:.1} %", spec.name, epoch + 1, 100.0 * va, 100.0 * ta);
     }
     bar.finish_and_clear();
-    metrics::write_for(info, e, &ck.params, &data.test)?;
+    metrics::write_for(info, net, &spec.name, spec.rule.name(), &ck.params, &data.test)?;
     Ok(())
 }
 

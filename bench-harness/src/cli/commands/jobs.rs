@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
 use super::super::args::*;
 
@@ -46,10 +46,7 @@ fn default_folder(job: &str) -> PathBuf {
 pub fn reproduce(a: ReproduceArgs, quiet: bool) -> Result<String> {
     use crate::reproduce::ReproduceConfig;
     let mut cfg = match &a.config {
-        Some(p) => toml::from_str::<ReproduceConfig>(
-            &std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))?,
-        )
-        .with_context(|| format!("{}: not a reproduce config.toml", p.display()))?,
+        Some(p) => ReproduceConfig::read(p, a.quick)?,
         None if a.quick => ReproduceConfig::quick(),
         None => ReproduceConfig::full(),
     };

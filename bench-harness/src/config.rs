@@ -21,10 +21,22 @@ where
     T: Serialize + DeserializeOwned,
     V: DeserializeOwned,
 {
-    toml::from_str::<V>(text).map_err(|e| one_line(&e, text, origin))?;
-    let user = parse_table(text, origin)?;
+    check::<V>(text, origin)?;
+    overlay(base, parse_table(text, origin)?, origin)
+}
+
+/// Checks `text` against `V` (every field defaulted, unknown keys denied): one-line errors with the line.
+pub fn check<V: DeserializeOwned>(text: &str, origin: &Path) -> Result<()> {
+    toml::from_str::<V>(text).map(|_| ()).map_err(|e| one_line(&e, text, origin))
+}
+
+/// `base` with the fields of `over` replaced (see [`merge`]).
+pub fn overlay<T>(base: &T, over: toml::Table, origin: &Path) -> Result<T>
+where
+    T: Serialize + DeserializeOwned,
+{
     let mut merged = toml::Table::try_from(base)?;
-    merge(&mut merged, user);
+    merge(&mut merged, over);
     toml::Value::Table(merged)
         .try_into::<T>()
         .map_err(|e| anyhow!("{}: {}", origin.display(), e.message().replace('\n', " ")))

@@ -11,3 +11,4 @@ pub mod data;
 pub mod reproduce;
 pub mod results;
 pub mod tensors;
+pub mod train;

@@ -32,6 +32,47 @@ pub struct ReproduceArgs {
     pub adapter: Option<String>,
 }
 
+/// `snnbench train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// The contender: cpu, wgpu, burn-wgpu, burn-cpu (BPTT only) or chip (the emulated SpiNNaker 2, e-prop online).
+    #[arg(long)]
+    pub backend: Option<String>,
+    /// The rule: eprop (the authors' traces) or bptt.
+    #[arg(long)]
+    pub rule: Option<String>,
+    /// A prepared feature folder (`snnbench prepare --out DIR`); default: the built-in synthetic set.
+    #[arg(long, conflicts_with = "synth")]
+    pub data: Option<PathBuf>,
+    /// Speakers of the built-in synthetic set (each says the 30 words once; default 60, 9 with --quick).
+    #[arg(long)]
+    pub synth: Option<usize>,
+    /// A (partial) config TOML: backend, rule, quick, seed, adapter, [data], [schedule], [net], [cost]; flags win.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Epochs (default: the schedule's: 33 on the chip, 30 on the GPU).
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Minibatch size (default 100; the chip trains online).
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Seed of the initial weights and the shuffles.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Network TOML (sizes and neuron constants), as `[net]` in the config.
+    #[arg(long)]
+    pub net: Option<PathBuf>,
+    /// The quick run's data and schedule (as `reproduce --quick`).
+    #[arg(long)]
+    pub quick: bool,
+    /// wgpu adapter name filter.
+    #[arg(long)]
+    pub adapter: Option<String>,
+    /// The run folder (default reports/<date>-<machine>-train/); the same command resumes it.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
 /// `snnbench report`.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -228,7 +269,8 @@ pub struct BenchTrainArgs {
 /// `snnbench evaluate`.
 #[derive(Debug, Args)]
 pub struct EvaluateArgs {
-    /// Parameters (a checkpoint works too).
+    /// Parameters (a checkpoint works too), or a `train` run folder (its weights.safetensors and its config's
+    /// network).
     #[arg(long)]
     pub params: PathBuf,
     /// Batch file.

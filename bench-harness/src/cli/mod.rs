@@ -49,6 +49,9 @@ pub enum Command {
     /// The main job: train e-prop on the emulated SpiNNaker 2 and e-prop and BPTT on the GPU on the same data,
     /// sweep memory against T, price chip vs GPU, and write CSVs, plots and report.md into one run folder.
     Reproduce(ReproduceArgs),
+    /// Train one contender with one rule on prepared features or the synthetic set: per-epoch CSV rows (reproduce's
+    /// columns), checkpoints, resume, final weights, and the chip's cost for `--backend chip`.
+    Train(TrainArgs),
     /// Rebuild summaries, plots and report.md of a reproduce run folder from its CSVs.
     Report(ReportArgs),
     /// The performance suite: samples/s and bytes per rule × backend × batch × T (and the PyTorch peer) → bench.csv.
@@ -70,6 +73,7 @@ pub fn run(cli: Cli) -> Result<String> {
         Command::Prepare(a) => commands::data::prepare(a),
         Command::Synth(a) => commands::data::synth(a),
         Command::Reproduce(a) => commands::jobs::reproduce(a, quiet),
+        Command::Train(a) => commands::jobs::train(a, quiet),
         Command::Report(a) => crate::reproduce::report_only(&a.dir),
         Command::Bench(a) => commands::jobs::bench(a, quiet),
     }

@@ -68,17 +68,18 @@ fn measured_gpu(out: &Path, adapter_is_cpu: bool) -> Result<Option<MeasuredGpu>>
 
 /// Prices the run in `out` and writes its cost CSVs. `activity` is the chip run's record (or the fallback).
 pub fn run(
-    cfg: &ReproduceConfig,
+    net: &models::NetConfig,
+    cost: &super::CostConfig,
     out: &Path,
     adapter_is_cpu: bool,
     chip: ChipConfig,
     activity: Activity,
 ) -> Result<()> {
-    let gpu = crate::cost::preset(&cfg.cost.gpu)?;
+    let gpu = crate::cost::preset(&cost.gpu)?;
     let report = cost_report(&CostInputs {
-        cfg: cfg.net.clone(),
+        cfg: net.clone(),
         chip: chip.clone(),
-        pes: cfg.cost.pes,
+        pes: cost.pes,
         level: None,
         trace_code: TraceCode::default(),
         gpu,
@@ -112,7 +113,7 @@ pub fn recost(dir: &Path, chip: Option<ChipConfig>) -> Result<String> {
         .and_then(|t| t.strs("adapter").ok()?.first().cloned())
         .unwrap_or_default();
     let is_cpu = adapter.is_empty() || adapter.contains(", Cpu,");
-    run(&cfg, dir, is_cpu, chip.unwrap_or_default(), rec.activity)?;
+    run(&cfg.net, &cfg.cost, dir, is_cpu, chip.unwrap_or_default(), rec.activity)?;
     super::report::rebuild(dir)?;
     Ok(format!(
         "priced {} again from its {ACTIVITY_FILE} ({} epochs); cost_*.csv and report.md rewritten",

@@ -356,13 +356,17 @@ pub fn dataset(cfg: &DataConfig, cache_dir: &Path, quiet: bool) -> Result<(PathB
     Ok((cache, format!("{what}: {}", counts.join(", "))))
 }
 
-/// Reads or writes the run's config: a folder that already holds a different config is refused.
-fn settle_config(out: &Path, cfg: &ReproduceConfig) -> Result<bool> {
+/// Reads or writes the run's config (`read` parses the file there): a folder that already holds a different config
+/// is refused; returns whether the run resumes.
+pub fn settle_config<T: Serialize + PartialEq>(
+    out: &Path,
+    cfg: &T,
+    read: impl Fn(&Path) -> Result<T>,
+) -> Result<bool> {
     let path = out.join("config.toml");
     let text = toml::to_string_pretty(cfg)?;
     if path.exists() {
-        let old = ReproduceConfig::read(&path, false)
-            .with_context(|| format!("{}: not a reproduce config", path.display()))?;
+        let old = read(&path).with_context(|| format!("{}: not this job's config", path.display()))?;
         if &old != cfg {
             bail!(
                 "{} holds a run with another config; choose another --out, pass --config {} to resume it, or delete the folder",
@@ -380,7 +384,8 @@ fn settle_config(out: &Path, cfg: &ReproduceConfig) -> Result<bool> {
 /// Runs every stage into `out` and returns a summary.
 pub fn reproduce(cfg: &ReproduceConfig, out: &Path, quiet: bool) -> Result<String> {
     install_interrupt_handler();
-    let resumed = settle_config(out, cfg)?;
+    let _lock = crate::results::lock::RunLock::acquire(out)?;
+    let resumed = settle_config(out, cfg, |p| ReproduceConfig::read(p, false))?;
     let ctx = kernels::GpuContext::new(cfg.adapter.as_deref()).context(
         "the GPU runs need a wgpu adapter; on a machine without a GPU run scripts/setup.sh (Mesa's lavapipe)",
     )?;
@@ -431,7 +436,7 @@ pub fn reproduce(cfg: &ReproduceConfig, out: &Path, quiet: bool) -> Result<Strin
             a
         }
     };
-    cost_stage::run(cfg, out, info.adapter_is_cpu, models::spinnaker2::ChipConfig::default(), activity)?;
+    cost_stage::run(&cfg.net, &cfg.cost, out, info.adapter_is_cpu, models::spinnaker2::ChipConfig::default(), activity)?;
     if !out.join("bench.csv").exists() {
         // Throughput side by side: CPU reference, WGSL, burn (BPTT) and the PyTorch peer, at the GPU schedule's batch.
         let plan = crate::bench::BenchPlan {

@@ -59,7 +59,7 @@ pub fn evaluate(cfg: &NetConfig, p: &Params<f32>, d: &BatchData) -> (f64, f64, V
 }
 
 /// Columns of the training CSVs (a contract of the run folder; the test checks them).
-pub const TRAINING_COLUMNS: [&str; 24] = [
+pub const TRAINING_COLUMNS: [&str; 25] = [
     "experiment",
     "algorithm",
     "backend",
@@ -83,6 +83,7 @@ pub const TRAINING_COLUMNS: [&str; 24] = [
     "gpu_energy_j",
     "gpu_energy_note",
     "spike_rate",
+    "gpu_buffer_bytes",
     "source",
 ];
 
@@ -425,6 +426,7 @@ pub fn run_training(
             ("gpu_energy_j", energy.into()),
             ("gpu_energy_note", if is_chip { "n/a".to_string() } else { energy_note }.into()),
             ("spike_rate", rate.into()),
+            ("gpu_buffer_bytes", contender.gpu_bytes().map(|b| b.total()).into()),
             ("source", src.into()),
         ])?;
         ck = Checkpoint { params, adam, epochs_done: epoch + 1 };

@@ -2,5 +2,6 @@
 //! tables written to and read from CSV (`table`). `bench`, `reproduce` and later jobs build on it; it imports
 //! nothing from them.
 
+pub mod lock;
 pub mod run;
 pub mod table;

@@ -88,3 +88,22 @@ pub fn bench(a: BenchArgs, quiet: bool) -> Result<String> {
     let out = a.out.clone().unwrap_or_else(|| default_folder("bench"));
     crate::bench::run(&plan, &out, quiet)
 }
+
+pub fn train(a: TrainArgs, quiet: bool) -> Result<String> {
+    let flags = crate::train::TrainFlags {
+        config: a.config,
+        backend: a.backend,
+        rule: a.rule,
+        quick: a.quick,
+        data: a.data,
+        synth: a.synth,
+        epochs: a.epochs,
+        batch: a.batch,
+        seed: a.seed,
+        net: a.net,
+        adapter: a.adapter,
+    };
+    let cfg = flags.resolve()?;
+    let out = a.out.unwrap_or_else(|| default_folder("train"));
+    crate::train::train(&cfg, &out, quiet)
+}

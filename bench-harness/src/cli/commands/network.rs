@@ -131,8 +131,32 @@ pub fn random_batch(a: RandomBatchArgs) -> Result<String> {
     ))
 }
 
-pub fn evaluate(a: EvaluateArgs) -> Result<String> {
-    let (cfg, p, b) = load(&a.params, &a.batch, &a.net)?;
+pub fn evaluate(mut a: EvaluateArgs) -> Result<String> {
+    // A run folder: its final weights, and its config's network unless --net is given.
+    let mut run_net = None;
+    if a.params.is_dir() {
+        let dir = a.params.clone();
+        a.params = dir.join("weights.safetensors");
+        if !a.params.is_file() {
+            anyhow::bail!(
+                "--params {}: no weights.safetensors yet (a run folder gets it when training ends); pass a checkpoint \
+                 from {}/checkpoints/ instead",
+                dir.display(),
+                dir.display()
+            );
+        }
+        if a.net.net.is_none() && dir.join("config.toml").is_file() {
+            let path = dir.join("config.toml");
+            let table = crate::config::parse_table(&std::fs::read_to_string(&path)?, &path)?;
+            if let Some(net) = table.get("net") {
+                run_net = Some(net.clone().try_into::<models::NetConfig>()?);
+            }
+        }
+    }
+    let (mut cfg, p, b) = load(&a.params, &a.batch, &a.net)?;
+    if let Some(n) = run_net {
+        cfg = models::NetConfig { n_in: p.n_in, n_rec: p.n_rec, n_out: p.n_out, ..n };
+    }
     let (logits, spikes) = models::srnn::forward::<f32>(&cfg, &p, &b.as_batch());
     let mut correct = 0usize;
     let mut ce = 0.0f64;

@@ -10,5 +10,6 @@ pub mod cost;
 pub mod data;
 pub mod reproduce;
 pub mod results;
+pub mod sweep;
 pub mod tensors;
 pub mod train;

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::contender::Kind;
 use crate::reproduce::{
-    CostConfig, DataConfig, ReproduceConfig, RunInfo, Schedule, activity, cost_stage, energy::Meter,
+    CostConfig, DataConfig, ReproduceConfig, RunInfo, Schedule, activity, cost_stage,
+    energy::Meter,
     install_interrupt_handler, settle_config,
     train::{Data, Spec, adapter_label, backend_label, checkpoint_path},
 };
@@ -91,9 +92,8 @@ impl TrainConfig {
 
     /// The contender and rule this config names, checked against each other and against this build.
     pub fn contender(&self) -> Result<(Kind, Rule)> {
-        let kind = Kind::parse(&self.backend, self.cost.pes).with_context(|| {
-            format!("backend `{}`: expected cpu, wgpu, burn-wgpu, burn-cpu or chip", self.backend)
-        })?;
+        let kind = Kind::parse(&self.backend, self.cost.pes)
+            .with_context(|| format!("backend `{}`: expected cpu, wgpu, burn-wgpu, burn-cpu or chip", self.backend))?;
         let rule = match self.rule.as_str() {
             "eprop" => Rule::Eprop(TraceVariant::Authors),
             "bptt" => Rule::Bptt(BpttOptions::default()),
@@ -219,7 +219,10 @@ impl TrainFlags {
         }
         if let Some(d) = &self.data {
             if !d.is_dir() {
-                bail!("--data {}: not a folder; make one with `snnbench prepare --gsc DIR --out FEATURES`", d.display());
+                bail!(
+                    "--data {}: not a folder; make one with `snnbench prepare --gsc DIR --out FEATURES`",
+                    d.display()
+                );
             }
             set(&mut table, "data.features", V::String(d.display().to_string()))?;
         }
@@ -247,7 +250,9 @@ impl TrainFlags {
             table.insert("net".into(), V::Table(merged));
         }
         if !table.contains_key("backend") || !table.contains_key("rule") {
-            bail!("train needs --backend (cpu, wgpu, burn-wgpu, burn-cpu, chip) and --rule (eprop, bptt), as flags or in --config");
+            bail!(
+                "train needs --backend (cpu, wgpu, burn-wgpu, burn-cpu, chip) and --rule (eprop, bptt), as flags or in --config"
+            );
         }
         TrainConfig::from_table(table, &origin)
     }

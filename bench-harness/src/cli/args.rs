@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
-use clap::{Args, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
 use models::{Rule, TraceVariant, bptt::BpttOptions};
 
 use crate::contender::Kind;
@@ -24,9 +24,17 @@ pub struct ReproduceArgs {
     /// resumes.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// A config.toml of an earlier run, to repeat it exactly (overrides --quick).
+    /// A config TOML: an earlier run's config.toml repeats it exactly; a partial one changes only the fields it
+    /// names (the rest from --quick's or the full run's defaults).
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Run the whole comparison for N seeds (the config's seed and the N − 1 after it), each in
+    /// OUT/cells/seed=S/, and report mean ± SE over them (a sweep over `seed`).
+    #[arg(long)]
+    pub seeds: Option<usize>,
+    /// With --seeds: seeds at once on this machine.
+    #[arg(long, default_value_t = 1, requires = "seeds")]
+    pub jobs: usize,
     /// wgpu adapter name filter for the GPU runs (also `SNNBENCH_ADAPTER`).
     #[arg(long)]
     pub adapter: Option<String>,
@@ -71,6 +79,76 @@ pub struct TrainArgs {
     /// The run folder (default reports/<date>-<machine>-train/); the same command resumes it.
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+/// `snnbench sweep`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct SweepArgs {
+    #[command(subcommand)]
+    pub action: Option<SweepAction>,
+    /// The spec: `job = "reproduce"` or `"train"`, the job's (partial) config shared by every cell, and `[axes]`
+    /// mapping `seed` or a dotted config field (`"net.n_rec"`) to a list of values.
+    pub spec: Option<PathBuf>,
+    /// The sweep folder (cells in DIR/cells/<cell-id>/); the same command resumes it.
+    #[arg(long, required = true)]
+    pub out: Option<PathBuf>,
+    /// Cells at once on this machine.
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
+    /// Where the cells run: child processes here, or one Slurm array job.
+    #[arg(long, value_enum, default_value = "local")]
+    pub executor: ExecutorName,
+    /// Slurm partition.
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// Slurm time limit per cell (e.g. 01:00:00).
+    #[arg(long)]
+    pub time: Option<String>,
+    /// Slurm CPUs per cell.
+    #[arg(long)]
+    pub cpus_per_task: Option<usize>,
+    /// Slurm generic resources per cell (e.g. gpu:1).
+    #[arg(long)]
+    pub gres: Option<String>,
+    /// Slurm: submit, print the job id and return (aggregate later with `sweep report DIR`).
+    #[arg(long)]
+    pub submit_only: bool,
+    /// The snnbench binary the cells run (default: this one); on a cluster, a path every node can read.
+    #[arg(long)]
+    pub snnbench: Option<PathBuf>,
+}
+
+/// Where a sweep's cells run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExecutorName {
+    /// Child processes on this machine (`--jobs` at a time).
+    Local,
+    /// One `sbatch --array` job (needs Slurm's client and a shared folder).
+    Slurm,
+}
+
+/// `snnbench sweep status|report|cell`.
+#[derive(Debug, Subcommand)]
+pub enum SweepAction {
+    /// Each cell's state: done, failed (with its error), running (holder) or pending.
+    Status {
+        /// The sweep folder.
+        dir: PathBuf,
+    },
+    /// Aggregate the finished cells: aggregate.csv, cell_metrics.csv, error-bar plots, report.md.
+    Report {
+        /// The sweep folder.
+        dir: PathBuf,
+    },
+    /// Run one cell in this process (what each executor runs; records status.json).
+    #[command(hide = true)]
+    Cell {
+        /// The sweep folder.
+        dir: PathBuf,
+        /// The cell's id (its folder under cells/).
+        id: String,
+    },
 }
 
 /// `snnbench report`.

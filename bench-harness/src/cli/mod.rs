@@ -52,6 +52,10 @@ pub enum Command {
     /// Train one contender with one rule on prepared features or the synthetic set: per-epoch CSV rows (reproduce's
     /// columns), checkpoints, resume, final weights, and the chip's cost for `--backend chip`.
     Train(TrainArgs),
+    /// Run `reproduce` or `train` over the Cartesian product of axes (seeds, sizes, any config field), locally or as
+    /// a Slurm array job, and aggregate mean, SE and 95 % CI per condition with error-bar plots; `sweep status DIR`,
+    /// `sweep report DIR`.
+    Sweep(SweepArgs),
     /// Rebuild summaries, plots and report.md of a reproduce run folder from its CSVs.
     Report(ReportArgs),
     /// The performance suite: samples/s and bytes per rule × backend × batch × T (and the PyTorch peer) → bench.csv.
@@ -74,6 +78,7 @@ pub fn run(cli: Cli) -> Result<String> {
         Command::Synth(a) => commands::data::synth(a),
         Command::Reproduce(a) => commands::jobs::reproduce(a, quiet),
         Command::Train(a) => commands::jobs::train(a, quiet),
+        Command::Sweep(a) => commands::jobs::sweep(a, quiet),
         Command::Report(a) => crate::reproduce::report_only(&a.dir),
         Command::Bench(a) => commands::jobs::bench(a, quiet),
     }

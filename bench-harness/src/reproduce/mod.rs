@@ -230,11 +230,20 @@ impl ReproduceConfig {
     /// A (partial) config file: every field it leaves out takes the quick run's value when the file says
     /// `quick = true` or `quick` is passed, else the full run's; an unknown key is a one-line error naming it.
     pub fn from_toml(text: &str, origin: &Path, quick: bool) -> Result<Self> {
-        let table = crate::config::parse_table(text, origin)?;
-        let quick = quick || table.get("quick").and_then(toml::Value::as_bool).unwrap_or(false);
+        crate::config::check::<Self>(text, origin)?;
+        let mut table = crate::config::parse_table(text, origin)?;
+        if quick {
+            table.insert("quick".into(), toml::Value::Boolean(true));
+        }
+        Self::from_table(table, origin)
+    }
+
+    /// The config a table gives: every field it leaves out takes the quick run's value when it says
+    /// `quick = true`, else the full run's.
+    pub fn from_table(table: toml::Table, origin: &Path) -> Result<Self> {
+        let quick = table.get("quick").and_then(toml::Value::as_bool).unwrap_or(false);
         let base = if quick { Self::quick() } else { Self::full() };
-        let mut cfg: Self = crate::config::partial::<Self, Self>(&base, text, origin)?;
-        cfg.quick = quick;
+        let cfg: Self = crate::config::overlay(&base, table, origin)?;
         cfg.net.validate().map_err(|e| anyhow::anyhow!("{}: [net]: {e}", origin.display()))?;
         Ok(cfg)
     }
@@ -358,11 +367,7 @@ pub fn dataset(cfg: &DataConfig, cache_dir: &Path, quiet: bool) -> Result<(PathB
 
 /// Reads or writes the run's config (`read` parses the file there): a folder that already holds a different config
 /// is refused; returns whether the run resumes.
-pub fn settle_config<T: Serialize + PartialEq>(
-    out: &Path,
-    cfg: &T,
-    read: impl Fn(&Path) -> Result<T>,
-) -> Result<bool> {
+pub fn settle_config<T: Serialize + PartialEq>(out: &Path, cfg: &T, read: impl Fn(&Path) -> Result<T>) -> Result<bool> {
     let path = out.join("config.toml");
     let text = toml::to_string_pretty(cfg)?;
     if path.exists() {
@@ -436,7 +441,14 @@ pub fn reproduce(cfg: &ReproduceConfig, out: &Path, quiet: bool) -> Result<Strin
             a
         }
     };
-    cost_stage::run(&cfg.net, &cfg.cost, out, info.adapter_is_cpu, models::spinnaker2::ChipConfig::default(), activity)?;
+    cost_stage::run(
+        &cfg.net,
+        &cfg.cost,
+        out,
+        info.adapter_is_cpu,
+        models::spinnaker2::ChipConfig::default(),
+        activity,
+    )?;
     if !out.join("bench.csv").exists() {
         // Throughput side by side: CPU reference, WGSL, burn (BPTT) and the PyTorch peer, at the GPU schedule's batch.
         let plan = crate::bench::BenchPlan {

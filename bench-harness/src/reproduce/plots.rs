@@ -11,9 +11,9 @@ use plotters::prelude::*;
 
 use crate::results::table::Table;
 
-const FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
-const SIZE: (u32, u32) = (900, 560);
-const COLORS: [RGBColor; 6] = [
+pub(crate) const FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+pub(crate) const SIZE: (u32, u32) = (900, 560);
+pub(crate) const COLORS: [RGBColor; 6] = [
     RGBColor(31, 119, 180),
     RGBColor(214, 39, 40),
     RGBColor(44, 160, 44),
@@ -22,7 +22,7 @@ const COLORS: [RGBColor; 6] = [
     RGBColor(140, 86, 75),
 ];
 
-fn font_once() -> Result<()> {
+pub(crate) fn font_once() -> Result<()> {
     static ONCE: Once = Once::new();
     let mut err = None;
     ONCE.call_once(|| {
@@ -33,12 +33,12 @@ fn font_once() -> Result<()> {
     err.map_or(Ok(()), Err)
 }
 
-fn e<E: std::fmt::Debug>(x: E) -> anyhow::Error {
+pub(crate) fn e<E: std::fmt::Debug>(x: E) -> anyhow::Error {
     anyhow!("plot: {x:?}")
 }
 
 /// Draws `f` into `<dir>/<stem>.png` and `<dir>/<stem>.svg`.
-fn both(
+pub(crate) fn both(
     dir: &Path,
     stem: &str,
     f: impl Fn(&DrawingArea<BitMapBackend, Shift>) -> Result<()>,
@@ -336,7 +336,7 @@ pub fn step_time(dir: &Path) -> Result<()> {
 }
 
 /// The legend every plot draws: white box, black border, 13 px text.
-fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+pub(crate) fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
     chart: &mut ChartContext<'a, DB, CT>,
     pos: SeriesLabelPosition,
 ) -> Result<()> {

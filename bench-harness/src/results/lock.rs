@@ -44,6 +44,24 @@ impl Holder {
     }
 }
 
+/// The error of a folder another live process holds.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{} is in use by pid {} on {} (lock {}); wait for it to finish, or stop that process and run again",
+    dir.display(),
+    holder.pid,
+    holder.host,
+    lock.display()
+)]
+pub struct Locked {
+    /// The folder.
+    pub dir: PathBuf,
+    /// Its holder.
+    pub holder: Holder,
+    /// The lock file.
+    pub lock: PathBuf,
+}
+
 /// A held lock; released (the file removed) on drop.
 #[derive(Debug)]
 pub struct RunLock {
@@ -72,14 +90,9 @@ impl RunLock {
                         .and_then(|t| SystemTime::now().duration_since(t).ok())
                         .unwrap_or_default();
                     match Holder::parse(&text) {
-                        Some(h) if !stale(&h, &me, age) => bail!(
-                            "{} is in use by pid {} on {} (lock {}); wait for it to finish, or stop that process and \
-                             run again",
-                            dir.display(),
-                            h.pid,
-                            h.host,
-                            path.display()
-                        ),
+                        Some(h) if !stale(&h, &me, age) => {
+                            return Err(Locked { dir: dir.to_path_buf(), holder: h, lock: path }.into());
+                        }
                         // Half-written (the holder died between create and write) or stale: take it over.
                         None if age < Duration::from_secs(5) => std::thread::sleep(Duration::from_millis(200)),
                         h => {

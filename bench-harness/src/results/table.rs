@@ -176,8 +176,12 @@ impl Table {
     pub fn write_csv(&self, path: &Path) -> Result<()> {
         let mut df = self.to_frame()?;
         let dir = path.parent().unwrap_or(Path::new("."));
-        let mut tmp =
-            tempfile::NamedTempFile::new_in(dir).with_context(|| format!("{}: cannot write", dir.display()))?;
+        let mut b = tempfile::Builder::new();
+        // Readable by others like any file the run writes (a temporary file would be 0600), e.g. a group sharing a
+        // cluster's sweep folder.
+        #[cfg(unix)]
+        b.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+        let mut tmp = b.tempfile_in(dir).with_context(|| format!("{}: cannot write", dir.display()))?;
         CsvWriter::new(&mut tmp).include_header(true).finish(&mut df)?;
         tmp.persist(path).with_context(|| format!("{}: cannot write", path.display()))?;
         Ok(())

@@ -63,6 +63,23 @@ pub fn reproduce(a: ReproduceArgs, quiet: bool) -> Result<String> {
         cfg.adapter = a.adapter.clone();
     }
     let out = a.out.clone().unwrap_or_else(|| default_folder("reproduce"));
+    if let Some(n) = a.seeds {
+        if n == 0 {
+            bail!("--seeds must be at least 1");
+        }
+        // A sweep over the seed: the resolved config shared, the seeds as the one axis.
+        let mut shared = toml::Table::try_from(&cfg)?;
+        shared.remove("seed");
+        let seeds = (cfg.seed..cfg.seed + n as u64).map(|s| toml::Value::Integer(s as i64)).collect();
+        let spec =
+            crate::sweep::SweepSpec { job: crate::sweep::Job::Reproduce, shared, axes: vec![("seed".into(), seeds)] };
+        let opts = crate::sweep::SweepOptions {
+            executor: crate::sweep::Executor::Local { jobs: a.jobs },
+            snnbench: std::env::current_exe()?,
+            quiet,
+        };
+        return crate::sweep::run_spec(&spec, std::path::Path::new("--seeds"), &out, &opts);
+    }
     crate::reproduce::reproduce(&cfg, &out, quiet)
 }
 
@@ -106,4 +123,39 @@ pub fn train(a: TrainArgs, quiet: bool) -> Result<String> {
     let cfg = flags.resolve()?;
     let out = a.out.unwrap_or_else(|| default_folder("train"));
     crate::train::train(&cfg, &out, quiet)
+}
+
+pub fn sweep(a: SweepArgs, quiet: bool) -> Result<String> {
+    match a.action {
+        Some(SweepAction::Status { dir }) => return crate::sweep::status(&dir),
+        Some(SweepAction::Report { dir }) => return crate::sweep::aggregate::report(&dir),
+        Some(SweepAction::Cell { dir, id }) => return crate::sweep::run_cell(&dir, &id),
+        None => {}
+    }
+    let Some(spec) = a.spec else {
+        bail!(
+            "sweep needs a spec file: `snnbench sweep SPEC.toml --out DIR` (or `sweep status DIR`, `sweep report DIR`)"
+        );
+    };
+    let Some(out) = a.out else { bail!("sweep needs --out DIR") };
+    let executor = match a.executor {
+        ExecutorName::Local => {
+            if a.submit_only {
+                bail!("--submit-only is for --executor slurm");
+            }
+            crate::sweep::Executor::Local { jobs: a.jobs }
+        }
+        ExecutorName::Slurm => crate::sweep::Executor::Slurm(crate::sweep::exec::SlurmOptions {
+            partition: a.partition,
+            time: a.time,
+            cpus_per_task: a.cpus_per_task,
+            gres: a.gres,
+            submit_only: a.submit_only,
+        }),
+    };
+    let snnbench = match a.snnbench {
+        Some(p) => p,
+        None => std::env::current_exe()?,
+    };
+    crate::sweep::run(&spec, &out, &crate::sweep::SweepOptions { executor, snnbench, quiet })
 }

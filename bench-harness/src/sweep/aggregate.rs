@@ -1,0 +1,555 @@
+//! `snnbench sweep report DIR`: every finished cell's metrics (`cell_metrics.csv`, one row per cell, contender and
+//! metric, read from the cell's own CSVs), their statistics per condition (the cell's axes without the seed),
+//! contender and metric (`aggregate.csv`: n, mean, SD, SE, Student-t 95 % CI, min, max), error-bar plots and
+//! `report.md`. Cells that failed or did not finish are counted and named, never averaged over.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Result;
+use plotters::prelude::*;
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
+use super::{CELL_FILE, SPEC_FILE, State, folder_spec, spec::show, state};
+use crate::reproduce::plots::{COLORS, both, e, legend};
+use crate::results::table::{Table, Value};
+
+/// Columns of `cell_metrics.csv`.
+pub const CELL_METRICS_COLUMNS: [&str; 6] = ["cell", "condition", "contender", "metric", "value", "source"];
+/// Columns of `aggregate.csv` (before them, one column per axis other than `seed`).
+pub const AGGREGATE_COLUMNS: [&str; 13] = [
+    "condition",
+    "contender",
+    "metric",
+    "n",
+    "mean",
+    "sd",
+    "se",
+    "ci95_low",
+    "ci95_high",
+    "t_quantile",
+    "min",
+    "max",
+    "cells",
+];
+
+/// The metrics, in report order: name, what it is, unit scale for the report, unit.
+pub const METRICS: [(&str, &str, f64, &str); 10] = [
+    ("final_test_accuracy", "test accuracy after the last epoch", 100.0, "%"),
+    ("best_validation_test_accuracy", "test accuracy at the epoch of best validation accuracy", 100.0, "%"),
+    ("final_test_loss", "test cross-entropy after the last epoch", 1.0, ""),
+    ("samples_per_s", "training samples per second of wall time (all epochs)", 1.0, "samples/s"),
+    ("gpu_buffer_bytes", "bytes of the device buffers (wgpu)", 1e-6, "MB"),
+    ("chip_energy_j_per_sample", "chip energy per training sample (modelled, total boundary)", 1e3, "mJ"),
+    ("gpu_energy_j_per_sample", "GPU energy per training sample of the cost headline (measured or assumed)", 1e3, "mJ"),
+    ("energy_ratio_gpu_over_chip", "GPU / chip energy per sample, total boundary (cost headline)", 1.0, "×"),
+    ("chip_memory_bytes", "chip data memory over all PEs (modelled)", 1e-3, "kB"),
+    ("chip_cycles_per_step_max", "cycles of the slowest PE per step (modelled)", 1.0, "cycles"),
+];
+
+/// Statistics of a sample.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stats {
+    /// Values.
+    pub n: usize,
+    /// Mean.
+    pub mean: f64,
+    /// Standard deviation (n − 1); none for one value.
+    pub sd: Option<f64>,
+    /// Standard error sd/√n.
+    pub se: Option<f64>,
+    /// t quantile 0.975 with n − 1 degrees of freedom.
+    pub t: Option<f64>,
+    /// 95 % confidence interval of the mean, mean ± t·se.
+    pub ci95: Option<(f64, f64)>,
+    /// Smallest value.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
+}
+
+/// Statistics of `v` (not empty).
+pub fn stats(v: &[f64]) -> Stats {
+    let n = v.len();
+    let mean = v.iter().sum::<f64>() / n as f64;
+    let (min, max) = v.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));
+    if n < 2 {
+        return Stats { n, mean, sd: None, se: None, t: None, ci95: None, min, max };
+    }
+    let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt();
+    let se = sd / (n as f64).sqrt();
+    let t = StudentsT::new(0.0, 1.0, (n - 1) as f64).map(|d| d.inverse_cdf(0.975)).ok();
+    let ci95 = t.map(|t| (mean - t * se, mean + t * se));
+    Stats { n, mean, sd: Some(sd), se: Some(se), t, ci95, min, max }
+}
+
+/// One metric value of one cell.
+#[derive(Clone, Debug)]
+struct Sample {
+    cell: String,
+    condition: String,
+    contender: String,
+    metric: &'static str,
+    value: f64,
+    source: String,
+}
+
+fn last(t: &Table, col: &str) -> Option<f64> {
+    t.f64s(col).ok()?.last().copied().flatten()
+}
+
+/// The metrics of one finished cell, from its own CSVs.
+fn cell_samples(cell_dir: &Path, id: &str, condition: &str) -> Result<Vec<Sample>> {
+    let mut out = vec![];
+    let mut push = |contender: &str, metric: &'static str, value: Option<f64>, source: String| {
+        if let Some(v) = value.filter(|v| v.is_finite()) {
+            out.push(Sample {
+                cell: id.into(),
+                condition: condition.into(),
+                contender: contender.into(),
+                metric,
+                value: v,
+                source,
+            });
+        }
+    };
+    let mut files: Vec<_> = std::fs::read_dir(cell_dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name().is_some_and(|n| {
+                let n = n.to_string_lossy();
+                n.starts_with("training_") && n.ends_with(".csv")
+            })
+        })
+        .collect();
+    files.sort();
+    let mut chip = None;
+    for f in files {
+        let t = Table::read_csv(&f)?;
+        if t.len() == 0 {
+            continue;
+        }
+        let name = t.strs("experiment")?.first().cloned().unwrap_or_default();
+        let file = f.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let (acc, val) = (t.f64s("test_accuracy")?, t.f64s("validation_accuracy")?);
+        let best = (0..val.len()).fold(None, |b: Option<usize>, i| match (b, val[i]) {
+            (None, Some(_)) => Some(i),
+            (Some(j), Some(v)) if v > val[j].unwrap_or(f64::NEG_INFINITY) => Some(i),
+            (b, _) => b,
+        });
+        push(&name, "final_test_accuracy", last(&t, "test_accuracy"), format!("{file}, last row"));
+        push(
+            &name,
+            "best_validation_test_accuracy",
+            best.and_then(|b| acc[b]),
+            format!("{file}, row of the best validation_accuracy (the first if tied)"),
+        );
+        push(&name, "final_test_loss", last(&t, "test_loss"), format!("{file}, last row"));
+        let samples: f64 = t.f64s("train_samples")?.iter().flatten().sum();
+        let secs: f64 = t.f64s("wall_time_s")?.iter().flatten().sum();
+        push(
+            &name,
+            "samples_per_s",
+            (secs > 0.0).then(|| samples / secs),
+            format!("{file}: Σ train_samples / Σ wall_time_s"),
+        );
+        if t.columns.iter().any(|c| c == "gpu_buffer_bytes") {
+            push(&name, "gpu_buffer_bytes", last(&t, "gpu_buffer_bytes"), format!("{file}, last row"));
+        }
+        if name.starts_with("chip_") {
+            chip = Some(name);
+        }
+    }
+    let totals = cell_dir.join("cost_totals.csv");
+    if let (Some(name), true) = (chip, totals.exists()) {
+        let t = Table::read_csv(&totals)?;
+        for (metric, col) in [
+            ("chip_energy_j_per_sample", "energy_j_per_sample_chip"),
+            ("gpu_energy_j_per_sample", "energy_j_per_sample_gpu"),
+            ("energy_ratio_gpu_over_chip", "energy_ratio"),
+            ("chip_memory_bytes", "memory_bytes_total"),
+            ("chip_cycles_per_step_max", "cycles_per_step_max"),
+        ] {
+            push(&name, metric, last(&t, col), format!("cost_totals.csv {col} (modelled)"));
+        }
+    }
+    Ok(out)
+}
+
+/// The condition of a cell: its axes without the seed (`all` when only seeds vary).
+pub fn condition(axes: &[(String, toml::Value)]) -> String {
+    let parts: Vec<String> =
+        axes.iter().filter(|(k, _)| k != "seed").map(|(k, v)| format!("{k}={}", show(v))).collect();
+    if parts.is_empty() { "all".into() } else { parts.join(", ") }
+}
+
+/// The contenders in a fixed order (so each keeps its colour in every plot): reproduce's four, then the rest.
+fn contender_rank(name: &str) -> (usize, String) {
+    let known = ["chip_eprop", "gpu_eprop", "gpu_bptt", "burn_bptt", "cpu_eprop", "cpu_bptt"];
+    (known.iter().position(|k| *k == name).unwrap_or(known.len()), name.to_string())
+}
+
+fn color(name: &str) -> RGBColor {
+    COLORS[contender_rank(name).0 % COLORS.len()]
+}
+
+/// Aggregates sweep `dir` and returns a summary.
+pub fn report(dir: &Path) -> Result<String> {
+    let spec = folder_spec(dir)?;
+    let cells = spec.cells(&dir.join(SPEC_FILE))?;
+    let mut samples = vec![];
+    let mut not_done = vec![];
+    for c in &cells {
+        let cell_dir = dir.join("cells").join(&c.id);
+        match state(dir, &c.id) {
+            State::Done => samples.extend(cell_samples(&cell_dir, &c.id, &condition(&c.axes))?),
+            State::Failed(err) => not_done.push((c.id.clone(), format!("failed: {err}"))),
+            State::Running(h) => not_done.push((c.id.clone(), format!("running (pid {} on {})", h.pid, h.host))),
+            State::Pending if cell_dir.join(CELL_FILE).exists() => {
+                not_done.push((c.id.clone(), "did not finish (a re-run resumes it)".into()))
+            }
+            State::Pending => not_done.push((c.id.clone(), "missing (never started)".into())),
+        }
+    }
+    let mut raw = Table::new(&CELL_METRICS_COLUMNS);
+    for s in &samples {
+        raw.push(vec![
+            ("cell", s.cell.clone().into()),
+            ("condition", s.condition.clone().into()),
+            ("contender", s.contender.clone().into()),
+            ("metric", s.metric.into()),
+            ("value", s.value.into()),
+            ("source", s.source.clone().into()),
+        ])?;
+    }
+    raw.write_csv(&dir.join("cell_metrics.csv"))?;
+
+    // Group: condition (in cell order) × contender (fixed order) × metric (report order).
+    let mut conditions: Vec<String> = vec![];
+    for c in &cells {
+        let k = condition(&c.axes);
+        if !conditions.contains(&k) {
+            conditions.push(k);
+        }
+    }
+    let mut groups: BTreeMap<(usize, (usize, String), usize), Vec<&Sample>> = BTreeMap::new();
+    for s in &samples {
+        let ci = conditions.iter().position(|c| *c == s.condition).unwrap_or(0);
+        let mi = METRICS.iter().position(|m| m.0 == s.metric).unwrap_or(0);
+        groups.entry((ci, contender_rank(&s.contender), mi)).or_default().push(s);
+    }
+    let axis_cols: Vec<String> = spec.axes.iter().map(|a| a.0.clone()).filter(|k| k != "seed").collect();
+    let mut cols: Vec<&str> = axis_cols.iter().map(String::as_str).collect();
+    cols.extend(AGGREGATE_COLUMNS);
+    let mut agg = Table::new(&cols);
+    let mut rows = vec![];
+    for ((ci, (_, contender), mi), group) in &groups {
+        let v: Vec<f64> = group.iter().map(|s| s.value).collect();
+        let st = stats(&v);
+        let axes_of = cells.iter().find(|c| condition(&c.axes) == conditions[*ci]).map(|c| c.axes.clone());
+        let mut row: Vec<(&str, Value)> = vec![];
+        for k in &axis_cols {
+            let v = axes_of.as_ref().and_then(|a| a.iter().find(|(n, _)| n == k)).map(|(_, v)| v.clone());
+            row.push((
+                k.as_str(),
+                match v {
+                    Some(toml::Value::Integer(i)) => Value::I(i),
+                    Some(toml::Value::Float(f)) => f.into(),
+                    Some(v) => show(&v).into(),
+                    None => Value::Null,
+                },
+            ));
+        }
+        row.extend([
+            ("condition", conditions[*ci].clone().into()),
+            ("contender", contender.clone().into()),
+            ("metric", METRICS[*mi].0.into()),
+            ("n", st.n.into()),
+            ("mean", st.mean.into()),
+            ("sd", st.sd.into()),
+            ("se", st.se.into()),
+            ("ci95_low", st.ci95.map(|c| c.0).into()),
+            ("ci95_high", st.ci95.map(|c| c.1).into()),
+            ("t_quantile", st.t.into()),
+            ("min", st.min.into()),
+            ("max", st.max.into()),
+            ("cells", group.iter().map(|s| s.cell.as_str()).collect::<Vec<_>>().join(" ").into()),
+        ]);
+        agg.push(row)?;
+        rows.push((*ci, contender.clone(), *mi, st));
+    }
+    agg.write_csv(&dir.join("aggregate.csv"))?;
+    let plots = plot_all(dir, &spec, &cells, &conditions, &rows)?;
+    let md = markdown(dir, &spec, cells.len(), &not_done, &conditions, &rows, &plots);
+    std::fs::write(dir.join("report.md"), md)?;
+    Ok(format!(
+        "sweep report: {} of {} cells aggregated ({} not finished); aggregate.csv, cell_metrics.csv, {} plots and \
+         report.md in {}",
+        cells.len() - not_done.len(),
+        cells.len(),
+        not_done.len(),
+        plots.len(),
+        dir.display()
+    ))
+}
+
+type Row = (usize, String, usize, Stats);
+
+fn fmt(v: f64, scale: f64) -> String {
+    let x = v * scale;
+    if x.abs() >= 1000.0 {
+        format!("{x:.0}")
+    } else if x.abs() >= 10.0 {
+        format!("{x:.2}")
+    } else {
+        format!("{x:.4}")
+    }
+}
+
+fn markdown(
+    dir: &Path,
+    spec: &super::SweepSpec,
+    n_cells: usize,
+    not_done: &[(String, String)],
+    conditions: &[String],
+    rows: &[Row],
+    plots: &[String],
+) -> String {
+    let mut m = format!(
+        "# Sweep {}\n\nJob `{}` over {} cells (spec: `{SPEC_FILE}`; each cell's resolved config is \
+         `cells/<cell>/config.toml`). Axes: {}.\n\n",
+        dir.file_name().map_or(String::new(), |n| n.to_string_lossy().to_string()),
+        spec.job.name(),
+        n_cells,
+        if spec.axes.is_empty() {
+            "none".to_string()
+        } else {
+            spec.axes
+                .iter()
+                .map(|(k, v)| format!("`{k}` ∈ {{{}}}", v.iter().map(show).collect::<Vec<_>>().join(", ")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    );
+    m += &format!("**{} of {n_cells} cells finished** and are aggregated below.", n_cells - not_done.len());
+    if not_done.is_empty() {
+        m += "\n\n";
+    } else {
+        m += " These are not (their metrics are left out, never averaged over):\n\n";
+        for (id, why) in not_done {
+            m += &format!("- `{id}`: {why}\n");
+        }
+        m += "\n";
+    }
+    m += "Statistics per condition (the cell's axes without the seed) and contender over its finished cells: n, \
+          mean, standard error SE = SD/√n (SD with n − 1), the 95 % confidence interval of the mean, mean ± t·SE \
+          with t the Student-t quantile 0.975 at n − 1 degrees of freedom, and min–max. Every number comes from the \
+          cells' own CSVs (`cell_metrics.csv` says which file and row); `aggregate.csv` has them unrounded.\n\n";
+    if spec.job == super::Job::Reproduce {
+        m += "The paper reports one run: **91.12 %** test accuracy on GSC's 12 classes (e-prop on SpiNNaker 2); \
+              the authors' TF2 code averages **91.3 %** (90.9–91.7 %) over 12 runs on an A100. Those are on the \
+              real Google Speech Commands; a sweep on the built-in synthetic set measures something else and is \
+              not comparable to them.\n\n";
+    }
+    for (mi, (metric, what, scale, unit)) in METRICS.iter().enumerate() {
+        let mine: Vec<&Row> = rows.iter().filter(|r| r.2 == mi).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let u = if unit.is_empty() { String::new() } else { format!(" ({unit})") };
+        m += &format!("## {metric}{u}\n\n{what}.\n\n| condition | contender | n | mean | SE | 95 % CI | min–max |\n");
+        m += "|---|---|---:|---:|---:|---|---|\n";
+        for (ci, contender, _, st) in mine {
+            m += &format!(
+                "| {} | {contender} | {} | {} | {} | {} | {}–{} |\n",
+                conditions[*ci],
+                st.n,
+                fmt(st.mean, *scale),
+                st.se.map_or("–".into(), |s| fmt(s, *scale)),
+                st.ci95.map_or("– (n = 1)".into(), |(a, b)| format!("{}–{}", fmt(a, *scale), fmt(b, *scale))),
+                fmt(st.min, *scale),
+                fmt(st.max, *scale)
+            );
+        }
+        m += "\n";
+    }
+    if !plots.is_empty() {
+        m += "## Plots\n\nMeans with error bars of ±1 SE (n finished cells each); each contender keeps its colour.\n\n";
+        for p in plots {
+            m += &format!("![{p}]({p}.png)\n\n");
+        }
+    }
+    m
+}
+
+/// Draws the error-bar plots; returns their stems.
+fn plot_all(
+    dir: &Path,
+    spec: &super::SweepSpec,
+    cells: &[super::Cell],
+    conditions: &[String],
+    rows: &[Row],
+) -> Result<Vec<String>> {
+    let mut stems = vec![];
+    let metric = |name: &str| METRICS.iter().position(|m| m.0 == name).unwrap_or(0);
+    let acc = metric("final_test_accuracy");
+    let pts: Vec<(usize, String, f64, f64)> = rows
+        .iter()
+        .filter(|r| r.2 == acc)
+        .map(|r| (r.0, r.1.clone(), 100.0 * r.3.mean, 100.0 * r.3.se.unwrap_or(0.0)))
+        .collect();
+    if !pts.is_empty() {
+        both(dir, "accuracy_by_contender", |r| categorical(r, conditions, &pts), |r| categorical(r, conditions, &pts))?;
+        stems.push("accuracy_by_contender".into());
+    }
+    // Any metric against a numeric axis: one line per contender (and per value of the other axes).
+    for (axis, values) in &spec.axes {
+        if axis == "seed" || values.len() < 2 || !values.iter().all(|v| v.is_integer() || v.is_float()) {
+            continue;
+        }
+        for m in ["final_test_accuracy", "samples_per_s"] {
+            let mi = metric(m);
+            let mut lines: BTreeMap<(usize, String), Vec<(f64, f64, f64)>> = BTreeMap::new();
+            for (ci, contender, _, st) in rows.iter().filter(|r| r.2 == mi) {
+                let Some(c) = cells.iter().find(|c| condition(&c.axes) == conditions[*ci]) else { continue };
+                let Some(x) = c
+                    .axes
+                    .iter()
+                    .find(|(k, _)| k == axis)
+                    .and_then(|(_, v)| v.as_float().or(v.as_integer().map(|i| i as f64)))
+                else {
+                    continue;
+                };
+                let others: Vec<(String, toml::Value)> =
+                    c.axes.iter().filter(|(k, _)| k != axis && k != "seed").cloned().collect();
+                let label =
+                    if others.is_empty() { contender.clone() } else { format!("{contender}, {}", condition(&others)) };
+                let scale = METRICS[mi].2;
+                lines.entry((contender_rank(contender).0, label)).or_default().push((
+                    x,
+                    st.mean * scale,
+                    st.se.unwrap_or(0.0) * scale,
+                ));
+            }
+            if lines.is_empty() {
+                continue;
+            }
+            let stem = format!("{m}_vs_{}", axis.replace('.', "_"));
+            let unit = METRICS[mi].3;
+            let yl = if unit.is_empty() { m.to_string() } else { format!("{m} ({unit})") };
+            both(dir, &stem, |r| numeric(r, axis, &yl, &lines), |r| numeric(r, axis, &yl, &lines))?;
+            stems.push(stem);
+        }
+    }
+    Ok(stems)
+}
+
+fn categorical<DB: DrawingBackend>(
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+    conditions: &[String],
+    pts: &[(usize, String, f64, f64)],
+) -> Result<()> {
+    let mut contenders: Vec<String> = pts.iter().map(|p| p.1.clone()).collect();
+    contenders.sort_by_key(|c| contender_rank(c));
+    contenders.dedup();
+    let k = contenders.len().max(1) as f64;
+    let lo = pts.iter().map(|p| p.2 - p.3).fold(f64::INFINITY, f64::min);
+    let hi = pts.iter().map(|p| p.2 + p.3).fold(f64::NEG_INFINITY, f64::max);
+    let pad = ((hi - lo) * 0.15).max(0.5);
+    let (y0, y1) = ((lo - 2.0 * pad).max(0.0), (hi + pad).min(100.0));
+    let n = conditions.len().max(1) as f64;
+    let mut chart = ChartBuilder::on(root)
+        .caption("Test accuracy after the last epoch: mean ± 1 SE over seeds", ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(20)
+        .y_label_area_size(60)
+        .build_cartesian_2d(-0.5..n - 0.5, y0..y1)
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(0)
+        .y_desc("test accuracy (%)")
+        .label_style(("sans-serif", 14))
+        .draw()
+        .map_err(e)?;
+    for (ci, name) in conditions.iter().enumerate() {
+        chart
+            .draw_series(std::iter::once(Text::new(
+                name.clone(),
+                (ci as f64 - 0.45, y0 + 0.4 * pad),
+                ("sans-serif", 13),
+            )))
+            .map_err(e)?;
+    }
+    for (j, c) in contenders.iter().enumerate() {
+        let col = color(c);
+        let off = if k > 1.0 { -0.3 + 0.6 * j as f64 / (k - 1.0) } else { 0.0 };
+        let mine: Vec<(f64, f64, f64)> =
+            pts.iter().filter(|p| &p.1 == c).map(|p| (p.0 as f64 + off, p.2, p.3)).collect();
+        chart
+            .draw_series(
+                mine.iter().map(|&(x, m, s)| ErrorBar::new_vertical(x, m - s, m, m + s, col.stroke_width(2), 10)),
+            )
+            .map_err(e)?
+            .label(c.as_str())
+            .legend(move |(x, y)| Circle::new((x + 9, y), 4, col.filled()));
+        chart.draw_series(mine.iter().map(|&(x, m, _)| Circle::new((x, m), 4, col.filled()))).map_err(e)?;
+    }
+    legend(&mut chart, SeriesLabelPosition::UpperRight)
+}
+
+fn numeric<DB: DrawingBackend>(
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+    axis: &str,
+    yl: &str,
+    lines: &BTreeMap<(usize, String), Vec<(f64, f64, f64)>>,
+) -> Result<()> {
+    let all = lines.values().flatten();
+    let (x0, x1) = all.clone().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.0), b.max(p.0)));
+    let (y0, y1) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.1 - p.2), b.max(p.1 + p.2)));
+    let (xp, yp) = (((x1 - x0) * 0.05).max(0.5), ((y1 - y0) * 0.1).max(1e-9));
+    let mut chart = ChartBuilder::on(root)
+        .caption(format!("{yl} against {axis}: mean ± 1 SE over seeds"), ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x0 - xp..x1 + xp, y0 - yp..y1 + yp)
+        .map_err(e)?;
+    chart.configure_mesh().x_desc(axis).y_desc(yl).label_style(("sans-serif", 14)).draw().map_err(e)?;
+    for ((rank, label), pts) in lines {
+        let mut pts = pts.clone();
+        pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let col = COLORS[*rank % COLORS.len()];
+        chart
+            .draw_series(LineSeries::new(pts.iter().map(|p| (p.0, p.1)), col.stroke_width(2)))
+            .map_err(e)?
+            .label(label.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2)));
+        chart
+            .draw_series(
+                pts.iter().map(|&(x, m, s)| ErrorBar::new_vertical(x, m - s, m, m + s, col.stroke_width(2), 8)),
+            )
+            .map_err(e)?;
+    }
+    legend(&mut chart, SeriesLabelPosition::LowerRight)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statistics_match_a_hand_computation() {
+        let s = stats(&[0.90, 0.91, 0.93]);
+        assert!((s.mean - 0.9133333333333333).abs() < 1e-15);
+        // SD = sqrt(((−0.01333)² + (−0.00333)² + 0.01667²) / 2) = 0.0152753; SE = SD/√3 = 0.0088192.
+        assert!((s.sd.unwrap_or(0.0) - 0.015275252316519465).abs() < 1e-12);
+        assert!((s.se.unwrap_or(0.0) - 0.008819171036881965).abs() < 1e-12);
+        // t(0.975, 2) = 4.302652729911275 (tables give 4.303).
+        assert!((s.t.unwrap_or(0.0) - 4.302652729911275).abs() < 1e-9, "{:?}", s.t);
+        assert_eq!((s.min, s.max), (0.90, 0.93));
+        let one = stats(&[0.5]);
+        assert_eq!((one.n, one.sd, one.ci95), (1, None, None));
+    }
+}

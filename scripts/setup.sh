@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the system packages the workbench needs when they are missing (Debian/Ubuntu, as root or with sudo):
 #   mesa-vulkan-drivers + libvulkan1  — Mesa's lavapipe, so wgpu finds a (software) GPU on any machine;
-#   flite + espeak-ng                 — speech synthesis for the built-in GSC-shaped dataset (`snnbench synth`).
+#   flite + espeak-ng                 — speech synthesis for the built-in GSC-shaped dataset (`snnbench synth`);
+#   slurm-wlm + munge                 — Slurm, for `snnbench sweep --executor slurm` on this machine
+#                                       (scripts/slurm-one-node.sh) and its test.
 # Rust itself must already be installed (rustup, rustc ≥ 1.95).
 set -euo pipefail
 
@@ -10,6 +12,8 @@ dpkg -s mesa-vulkan-drivers >/dev/null 2>&1 || need+=(mesa-vulkan-drivers)
 dpkg -s libvulkan1 >/dev/null 2>&1 || need+=(libvulkan1)
 dpkg -s flite >/dev/null 2>&1 || need+=(flite)
 dpkg -s espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
+dpkg -s slurm-wlm >/dev/null 2>&1 || need+=(slurm-wlm)
+dpkg -s munge >/dev/null 2>&1 || need+=(munge)
 
 if ((${#need[@]})); then
   if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo="sudo"; else

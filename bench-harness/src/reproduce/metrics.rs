@@ -51,7 +51,7 @@ pub struct NeuroBench {
 pub fn neurobench(cfg: &NetConfig, p: &Params<f32>, d: &BatchData) -> NeuroBench {
     let (n_in, n_rec, n_out) = (cfg.n_in, cfg.n_rec, cfg.n_out);
     let t = d.t_steps;
-    let (_, spikes) = models::srnn::forward::<f32>(&cfg, p, &d.as_batch());
+    let (_, spikes) = models::srnn::forward::<f32>(cfg, p, &d.as_batch());
     let n_w = p.w_in.len() + p.w_rec.len() + p.w_out.len();
     let zeros = p.w_in.iter().chain(&p.w_rec).chain(&p.w_out).filter(|&&w| w == 0.0).count();
     let kappa = cfg.consts::<f32>().kappa;

@@ -160,8 +160,24 @@ fn stale(h: &Holder, me: &Holder, age: Duration) -> bool {
     if age > STALE_AFTER {
         return true;
     }
-    // On this host a pid that is gone (or is this very process, left by an earlier run under a reused pid) is dead.
-    h.host == me.host && (h.pid == me.pid || !Path::new(&format!("/proc/{}", h.pid)).exists())
+    // On this host a pid that is gone or a zombie (killed, not yet reaped), or this very process (a lock left by an
+    // earlier run under a reused pid), is dead.
+    h.host == me.host && (h.pid == me.pid || !alive(h.pid))
+}
+
+/// Whether process `pid` runs on this host (Linux: /proc; elsewhere assumed alive, so only the heartbeat frees it).
+fn alive(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    if !proc.join("self").exists() {
+        return true;
+    }
+    match std::fs::read_to_string(proc.join(pid.to_string()).join("stat")) {
+        // `pid (comm) S ...`: the state letter follows the last ')'.
+        Ok(stat) => {
+            stat.rsplit_once(')').and_then(|(_, r)| r.trim_start().chars().next()).is_some_and(|s| s != 'Z' && s != 'X')
+        }
+        Err(_) => false,
+    }
 }
 
 #[cfg(test)]

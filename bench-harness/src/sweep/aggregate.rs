@@ -126,7 +126,7 @@ fn cell_samples(cell_dir: &Path, id: &str, condition: &str) -> Result<Vec<Sample
     let mut chip = None;
     for f in files {
         let t = Table::read_csv(&f)?;
-        if t.len() == 0 {
+        if t.is_empty() {
             continue;
         }
         let name = t.strs("experiment")?.first().cloned().unwrap_or_default();
@@ -232,7 +232,7 @@ pub fn report(dir: &Path) -> Result<String> {
             conditions.push(k);
         }
     }
-    let mut groups: BTreeMap<(usize, (usize, String), usize), Vec<&Sample>> = BTreeMap::new();
+    let mut groups: Groups = BTreeMap::new();
     for s in &samples {
         let ci = conditions.iter().position(|c| *c == s.condition).unwrap_or(0);
         let mi = METRICS.iter().position(|m| m.0 == s.metric).unwrap_or(0);
@@ -294,6 +294,10 @@ pub fn report(dir: &Path) -> Result<String> {
 }
 
 type Row = (usize, String, usize, Stats);
+/// Lines of a plot against a numeric axis: (colour rank, label) → (x, mean, SE) points.
+type Lines = BTreeMap<(usize, String), Vec<(f64, f64, f64)>>;
+/// Samples grouped by (condition, contender rank and name, metric).
+type Groups<'a> = BTreeMap<(usize, (usize, String), usize), Vec<&'a Sample>>;
 
 fn fmt(v: f64, scale: f64) -> String {
     let x = v * scale;
@@ -409,7 +413,7 @@ fn plot_all(
         }
         for m in ["final_test_accuracy", "samples_per_s"] {
             let mi = metric(m);
-            let mut lines: BTreeMap<(usize, String), Vec<(f64, f64, f64)>> = BTreeMap::new();
+            let mut lines: Lines = BTreeMap::new();
             for (ci, contender, _, st) in rows.iter().filter(|r| r.2 == mi) {
                 let Some(c) = cells.iter().find(|c| condition(&c.axes) == conditions[*ci]) else { continue };
                 let Some(x) = c
@@ -503,7 +507,7 @@ fn numeric<DB: DrawingBackend>(
     root: &DrawingArea<DB, plotters::coord::Shift>,
     axis: &str,
     yl: &str,
-    lines: &BTreeMap<(usize, String), Vec<(f64, f64, f64)>>,
+    lines: &Lines,
 ) -> Result<()> {
     let all = lines.values().flatten();
     let (x0, x1) = all.clone().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.0), b.max(p.0)));

@@ -150,7 +150,10 @@ pub fn run_spec(spec: &SweepSpec, origin: &Path, out: &Path, opts: &SweepOptions
         for c in &pending {
             let d = c.config.data().clone();
             if !seen.contains(&d) {
-                crate::reproduce::dataset(&d, &cells_dir, opts.quiet)?;
+                // A dataset that cannot be made fails the cells that read it, each with this error, not the sweep.
+                if let Err(e) = crate::reproduce::dataset(&d, &cells_dir, opts.quiet) {
+                    tracing::warn!("a dataset of this sweep cannot be made; its cells will fail: {e:#}");
+                }
                 seen.push(d);
             }
         }

@@ -34,7 +34,7 @@ pub const AGGREGATE_COLUMNS: [&str; 13] = [
 ];
 
 /// The metrics, in report order: name, what it is, unit scale for the report, unit.
-pub const METRICS: [(&str, &str, f64, &str); 10] = [
+pub const METRICS: [(&str, &str, f64, &str); 11] = [
     ("final_test_accuracy", "test accuracy after the last epoch", 100.0, "%"),
     ("best_validation_test_accuracy", "test accuracy at the epoch of best validation accuracy", 100.0, "%"),
     ("final_test_loss", "test cross-entropy after the last epoch", 1.0, ""),
@@ -43,6 +43,7 @@ pub const METRICS: [(&str, &str, f64, &str); 10] = [
     ("chip_energy_j_per_sample", "chip energy per training sample (modelled, total boundary)", 1e3, "mJ"),
     ("gpu_energy_j_per_sample", "GPU energy per training sample of the cost headline (measured or assumed)", 1e3, "mJ"),
     ("energy_ratio_gpu_over_chip", "GPU / chip energy per sample, total boundary (cost headline)", 1.0, "×"),
+    ("chip_time_s_per_sample", "chip time per training sample (modelled: T ticks of 1 ms in real time)", 1e3, "ms"),
     ("chip_memory_bytes", "chip data memory over all PEs (modelled)", 1e-3, "kB"),
     ("chip_cycles_per_step_max", "cycles of the slowest PE per step (modelled)", 1.0, "cycles"),
 ];
@@ -167,6 +168,7 @@ fn cell_samples(cell_dir: &Path, id: &str, condition: &str) -> Result<Vec<Sample
             ("chip_energy_j_per_sample", "energy_j_per_sample_chip"),
             ("gpu_energy_j_per_sample", "energy_j_per_sample_gpu"),
             ("energy_ratio_gpu_over_chip", "energy_ratio"),
+            ("chip_time_s_per_sample", "chip_time_s_per_sample"),
             ("chip_memory_bytes", "memory_bytes_total"),
             ("chip_cycles_per_step_max", "cycles_per_step_max"),
         ] {

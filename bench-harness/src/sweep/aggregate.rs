@@ -99,6 +99,24 @@ fn last(t: &Table, col: &str) -> Option<f64> {
     t.f64s(col).ok()?.last().copied().flatten()
 }
 
+/// The code revisions (`git_rev`) a cell's training rows were made by.
+fn cell_revisions(cell_dir: &Path) -> Vec<String> {
+    let mut revs = vec![];
+    for e in std::fs::read_dir(cell_dir).into_iter().flatten().flatten() {
+        let n = e.file_name().to_string_lossy().to_string();
+        if n.starts_with("training_")
+            && n.ends_with(".csv")
+            && let Ok(t) = Table::read_csv(&e.path())
+            && let Ok(r) = t.strs("git_rev")
+        {
+            revs.extend(r);
+        }
+    }
+    revs.sort();
+    revs.dedup();
+    revs
+}
+
 /// The metrics of one finished cell, from its own CSVs.
 fn cell_samples(cell_dir: &Path, id: &str, condition: &str) -> Result<Vec<Sample>> {
     let mut out = vec![];
@@ -201,10 +219,16 @@ pub fn report(dir: &Path) -> Result<String> {
     let cells = spec.cells(&dir.join(SPEC_FILE))?;
     let mut samples = vec![];
     let mut not_done = vec![];
+    let mut revisions: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for c in &cells {
         let cell_dir = dir.join("cells").join(&c.id);
         match state(dir, &c.id) {
-            State::Done => samples.extend(cell_samples(&cell_dir, &c.id, &condition(&c.axes))?),
+            State::Done => {
+                samples.extend(cell_samples(&cell_dir, &c.id, &condition(&c.axes))?);
+                for r in cell_revisions(&cell_dir) {
+                    revisions.entry(r).or_default().push(c.id.clone());
+                }
+            }
             State::Failed(err) => not_done.push((c.id.clone(), format!("failed: {err}"))),
             State::Running(h) => not_done.push((c.id.clone(), format!("running (pid {} on {})", h.pid, h.host))),
             State::Pending if cell_dir.join(CELL_FILE).exists() => {
@@ -282,7 +306,7 @@ pub fn report(dir: &Path) -> Result<String> {
     }
     agg.write_csv(&dir.join("aggregate.csv"))?;
     let plots = plot_all(dir, &spec, &cells, &conditions, &rows)?;
-    let md = markdown(dir, &spec, cells.len(), &not_done, &conditions, &rows, &plots);
+    let md = markdown(dir, &spec, cells.len(), &not_done, &revisions, &conditions, &rows, &plots);
     std::fs::write(dir.join("report.md"), md)?;
     Ok(format!(
         "sweep report: {} of {} cells aggregated ({} not finished); aggregate.csv, cell_metrics.csv, {} plots and \
@@ -317,6 +341,7 @@ fn markdown(
     spec: &super::SweepSpec,
     n_cells: usize,
     not_done: &[(String, String)],
+    revisions: &BTreeMap<String, Vec<String>>,
     conditions: &[String],
     rows: &[Row],
     plots: &[String],
@@ -346,6 +371,18 @@ fn markdown(
             m += &format!("- `{id}`: {why}\n");
         }
         m += "\n";
+    }
+    match revisions.len() {
+        0 => {}
+        1 => m += &format!("Every cell ran code revision `{}`.\n\n", revisions.keys().next().map_or("", |s| s)),
+        _ => {
+            m += "**The cells ran different code revisions** (the `git_rev` of their rows; a rebuild during the \
+                  sweep or a resumed cell does this), so their numbers may not be comparable:\n\n";
+            for (rev, ids) in revisions {
+                m += &format!("- `{rev}`: {}\n", ids.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", "));
+            }
+            m += "\n";
+        }
     }
     m += "Statistics per condition (the cell's axes without the seed) and contender over its finished cells: n, \
           mean, standard error SE = SD/√n (SD with n − 1), the 95 % confidence interval of the mean, mean ± t·SE \
@@ -544,6 +581,66 @@ fn numeric<DB: DrawingBackend>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A sweep folder by hand: two finished cells made by different revisions, one failed.
+    #[test]
+    fn the_report_aggregates_finished_cells_names_the_rest_and_flags_mixed_revisions() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let d = dir.path();
+        let spec = "job = \"train\"\nbackend = \"cpu\"\nrule = \"eprop\"\nquick = true\n[axes]\nseed = [0, 1, 2]\n";
+        std::fs::write(d.join(SPEC_FILE), spec)?;
+        for (seed, acc, rev) in [(0, 0.5, "aaaa"), (1, 0.7, "bbbb")] {
+            let cell = d.join(format!("cells/seed={seed}"));
+            std::fs::create_dir_all(&cell)?;
+            let mut t = Table::new(&[
+                "experiment",
+                "git_rev",
+                "train_samples",
+                "wall_time_s",
+                "validation_accuracy",
+                "test_accuracy",
+                "test_loss",
+            ]);
+            for (epoch_acc, val) in [(0.1, 0.9), (acc, 0.2)] {
+                t.push(vec![
+                    ("experiment", "cpu_eprop".into()),
+                    ("git_rev", rev.into()),
+                    ("train_samples", 100usize.into()),
+                    ("wall_time_s", 2.0.into()),
+                    ("validation_accuracy", val.into()),
+                    ("test_accuracy", epoch_acc.into()),
+                    ("test_loss", 1.0.into()),
+                ])?;
+            }
+            t.write_csv(&cell.join("training_cpu_eprop.csv"))?;
+            std::fs::write(
+                cell.join(super::super::STATUS_FILE),
+                r#"{"state":"done","error":null,"host":"h","seconds":1.0}"#,
+            )?;
+        }
+        let failed = d.join("cells/seed=2");
+        std::fs::create_dir_all(&failed)?;
+        std::fs::write(failed.join(CELL_FILE), "job = \"train\"\n")?;
+        std::fs::write(
+            failed.join(super::super::STATUS_FILE),
+            r#"{"state":"failed","error":"boom","host":"h","seconds":1.0}"#,
+        )?;
+        report(d)?;
+        let md = std::fs::read_to_string(d.join("report.md"))?;
+        assert!(md.contains("**2 of 3 cells finished**") && md.contains("`seed=2`: failed: boom"), "{md}");
+        assert!(md.contains("different code revisions") && md.contains("`aaaa`: `seed=0`"), "{md}");
+        let agg = Table::read_csv(&d.join("aggregate.csv"))?;
+        let metrics = agg.strs("metric")?;
+        let i = metrics.iter().position(|m| m == "final_test_accuracy").expect("row");
+        assert_eq!(agg.f64s("n")?[i], Some(2.0));
+        assert!((agg.f64s("mean")?[i].unwrap_or(0.0) - 0.6).abs() < 1e-12);
+        // The best-validation epoch is the first (0.9), whose test accuracy is 0.1 in both cells.
+        let j = metrics.iter().position(|m| m == "best_validation_test_accuracy").expect("row");
+        assert!((agg.f64s("mean")?[j].unwrap_or(0.0) - 0.1).abs() < 1e-12);
+        let k = metrics.iter().position(|m| m == "samples_per_s").expect("row");
+        assert_eq!(agg.f64s("mean")?[k], Some(50.0));
+        Ok(())
+    }
 
     #[test]
     fn statistics_match_a_hand_computation() {

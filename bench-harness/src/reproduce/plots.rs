@@ -65,25 +65,90 @@ pub(crate) fn both(
 /// A named series of (x, y) points.
 type Series = (String, Vec<(f64, f64)>);
 
+/// The contenders in a fixed order: each keeps its colour (`COLORS[rank]`) in every plot of `reproduce`, `sweep`
+/// and `report`.
+pub(crate) const CONTENDERS: [&str; 6] = ["chip_eprop", "gpu_eprop", "gpu_bptt", "burn_bptt", "cpu_eprop", "cpu_bptt"];
+
+/// A contender's place in [`CONTENDERS`] (unknown names after them, by name).
+pub(crate) fn contender_rank(name: &str) -> (usize, String) {
+    (CONTENDERS.iter().position(|k| *k == name).unwrap_or(CONTENDERS.len()), name.to_string())
+}
+
+/// A contender's colour.
+pub(crate) fn contender_color(name: &str) -> RGBColor {
+    COLORS[contender_rank(name).0 % COLORS.len()]
+}
+
+/// How a line is drawn: one dash pattern per split (test solid, validation dashed, train dotted) or per kind of
+/// number (measured solid, modelled dashed).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Dash {
+    /// Solid.
+    Solid,
+    /// Dashes.
+    Dashed,
+    /// Dots.
+    Dotted,
+}
+
+/// A line to draw: label, points, colour, dash.
+pub(crate) struct Styled {
+    label: String,
+    pts: Vec<(f64, f64)>,
+    color: RGBColor,
+    dash: Dash,
+}
+
+/// Draws one styled line (and its legend entry when `legend`) on a chart.
+fn draw_styled<'a, DB: DrawingBackend + 'a, X, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    s: &Styled,
+    with_legend: bool,
+) -> Result<()>
+where
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    let st = s.color.stroke_width(2);
+    let (c, dash) = (s.color, s.dash);
+    let drawn = match dash {
+        Dash::Solid => chart.draw_series(LineSeries::new(s.pts.iter().copied(), st)).map_err(e)?,
+        Dash::Dashed => chart.draw_series(DashedLineSeries::new(s.pts.iter().copied(), 9, 6, st)).map_err(e)?,
+        Dash::Dotted => chart.draw_series(DashedLineSeries::new(s.pts.iter().copied(), 2, 5, st)).map_err(e)?,
+    };
+    if with_legend {
+        drawn.label(s.label.as_str()).legend(move |(x, y)| {
+            let (size, gap) = match dash {
+                Dash::Solid => (24, 1),
+                Dash::Dashed => (6, 4),
+                Dash::Dotted => (2, 3),
+            };
+            plotters::element::DashedPathElement::new(vec![(x, y), (x + 24, y)], size, gap, c.stroke_width(2))
+        });
+    }
+    Ok(())
+}
+
 fn lines<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
     xl: &str,
     yl: &str,
-    series: &[Series],
-    y_range: Option<(f64, f64)>,
+    series: &[Styled],
+    zoom_pad: f64,
+    reference: Option<(f64, &str)>,
 ) -> Result<()> {
-    let xs = series.iter().flat_map(|s| s.1.iter().map(|p| p.0));
-    let ys = series.iter().flat_map(|s| s.1.iter().map(|p| p.1));
+    let xs = series.iter().flat_map(|s| s.pts.iter().map(|p| p.0));
+    let ys = series.iter().flat_map(|s| s.pts.iter().map(|p| p.1)).chain(reference.map(|r| r.0));
     let (x0, x1) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
-    let (mut y0, mut y1) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
-    if let Some(r) = y_range {
-        (y0, y1) = r;
-    }
+    let (y0, y1) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
     if !x0.is_finite() {
         return Ok(());
     }
-    let (x1, y1) = (if x1 > x0 { x1 } else { x0 + 1.0 }, if y1 > y0 { y1 } else { y0 + 1.0 });
+    // Zoomed to the data (and the reference line), with a margin.
+    let pad = ((y1 - y0) * 0.08).max(zoom_pad);
+    let (y0, y1) = (y0 - pad, y1 + pad);
+    let x1 = if x1 > x0 { x1 } else { x0 + 1.0 };
     let mut chart = ChartBuilder::on(root)
         .caption(title, ("sans-serif", 22))
         .margin(12)
@@ -91,24 +156,26 @@ fn lines<DB: DrawingBackend>(
         .y_label_area_size(70)
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(e)?;
-    chart.configure_mesh().x_desc(xl).y_desc(yl).label_style(("sans-serif", 14)).draw().map_err(e)?;
-    for (k, (name, pts)) in series.iter().enumerate() {
-        let c = COLORS[k % COLORS.len()];
-        chart
-            .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
-            .map_err(e)?
-            .label(name.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
-        chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.filled()))).map_err(e)?;
-    }
     chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 14))
+        .configure_mesh()
+        .x_desc(xl)
+        .y_desc(yl)
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .label_style(("sans-serif", 14))
         .draw()
         .map_err(e)?;
-    Ok(())
+    for s in series {
+        draw_styled(&mut chart, s, true)?;
+        chart.draw_series(s.pts.iter().map(|&p| Circle::new(p, 3, s.color.filled()))).map_err(e)?;
+    }
+    if let Some((y, label)) = reference {
+        chart
+            .draw_series(std::iter::once(PathElement::new(vec![(x0, y), (x1, y)], BLACK.mix(0.6).stroke_width(1))))
+            .map_err(e)?
+            .label(label)
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], BLACK.mix(0.6).stroke_width(1)));
+    }
+    legend(&mut chart, SeriesLabelPosition::LowerRight)
 }
 
 fn training_series(dir: &Path, metric: &str) -> Result<Vec<Series>> {
@@ -122,54 +189,61 @@ fn training_series(dir: &Path, metric: &str) -> Result<Vec<Series>> {
         let ep = t.f64s("epoch")?;
         let v = t.f64s(metric)?;
         let pts: Vec<(f64, f64)> = ep.iter().zip(&v).filter_map(|(a, b)| Some(((*a)?, (*b)?))).collect();
-        out.push((name.replace('_', " "), pts));
+        out.push((name.to_string(), pts));
     }
     Ok(out)
 }
 
-/// Accuracy (validation solid, test in the legend) and loss curves.
+/// The paper's test accuracy (e-prop on SpiNNaker 2, GSC's 12 classes), drawn as a reference on accuracy axes.
+pub(crate) const PAPER_ACCURACY_PERCENT: f64 = 91.12;
+
+/// Accuracy and loss per epoch: one colour per contender, one dash per split (test solid, validation dashed, train
+/// dotted), axes zoomed to the data, the paper's 91.12 % as a reference line.
 pub fn training(dir: &Path) -> Result<()> {
-    let mut acc = vec![];
-    for (name, pts) in training_series(dir, "test_accuracy")? {
-        acc.push((format!("{name} (test)"), pts.into_iter().map(|(x, y)| (x, 100.0 * y)).collect()));
-    }
-    for (name, pts) in training_series(dir, "validation_accuracy")? {
-        acc.push((format!("{name} (validation)"), pts.into_iter().map(|(x, y)| (x, 100.0 * y)).collect()));
-    }
+    let styled = |metric: &str, split: &str, dash: Dash, scale: f64| -> Result<Vec<Styled>> {
+        Ok(training_series(dir, metric)?
+            .into_iter()
+            .map(|(name, pts)| Styled {
+                label: format!("{} ({split})", name.replace('_', " ")),
+                color: contender_color(&name),
+                dash,
+                pts: pts.into_iter().map(|(x, y)| (x, scale * y)).collect(),
+            })
+            .collect())
+    };
+    let mut acc = styled("test_accuracy", "test", Dash::Solid, 100.0)?;
+    acc.extend(styled("validation_accuracy", "validation", Dash::Dashed, 100.0)?);
+    let paper = Some((PAPER_ACCURACY_PERCENT, "paper: 91.12 % (SpiNNaker 2, real GSC)"));
+    let title = "Accuracy per epoch";
     both(
         dir,
         "accuracy",
-        |r| lines(r, "Accuracy per epoch", "epoch", "accuracy (%)", &acc, Some((0.0, 100.0))),
-        |r| lines(r, "Accuracy per epoch", "epoch", "accuracy (%)", &acc, Some((0.0, 100.0))),
+        |r| lines(r, title, "epoch", "accuracy (%)", &acc, 0.5, paper),
+        |r| lines(r, title, "epoch", "accuracy (%)", &acc, 0.5, paper),
     )?;
-    let mut loss = training_series(dir, "train_loss")?;
-    for s in &mut loss {
-        s.0 = format!("{} (train)", s.0);
-    }
-    for (name, pts) in training_series(dir, "test_loss")? {
-        loss.push((format!("{name} (test)"), pts));
-    }
+    let mut loss = styled("train_loss", "train", Dash::Dotted, 1.0)?;
+    loss.extend(styled("test_loss", "test", Dash::Solid, 1.0)?);
     both(
         dir,
         "loss",
-        |r| lines(r, "Loss per epoch", "epoch", "cross-entropy", &loss, None),
-        |r| lines(r, "Loss per epoch", "epoch", "cross-entropy", &loss, None),
+        |r| lines(r, "Loss per epoch", "epoch", "cross-entropy", &loss, 0.01, None),
+        |r| lines(r, "Loss per epoch", "epoch", "cross-entropy", &loss, 0.01, None),
     )
 }
 
 fn memory_draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    series: &[Series],
+    series: &[Styled],
     marks: &[(String, f64, f64)],
 ) -> Result<()> {
-    let all: Vec<(f64, f64)> = series.iter().flat_map(|s| s.1.clone()).collect();
+    let all: Vec<(f64, f64)> = series.iter().flat_map(|s| s.pts.clone()).collect();
     if all.is_empty() {
         return Ok(());
     }
     let (x0, x1) = all.iter().fold((f64::INFINITY, 0f64), |(a, b), p| (a.min(p.0), b.max(p.0)));
     let (y0, y1) = all.iter().fold((f64::INFINITY, 0f64), |(a, b), p| (a.min(p.1), b.max(p.1)));
     let mut chart = ChartBuilder::on(root)
-        .caption("Training memory vs T (log-log)", ("sans-serif", 22))
+        .caption("Training memory vs T (log-log; solid: measured, dashed: modelled)", ("sans-serif", 20))
         .margin(12)
         .x_label_area_size(45)
         .y_label_area_size(80)
@@ -184,13 +258,10 @@ fn memory_draw<DB: DrawingBackend>(
         .label_style(("sans-serif", 14))
         .draw()
         .map_err(e)?;
-    for (k, (name, pts)) in series.iter().enumerate() {
-        let c = COLORS[k % COLORS.len()];
-        chart
-            .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
-            .map_err(e)?
-            .label(name.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+    let mut labelled = std::collections::BTreeSet::new();
+    for s in series {
+        // One legend entry per line (its first segment), whether measured or modelled.
+        draw_styled(&mut chart, s, labelled.insert(s.label.clone()))?;
     }
     for (label, x, y) in marks {
         chart.draw_series(std::iter::once(Cross::new((*x, *y), 8, BLACK.stroke_width(2)))).map_err(e)?;
@@ -202,28 +273,55 @@ fn memory_draw<DB: DrawingBackend>(
     Ok(())
 }
 
-/// Memory vs T with the crossovers (BPTT overtaking e-prop) marked.
+/// Splits a line into runs of measured and modelled points (each run overlapping the next by one point, so the line
+/// stays connected): solid where measured, dashed where modelled.
+fn measured_runs(label: &str, color: RGBColor, pts: &[(f64, f64)], measured: &[bool]) -> Vec<Styled> {
+    let mut out: Vec<Styled> = vec![];
+    for (i, (&p, &m)) in pts.iter().zip(measured).enumerate() {
+        let dash = if m { Dash::Solid } else { Dash::Dashed };
+        match out.last_mut() {
+            Some(s) if s.dash == dash => s.pts.push(p),
+            _ => {
+                let mut run = vec![p];
+                if i > 0 {
+                    run.insert(0, pts[i - 1]);
+                }
+                out.push(Styled { label: label.to_string(), pts: run, color, dash });
+            }
+        }
+    }
+    out
+}
+
+/// Memory vs T with the crossovers (BPTT overtaking e-prop) marked; measured points solid, modelled dashed.
 pub fn memory(dir: &Path) -> Result<()> {
     let t = Table::read_csv(&dir.join("memory_sweep.csv"))?;
     let mut series = vec![];
     let mut marks = vec![];
+    let mut k = 0;
     for (platform, scope) in [("gpu", "per_sample"), ("gpu", "per_batch"), ("spinnaker2", "per_sample")] {
         let mut pair = vec![];
         for alg in ["eprop", "bptt"] {
             let s = t.filter("platform", platform)?.filter("scope", scope)?.filter("algorithm", alg)?;
-            let pts: Vec<(f64, f64)> =
-                s.f64s("t_steps")?.iter().zip(s.f64s("bytes")?).filter_map(|(a, b)| Some(((*a)?, b?))).collect();
-            if pts.is_empty() {
+            let rows: Vec<(f64, f64, bool)> = s
+                .f64s("t_steps")?
+                .iter()
+                .zip(s.f64s("bytes")?)
+                .zip(s.strs("source")?)
+                .filter_map(|((a, b), src)| Some(((*a)?, b?, src.starts_with("measured"))))
+                .collect();
+            if rows.is_empty() {
                 continue;
             }
+            let pts: Vec<(f64, f64)> = rows.iter().map(|r| (r.0, r.1)).collect();
+            let measured: Vec<bool> = rows.iter().map(|r| r.2).collect();
             let batch = s.strs("batch")?.first().cloned().unwrap_or_default();
-            series.push((
-                format!(
-                    "{alg}, {platform}, {}",
-                    if scope == "per_batch" { format!("batch {batch}") } else { "one sample".into() }
-                ),
-                pts.clone(),
-            ));
+            let label = format!(
+                "{alg}, {platform}, {}",
+                if scope == "per_batch" { format!("batch {batch}") } else { "one sample".into() }
+            );
+            series.extend(measured_runs(&label, COLORS[k % COLORS.len()], &pts, &measured));
+            k += 1;
             pair.push(pts);
         }
         if let [a, b] = pair.as_slice() {
@@ -530,3 +628,4 @@ pub fn all(dir: &Path) -> Result<Vec<&'static str>> {
     }
     Ok(made)
 }
+

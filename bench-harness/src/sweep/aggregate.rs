@@ -11,7 +11,9 @@ use plotters::prelude::*;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use super::{CELL_FILE, SPEC_FILE, State, folder_spec, spec::show, state};
-use crate::reproduce::plots::{COLORS, both, e, legend};
+use crate::reproduce::plots::{
+    COLORS, PAPER_ACCURACY_PERCENT, both, contender_color as color, contender_rank, e, legend,
+};
 use crate::results::table::{Table, Value};
 
 /// Columns of `cell_metrics.csv`.
@@ -201,16 +203,6 @@ pub fn condition(axes: &[(String, toml::Value)]) -> String {
     let parts: Vec<String> =
         axes.iter().filter(|(k, _)| k != "seed").map(|(k, v)| format!("{k}={}", show(v))).collect();
     if parts.is_empty() { "all".into() } else { parts.join(", ") }
-}
-
-/// The contenders in a fixed order (so each keeps its colour in every plot): reproduce's four, then the rest.
-fn contender_rank(name: &str) -> (usize, String) {
-    let known = ["chip_eprop", "gpu_eprop", "gpu_bptt", "burn_bptt", "cpu_eprop", "cpu_bptt"];
-    (known.iter().position(|k| *k == name).unwrap_or(known.len()), name.to_string())
-}
-
-fn color(name: &str) -> RGBColor {
-    COLORS[contender_rank(name).0 % COLORS.len()]
 }
 
 /// Aggregates sweep `dir` and returns a summary.
@@ -442,7 +434,14 @@ fn plot_all(
         .map(|r| (r.0, r.1.clone(), 100.0 * r.3.mean, 100.0 * r.3.se.unwrap_or(0.0)))
         .collect();
     if !pts.is_empty() {
-        both(dir, "accuracy_by_contender", |r| categorical(r, conditions, &pts), |r| categorical(r, conditions, &pts))?;
+        // The paper's figure as a reference where the job is the paper's comparison.
+        let paper = (spec.job == super::Job::Reproduce).then_some(PAPER_ACCURACY_PERCENT);
+        both(
+            dir,
+            "accuracy_by_contender",
+            |r| categorical(r, conditions, &pts, paper),
+            |r| categorical(r, conditions, &pts, paper),
+        )?;
         stems.push("accuracy_by_contender".into());
     }
     // Any metric against a numeric axis: one line per contender (and per value of the other axes).
@@ -491,13 +490,13 @@ fn categorical<DB: DrawingBackend>(
     root: &DrawingArea<DB, plotters::coord::Shift>,
     conditions: &[String],
     pts: &[(usize, String, f64, f64)],
+    paper: Option<f64>,
 ) -> Result<()> {
     let mut contenders: Vec<String> = pts.iter().map(|p| p.1.clone()).collect();
     contenders.sort_by_key(|c| contender_rank(c));
     contenders.dedup();
-    let k = contenders.len().max(1) as f64;
-    let lo = pts.iter().map(|p| p.2 - p.3).fold(f64::INFINITY, f64::min);
-    let hi = pts.iter().map(|p| p.2 + p.3).fold(f64::NEG_INFINITY, f64::max);
+    let lo = pts.iter().map(|p| p.2 - p.3).chain(paper).fold(f64::INFINITY, f64::min);
+    let hi = pts.iter().map(|p| p.2 + p.3).chain(paper).fold(f64::NEG_INFINITY, f64::max);
     let pad = ((hi - lo) * 0.15).max(0.5);
     let (y0, y1) = ((lo - 2.0 * pad).max(0.0), (hi + pad).min(100.0));
     let n = conditions.len().max(1) as f64;
@@ -525,11 +524,17 @@ fn categorical<DB: DrawingBackend>(
             )))
             .map_err(e)?;
     }
-    for (j, c) in contenders.iter().enumerate() {
+    // Side by side within a condition: the contenders it has, spread over ±0.3.
+    let offset = |ci: usize, name: &str| {
+        let here: Vec<&String> = contenders.iter().filter(|c| pts.iter().any(|p| p.0 == ci && &p.1 == *c)).collect();
+        let j = here.iter().position(|c| c.as_str() == name).unwrap_or(0) as f64;
+        let k = here.len() as f64;
+        if k > 1.0 { -0.3 + 0.6 * j / (k - 1.0) } else { 0.0 }
+    };
+    for c in &contenders {
         let col = color(c);
-        let off = if k > 1.0 { -0.3 + 0.6 * j as f64 / (k - 1.0) } else { 0.0 };
         let mine: Vec<(f64, f64, f64)> =
-            pts.iter().filter(|p| &p.1 == c).map(|p| (p.0 as f64 + off, p.2, p.3)).collect();
+            pts.iter().filter(|p| &p.1 == c).map(|p| (p.0 as f64 + offset(p.0, c), p.2, p.3)).collect();
         chart
             .draw_series(
                 mine.iter().map(|&(x, m, s)| ErrorBar::new_vertical(x, m - s, m, m + s, col.stroke_width(2), 10)),
@@ -538,6 +543,16 @@ fn categorical<DB: DrawingBackend>(
             .label(c.as_str())
             .legend(move |(x, y)| Circle::new((x + 9, y), 4, col.filled()));
         chart.draw_series(mine.iter().map(|&(x, m, _)| Circle::new((x, m), 4, col.filled()))).map_err(e)?;
+    }
+    if let Some(y) = paper {
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(-0.5, y), (n - 0.5, y)],
+                BLACK.mix(0.6).stroke_width(1),
+            )))
+            .map_err(e)?
+            .label("paper: 91.12 % (SpiNNaker 2, real GSC)")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.mix(0.6).stroke_width(1)));
     }
     legend(&mut chart, SeriesLabelPosition::UpperRight)
 }

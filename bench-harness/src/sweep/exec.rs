@@ -48,7 +48,22 @@ pub fn run_local(dir: &Path, cells: &[&Cell], jobs: usize, snnbench: &Path, quie
     let bar = crate::results::run::progress(quiet, cells.len() as u64, "sweep cells");
     let mut queue: std::collections::VecDeque<&Cell> = cells.iter().copied().collect();
     let mut running: Vec<(&Cell, Child, Instant)> = vec![];
+    // Every cell runs the binary the sweep started with: a rebuild mid-sweep stops new cells from starting.
+    let stamp = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let built = stamp(snnbench);
     loop {
+        if !queue.is_empty() && stamp(snnbench) != built {
+            for (_, child, _) in &mut running {
+                let _ = child.wait();
+            }
+            bar.abandon();
+            bail!(
+                "{} changed during the sweep (rebuilt?); {} cells did not start: run the same command again to run \
+                 them with the new binary (the report flags cells made by different code revisions)",
+                snnbench.display(),
+                queue.len()
+            );
+        }
         if interrupted() {
             // The children got the same Ctrl-C; each saves its checkpoint and stops.
             for (_, child, _) in &mut running {

@@ -15,6 +15,12 @@ use bench_harness::results::table::Table;
 fn snnbench() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_snnbench"));
     c.arg("--quiet");
+    // A user's SNNBENCH_* settings (adapter, kernel choice, git revision) must not steer the tests.
+    for (k, _) in std::env::vars() {
+        if k.starts_with("SNNBENCH_") {
+            c.env_remove(k);
+        }
+    }
     c
 }
 

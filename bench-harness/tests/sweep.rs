@@ -356,3 +356,38 @@ fn reproduce_seeds_reports_mean_and_se_over_seeds() {
     assert!(report.contains("91.12 %") && report.contains("91.3 %"), "the paper's figures are missing");
     assert!(run.join("accuracy_by_contender.png").is_file());
 }
+
+/// The paper's task at T = 1,001 (hop 16: one frame per ms): a synthetic set prepared at that hop trains with the
+/// chip, WGSL e-prop and WGSL BPTT; e-prop's device buffers are the bytes they are at T = 100, BPTT's grow.
+#[test]
+fn the_speech_task_trains_at_t_1001_with_every_contender() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let bytes = |backend: &str, rule: &str, hop: usize| -> (usize, Option<f64>) {
+        let cfg = tmp.path().join(format!("{backend}-{rule}-{hop}.toml"));
+        std::fs::write(
+            &cfg,
+            format!(
+                "backend = \"{backend}\"\nrule = \"{rule}\"\nquick = true\n[data]\nhop_length = {hop}\n\
+                 [schedule]\nepochs = 1\nbatch = 16\nmax_samples_per_epoch = 32\n"
+            ),
+        )
+        .expect("cfg");
+        let run = tmp.path().join(format!("{backend}-{rule}-{hop}"));
+        let o = snnbench().args(["train", "--config"]).arg(&cfg).arg("--out").arg(&run).output().expect("train");
+        ok(&o, &format!("train {backend} {rule} at hop {hop}"));
+        let name = if backend == "chip" { "chip_eprop".to_string() } else { format!("gpu_{rule}") };
+        let t = csv(&run.join(format!("training_{name}.csv")));
+        let steps = t.f64s("t_steps").expect("t_steps")[0].expect("T") as usize;
+        let loss = t.f64s("train_loss").expect("loss")[0].expect("loss");
+        assert!(loss.is_finite() && loss > 0.0, "{backend} {rule}: loss {loss}");
+        (steps, t.f64s("gpu_buffer_bytes").expect("bytes")[0])
+    };
+    assert_eq!(bytes("chip", "eprop", 16).0, 1001);
+    let (t_long, eprop_long) = bytes("wgpu", "eprop", 16);
+    let (t_short, eprop_short) = bytes("wgpu", "eprop", 161);
+    assert_eq!((t_long, t_short), (1001, 100));
+    assert_eq!(eprop_long, eprop_short, "e-prop's device memory changed with T");
+    let (_, bptt_long) = bytes("wgpu", "bptt", 16);
+    let (_, bptt_short) = bytes("wgpu", "bptt", 161);
+    assert!(bptt_long.expect("bytes") > 5.0 * bptt_short.expect("bytes"), "BPTT's history did not grow with T");
+}

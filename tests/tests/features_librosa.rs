@@ -27,6 +27,38 @@ fn fixture_clips_equal_librosa() {
     }
 }
 
+/// At hop 16 (T = 1,001 frames, one per ms) the front end is librosa's with `hop_length=16`, to the same bound.
+#[test]
+fn hop_16_equals_librosa_and_the_cli_writes_x_1001_by_80() {
+    let reference = load_fixture("features_reference_hop16.safetensors");
+    assert_eq!(reference.len(), 3, "fixture clips: {:?}", reference.keys());
+    let fe = FeatureExtractor::with_hop(16).unwrap();
+    assert_eq!(fe.n_frames(), 1001);
+    for name in reference.keys() {
+        let clip = audio::read_wav(&fixture(&format!("audio/{name}.wav"))).unwrap();
+        let got: Vec<f64> = fe.features(&clip.samples).iter().map(|&v| v as f64).collect();
+        let want = get(&reference, name);
+        assert_eq!(got.len(), 1001 * 80);
+        let scale = tests::max_abs(&want);
+        let worst = assert_close(&format!("features {name} at hop 16"), &got, &want, 1e-4 / scale);
+        eprintln!("{name} at hop 16: max |Δ| = {:.2e}", worst * scale);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("f.safetensors");
+    let wav = fixture("audio/chirp.wav");
+    let msg =
+        snnbench(&["features", "--wav", wav.to_str().unwrap(), "--hop-length", "16", "--out", out.to_str().unwrap()])
+            .unwrap();
+    assert!(msg.contains("x [1001, 80]"), "{msg}");
+    let t = bench_harness::tensors::read_all(&out).unwrap();
+    assert_eq!(t["x"].dims(), &[1001, 80]);
+    let err =
+        snnbench(&["features", "--wav", wav.to_str().unwrap(), "--hop-length", "0", "--out", out.to_str().unwrap()])
+            .unwrap_err()
+            .to_string();
+    assert!(err.contains("hop length 0: expected 1 to 2000"), "{err}");
+}
+
 #[test]
 fn cli_writes_x_100_by_80() {
     let dir = tempfile::tempdir().unwrap();

@@ -40,7 +40,7 @@ fn make(root: &Path, with_lists: bool) {
 }
 
 fn small() -> PrepareConfig {
-    PrepareConfig { task: Task::Paper12, silence_train: 5, silence_validation: 2, seed: 3 }
+    PrepareConfig { task: Task::Paper12, silence_train: 5, silence_validation: 2, seed: 3, ..Default::default() }
 }
 
 #[test]

@@ -196,7 +196,12 @@ pub struct FeaturesArgs {
     /// Input WAV (any bit depth, channel count and sample rate; converted with a note).
     #[arg(long)]
     pub wav: PathBuf,
-    /// Output `.safetensors` with `x [100, 80]` f32 (time-major, feature = channel·40 + mel).
+    /// Samples between frames: 161 (the paper's) gives 100 frames per 1 s clip, 16 gives 1,001 (one per ms);
+    /// T = 1 + ⌊16000 / hop⌋.
+    #[arg(long, default_value_t = crate::data::features::HOP)]
+    pub hop_length: usize,
+    /// Output `.safetensors` with `x [T, 80]` f32 (time-major, feature = channel·40 + mel; T = 100 at the default
+    /// hop).
     #[arg(long)]
     pub out: PathBuf,
 }
@@ -230,6 +235,9 @@ pub struct PrepareArgs {
     /// Silence crops for training (the paper's split: 2,300).
     #[arg(long, default_value_t = 2300)]
     pub silence_train: usize,
+    /// Samples between feature frames (161: 100 frames per clip; 16: 1,001, one per ms).
+    #[arg(long, default_value_t = crate::data::features::HOP)]
+    pub hop_length: usize,
     /// Silence crops for validation (the paper's split: 260).
     #[arg(long, default_value_t = 260)]
     pub silence_validation: usize,

@@ -13,12 +13,20 @@ use realfft::{RealFftPlanner, RealToComplex};
 pub const CLIP_SAMPLES: usize = 16_000;
 /// FFT size.
 pub const N_FFT: usize = 480;
-/// Hop between frames.
+/// Hop between frames (the paper's; `FeatureExtractor::with_hop` takes any other).
 pub const HOP: usize = 161;
 /// Mel bins.
 pub const N_MELS: usize = 40;
-/// Frames per clip: 1 + ⌊16000 / 161⌋.
+/// Frames per clip at the paper's hop: 1 + ⌊16000 / 161⌋ = 100.
 pub const N_FRAMES: usize = 1 + CLIP_SAMPLES / HOP;
+
+/// Frames per clip at hop `hop`: 1 + ⌊16000 / hop⌋ (hop 16: 1,001 frames, one per ms).
+pub const fn frames_for(hop: usize) -> usize {
+    1 + CLIP_SAMPLES / hop
+}
+
+/// The largest hop the front end takes: the delta needs 9 frames.
+pub const MAX_HOP: usize = CLIP_SAMPLES / 8;
 /// Features per frame: static + delta.
 pub const N_FEATURES: usize = 2 * N_MELS;
 const N_BINS: usize = N_FFT / 2 + 1;
@@ -93,6 +101,10 @@ pub struct FeatureExtractor {
     window: Vec<f64>,
     /// Each mel filter's non-zero span: first FFT bin and weights (a filter covers a few bins of 241).
     mel: Vec<(usize, Vec<f64>)>,
+    /// Samples between frames.
+    hop: usize,
+    /// Frames per clip.
+    n_frames: usize,
 }
 
 impl std::fmt::Debug for FeatureExtractor {
@@ -108,8 +120,30 @@ impl Default for FeatureExtractor {
 }
 
 impl FeatureExtractor {
-    /// Plans the FFT and builds the window and filterbank.
+    /// Plans the FFT and builds the window and filterbank, at the paper's hop (161 samples: 100 frames).
     pub fn new() -> Self {
+        Self::build(HOP)
+    }
+
+    /// At hop `hop` samples (1 ≤ hop ≤ 2000): 1 + ⌊16000 / hop⌋ frames per clip, otherwise the same front end.
+    pub fn with_hop(hop: usize) -> anyhow::Result<Self> {
+        if !(1..=MAX_HOP).contains(&hop) {
+            anyhow::bail!("hop length {hop}: expected 1 to {MAX_HOP} samples (the delta needs at least 9 frames)");
+        }
+        Ok(Self::build(hop))
+    }
+
+    /// Frames per clip.
+    pub fn n_frames(&self) -> usize {
+        self.n_frames
+    }
+
+    /// Samples between frames.
+    pub fn hop(&self) -> usize {
+        self.hop
+    }
+
+    fn build(hop: usize) -> Self {
         let fft = RealFftPlanner::<f32>::new().plan_fft_forward(N_FFT);
         let window =
             (0..N_FFT).map(|n| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * n as f64 / N_FFT as f64).cos()).collect();
@@ -122,10 +156,10 @@ impl FeatureExtractor {
                 (first, row[first..last].to_vec())
             })
             .collect();
-        Self { fft, window, mel }
+        Self { fft, window, mel, hop, n_frames: frames_for(hop) }
     }
 
-    /// Steps 1–6 on a clip of 16 kHz samples (centred when it is not exactly 1 s): `[N_FRAMES × N_FEATURES]`.
+    /// Steps 1–6 on a clip of 16 kHz samples (centred when it is not exactly 1 s): `[n_frames × N_FEATURES]`.
     pub fn features(&self, samples: &[f32]) -> Vec<f32> {
         self.features_placed(samples, None)
     }
@@ -154,10 +188,11 @@ impl FeatureExtractor {
         let mut frame = self.fft.make_input_vec();
         let mut spec = self.fft.make_output_vec();
         let mut scratch = self.fft.make_scratch_vec();
-        let mut mel = vec![0.0f64; N_MELS * N_FRAMES]; // [mel][t]
+        let (n_frames, hop) = (self.n_frames, self.hop);
+        let mut mel = vec![0.0f64; N_MELS * n_frames]; // [mel][t]
         let mut power = vec![0.0f64; N_BINS];
-        for t in 0..N_FRAMES {
-            let start = t * HOP;
+        for t in 0..n_frames {
+            let start = t * hop;
             if start >= pad && start + N_FFT <= pad + y.len() {
                 let base = start - pad;
                 for ((v, &s), &w) in frame.iter_mut().zip(&y[base..base + N_FFT]).zip(&self.window) {
@@ -176,7 +211,7 @@ impl FeatureExtractor {
                 *p = (c.re as f64) * (c.re as f64) + (c.im as f64) * (c.im as f64);
             }
             for (m, (first, w)) in self.mel.iter().enumerate() {
-                mel[m * N_FRAMES + t] = w.iter().zip(&power[*first..]).map(|(w, p)| w * p).sum();
+                mel[m * n_frames + t] = w.iter().zip(&power[*first..]).map(|(w, p)| w * p).sum();
             }
         }
         // 3. log1p(S / max S).
@@ -186,28 +221,28 @@ impl FeatureExtractor {
         }
         // 4. Delta: Savitzky–Golay, width 9, order 1, derivative 1, mode 'interp' (edges take the fitted line's
         // slope over the first / last 9 frames, i.e. the centre value of the nearest full window).
-        let mut delta = vec![0.0f64; N_MELS * N_FRAMES];
+        let mut delta = vec![0.0f64; N_MELS * n_frames];
         for m in 0..N_MELS {
-            let row = &mel[m * N_FRAMES..(m + 1) * N_FRAMES];
-            let d = &mut delta[m * N_FRAMES..(m + 1) * N_FRAMES];
+            let row = &mel[m * n_frames..(m + 1) * n_frames];
+            let d = &mut delta[m * n_frames..(m + 1) * n_frames];
             let slope = |c: usize| (1..=4).map(|k| k as f64 * (row[c + k] - row[c - k])).sum::<f64>() / 60.0;
-            for t in 4..N_FRAMES - 4 {
+            for t in 4..n_frames - 4 {
                 d[t] = slope(t);
             }
-            let (first, last) = (slope(4), slope(N_FRAMES - 5));
+            let (first, last) = (slope(4), slope(n_frames - 5));
             d[..4].iter_mut().for_each(|v| *v = first);
-            d[N_FRAMES - 4..].iter_mut().for_each(|v| *v = last);
+            d[n_frames - 4..].iter_mut().for_each(|v| *v = last);
         }
         // 5–6. Normalise each (channel, mel) row by its population std over time; lay out [t][ch·40 + mel].
-        let mut out = vec![0.0f32; N_FRAMES * N_FEATURES];
+        let mut out = vec![0.0f32; n_frames * N_FEATURES];
         for (ch, data) in [&mel, &delta].into_iter().enumerate() {
             for m in 0..N_MELS {
-                let row = &data[m * N_FRAMES..(m + 1) * N_FRAMES];
-                let mean = row.iter().sum::<f64>() / N_FRAMES as f64;
-                let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / N_FRAMES as f64;
+                let row = &data[m * n_frames..(m + 1) * n_frames];
+                let mean = row.iter().sum::<f64>() / n_frames as f64;
+                let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n_frames as f64;
                 let sd = var.sqrt();
                 let sd = if sd == 0.0 { 1.0 } else { sd };
-                for t in 0..N_FRAMES {
+                for t in 0..n_frames {
                     out[t * N_FEATURES + ch * N_MELS + m] = (row[t] / sd) as f32;
                 }
             }

@@ -14,7 +14,7 @@ use sha1::{Digest, Sha1};
 
 use super::{
     audio,
-    features::{CLIP_SAMPLES, FeatureExtractor, N_FEATURES, N_FRAMES},
+    features::{self, CLIP_SAMPLES, FeatureExtractor, N_FEATURES},
     split::{Split, which_set},
 };
 use crate::tensors::{self, Tensor};
@@ -44,11 +44,13 @@ pub struct PrepareConfig {
     pub silence_validation: usize,
     /// Seed of the silence crops.
     pub seed: u64,
+    /// Samples between feature frames (161: the paper's 100 frames; 16: 1,001 frames, one per ms).
+    pub hop_length: usize,
 }
 
 impl Default for PrepareConfig {
     fn default() -> Self {
-        Self { task: Task::Paper12, silence_train: 2300, silence_validation: 260, seed: 0 }
+        Self { task: Task::Paper12, silence_train: 2300, silence_validation: 260, seed: 0, hop_length: features::HOP }
     }
 }
 
@@ -234,8 +236,10 @@ fn item_features(
 /// and silence settings, and the front end's version.
 pub fn fingerprint(root: &Path, scan: &Scan, cfg: &PrepareConfig) -> String {
     let mut h = Sha1::new();
+    // The hop enters only when it is not the paper's, so caches made before it was a setting stay valid.
+    let hop = if cfg.hop_length == features::HOP { String::new() } else { format!(";hop={}", cfg.hop_length) };
     h.update(format!(
-        "frontend=paper-logmel-delta-v2;task={:?};sil={},{};seed={}\n",
+        "frontend=paper-logmel-delta-v2;task={:?};sil={},{};seed={}{hop}\n",
         cfg.task, cfg.silence_train, cfg.silence_validation, cfg.seed
     ));
     let mut files: Vec<String> =
@@ -295,7 +299,7 @@ pub fn prepare(
         });
     }
     std::fs::create_dir_all(out).map_err(|e| GscError::Write(format!("{}: {e}", out.display())))?;
-    let fe = FeatureExtractor::new();
+    let fe = FeatureExtractor::with_hop(cfg.hop_length).map_err(|e| GscError::Write(e.to_string()))?;
     let noise: BTreeMap<String, Vec<f32>> = wavs_in(&root.join(NOISE_DIR))
         .into_iter()
         .filter_map(|n| audio::read_wav(&root.join(NOISE_DIR).join(&n)).ok().map(|c| (n, c.samples)))
@@ -346,7 +350,7 @@ pub fn prepare(
         let n = y.len();
         tensors::write_tensors(
             &out.join(format!("{}.safetensors", split.name())),
-            &[("x", Tensor::f32(&[n, N_FRAMES, N_FEATURES], x)), ("y", Tensor::i64(&[n], y))],
+            &[("x", Tensor::f32(&[n, fe.n_frames(), N_FEATURES], x)), ("y", Tensor::i64(&[n], y))],
             &[("format", "eprop-workbench"), ("kind", "features"), ("classes", &scan.classes.join(","))],
         )
         .map_err(|e| GscError::Write(e.to_string()))?;

@@ -67,6 +67,9 @@ pub struct DataConfig {
     pub silence_validation: usize,
     /// Use at most this many training samples (all when absent).
     pub max_train_samples: Option<usize>,
+    /// Samples between feature frames: the sequence length T = 1 + ⌊16000 / hop⌋ (161: the paper's 100 steps; 16:
+    /// 1,001 steps, the network then runs in real audio time at 1 ms per step).
+    pub hop_length: usize,
 }
 
 /// A training schedule (MODEL.md's table).
@@ -196,6 +199,7 @@ impl ReproduceConfig {
                 silence_train: 100,
                 silence_validation: 12,
                 max_train_samples: None,
+                hop_length: crate::data::features::HOP,
             },
             chip: Schedule {
                 batch: 1,
@@ -315,10 +319,14 @@ pub fn dataset(cfg: &DataConfig, cache_dir: &Path, quiet: bool) -> Result<(PathB
             .map_or("no manifest.txt".to_string(), |f| format!("manifest fingerprint {}", &f[..f.len().min(16)]));
         return Ok((dir.clone(), format!("prepared features at {} ({origin})", dir.display())));
     }
+    crate::data::features::FeatureExtractor::with_hop(cfg.hop_length)?;
+    // One feature cache per hop (the paper's keeps its old name).
+    let hop =
+        if cfg.hop_length == crate::data::features::HOP { String::new() } else { format!("-hop{}", cfg.hop_length) };
     let (root, cache, what) = match &cfg.gsc {
         Some(root) => {
             // One cache per GSC copy and settings: prepare's manifest fingerprints both and re-extracts on change.
-            let cache = cache_dir.join("gsc-features");
+            let cache = cache_dir.join(format!("gsc-features{hop}"));
             (root.clone(), cache, format!("GSC at {}", root.display()))
         }
         None => {
@@ -341,8 +349,17 @@ pub fn dataset(cfg: &DataConfig, cache_dir: &Path, quiet: bool) -> Result<(PathB
             }
             (
                 clips,
-                base.join("features"),
-                format!("synthetic GSC ({} speakers, seed {})", cfg.synth_speakers, cfg.seed),
+                base.join(format!("features{hop}")),
+                format!(
+                    "synthetic GSC ({} speakers, seed {}{})",
+                    cfg.synth_speakers,
+                    cfg.seed,
+                    if hop.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", hop {}: T = {}", cfg.hop_length, crate::data::features::frames_for(cfg.hop_length))
+                    }
+                ),
             )
         }
     };
@@ -351,6 +368,7 @@ pub fn dataset(cfg: &DataConfig, cache_dir: &Path, quiet: bool) -> Result<(PathB
         seed: cfg.seed,
         silence_train: cfg.silence_train,
         silence_validation: cfg.silence_validation,
+        hop_length: cfg.hop_length,
     };
     let bar = progress(quiet, 0, "features");
     if let Ok(s) = crate::data::gsc::scan(&root, &pc) {

@@ -628,4 +628,3 @@ pub fn all(dir: &Path) -> Result<Vec<&'static str>> {
     }
     Ok(made)
 }
-

@@ -29,29 +29,17 @@ pub fn machine_name() -> String {
     if s.is_empty() { "machine".into() } else { s }
 }
 
-/// The git revision of the working tree (`unknown` outside a checkout), `-dirty` when it has changes;
-/// `SNNBENCH_GIT_REV` overrides it (for copies of a tree whose `.git` is not the tree's, such as a device machine's).
+/// The source revision this binary was built from (baked in by `build.rs`: the commit, `-dirty` when tracked files
+/// differed, `unknown` outside a checkout); `SNNBENCH_GIT_REV` overrides it (e.g. for a binary built from a tree whose
+/// `.git` is elsewhere). Read at build time, not run time: a binary run while the working tree moves on still names
+/// the code it was made from.
 pub fn git_revision() -> String {
     if let Ok(rev) = std::env::var("SNNBENCH_GIT_REV")
         && !rev.trim().is_empty()
     {
         return rev.trim().to_string();
     }
-    let run = |args: &[&str]| {
-        std::process::Command::new("git")
-            .args(args)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-    };
-    match run(&["rev-parse", "--short=12", "HEAD"]) {
-        Some(rev) => {
-            let dirty = run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
-            if dirty { format!("{rev}-dirty") } else { rev }
-        }
-        None => "unknown".into(),
-    }
+    env!("SNNBENCH_BUILD_REV").to_string()
 }
 
 /// A progress bar (hidden when quiet).

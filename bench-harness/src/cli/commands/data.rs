@@ -8,8 +8,9 @@ use crate::tensors::{self, Tensor};
 pub fn features(a: FeaturesArgs) -> Result<String> {
     let clip = crate::data::audio::read_wav(&a.wav)?;
     let n = clip.samples.len();
-    let x = crate::data::features::FeatureExtractor::new().features(&clip.samples);
-    let shape = [crate::data::features::N_FRAMES, crate::data::features::N_FEATURES];
+    let fe = crate::data::features::FeatureExtractor::with_hop(a.hop_length)?;
+    let x = fe.features(&clip.samples);
+    let shape = [fe.n_frames(), crate::data::features::N_FEATURES];
     tensors::write_tensors(
         &a.out,
         &[("x", Tensor::f32(&shape, x))],
@@ -20,7 +21,7 @@ pub fn features(a: FeaturesArgs) -> Result<String> {
         notes.push(format!("{n} samples placed in the 1 s window (centred)"));
     }
     let notes = if notes.is_empty() { String::new() } else { format!(" ({})", notes.join("; ")) };
-    Ok(format!("wrote {}: x [100, 80] from {}{notes}", a.out.display(), a.wav.display()))
+    Ok(format!("wrote {}: x [{}, 80] from {}{notes}", a.out.display(), fe.n_frames(), a.wav.display()))
 }
 
 pub fn prepare(a: PrepareArgs) -> Result<String> {
@@ -33,7 +34,9 @@ pub fn prepare(a: PrepareArgs) -> Result<String> {
         seed: a.seed,
         silence_train: a.silence_train,
         silence_validation: a.silence_validation,
+        hop_length: a.hop_length,
     };
+    crate::data::features::FeatureExtractor::with_hop(a.hop_length)?;
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} [{elapsed} < {eta}]")

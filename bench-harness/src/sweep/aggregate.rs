@@ -444,13 +444,14 @@ fn plot_all(
         )?;
         stems.push("accuracy_by_contender".into());
     }
-    // Any metric against a numeric axis: one line per contender (and per value of the other axes).
+    // Every metric against every numeric axis: one line per contender (and per value of the other axes).
     for (axis, values) in &spec.axes {
         if axis == "seed" || values.len() < 2 || !values.iter().all(|v| v.is_integer() || v.is_float()) {
             continue;
         }
-        for m in ["final_test_accuracy", "samples_per_s"] {
-            let mi = metric(m);
+        // Every metric the cells have, one plot each.
+        for (mi, (m, ..)) in METRICS.iter().enumerate() {
+            let m = *m;
             let mut lines: Lines = BTreeMap::new();
             for (ci, contender, _, st) in rows.iter().filter(|r| r.2 == mi) {
                 let Some(c) = cells.iter().find(|c| condition(&c.axes) == conditions[*ci]) else { continue };

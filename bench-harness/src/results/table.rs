@@ -55,6 +55,9 @@ impl<T: Into<Value>> From<Option<T>> for Value {
     }
 }
 
+/// Columns read back as text whatever they look like (identifiers, not quantities).
+pub const TEXT_COLUMNS: [&str; 3] = ["git_rev", "cell", "condition"];
+
 /// A table under construction or read back: named columns, rows in order.
 #[derive(Clone, Debug, Default)]
 pub struct Table {
@@ -192,9 +195,16 @@ impl Table {
         if !path.exists() {
             bail!("{}: no such file (run `snnbench reproduce` to make it)", path.display());
         }
+        // Text that can look like a number stays text: a revision such as `16e116010900` would be read as the float
+        // 1.6e116010901 (inf), and `012345678901` would lose its leading zero.
+        let mut text = Schema::default();
+        for c in TEXT_COLUMNS {
+            text.with_column(c.into(), DataType::String);
+        }
         let df = CsvReadOptions::default()
             .with_has_header(true)
             .with_infer_schema_length(None)
+            .with_schema_overwrite(Some(std::sync::Arc::new(text)))
             .try_into_reader_with_file_path(Some(path.to_path_buf()))?
             .finish()
             .map_err(|e| anyhow::anyhow!("{}: not a readable CSV: {e}", path.display()))?;
@@ -242,6 +252,22 @@ fn cell_text(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A revision that reads as a number (`16e116010900` is 1.6e116010901 to a float parser) stays text.
+    #[test]
+    fn revisions_that_look_like_numbers_stay_text() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("t.csv");
+        let mut t = Table::new(&["git_rev", "x"]);
+        for rev in ["16e116010900", "012345678901"] {
+            t.push(vec![("git_rev", rev.into()), ("x", 1.0.into())]).expect("push");
+        }
+        t.write_csv(&path).expect("write");
+        let back = Table::read_csv(&path).expect("read");
+        assert_eq!(back.strs("git_rev").expect("git_rev"), ["16e116010900", "012345678901"]);
+        back.write_csv(&path).expect("write again");
+        assert!(std::fs::read_to_string(&path).expect("csv").contains("\n16e116010900,"));
+    }
 
     #[test]
     fn csv_round_trip_keeps_types_and_empty_cells() {

@@ -163,32 +163,25 @@ fn a_sweep_runs_the_same_locally_and_on_slurm_and_its_aggregate_is_the_cells_sta
     }
     let cluster = Cluster::start(&tmp.path().join("slurm-state"));
     let slurm = tmp.path().join("slurm");
-    let o = snnbench()
-        .arg("sweep")
-        .arg(&spec)
-        .arg("--out")
-        .arg(&slurm)
-        .args(["--executor", "slurm"])
-        .env("SLURM_CONF", cluster.state.join("slurm.conf"))
-        .output()
-        .expect("run");
-    ok(&o, "sweep --executor slurm");
+    let through_slurm = || {
+        snnbench()
+            .arg("sweep")
+            .arg(&spec)
+            .arg("--out")
+            .arg(&slurm)
+            .args(["--executor", "slurm"])
+            .env("SLURM_CONF", cluster.state.join("slurm.conf"))
+            .output()
+            .expect("run")
+    };
+    ok(&through_slurm(), "sweep --executor slurm");
     assert!(slurm.join("slurm/array-1.sh").is_file());
     let (a, b) = (cell_results(&local), cell_results(&slurm));
     assert_eq!(a.len(), 6);
     assert_eq!(a, b, "the cells' results differ between the local and the Slurm run");
     assert_eq!(aggregate_rows(&local), aggregate_rows(&slurm));
     // A re-run of the same command submits nothing (every cell is done).
-    let o = snnbench()
-        .arg("sweep")
-        .arg(&spec)
-        .arg("--out")
-        .arg(&slurm)
-        .args(["--executor", "slurm"])
-        .env("SLURM_CONF", cluster.state.join("slurm.conf"))
-        .output()
-        .expect("run");
-    ok(&o, "sweep --executor slurm again");
+    ok(&through_slurm(), "sweep --executor slurm again");
     assert!(!slurm.join("slurm/array-2.sh").exists(), "a finished sweep was submitted again");
 }
 

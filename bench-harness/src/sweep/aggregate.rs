@@ -101,27 +101,11 @@ fn last(t: &Table, col: &str) -> Option<f64> {
     t.f64s(col).ok()?.last().copied().flatten()
 }
 
-/// The code revisions (`git_rev`) a cell's training rows were made by.
-fn cell_revisions(cell_dir: &Path) -> Vec<String> {
-    let mut revs = vec![];
-    for e in std::fs::read_dir(cell_dir).into_iter().flatten().flatten() {
-        let n = e.file_name().to_string_lossy().to_string();
-        if n.starts_with("training_")
-            && n.ends_with(".csv")
-            && let Ok(t) = Table::read_csv(&e.path())
-            && let Ok(r) = t.strs("git_rev")
-        {
-            revs.extend(r);
-        }
-    }
-    revs.sort();
-    revs.dedup();
-    revs
-}
-
-/// The metrics of one finished cell, from its own CSVs.
-fn cell_samples(cell_dir: &Path, id: &str, condition: &str) -> Result<Vec<Sample>> {
+/// The metrics of one finished cell, from its own CSVs, and the code revisions (`git_rev`) its training rows were
+/// made by.
+fn cell_samples(cell_dir: &Path, id: &str, condition: &str) -> Result<(Vec<Sample>, Vec<String>)> {
     let mut out = vec![];
+    let mut revs = vec![];
     let mut push = |contender: &str, metric: &'static str, value: Option<f64>, source: String| {
         if let Some(v) = value.filter(|v| v.is_finite()) {
             out.push(Sample {
@@ -149,6 +133,9 @@ fn cell_samples(cell_dir: &Path, id: &str, condition: &str) -> Result<Vec<Sample
         let t = Table::read_csv(&f)?;
         if t.is_empty() {
             continue;
+        }
+        if let Ok(r) = t.strs("git_rev") {
+            revs.extend(r);
         }
         let name = t.strs("experiment")?.first().cloned().unwrap_or_default();
         let file = f.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
@@ -195,7 +182,9 @@ fn cell_samples(cell_dir: &Path, id: &str, condition: &str) -> Result<Vec<Sample
             push(&name, metric, last(&t, col), format!("cost_totals.csv {col} (modelled)"));
         }
     }
-    Ok(out)
+    revs.sort();
+    revs.dedup();
+    Ok((out, revs))
 }
 
 /// The condition of a cell: its axes without the seed (`all` when only seeds vary).
@@ -216,8 +205,9 @@ pub fn report(dir: &Path) -> Result<String> {
         let cell_dir = dir.join("cells").join(&c.id);
         match state(dir, &c.id) {
             State::Done => {
-                samples.extend(cell_samples(&cell_dir, &c.id, &condition(&c.axes))?);
-                for r in cell_revisions(&cell_dir) {
+                let (mine, revs) = cell_samples(&cell_dir, &c.id, &condition(&c.axes))?;
+                samples.extend(mine);
+                for r in revs {
                     revisions.entry(r).or_default().push(c.id.clone());
                 }
             }

@@ -126,9 +126,18 @@ fn forward(
     let zeros = || Tensor::<2>::zeros([b, n_rec], device);
     let (mut v, mut a, mut z, mut zbar, mut zsum) = (zeros(), zeros(), zeros(), zeros(), zeros());
     let mut spikes = Vec::new();
+    // β per neuron (0 for the plain LIF ones, j < n_lif), as a [1, n_rec] row broadcast over the batch.
+    let beta_row = (cfg.n_lif > 0).then(|| {
+        let row: Vec<f32> = (0..n_rec).map(|j| c.beta_at(j) as f32).collect();
+        Tensor::<2>::from_data(TensorData::new(row, [1, n_rec]), device)
+    });
+    let window_start = cfg.window_start(t_steps);
     for t in 0..t_steps {
         a = a.mul_scalar(c.rho) + z.clone().mul_scalar(c.one_minus_rho);
-        let thr = a.clone().mul_scalar(c.beta).add_scalar(c.v_th);
+        let thr = match &beta_row {
+            Some(beta) => (a.clone() * beta.clone()).add_scalar(c.v_th),
+            None => a.clone().mul_scalar(c.beta).add_scalar(c.v_th),
+        };
         let rec = if opts.stop_recurrent {
             z.clone().detach().matmul(w.w_rec.clone().detach())
         } else {
@@ -143,12 +152,14 @@ fn forward(
         let p = u.clone() * psi(cfg, u.detach()).detach();
         z = h.detach() + (p.clone() - p.detach());
         zbar = zbar.mul_scalar(c.kappa) + z.clone();
-        zsum = zsum + zbar.clone();
+        if t >= window_start {
+            zsum = zsum + zbar.clone();
+        }
         if keep_spikes {
             spikes.push(z.clone().detach());
         }
     }
-    let logits = zsum.matmul(w.w_out.clone()).div_scalar(t_steps as f64);
+    let logits = zsum.matmul(w.w_out.clone()).div_scalar(cfg.window_len(t_steps) as f64);
     // Mean cross-entropy with a max-shifted log-sum-exp.
     let m = logits.clone().detach().max_dim(1);
     let lse = (logits.clone() - m.clone()).exp().sum_dim(1).log() + m;

@@ -1,7 +1,7 @@
 // alif_forward — the sequential part of the forward pass, one sample per workgroup, one chunk of steps per
 // dispatch (the state v, a, z̄, Σz̄, z carries over in `state`); thread j owns neuron j:
 //   a = ρa + (1−ρ)z(t−1);  A = v_th + βa;  v = αv + (1−α)(cur_in(t) + Σ_{i: z_i(t−1)=1} W_rec[i,j]) − z(t−1)A
-//   z = H(v − A) (strict);  ψ = ψ(v − A);  z̄ = κz̄ + z;  Σz̄ += z̄
+//   z = H(v − A) (strict);  ψ = ψ(v − A);  z̄ = κz̄ + z;  Σz̄ += z̄ (inside the readout window); β = beta_of(j)
 // The recurrent input adds the rows of the neurons that spiked, in increasing order (the reference's order; ≈ 1 %
 // of neurons spike, so this replaces a 120-long loop by one or two additions). Spikes are exchanged as a bit mask
 // in workgroup memory, set with atomicOr (order-free) and read lowest bit first; three masks rotate (read step k,
@@ -62,6 +62,8 @@ fn alif_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
     if owns && zp != 0.0 { atomicOr(&masks[j / 32u], 1u << (j % 32u)); }
     workgroupBarrier();
     var n_sp = 0u;
+    let ws = window_start(dims.t_steps);
+    let beta = beta_of(j);
     for (var k = 0u; k < chunk.tc; k++) {
         let h = (b * TC + k) * N_RECP + j;
         let rd = (k % 3u) * NW;
@@ -79,12 +81,12 @@ fn alif_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
                 }
             }
             a = RHO * a + OM_RHO * zp;
-            let thr = V_TH + BETA * a;
+            let thr = V_TH + beta * a;
             v = ALPHA * v + OM_ALPHA * cur - zp * thr;
             let u = v - thr;
             z = select(0.0, 1.0, u > 0.0);
             zbar = KAPPA * zbar + z;
-            zsum = zsum + zbar;
+            if chunk.t0 + k >= ws { zsum = zsum + zbar; }
             z_c[h] = z;
             psi_c[h] = psi(u);
             if STORE_THR {

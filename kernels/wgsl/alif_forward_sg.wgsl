@@ -4,7 +4,7 @@
 // and `wrt`, which pack_weights writes); x(t) and z(t−1) of the other lanes come by subgroupBroadcast:
 //   cur = Σ_i x_i(t) W_in[i,j] + Σ_k z_k(t−1) W_rec[k,j]     (increasing i, then increasing k)
 //   a = ρa + (1−ρ)z(t−1);  A = v_th + βa;  v = αv + (1−α)cur − z(t−1)A;  z = H(v − A);  ψ = ψ(v − A)
-//   z̄ = κz̄ + z;  Σz̄ += z̄
+//   z̄ = κz̄ + z;  Σz̄ += z̄ (inside the readout window);  β = beta_of(j)
 // The recurrent sum runs over every k with z_k(t−1) ∈ {0, 1}: adding 0·W = 0 leaves the sum unchanged and 1·W = W
 // exactly, so it is bit for bit the sparse sum over spiking neurons that input_projection + alif_forward compute (same
 // order, same roundings: the expressions are theirs). Writes z, ψ, A for every step, each neuron's spike times
@@ -42,6 +42,7 @@ fn alif_forward_sg(
     @builtin(subgroup_invocation_id) l: u32,
 ) {
     let n_t = dims.t_steps;
+    let ws = window_start(n_t);
     let range = sample_group(wg.x, groups.x, dims.n_batch);
     let b_lo = range.x;
     let b_hi = range.y;
@@ -63,20 +64,20 @@ fn alif_forward_sg(
 //@mk            cur{m} = cur{m} + zb{k} * wr{m}_{k};
             let hb = (b * n_t + t) * N_RECP;
 //@m            a{m} = RHO * a{m} + OM_RHO * zp{m};
-//@m            let thr{m} = V_TH + BETA * a{m};
+//@m            let thr{m} = V_TH + beta_of(j{m}) * a{m};
 //@m            v{m} = ALPHA * v{m} + OM_ALPHA * cur{m} - zp{m} * thr{m};
 //@m            let u{m} = v{m} - thr{m};
 //@m            let z{m} = select(0.0, 1.0, u{m} > 0.0);
 //@m            zbar{m} = KAPPA * zbar{m} + z{m};
-//@m            zsum{m} = zsum{m} + zbar{m};
+//@m            if t >= ws { zsum{m} = zsum{m} + zbar{m}; }
 //@m            if ok{m} { z_c[hb + j{m}] = z{m}; psi_c[hb + j{m}] = psi(u{m}); thr_c[hb + j{m}] = thr{m}; }
 //@m            if ok{m} && z{m} != 0.0 { spike_t[(b * N_REC + j{m}) * n_t + nsp{m}] = t; nsp{m} = nsp{m} + 1u; }
 //@m            zp{m} = z{m};
         }
 //@m        if ok{m} { n_spikes[b * N_REC + j{m}] = nsp{m}; }
-        // Readout (readout.wgsl): logits_o = Σ_j W_out[j,o] Σz̄_j / T over j in increasing order, skipping Σz̄_j = 0.
+        // Readout (readout.wgsl): logits_o = Σ_j W_out[j,o] Σz̄_j / W over j in increasing order, skipping Σz̄_j = 0.
 //@k        let zs{k} = subgroupBroadcast(zsum{kp}, {kl}u);
-        let nt = f32(n_t);
+        let nt = window_len(n_t);
         var logits: array<f32, N_OUT>;
         var mx = -3.4e38;
         for (var o = 0u; o < N_OUT; o++) {

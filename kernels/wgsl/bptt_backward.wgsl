@@ -1,8 +1,8 @@
 // bptt_backward — adjoints backwards in time, SPW samples per workgroup (each W_rec quad read once per step serves
 // all of them); thread j owns neuron j of every sample of the workgroup:
-//   dz̄(t) = L_j + κ dz̄(t+1)
+//   dz̄(t) = L_j [t in the readout window] + κ dz̄(t+1)
 //   dz(t) = dz̄(t) + (1−α) Σ_k W_rec[j,k] dv_k(t+1) − A_j(t+1) dv_j(t+1) + (1−ρ) da_j(t+1)
-//   du = dz ψ(t);  dv(t) = du + α dv(t+1);  dA = −du − z_j(t−1) dv(t);  da(t) = β dA + ρ da(t+1)
+//   du = dz ψ(t);  dv(t) = du + α dv(t+1);  dA = −du − z_j(t−1) dv(t);  da(t) = β_j dA + ρ da(t+1)
 // DETACH_RESET drops both reset terms (−A dv and −z dv); STOP_RECURRENT drops the W_rec term (e-prop's identity).
 // The recurrent sum reads dv(t+1) from workgroup memory as quads. History buffers hold the whole sequence
 // (TC = T for BPTT). Writes dv [N, T, N_RECP] for bptt_weight_grads.
@@ -28,6 +28,8 @@ fn bptt_backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation
     let n_t = dims.t_steps;
     let j = lid;
     let owns = j < N_REC;
+    let ws = window_start(n_t);
+    let beta = beta_of(j);
     for (var q = lid; q < NQ * SPW; q += WG) { dv_next_s[q] = vec4<f32>(0.0); }
     var sig: array<f32, SPW>;
     var dzbar: array<f32, SPW>;
@@ -59,14 +61,14 @@ fn bptt_backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation
                 let b = min(b0 + s, dims.n_batch - 1u);
                 let h = (b * TC + t) * N_RECP + j;
                 let rec_back = (acc[s].x + acc[s].y) + (acc[s].z + acc[s].w);
-                dzbar[s] = sig[s] + KAPPA * dzbar[s];
+                dzbar[s] = select(0.0, sig[s], t >= ws) + KAPPA * dzbar[s];
                 var dz = dzbar[s] + OM_ALPHA * rec_back + OM_RHO * da_next[s];
                 if !DETACH_RESET && t + 1u < n_t { dz = dz - thr_c[h + N_RECP] * dv_next[s]; }
                 let du = dz * psi_c[h];
                 let d = du + ALPHA * dv_next[s];
                 var d_thr = -du;
                 if !DETACH_RESET && t > 0u { d_thr = d_thr - z_c[h - N_RECP] * d; }
-                da_next[s] = BETA * d_thr + RHO * da_next[s];
+                da_next[s] = beta * d_thr + RHO * da_next[s];
                 dv[s] = d;
                 if b0 + s < dims.n_batch { dv_hist[h] = d; }
             }

@@ -41,6 +41,7 @@ fn bptt_backward_sg(
     // T and the number of sample groups come at run time (history rows are T long: TC = T for BPTT), so one
     // compiled kernel serves every T and split.
     let n_t = dims.t_steps;
+    let ws = window_start(n_t);
     let range = sample_group(wg.x, groups.x, dims.n_batch);
     let b_lo = range.x;
     let b_hi = range.y;
@@ -66,14 +67,14 @@ fn bptt_backward_sg(
 //@k                let e{k} = subgroupBroadcast(dvn{kp}, {kl}u);
 //@mk                rec{m} = fma(w{m}_{k}, e{k}, rec{m});
             }
-//@m            dzbar{m} = sig{m} + KAPPA * dzbar{m};
+//@m            dzbar{m} = select(0.0, sig{m}, t >= ws) + KAPPA * dzbar{m};
 //@m            var dz{m} = dzbar{m} + OM_ALPHA * rec{m} + OM_RHO * dan{m};
 //@m            if !DETACH_RESET { dz{m} = select(dz{m}, dz{m} - thr_c[hn + jc{m}] * dvn{m}, has_next); }
 //@m            let du{m} = dz{m} * psi_c[hb + jc{m}];
 //@m            let d{m} = du{m} + ALPHA * dvn{m};
 //@m            var dthr{m} = -du{m};
 //@m            if !DETACH_RESET { dthr{m} = select(dthr{m}, dthr{m} - z_c[hp + jc{m}] * d{m}, has_prev); }
-//@m            dan{m} = BETA * dthr{m} + RHO * dan{m};
+//@m            dan{m} = beta_of(j{m}) * dthr{m} + RHO * dan{m};
 //@m            dvn{m} = d{m};
 //@m            if ok{m} { dv_hist[hb + j{m}] = d{m}; }
             let xr = (s * n_t + t) * N_IN;

@@ -2,7 +2,8 @@
 // N_PRE = N_IN + N_REC, N_RECP = N_REC rounded up to a multiple of 4 (the post dimension of internal buffers, so
 // they can be read as vec4), NQ = N_RECP / 4, the chunk length TC (time steps per forward chunk), offsets W_REC_OFF / W_OUT_OFF / N_W into the flat weight vector w_in | w_rec | w_out,
 // workgroup size WG, and the neuron constants ALPHA, OM_ALPHA = 1−α, RHO, OM_RHO = 1−ρ, KAPPA, V_TH, BETA and the
-// surrogate SG_GAMMA, SG_SIGMA, SG_SCALE, SG_H, all rounded once from f64 as the CPU reference does).
+// surrogate SG_GAMMA, SG_SIGMA, SG_SCALE, SG_H, all rounded once from f64 as the CPU reference does; N_LIF = how
+// many neurons (j < N_LIF) are plain LIF with β = 0; WINDOW = the readout window, 0 for the whole sequence).
 //
 // ψ(u) = γ [ (1+h) N(u; 0, σ) − h N(u; σ, sσ) − h N(u; −σ, sσ) ],  N(u; μ, s) = exp(−(u−μ)²/(2s²)) / (√(2π) s).
 // Dims: the per-call sizes; Chunk: which part of the sequence a chunked kernel works on. Counters: [0] = Adam steps done, [1] = minibatch index k (sample (k·N + b) mod B).
@@ -29,6 +30,21 @@ struct Chunk {
     last: u32,  // 1 for the last chunk of the sequence
 }
 
+// β of neuron j: 0 for the plain LIF neurons.
+fn beta_of(j: u32) -> f32 {
+    return select(BETA, 0.0, j < N_LIF);
+}
+
+// First step of the readout window of an n_t-step sequence (Σz̄, E and the direct readout gradient count from here).
+fn window_start(n_t: u32) -> u32 {
+    return select(0u, n_t - WINDOW, WINDOW > 0u && WINDOW < n_t);
+}
+
+// The logits' divisor: steps in the readout window.
+fn window_len(n_t: u32) -> f32 {
+    return f32(n_t - window_start(n_t));
+}
+
 const SQRT_2PI: f32 = 2.5066282746310002;
 
 fn gauss(u: f32, mu: f32, s: f32) -> f32 {
@@ -42,7 +58,8 @@ fn psi(u: f32) -> f32 {
 }
 
 // Per-sample record written by the forward kernels, stride S_OUT = 2·N_REC + 2·N_OUT + 1:
-// [0, N_REC) Σ_t z̄_j | [N_REC, 2N_REC) L_j = Σ_k err_k W_out[j,k] / T | err_k | logits_k | CE.
+// [0, N_REC) Σ_t z̄_j (over the readout window) | [N_REC, 2N_REC) L_j = Σ_k err_k W_out[j,k] / W | err_k | logits_k
+// | CE  (W = window_len(T), T by default).
 const S_OUT: u32 = 2u * N_REC + 2u * N_OUT + 1u;
 const O_SIG: u32 = N_REC;
 const O_ERR: u32 = 2u * N_REC;

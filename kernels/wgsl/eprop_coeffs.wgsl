@@ -4,7 +4,9 @@
 //
 // Within a chunk (k = 0..tc−1, global t = t0 + k), per synapse i→j with sources pre_i(k) (x_i(t) or z_i(t−1)):
 //   ε^v(k) = α ε^v(k−1) + pre(k);  ε^a(k) = d_j(k) ε^a(k−1) + g_j(k) ε^v(k),  d = ρ − (1−ρ)βψ, g = (1−ρ)(1−α)ψ
-//   E += Σ_k c(t) ψ_j(k) [(1−α) ε^v(k) − β ε^a(k)]   (aligned: ε^a(k−1)),  c(t) = (1 − κ^{T−t})/(1 − κ)
+//   E += Σ_k c(t) ψ_j(k) [(1−α) ε^v(k) − β ε^a(k)]   (aligned: ε^a(k−1)),  c(t) = (κ^{max(t_w−t, 0)} − κ^{T−t})/(1 − κ)
+// (E = Σ_{t ≥ t_w} ē(t) over the readout window from t_w = window_start(T); t_w = 0 gives (1 − κ^{T−t})/(1 − κ)),
+// β = beta_of(j)
 // E's increment and ε^a at the chunk's end are linear in ε^a(−1), ε^v(−1) and pre(0..tc−1); thread j computes
 // their coefficients by the adjoint (backward) recursion:
 //   Λa(k) = −βcψ(k) + d(k+1)Λa(k+1)   [aligned: −βcψ(k+1) + d(k+1)Λa(k+1)],   Γa(k) = d(k+1)Γa(k+1), Γa(tc−1) = 1
@@ -65,6 +67,8 @@ fn eprop_coeffs(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
     if lid < N_REC {
         let j = lid;
         let n_t = dims.t_steps;
+        let ws = window_start(n_t);
+        let beta = beta_of(j);
         let cb = b * 2u * (TC + 1u) * N_RECP;
         var lam_a = 0.0;
         var gam_a = 1.0;
@@ -76,13 +80,14 @@ fn eprop_coeffs(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
             let k = tc - 1u - kk;
             let p = psi_c[(b * TC + k) * N_RECP + j];
             let t = chunk.t0 + k;
-            let cpsi = p * (1.0 - pow(KAPPA, f32(n_t - t))) / (1.0 - KAPPA);
-            let d = RHO - OM_RHO * BETA * p;
+            let c_lo = select(1.0, pow(KAPPA, f32(ws - t)), t < ws);
+            let cpsi = p * (c_lo - pow(KAPPA, f32(n_t - t))) / (1.0 - KAPPA);
+            let d = RHO - OM_RHO * beta * p;
             let g = OM_RHO * OM_ALPHA * p;
             if TRACE_ALIGNED {
-                if kk == 0u { lam_a = 0.0; } else { lam_a = -BETA * cpsi_next + d_next * lam_a; }
+                if kk == 0u { lam_a = 0.0; } else { lam_a = -beta * cpsi_next + d_next * lam_a; }
             } else {
-                if kk == 0u { lam_a = -BETA * cpsi; } else { lam_a = -BETA * cpsi + d_next * lam_a; }
+                if kk == 0u { lam_a = -beta * cpsi; } else { lam_a = -beta * cpsi + d_next * lam_a; }
             }
             if kk > 0u { gam_a = d_next * gam_a; }
             lam_v = OM_ALPHA * cpsi + g * lam_a + ALPHA * lam_v;
@@ -95,7 +100,7 @@ fn eprop_coeffs(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
         coef[cb + j] = ALPHA * lam_v;
         coef[cb + (TC + 1u) * N_RECP + j] = ALPHA * gam_v;
         var ca = d_next * lam_a;
-        if TRACE_ALIGNED { ca = -BETA * cpsi_next + d_next * lam_a; }
+        if TRACE_ALIGNED { ca = -beta * cpsi_next + d_next * lam_a; }
         scal[b * 2u * N_RECP + j] = ca;
         scal[b * 2u * N_RECP + N_RECP + j] = d_next * gam_a;
     }

@@ -1,9 +1,9 @@
 // readout — the end of a sample, shared by the forward kernels (appended by the host; not a kernel of its own):
-//   logits_k = Σ_j W_out[j,k] Σz̄_j / T;  err = softmax(logits) − onehot(y);  CE = logsumexp − logit_y;
-//   L_j = Σ_k err_k W_out[j,k] / T.  Written to sample_out[b] (layout in common.wgsl).
+//   logits_k = Σ_j W_out[j,k] Σz̄_j / W;  err = softmax(logits) − onehot(y);  CE = logsumexp − logit_y;
+//   L_j = Σ_k err_k W_out[j,k] / W (W = window_len(T)).  Written to sample_out[b] (layout in common.wgsl).
 
 fn finish_sample(b: u32, s: u32, lid: u32, zsum: f32) {
-    let n_t = f32(dims.t_steps);
+    let n_t = window_len(dims.t_steps);
     if lid < N_REC { zsum_s[lid] = zsum; }
     workgroupBarrier();
     let o = b * S_OUT;

@@ -33,16 +33,18 @@ pub fn bptt_sample<R: Real>(
     let mut z_hist = Vec::with_capacity(t_steps * n_rec);
     let mut thr_hist = Vec::with_capacity(t_steps * n_rec);
     let mut psi_hist = Vec::with_capacity(t_steps * n_rec);
-    let mut s = LayerState::new(n_rec);
+    let ws = cfg.window_start(t_steps);
+    let mut s = LayerState::windowed(n_rec, ws);
     for x_t in x.chunks_exact(n_in) {
         s.step(&c, p, x_t);
         z_hist.extend_from_slice(&s.z);
         thr_hist.extend_from_slice(&s.thr);
         psi_hist.extend_from_slice(&s.psi);
     }
-    let logits = readout(p, &s.zbar_sum, t_steps);
+    let window = cfg.window_len(t_steps);
+    let logits = readout(p, &s.zbar_sum, window);
     let (ce, err) = cross_entropy(&logits, label);
-    let t = R::of(t_steps as f64);
+    let t = R::of(window as f64);
 
     let mut g = Params::zeros_shaped(n_in, n_rec, n_out);
     for j in 0..n_rec {
@@ -50,7 +52,7 @@ pub fn bptt_sample<R: Real>(
             g.w_out[j * n_out + k] = s.zbar_sum[j] * err[k] / t;
         }
     }
-    // dL/dz̄_j(t) directly from the readout, the same for every t.
+    // dL/dz̄_j(t) directly from the readout, the same for every t of the readout window (0 before it).
     let direct: Vec<R> =
         (0..n_rec).map(|j| (0..n_out).map(|k| err[k] * p.w_out[j * n_out + k]).sum::<R>() / t).collect();
     let zero = vec![R::zero(); n_rec];
@@ -72,8 +74,9 @@ pub fn bptt_sample<R: Real>(
                 rec_back[j] = w.iter().zip(&dv_next).map(|(&w, &d)| w * d).sum();
             }
         }
+        let in_window = ti >= ws;
         for j in 0..n_rec {
-            dzbar[j] = direct[j] + c.kappa * dzbar[j];
+            dzbar[j] = if in_window { direct[j] + c.kappa * dzbar[j] } else { c.kappa * dzbar[j] };
             let mut dz = dzbar[j] + c.one_minus_alpha * rec_back[j] + c.one_minus_rho * da_next[j];
             if !opts.detach_reset && ti + 1 < t_steps {
                 // v(t+1) contains −z(t)·A(t+1).
@@ -87,7 +90,7 @@ pub fn bptt_sample<R: Real>(
                 d_thr = d_thr - z_prev[j] * dvj;
             }
             dv[j] = dvj;
-            da[j] = c.beta * d_thr + c.rho * da_next[j];
+            da[j] = c.beta_at(j) * d_thr + c.rho * da_next[j];
         }
         // Weight gradients of step t: v(t) gets (1−α)(W_inᵀ x(t) + W_recᵀ z(t−1)).
         let x_t = &x[ti * n_in..(ti + 1) * n_in];

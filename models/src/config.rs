@@ -32,6 +32,13 @@ pub struct NetConfig {
     pub beta: f64,
     /// Pseudo-derivative constants.
     pub surrogate: Surrogate,
+    /// How many recurrent neurons (the first ones, j < n_lif) are plain LIF (β = 0); the others are adaptive (paper:
+    /// 0, all ALIF; the cue task of Bellec et al. 2020: half).
+    pub n_lif: usize,
+    /// Readout window W: the logits average the readout over the last W steps only, and the loss and prediction
+    /// come from that window (0, or W ≥ T: the whole sequence, as in the paper's task; the cue task: its recall
+    /// window). e-prop then sums its filtered eligibility only inside the window.
+    pub readout_window: usize,
 }
 
 impl Default for NetConfig {
@@ -47,6 +54,8 @@ impl Default for NetConfig {
             v_th: 1.6,
             beta: 0.184,
             surrogate: Surrogate::default(),
+            n_lif: 0,
+            readout_window: 0,
         }
     }
 }
@@ -81,7 +90,23 @@ impl NetConfig {
                 return Err(ModelError::Config(format!("{name} must be finite, found {x}")));
             }
         }
+        if self.n_lif > self.n_rec {
+            return Err(ModelError::Config(format!(
+                "n_lif = {} plain LIF neurons do not fit in n_rec = {}",
+                self.n_lif, self.n_rec
+            )));
+        }
         Ok(())
+    }
+
+    /// First step of the readout window of a `t_steps`-long sequence (0 when the window is the whole sequence).
+    pub fn window_start(&self, t_steps: usize) -> usize {
+        if self.readout_window > 0 && self.readout_window < t_steps { t_steps - self.readout_window } else { 0 }
+    }
+
+    /// Steps in the readout window of a `t_steps`-long sequence: the divisor of the logits.
+    pub fn window_len(&self, t_steps: usize) -> usize {
+        t_steps - self.window_start(t_steps)
     }
 
     /// Number of trainable weights: n_in·n_rec + n_rec² + n_rec·n_out (paper: 25,440).
@@ -102,6 +127,7 @@ impl NetConfig {
             kappa: R::of(kappa),
             v_th: R::of(self.v_th),
             beta: R::of(self.beta),
+            n_lif: self.n_lif,
             surrogate: self.surrogate.prepared(),
         }
     }
@@ -122,10 +148,20 @@ pub struct Consts<R> {
     pub kappa: R,
     /// Baseline threshold.
     pub v_th: R,
-    /// Adaptation strength.
+    /// Adaptation strength of the adaptive neurons.
     pub beta: R,
+    /// Neurons j < n_lif are plain LIF (β = 0).
+    pub n_lif: usize,
     /// Pseudo-derivative, its constants in `R`.
     pub surrogate: PreparedSurrogate<R>,
+}
+
+impl<R: Real> Consts<R> {
+    /// β of neuron `j`: 0 for the plain LIF neurons (j < n_lif), the adaptation strength otherwise.
+    #[inline(always)]
+    pub fn beta_at(&self, j: usize) -> R {
+        if j < self.n_lif { R::zero() } else { self.beta }
+    }
 }
 
 #[cfg(test)]

@@ -48,8 +48,9 @@ impl<R: Real> SynapseTraces<R> {
         Self { eps_v: vec![R::zero(); n_pre], eps_a: z.clone(), e_bar: z.clone(), e_sum: z }
     }
 
-    /// One step for every synapse of the block. `pre` is x(t) or z(t−1); `decay[j]` = ρ − (1−ρ)βψ_j,
-    /// `gain[j]` = (1−ρ)(1−α)ψ_j. `skip_diagonal` keeps the autapse traces at zero.
+    /// One step for every synapse of the block. `pre` is x(t) or z(t−1); `decay[j]` = ρ − (1−ρ)β_jψ_j,
+    /// `gain[j]` = (1−ρ)(1−α)ψ_j, `beta[j]` = β_j. `skip_diagonal` keeps the autapse traces at zero; `accumulate`
+    /// (inside the readout window) adds ē to E.
     #[allow(clippy::too_many_arguments)]
     fn step(
         &mut self,
@@ -59,10 +60,11 @@ impl<R: Real> SynapseTraces<R> {
         gain: &[R],
         alpha: R,
         one_minus_alpha: R,
-        beta: R,
+        beta: &[R],
         kappa: R,
         variant: TraceVariant,
         skip_diagonal: bool,
+        accumulate: bool,
     ) {
         let n_post = psi.len();
         for (i, p) in pre.enumerate() {
@@ -79,17 +81,19 @@ impl<R: Real> SynapseTraces<R> {
                     TraceVariant::Authors => {
                         let a = decay[j] * ea[j] + gain[j] * ev;
                         ea[j] = a;
-                        psi[j] * (ev_scaled - beta * a)
+                        psi[j] * (ev_scaled - beta[j] * a)
                     }
                     TraceVariant::Aligned => {
-                        let e = psi[j] * (ev_scaled - beta * ea[j]);
+                        let e = psi[j] * (ev_scaled - beta[j] * ea[j]);
                         ea[j] = decay[j] * ea[j] + gain[j] * ev;
                         e
                     }
                 };
                 let b = kappa * eb[j] + e;
                 eb[j] = b;
-                es[j] = es[j] + b;
+                if accumulate {
+                    es[j] = es[j] + b;
+                }
             }
         }
     }
@@ -106,39 +110,32 @@ pub fn eprop_sample<R: Real>(
     let c = cfg.consts::<R>();
     let (n_in, n_rec, n_out) = (p.n_in, p.n_rec, p.n_out);
     let t_steps = x.len() / n_in;
-    let mut s = LayerState::new(n_rec);
+    let mut s = LayerState::windowed(n_rec, cfg.window_start(t_steps));
     let mut tin = SynapseTraces::new(n_in, n_rec);
     let mut trec = SynapseTraces::new(n_rec, n_rec);
     let mut decay = vec![R::zero(); n_rec];
     let mut gain = vec![R::zero(); n_rec];
     let mut spikes = Vec::with_capacity(t_steps * n_rec);
     let drive = c.one_minus_rho * c.one_minus_alpha;
+    let beta: Vec<R> = (0..n_rec).map(|j| c.beta_at(j)).collect();
     for x_t in x.chunks_exact(n_in) {
         s.step(&c, p, x_t);
         spikes.extend(s.z.iter().map(|&z| u8::from(z != R::zero())));
         for j in 0..n_rec {
-            decay[j] = c.rho - c.one_minus_rho * c.beta * s.psi[j];
+            decay[j] = c.rho - c.one_minus_rho * beta[j] * s.psi[j];
             gain[j] = drive * s.psi[j];
         }
-        let args = (c.alpha, c.one_minus_alpha, c.beta, c.kappa);
-        tin.step(
-            x_t.iter().map(|&v| R::of_f32(v)),
-            &s.psi,
-            &decay,
-            &gain,
-            args.0,
-            args.1,
-            args.2,
-            args.3,
-            variant,
-            false,
-        );
-        trec.step(s.z_prev().iter().copied(), &s.psi, &decay, &gain, args.0, args.1, args.2, args.3, variant, true);
+        let (alpha, om_alpha, kappa, acc) = (c.alpha, c.one_minus_alpha, c.kappa, s.in_window());
+        let xs = x_t.iter().map(|&v| R::of_f32(v));
+        tin.step(xs, &s.psi, &decay, &gain, alpha, om_alpha, &beta, kappa, variant, false, acc);
+        let zs = s.z_prev().iter().copied();
+        trec.step(zs, &s.psi, &decay, &gain, alpha, om_alpha, &beta, kappa, variant, true, acc);
     }
-    let logits = readout(p, &s.zbar_sum, t_steps);
+    let window = cfg.window_len(t_steps);
+    let logits = readout(p, &s.zbar_sum, window);
     let (ce, err) = cross_entropy(&logits, label);
-    let t = R::of(t_steps as f64);
-    // Learning signal L_j = Σ_k err_k W_out[j,k] / T (pre-update W_out, constant in time).
+    let t = R::of(window as f64);
+    // Learning signal L_j = Σ_k err_k W_out[j,k] / W (pre-update W_out, constant in time; W = T by default).
     let signal: Vec<R> =
         (0..n_rec).map(|j| (0..n_out).map(|k| err[k] * p.w_out[j * n_out + k]).sum::<R>() / t).collect();
     let mut g = Params::zeros_shaped(n_in, n_rec, n_out);

@@ -209,15 +209,25 @@ pub struct LayerState<R> {
     pub psi: Vec<R>,
     /// Readout filter z̄(t).
     pub zbar: Vec<R>,
-    /// Σ_t z̄(t).
+    /// Σ_t z̄(t) over the readout window.
     pub zbar_sum: Vec<R>,
     cur: Vec<R>,
     z_prev: Vec<R>,
+    /// Steps done.
+    t: usize,
+    /// First step of the readout window (Σz̄ counts from here).
+    window_start: usize,
 }
 
 impl<R: Real> LayerState<R> {
-    /// The state at the start of a sample: everything zero.
+    /// The state at the start of a sample: everything zero; the readout window is the whole sequence.
     pub fn new(n_rec: usize) -> Self {
+        Self::windowed(n_rec, 0)
+    }
+
+    /// The state at the start of a sample whose readout window starts at step `window_start`
+    /// ([`NetConfig::window_start`]).
+    pub fn windowed(n_rec: usize, window_start: usize) -> Self {
         let z = vec![R::zero(); n_rec];
         Self {
             v: z.clone(),
@@ -229,7 +239,14 @@ impl<R: Real> LayerState<R> {
             zbar_sum: z.clone(),
             cur: z.clone(),
             z_prev: z,
+            t: 0,
+            window_start,
         }
+    }
+
+    /// Whether the step just done lies in the readout window.
+    pub fn in_window(&self) -> bool {
+        self.t > self.window_start
     }
 
     /// The spikes of the previous step, z(t−1) (valid after [`LayerState::step`]).
@@ -239,7 +256,8 @@ impl<R: Real> LayerState<R> {
 
     /// Advances one step with input frame `x_t [n_in]`:
     /// a(t) = ρ a + (1−ρ) z(t−1); A = v_th + β a; v = α v + (1−α)(W_inᵀx + W_recᵀz(t−1)) − z(t−1)·A;
-    /// z = H(v − A) (strict); ψ = ψ(v − A); z̄ = κ z̄ + z; Σz̄ += z̄.
+    /// z = H(v − A) (strict); ψ = ψ(v − A); z̄ = κ z̄ + z; Σz̄ += z̄ (inside the readout window). β is per neuron
+    /// (0 for the plain LIF ones).
     pub fn step(&mut self, c: &Consts<R>, p: &Params<R>, x_t: &[f32]) {
         let n_rec = p.n_rec;
         std::mem::swap(&mut self.z_prev, &mut self.z);
@@ -262,10 +280,12 @@ impl<R: Real> LayerState<R> {
                 }
             }
         }
+        let in_window = self.t >= self.window_start;
+        self.t += 1;
         for j in 0..n_rec {
             let zp = self.z_prev[j];
             let a = c.rho * self.a[j] + c.one_minus_rho * zp;
-            let thr = c.v_th + c.beta * a;
+            let thr = c.v_th + c.beta_at(j) * a;
             let v = c.alpha * self.v[j] + c.one_minus_alpha * self.cur[j] - zp * thr;
             let u = v - thr;
             let z = if u > R::zero() { R::one() } else { R::zero() };
@@ -276,14 +296,16 @@ impl<R: Real> LayerState<R> {
             self.psi[j] = c.surrogate.psi(u);
             let zb = c.kappa * self.zbar[j] + z;
             self.zbar[j] = zb;
-            self.zbar_sum[j] = self.zbar_sum[j] + zb;
+            if in_window {
+                self.zbar_sum[j] = self.zbar_sum[j] + zb;
+            }
         }
     }
 }
 
-/// logits_k = (1/T) Σ_j W_out[j,k] Σ_t z̄_j(t).
-pub fn readout<R: Real>(p: &Params<R>, zbar_sum: &[R], t_steps: usize) -> Vec<R> {
-    let t = R::of(t_steps as f64);
+/// logits_k = (1/W) Σ_j W_out[j,k] Σ_{t in window} z̄_j(t), W = `window_len` steps (T for the whole sequence).
+pub fn readout<R: Real>(p: &Params<R>, zbar_sum: &[R], window_len: usize) -> Vec<R> {
+    let t = R::of(window_len as f64);
     let mut logits = vec![R::zero(); p.n_out];
     for (j, &s) in zbar_sum.iter().enumerate() {
         if s != R::zero() {
@@ -312,12 +334,12 @@ pub fn forward<R: Real>(cfg: &NetConfig, p: &Params<R>, batch: &Batch) -> (Vec<R
     let mut logits = Vec::with_capacity(batch.batch * p.n_out);
     let mut spikes = Vec::with_capacity(batch.batch * batch.t_steps * p.n_rec);
     for b in 0..batch.batch {
-        let mut s = LayerState::new(p.n_rec);
+        let mut s = LayerState::windowed(p.n_rec, cfg.window_start(batch.t_steps));
         for x_t in batch.sample(b).chunks_exact(batch.n_in) {
             s.step(&c, p, x_t);
             spikes.extend(s.z.iter().map(|&z| u8::from(z != R::zero())));
         }
-        logits.extend(readout(p, &s.zbar_sum, batch.t_steps));
+        logits.extend(readout(p, &s.zbar_sum, cfg.window_len(batch.t_steps)));
     }
     (logits, spikes)
 }

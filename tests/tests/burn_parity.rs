@@ -10,8 +10,12 @@ use tests::{assert_close, assert_close_per_tensor, flat32, random_case_shaped, s
 const L2: f64 = 1e-5;
 
 fn check(backend: BurnBackend, batch: usize, seed: u64) {
-    let cfg = NetConfig::default();
-    let (p, data) = random_case_shaped(&cfg, batch, 100, seed);
+    check_net(backend, &NetConfig::default(), batch, 100, seed);
+}
+
+fn check_net(backend: BurnBackend, cfg: &NetConfig, batch: usize, t_steps: usize, seed: u64) {
+    let cfg = cfg.clone();
+    let (p, data) = random_case_shaped(&cfg, batch, t_steps, seed);
     for opts in [BpttOptions::default(), BpttOptions { detach_reset: true, stop_recurrent: false }] {
         let what = format!("{} B = {batch} detach_reset = {}", backend.name(), opts.detach_reset);
         let cpu = compute_grads::<f32>(&cfg, &p, &data.as_batch(), Rule::Bptt(opts), L2).expect("cpu");
@@ -45,6 +49,13 @@ fn burn_wgpu_bptt_gradients_batch_1_and_16() {
 }
 
 /// Three Adam steps of 4 samples, each from the reference's state before it.
+/// Plain LIF neurons beside adaptive ones (per-neuron β) and a readout window (the cue task's description).
+#[test]
+fn burn_cpu_bptt_lif_mix_and_readout_window() {
+    let cfg = NetConfig { n_lif: 60, readout_window: 40, ..NetConfig::default() };
+    check_net(BurnBackend::Cpu, &cfg, 4, 150, 45);
+}
+
 #[test]
 fn burn_adam_steps_forced() {
     let cfg = NetConfig::default();

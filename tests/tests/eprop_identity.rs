@@ -105,3 +105,87 @@ fn eprop_vs_bptt_cosine_and_norm_are_recorded() {
     }
     assert_close("g_out e-prop vs BPTT", &e.grads.w_out, &full.grads.w_out, 1e-12);
 }
+
+/// The cue task's network description: plain LIF neurons (β = 0) beside adaptive ones, and a readout window (the
+/// loss and prediction from the last W steps). e-prop implements the window by summing ē only inside it; BPTT by
+/// feeding the readout's gradient only into it — two independent codings, which the identity ties together.
+fn mixed_windowed(
+    t_steps: usize,
+    window: usize,
+    seed: u64,
+) -> (NetConfig, Params<f64>, bench_harness::tensors::BatchData) {
+    let cfg = NetConfig { n_lif: 50, readout_window: window, ..NetConfig::default() };
+    let (p, data) = tests::random_case_shaped(&cfg, 4, t_steps, seed);
+    (cfg, p.cast(), data)
+}
+
+#[test]
+fn identity_holds_with_plain_lif_neurons_and_a_readout_window() {
+    let (cfg, p, data) = mixed_windowed(120, 30, 41);
+    let e = grads(&cfg, &p, &data, Rule::Eprop(TraceVariant::Aligned));
+    let s = grads(&cfg, &p, &data, Rule::Bptt(BpttOptions { detach_reset: true, stop_recurrent: true }));
+    assert!(e.spikes.contains(&1), "no spikes: the identity would hold trivially");
+    assert_eq!(e.spikes, s.spikes);
+    assert_close("g_in", &e.grads.w_in, &s.grads.w_in, tol::F64_ROUNDOFF);
+    let n = cfg.n_rec;
+    assert_close("g_rec", &off_diagonal(&e.grads.w_rec, n), &off_diagonal(&s.grads.w_rec, n), tol::F64_ROUNDOFF);
+    assert_close("g_out", &e.grads.w_out, &s.grads.w_out, tol::F64_ROUNDOFF);
+}
+
+#[test]
+fn a_readout_window_changes_the_gradient_and_a_full_window_does_not() {
+    let (cfg, p, data) = mixed_windowed(120, 30, 42);
+    let full = NetConfig { readout_window: 0, ..cfg.clone() };
+    let whole = NetConfig { readout_window: 120, ..cfg.clone() };
+    let longer = NetConfig { readout_window: 500, ..cfg.clone() };
+    for rule in [Rule::Eprop(TraceVariant::Authors), Rule::Bptt(BpttOptions::default())] {
+        let g0 = grads(&full, &p, &data, rule);
+        for c in [&whole, &longer] {
+            let g = grads(c, &p, &data, rule);
+            assert_eq!(g.grads, g0.grads, "{}: W ≥ T must be the whole sequence, bit for bit", rule.name());
+            assert_eq!(g.loss, g0.loss);
+        }
+        let gw = grads(&cfg, &p, &data, rule);
+        assert_eq!(gw.spikes, g0.spikes, "the window changes the readout, not the dynamics");
+        let d = gw.grads.w_in.iter().zip(&g0.grads.w_in).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        assert!(
+            d > 1e-3 * tests::max_abs(&g0.grads.w_in),
+            "{}: window of 30 of 120 steps left g_in unchanged",
+            rule.name()
+        );
+    }
+}
+
+#[test]
+fn plain_lif_neurons_have_no_adaptation() {
+    // β = 0 for every neuron equals n_lif = n_rec, bit for bit (the thresholds stay at v_th).
+    let (cfg, p, data) = mixed_windowed(80, 0, 43);
+    let all_lif = NetConfig { n_lif: cfg.n_rec, ..cfg.clone() };
+    let zero_beta = NetConfig { n_lif: 0, beta: 0.0, ..cfg.clone() };
+    for rule in [Rule::Eprop(TraceVariant::Authors), Rule::Bptt(BpttOptions::default())] {
+        let a = grads(&all_lif, &p, &data, rule);
+        let b = grads(&zero_beta, &p, &data, rule);
+        assert_eq!(a.spikes, b.spikes);
+        assert_eq!(a.grads, b.grads, "{}", rule.name());
+        let mixed = grads(&cfg, &p, &data, rule);
+        assert_ne!(mixed.grads, a.grads, "{}: half adaptive must differ from none", rule.name());
+    }
+}
+
+#[test]
+fn windowed_output_gradient_matches_finite_differences() {
+    let (cfg, p, data) = mixed_windowed(90, 25, 44);
+    for rule in [Rule::Eprop(TraceVariant::Authors), Rule::Bptt(BpttOptions::default())] {
+        let g = grads(&cfg, &p, &data, rule);
+        let h = 1e-5;
+        let (mut fd, mut an) = (Vec::new(), Vec::new());
+        for k in (0..p.w_out.len()).step_by(37) {
+            let (mut plus, mut minus) = (p.clone(), p.clone());
+            plus.w_out[k] += h;
+            minus.w_out[k] -= h;
+            fd.push((grads(&cfg, &plus, &data, rule).loss - grads(&cfg, &minus, &data, rule).loss) / (2.0 * h));
+            an.push(g.grads.w_out[k]);
+        }
+        assert_close(&format!("{} windowed g_out vs finite differences", rule.name()), &an, &fd, 1e-6);
+    }
+}

@@ -74,6 +74,15 @@ fn eprop_across_several_chunks() {
     check(&NetConfig::default(), 2, t_steps, 24);
 }
 
+/// The cue task's network description: plain LIF neurons beside adaptive ones (per-neuron β), and a readout
+/// window that starts inside an e-prop chunk (E sums ē from there; BPTT feeds the readout gradient from there).
+#[test]
+fn lif_alif_mix_and_readout_window() {
+    let t_steps = 2 * kernels::trainer::EPROP_CHUNK + 17;
+    let cfg = NetConfig { n_lif: 60, readout_window: kernels::trainer::EPROP_CHUNK + 9, ..NetConfig::default() };
+    check(&cfg, 3, t_steps, 25);
+}
+
 /// A long sequence: several e-prop chunks, and per-invocation loop counts far above short-clip sizes (lavapipe
 /// silently cuts loop nests at 65,535 iterations per invocation; this would expose a kernel that hits that).
 #[test]

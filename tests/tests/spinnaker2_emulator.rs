@@ -128,3 +128,29 @@ fn two_host_threads_equal_one() {
         assert!(one == mixed, "{pes} PEs: switching host threads changes the result");
     }
 }
+
+/// The cue task's network description on the chip: plain LIF neurons beside adaptive ones and a readout window.
+/// One sample's raw gradient (no update) against the float64 reference's e-prop (authors' traces), per tensor.
+#[test]
+fn lif_alif_mix_and_readout_window_match_the_reference() {
+    use models::{Rule, TraceVariant, compute_grads};
+    let cfg = NetConfig { n_lif: 60, readout_window: 37, ..NetConfig::default() };
+    let (p, data) = tests::random_case_shaped(&cfg, 3, 150, 51);
+    let part = Partition::balanced(cfg.n_rec, 12);
+    let mut emu = Emulator::new(&cfg, &ChipConfig::default(), &part, &p);
+    let len = data.t_steps * data.n_in;
+    for b in 0..data.batch {
+        let x = &data.x[b * len..(b + 1) * len];
+        let one = bench_harness::tensors::BatchData { x: x.to_vec(), y: vec![data.y[b]], batch: 1, ..data.clone() };
+        let r = compute_grads::<f64>(&cfg, &p.cast(), &one.as_batch(), Rule::Eprop(TraceVariant::Authors), 0.0)
+            .expect("reference");
+        assert!(r.spikes.contains(&1), "sample {b}: no spikes");
+        let g = emu.sample_gradient(x, data.y[b] as usize, 0.0);
+        let worst =
+            tests::assert_close_per_tensor(&format!("sample {b}"), &g.grads, &r.grads.cast(), tests::tol::EPROP_F32);
+        eprintln!(
+            "sample {b}: chip vs float64 reference within {:.2e} {:.2e} {:.2e} of max|g|",
+            worst[0], worst[1], worst[2]
+        );
+    }
+}

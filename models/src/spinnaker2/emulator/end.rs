@@ -13,6 +13,8 @@ pub(super) struct EndInputs {
     pub(super) n_out: usize,
     pub(super) n_pes: usize,
     pub(super) t_steps: usize,
+    /// First step of the readout window (E sums ē from here; the logits divide by T − window_start).
+    pub(super) window_start: usize,
     pub(super) c: Consts<f32>,
     /// u(t) of every neuron, [t][j].
     pub(super) u_hist: Vec<f32>,
@@ -33,7 +35,7 @@ pub(super) fn pe_end(p: usize, pe: &mut Pe, inp: &EndInputs) -> (f32, PhaseCount
     let (n_in, n_rec, n_out, t_steps, c) = (inp.n_in, inp.n_rec, inp.n_out, inp.t_steps, inp.c);
     let n_pre = n_in + n_rec;
     let n = pe.posts.len();
-    let t = t_steps as f32;
+    let t = (t_steps - inp.window_start) as f32;
     let drive = c.one_minus_rho * c.one_minus_alpha;
     pe.psi_hist.clear();
     for t in 0..t_steps {
@@ -48,15 +50,23 @@ pub(super) fn pe_end(p: usize, pe: &mut Pe, inp: &EndInputs) -> (f32, PhaseCount
     let mut coef = Vec::with_capacity(t_steps);
     for jl in 0..n {
         let j = pe.posts.start + jl;
+        let beta = c.beta_at(j);
         coef.clear();
         coef.extend((0..t_steps).map(|t| {
             let psi = pe.psi_hist[t * n + jl];
-            [psi, c.rho - c.one_minus_rho * c.beta * psi, drive * psi]
+            [psi, c.rho - c.one_minus_rho * beta * psi, drive * psi]
         }));
         let r = jl * n_pre..(jl + 1) * n_pre;
         neuron_traces(
             TraceRows { ea: &mut pe.eps_a[r.clone()], eb: &mut pe.e_bar[r.clone()], es: &mut pe.e_sum[r.clone()] },
-            &TraceInputs { ev_hist: &inp.ev_hist, oev_hist: &inp.oev_hist, coef: &coef, beta: c.beta, kappa: c.kappa },
+            &TraceInputs {
+                ev_hist: &inp.ev_hist,
+                oev_hist: &inp.oev_hist,
+                coef: &coef,
+                beta,
+                kappa: c.kappa,
+                window_start: inp.window_start,
+            },
         );
         // The autapse has no trace (the chip skips it; its values above feed nothing).
         pe.eps_a[r.start + n_in + j] = 0.0;

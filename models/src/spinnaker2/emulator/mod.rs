@@ -224,6 +224,7 @@ impl Emulator {
         let (n_in, n_rec, n_out) = (self.cfg.n_in, self.cfg.n_rec, self.cfg.n_out);
         let n_pre = n_in + n_rec;
         let t_steps = x.len() / n_in;
+        let (window_start, window_len) = (self.cfg.window_start(t_steps), self.cfg.window_len(t_steps));
         let c = self.c;
         let mut pes: Vec<MutexGuard<'_, Pe>> = self.pes.iter().map(lock).collect();
         for pe in pes.iter_mut().map(|g| &mut **g) {
@@ -274,13 +275,14 @@ impl Emulator {
                 .map(|pe| {
                     let pe: &mut Pe = pe;
                     let n = pe.posts.len();
+                    let in_window = t >= window_start;
                     for jl in 0..n {
                         let j = pe.posts.start + jl;
                         // Input current then the spiking rows (above), in the reference's order (increasing i).
                         let cur = cur_all[j];
                         let zp = pe.z[jl];
                         let a = c.rho * pe.a[jl] + c.one_minus_rho * zp;
-                        let thr = c.v_th + c.beta * a;
+                        let thr = c.v_th + c.beta_at(j) * a;
                         let v = c.alpha * pe.v_mem[jl] + c.one_minus_alpha * cur - zp * thr;
                         let u = v - thr;
                         let z = if u > 0.0 { 1.0 } else { 0.0 };
@@ -290,7 +292,9 @@ impl Emulator {
                         u_t[j] = u;
                         let zb = c.kappa * pe.zbar[jl] + z;
                         pe.zbar[jl] = zb;
-                        pe.zsum[jl] += zb;
+                        if in_window {
+                            pe.zsum[jl] += zb;
+                        }
                     }
                     let own_spikes = pe.z.iter().filter(|&&z| z != 0.0).count();
                     step_counts(n_in, n_rec, n, spikes_prev.len() as f64, own_spikes as f64)
@@ -310,7 +314,7 @@ impl Emulator {
             counts.steps.push(step);
         }
         // Readout: partial logits per PE (own rows of W_out), summed on the root PE 0 in PE order.
-        let t = t_steps as f32;
+        let t = window_len as f32;
         let mut logits = vec![0.0f32; n_out];
         for pe in pes.iter() {
             let mut part = vec![0.0f32; n_out];
@@ -339,8 +343,21 @@ impl Emulator {
         // (1−α)·ε^v, the same product every synapse's trace update forms, once per step and source.
         let oev_hist: Vec<f32> = ev_hist.iter().map(|&ev| c.one_minus_alpha * ev).collect();
         drop(pes);
-        let inputs =
-            Arc::new(EndInputs { n_in, n_rec, n_out, n_pes, t_steps, c, u_hist, ev_hist, oev_hist, eps_v, err, adam });
+        let inputs = Arc::new(EndInputs {
+            n_in,
+            n_rec,
+            n_out,
+            n_pes,
+            t_steps,
+            window_start,
+            c,
+            u_hist,
+            ev_hist,
+            oev_hist,
+            eps_v,
+            err,
+            adam,
+        });
         let ends = self.run_end_phase(&inputs);
         // Loss as the reference reports it: CE + l2·ΣW² (before the update), ΣW² gathered in PE order.
         let sum_sq: f32 = ends.iter().map(|e| e.0).sum();

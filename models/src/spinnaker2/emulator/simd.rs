@@ -113,11 +113,14 @@ pub(super) struct TraceInputs<'a> {
     pub(super) coef: &'a [[f32; 3]],
     pub(super) beta: f32,
     pub(super) kappa: f32,
+    /// First step of the readout window: E sums ē from here on (0: every step).
+    pub(super) window_start: usize,
 }
 
 /// One neuron's per-synapse traces over a whole sample: for every step t (with `coef[t]` = [ψ, decay, gain] of the
 /// neuron and `ev_hist` row t = ε^v of every presynaptic source), every synapse i updates
-/// ε^a ← decay·ε^a + gain·ε^v_i, e = ψ·((1−α)·ε^v_i − β·ε^a), ē ← κ·ē + e, E ← E + ē — the chip's step-by-step
+/// ε^a ← decay·ε^a + gain·ε^v_i, e = ψ·((1−α)·ε^v_i − β·ε^a), ē ← κ·ē + e, E ← E + ē (E inside the readout
+/// window only) — the chip's step-by-step
 /// recursion, in its operation order. Synapses are independent, so the loop runs over tiles of synapses with their
 /// three traces held in registers for all T steps (only ε^v is loaded per step); the arithmetic per synapse is
 /// exactly that of a step-by-step loop.
@@ -172,13 +175,22 @@ pub(super) fn tiles<const W: usize>(rows: &mut TraceRows<'_>, inp: &TraceInputs<
             let row = t * n_pre + start..t * n_pre + start + W;
             let ev: &[f32; W] = inp.ev_hist[row.clone()].try_into().expect("tile");
             let oev: &[f32; W] = inp.oev_hist[row].try_into().expect("tile");
-            for l in 0..W {
-                let an = decay * a[l] + gain * ev[l];
-                a[l] = an;
-                let e = psi * (oev[l] - beta * an);
-                let bn = kappa * b[l] + e;
-                b[l] = bn;
-                s[l] += bn;
+            if t >= inp.window_start {
+                for l in 0..W {
+                    let an = decay * a[l] + gain * ev[l];
+                    a[l] = an;
+                    let e = psi * (oev[l] - beta * an);
+                    let bn = kappa * b[l] + e;
+                    b[l] = bn;
+                    s[l] += bn;
+                }
+            } else {
+                for l in 0..W {
+                    let an = decay * a[l] + gain * ev[l];
+                    a[l] = an;
+                    let e = psi * (oev[l] - beta * an);
+                    b[l] = kappa * b[l] + e;
+                }
             }
         }
         rows.ea[r.clone()].copy_from_slice(&a);
@@ -215,7 +227,8 @@ mod tests {
             let oev: Vec<f32> = ev.iter().map(|e| 0.05 * e).collect();
             let coef: Vec<[f32; 3]> =
                 noise(t_steps * 3, 2).chunks(3).map(|c| [c[0].abs(), 0.99 - 0.01 * c[1].abs(), c[2]]).collect();
-            let inp = TraceInputs { ev_hist: &ev, oev_hist: &oev, coef: &coef, beta: 1.8, kappa: 0.95 };
+            let inp =
+                TraceInputs { ev_hist: &ev, oev_hist: &oev, coef: &coef, beta: 1.8, kappa: 0.95, window_start: 0 };
             let run = |width: usize| {
                 let (mut a, mut b, mut s) = (noise(n_pre, 3), noise(n_pre, 4), noise(n_pre, 5));
                 let mut rows = TraceRows { ea: &mut a, eb: &mut b, es: &mut s };

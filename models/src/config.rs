@@ -61,6 +61,34 @@ impl Default for NetConfig {
 }
 
 impl NetConfig {
+    /// The network of Bellec et al. 2020's evidence-accumulation (cue) task, in this model's units: 40 inputs,
+    /// 100 neurons (50 plain LIF, 50 adaptive), 2 readouts read over the last 150 steps; τ_m 20 ms, τ_a 2,000 ms,
+    /// τ_out 20 ms. Their membrane integrates the input without the (1 − α) factor and their adaptation without
+    /// (1 − ρ); scaling their voltage by (1 − α) maps their threshold 0.6 to v_th = 0.6 (1 − α) and their
+    /// β = 1.7 (1 − ρ)/(1 − α) to exactly 1.7 here. Their pseudo-derivative, 0.3/v_th · max(0, 1 − |u|/v_th) in
+    /// these units, becomes the Gaussian with the same area (γ = 0.3) and standard deviation (σ = v_th/√6; no
+    /// side lobes). Left out: their 5-step refractory period, their reset by v_th alone (here by the adaptive
+    /// threshold A), their firing-rate regulariser and their readout's (1 − κ) factor.
+    pub fn cue_task() -> Self {
+        let tau_m_ms = 20.0;
+        let alpha = (-1.0f64 / tau_m_ms).exp();
+        let v_th = 0.6 * (1.0 - alpha);
+        Self {
+            n_in: 40,
+            n_rec: 100,
+            n_out: 2,
+            dt_ms: 1.0,
+            tau_m_ms,
+            tau_a_ms: 2000.0,
+            tau_out_ms: 20.0,
+            v_th,
+            beta: 1.7,
+            surrogate: Surrogate { gamma: 0.3, sigma: v_th / 6f64.sqrt(), scale: 6.0, height: 0.0 },
+            n_lif: 50,
+            readout_window: 150,
+        }
+    }
+
     /// Checks that every size is positive and every constant finite and in range.
     pub fn validate(&self) -> Result<(), ModelError> {
         for (name, n) in [("n_in", self.n_in), ("n_rec", self.n_rec), ("n_out", self.n_out)] {

@@ -55,6 +55,13 @@ pub struct TrainArgs {
     /// Speakers of the built-in synthetic set (each says the 30 words once; default 60, 9 with --quick).
     #[arg(long)]
     pub synth: Option<usize>,
+    /// The task: speech (keyword spotting, the default) or cue (the evidence-accumulation task of Bellec et al.
+    /// 2020, generated from the seed, with its own network and schedule defaults).
+    #[arg(long, value_parser = ["speech", "cue"])]
+    pub task: Option<String>,
+    /// Steps per sample of the cue task (1 ms each; at least 1,200 for its 7 cues; Bellec et al.: 2,250).
+    #[arg(long)]
+    pub t_steps: Option<usize>,
     /// A (partial) config TOML: backend, rule, quick, seed, adapter, [data], [schedule], [net], [cost]; flags win.
     #[arg(long)]
     pub config: Option<PathBuf>,

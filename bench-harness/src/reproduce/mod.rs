@@ -70,6 +70,23 @@ pub struct DataConfig {
     /// Samples between feature frames: the sequence length T = 1 + ⌊16000 / hop⌋ (161: the paper's 100 steps; 16:
     /// 1,001 steps, the network then runs in real audio time at 1 ms per step).
     pub hop_length: usize,
+    /// The task: `speech` (the paper's keyword spotting: GSC or the synthetic GSC, the fields above) or `cue`
+    /// (the evidence-accumulation task of Bellec et al. 2020, generated from `seed` with the settings in `cue`;
+    /// `train` and `train` sweeps only).
+    pub task: DataTask,
+    /// The cue task's settings (used when `task = "cue"`).
+    pub cue: crate::data::cue::CueConfig,
+}
+
+/// Which task the data is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DataTask {
+    /// Keyword spotting on (synthetic) Google Speech Commands: 80 features, 12 classes.
+    #[default]
+    Speech,
+    /// Evidence accumulation (Bellec et al. 2020): 40 spiking channels, 2 classes, long sequences.
+    Cue,
 }
 
 /// A training schedule (MODEL.md's table).
@@ -200,6 +217,8 @@ impl ReproduceConfig {
                 silence_validation: 12,
                 max_train_samples: None,
                 hop_length: crate::data::features::HOP,
+                task: DataTask::Speech,
+                cue: crate::data::cue::CueConfig::default(),
             },
             chip: Schedule {
                 batch: 1,
@@ -249,6 +268,13 @@ impl ReproduceConfig {
         let base = if quick { Self::quick() } else { Self::full() };
         let cfg: Self = crate::config::overlay(&base, table, origin)?;
         cfg.net.validate().map_err(|e| anyhow::anyhow!("{}: [net]: {e}", origin.display()))?;
+        if cfg.data.task != DataTask::Speech {
+            bail!(
+                "{}: data.task = \"cue\": reproduce is the paper's keyword-spotting comparison; train the cue task \
+                 with `snnbench train --task cue` or a `job = \"train\"` sweep",
+                origin.display()
+            );
+        }
         Ok(cfg)
     }
 

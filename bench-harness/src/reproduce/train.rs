@@ -45,6 +45,22 @@ impl Data {
     }
 }
 
+impl Data {
+    /// The cue task's three splits, generated from `seed` (each split its own random stream).
+    pub fn cue(cfg: &crate::data::cue::CueConfig, seed: u64) -> Self {
+        use crate::data::cue::{N_CHANNELS, Split, generate};
+        let make = |split, n| {
+            let s = generate(cfg, seed, split, n);
+            BatchData { x: s.x, y: s.y, batch: s.n, t_steps: s.t_steps, n_in: N_CHANNELS }
+        };
+        Self {
+            train: make(Split::Train, cfg.train_samples),
+            validation: make(Split::Validation, cfg.validation_samples),
+            test: make(Split::Test, cfg.test_samples),
+        }
+    }
+}
+
 /// Loss and accuracy of `p` on a split (CPU reference forward pass), and the spikes for the NeuroBench metrics.
 pub fn evaluate(cfg: &NetConfig, p: &Params<f32>, d: &BatchData) -> (f64, f64, Vec<u8>) {
     let (logits, spikes) = models::srnn::forward::<f32>(cfg, p, &d.as_batch());

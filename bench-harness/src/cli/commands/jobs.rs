@@ -114,6 +114,8 @@ pub fn train(a: TrainArgs, quiet: bool) -> Result<String> {
         quick: a.quick,
         data: a.data,
         synth: a.synth,
+        task: a.task,
+        t_steps: a.t_steps,
         epochs: a.epochs,
         batch: a.batch,
         seed: a.seed,

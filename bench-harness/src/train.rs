@@ -195,7 +195,15 @@ pub fn train(cfg: &TrainConfig, out: &Path, quiet: bool) -> Result<String> {
             Data::cue(&cfg.data.cue, cfg.data.seed)
         }
     };
-    crate::reproduce::train::run_training(&spec, &cfg.net, &info, ctx.as_ref(), &data, &Meter::open())?;
+    let outcome =
+        crate::reproduce::train::run_training(&spec, &cfg.net, &info, ctx.as_ref(), &data, &Meter::open())?;
+    if let crate::reproduce::train::Outcome::DidNotFit(msg) = outcome {
+        return Ok(format!(
+            "train {}: {msg}. Recorded in {} (a result, not an error)",
+            spec.name,
+            crate::reproduce::train::fit_path(out, &spec.name).display()
+        ));
+    }
     let ck = checkpoint_path(out, &spec.name);
     let params = crate::tensors::read_params(&ck)?;
     let weights = out.join("weights.safetensors");

@@ -152,6 +152,14 @@ impl Contender for Wgpu {
         Ok(())
     }
 
+    fn max_resident_samples(&self, t_steps: usize) -> Option<usize> {
+        // The inputs are one storage buffer: it must bind in one piece.
+        let lim = &self.ctx.limits;
+        let max_bind = lim.max_storage_buffer_binding_size.min(lim.max_buffer_size);
+        let per_sample = (t_steps * self.cfg.n_in * std::mem::size_of::<f32>()).max(1) as u64;
+        Some((max_bind / per_sample) as usize)
+    }
+
     fn gpu_bytes(&self) -> Option<kernels::BufferBytes> {
         self.trainer.as_ref().map(|(_, tr)| tr.bytes())
     }

@@ -173,6 +173,11 @@ pub trait Contender: std::fmt::Debug {
     fn prepare(&mut self, _mb: Minibatches, _step: &StepConfig) -> Result<()> {
         Ok(())
     }
+    /// The most samples of `t_steps` steps the device can hold as one resident set (`None`: no limit). Larger
+    /// epochs are trained in parts of this size.
+    fn max_resident_samples(&self, _t_steps: usize) -> Option<usize> {
+        None
+    }
     /// Exact bytes of the device buffers, where the contender allocates them itself (wgpu).
     fn gpu_bytes(&self) -> Option<kernels::BufferBytes> {
         None

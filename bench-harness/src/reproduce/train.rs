@@ -273,7 +273,10 @@ fn run_experiment(
         backend: backend_label(kind).to_string(),
         adapter: adapter_label(kind, &info.adapter),
     };
-    run_training(&spec, &cfg.net, info, Some(ctx), data, meter)
+    match run_training(&spec, &cfg.net, info, Some(ctx), data, meter)? {
+        Outcome::Trained => Ok(()),
+        Outcome::DidNotFit(msg) => bail!("{msg}; use a smaller batch or T, or an adapter with more memory"),
+    }
 }
 
 /// The `backend` column of a contender.
@@ -296,9 +299,40 @@ pub fn adapter_label(kind: Kind, gpu: &str) -> String {
     }
 }
 
+/// How a training run ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// Every epoch trained (or had been).
+    Trained,
+    /// The contender cannot hold one training step of this size: a result (`fit_<name>.csv` says what it needed),
+    /// not a failure.
+    DidNotFit(String),
+}
+
+/// Columns of `fit_<name>.csv`, written when a run does not fit its device.
+pub const FIT_COLUMNS: [&str; 11] = [
+    "experiment",
+    "algorithm",
+    "backend",
+    "adapter",
+    "batch",
+    "t_steps",
+    "n_rec",
+    "fits",
+    "bytes_needed",
+    "git_rev",
+    "reason",
+];
+
+/// The file that records a run that did not fit.
+pub fn fit_path(out: &Path, name: &str) -> std::path::PathBuf {
+    out.join(format!("fit_{name}.csv"))
+}
+
 /// Trains one contender into `info.out`: one raw CSV row per epoch (`training_<name>.csv`), a checkpoint after each
 /// (`checkpoints/<name>.safetensors`), resumed from it; the chip also records its spike activity. Ends with the
-/// NeuroBench row of the trained weights.
+/// NeuroBench row of the trained weights. When the device cannot hold one training step (the adapter's limits),
+/// writes `fit_<name>.csv` with the bytes the step needed and returns [`Outcome::DidNotFit`].
 pub fn run_training(
     spec: &Spec,
     net: &NetConfig,
@@ -306,7 +340,7 @@ pub fn run_training(
     ctx: Option<&kernels::GpuContext>,
     data: &Data,
     meter: &Meter,
-) -> Result<()> {
+) -> Result<Outcome> {
     let sched = &spec.schedule;
     let is_chip = spec.is_chip();
     let csv = info.out.join(spec.csv());
@@ -325,7 +359,7 @@ pub fn run_training(
         }
     };
     if ck.epochs_done >= sched.epochs {
-        return Ok(());
+        return Ok(Outcome::Trained);
     }
     let n_train = sched.max_samples_per_epoch.map_or(data.train.batch, |m| m.min(data.train.batch));
     let t = data.train.t_steps;
@@ -336,12 +370,60 @@ pub fn run_training(
     let steps = n_train.div_ceil(batch);
     let mut contender = contender::open(kind, net, ctx)?;
     contender.set_state(&ck.params, &ck.adam)?;
+    // An epoch larger than the device holds is trained in parts of whole minibatches, each loaded in turn; the
+    // minibatches see the same samples in the same order as from one resident set.
+    let part = if is_chip {
+        None
+    } else {
+        contender.max_resident_samples(t).filter(|&m| m < n_train).map(|m| (m / batch) * batch)
+    };
+    let resident = part.unwrap_or(n_train);
+    let part_steps = resident / batch.max(1);
     // Build the trainer (kernels, buffers) before the first epoch's clock starts.
-    let (x0, y0) = gather(&data.train, &(0..n_train).collect::<Vec<_>>());
-    contender.load_data(TrainingSet { x: &x0, y: &y0, t_steps: t })?;
     let probe = StepConfig { rule: spec.rule, lr: sched.lr, l2: sched.l2, adam: AdamConfig::default() };
-    contender.prepare(Minibatches { first: 0, steps, batch }, &probe)?;
-    drop((x0, y0));
+    let built = if resident == 0 {
+        Err(anyhow::Error::new(kernels::KernelError::Limits(format!(
+            "one minibatch of {batch} samples × {t} steps × {} inputs does not bind as one buffer on this adapter",
+            net.n_in
+        ))))
+    } else {
+        let (x0, y0) = gather(&data.train, &(0..resident).map(|j| j % n_train).collect::<Vec<_>>());
+        contender.load_data(TrainingSet { x: &x0, y: &y0, t_steps: t }).and_then(|()| {
+            let mb = Minibatches { first: 0, steps: if part.is_some() { part_steps } else { steps }, batch };
+            contender.prepare(mb, &probe)
+        })
+    };
+    if let Err(e) = built {
+        let Some(kernels::KernelError::Limits(reason)) = e.downcast_ref::<kernels::KernelError>() else {
+            return Err(e);
+        };
+        bar.abandon();
+        let device_type = ctx.map_or(wgpu::DeviceType::Cpu, |c| c.info.device_type);
+        let needed =
+            kernels::trainer::plan_bytes(net, spec.rule, resident.max(batch), batch, t, false, steps, device_type);
+        let mut fit = Table::new(&FIT_COLUMNS);
+        fit.push(vec![
+            ("experiment", spec.name.clone().into()),
+            ("algorithm", spec.rule.name().into()),
+            ("backend", spec.backend.clone().into()),
+            ("adapter", spec.adapter.clone().into()),
+            ("batch", batch.into()),
+            ("t_steps", t.into()),
+            ("n_rec", net.n_rec.into()),
+            ("fits", 0usize.into()),
+            ("bytes_needed", (needed.total() as usize).into()),
+            ("git_rev", info.git_rev.clone().into()),
+            ("reason", reason.clone().into()),
+        ])?;
+        fit.write_csv(&fit_path(&info.out, &spec.name))?;
+        let msg = format!(
+            "{} does not fit this device at batch {batch}, T = {t}: it needs {:.1} MB of buffers ({reason})",
+            spec.name,
+            needed.total() as f64 / 1e6
+        );
+        tracing::warn!("{msg}");
+        return Ok(Outcome::DidNotFit(msg));
+    }
     // The chip run's spikes, summed over every training sample (resumed with the checkpoint when the record has its
     // epoch count; otherwise counted from the resumed epoch on, which its `source` says).
     let mut activity = match read_activity(&info.out)? {
@@ -371,8 +453,10 @@ pub fn run_training(
         let idx = &order[..n_train];
         let start = Instant::now();
         let step = StepConfig { rule: spec.rule, lr, l2: sched.l2, adam: AdamConfig::default() };
-        let (x, y) = gather(&data.train, idx);
-        contender.load_data(TrainingSet { x: &x, y: &y, t_steps: t })?;
+        if part.is_none() {
+            let (x, y) = gather(&data.train, idx);
+            contender.load_data(TrainingSet { x: &x, y: &y, t_steps: t })?;
+        }
         let (mut gpu_time, mut energy, mut energy_note) = (None, None, String::new());
         let mut losses = Vec::with_capacity(steps);
         if is_chip {
@@ -395,13 +479,35 @@ pub fn run_training(
         } else {
             let window = meter.start();
             let t0 = Instant::now();
-            let tr = contender.train(Minibatches { first: 0, steps, batch }, &step)?;
+            match part {
+                None => {
+                    let tr = contender.train(Minibatches { first: 0, steps, batch }, &step)?;
+                    gpu_time = tr.gpu_time_s;
+                    losses = tr.losses;
+                }
+                Some(p) => {
+                    // Minibatch k reads positions k·N + b of the epoch's order (mod n_train), as one set would.
+                    let mut k = 0;
+                    while k < steps {
+                        let n = part_steps.min(steps - k);
+                        let pos: Vec<usize> = (k * batch..k * batch + p).map(|j| idx[j % n_train]).collect();
+                        let (x, y) = gather(&data.train, &pos);
+                        contender.load_data(TrainingSet { x: &x, y: &y, t_steps: t })?;
+                        let tr = contender.train(Minibatches { first: 0, steps: n, batch }, &step)?;
+                        gpu_time = match (gpu_time, tr.gpu_time_s) {
+                            (Some(a), Some(b)) => Some(a + b),
+                            (None, b) if k == 0 => b,
+                            _ => None,
+                        };
+                        losses.extend(tr.losses);
+                        k += n;
+                    }
+                }
+            }
             if kind == Kind::Wgpu {
                 let (en, note) = meter.finish(window, t0.elapsed().as_secs_f64());
                 (energy, energy_note) = (en, note);
             }
-            gpu_time = tr.gpu_time_s;
-            losses = tr.losses;
             bar.inc(n_train as u64);
         }
         let train_loss = losses.iter().map(|&l| l as f64).sum::<f64>() / losses.len().max(1) as f64;
@@ -455,7 +561,7 @@ pub fn run_training(
     }
     bar.finish_and_clear();
     metrics::write_for(info, net, &spec.name, spec.rule.name(), &ck.params, &data.test)?;
-    Ok(())
+    Ok(Outcome::Trained)
 }
 
 use super::metrics;

@@ -529,7 +529,7 @@ pub fn run_training(
             ("algorithm", spec.rule.name().into()),
             ("backend", spec.backend.clone().into()),
             ("adapter", spec.adapter.clone().into()),
-            ("batch", sched.batch.into()),
+            ("batch", batch.into()),
             ("t_steps", t.into()),
             ("seed", (spec.seed as usize).into()),
             ("git_rev", info.git_rev.clone().into()),

@@ -10,7 +10,11 @@ use anyhow::Result;
 use plotters::prelude::*;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
-use super::{CELL_FILE, SPEC_FILE, State, folder_spec, spec::show, state};
+use super::{
+    CELL_FILE, SPEC_FILE, State, folder_spec,
+    spec::{is_grouping_axis, show},
+    state,
+};
 use crate::reproduce::plots::{
     COLORS, PAPER_ACCURACY_PERCENT, both, contender_color as color, contender_rank, e, legend,
 };
@@ -36,7 +40,7 @@ pub const AGGREGATE_COLUMNS: [&str; 13] = [
 ];
 
 /// The metrics, in report order: name, what it is, unit scale for the report, unit.
-pub const METRICS: [(&str, &str, f64, &str); 11] = [
+pub const METRICS: [(&str, &str, f64, &str); 13] = [
     ("final_test_accuracy", "test accuracy after the last epoch", 100.0, "%"),
     ("best_validation_test_accuracy", "test accuracy at the epoch of best validation accuracy", 100.0, "%"),
     ("final_test_loss", "test cross-entropy after the last epoch", 1.0, ""),
@@ -48,6 +52,8 @@ pub const METRICS: [(&str, &str, f64, &str); 11] = [
     ("chip_time_s_per_sample", "chip time per training sample (modelled: T ticks of 1 ms in real time)", 1e3, "ms"),
     ("chip_memory_bytes", "chip data memory over all PEs (modelled)", 1e-3, "kB"),
     ("chip_cycles_per_step_max", "cycles of the slowest PE per step (modelled)", 1.0, "cycles"),
+    ("fits", "the run fit its device (1) or recorded that it did not (0)", 1.0, ""),
+    ("bytes_needed", "bytes of device buffers a run that did not fit needed", 1e-6, "MB"),
 ];
 
 /// Statistics of a sample.
@@ -123,7 +129,7 @@ fn cell_samples(cell_dir: &Path, id: &str, condition: &str) -> Result<(Vec<Sampl
         .filter(|p| {
             p.file_name().is_some_and(|n| {
                 let n = n.to_string_lossy();
-                n.starts_with("training_") && n.ends_with(".csv")
+                (n.starts_with("training_") || n.starts_with("fit_")) && n.ends_with(".csv")
             })
         })
         .collect();
@@ -139,6 +145,13 @@ fn cell_samples(cell_dir: &Path, id: &str, condition: &str) -> Result<(Vec<Sampl
         }
         let name = t.strs("experiment")?.first().cloned().unwrap_or_default();
         let file = f.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        if file.starts_with("fit_") {
+            // The run did not fit its device: a result with the bytes it needed.
+            push(&name, "fits", Some(0.0), format!("{file}: did not fit"));
+            push(&name, "bytes_needed", last(&t, "bytes_needed"), format!("{file} bytes_needed"));
+            continue;
+        }
+        push(&name, "fits", Some(1.0), format!("{file}: trained"));
         let (acc, val) = (t.f64s("test_accuracy")?, t.f64s("validation_accuracy")?);
         let best = (0..val.len()).fold(None, |b: Option<usize>, i| match (b, val[i]) {
             (None, Some(_)) => Some(i),
@@ -190,7 +203,7 @@ fn cell_samples(cell_dir: &Path, id: &str, condition: &str) -> Result<(Vec<Sampl
 /// The condition of a cell: its axes without the seed (`all` when only seeds vary).
 pub fn condition(axes: &[(String, toml::Value)]) -> String {
     let parts: Vec<String> =
-        axes.iter().filter(|(k, _)| k != "seed").map(|(k, v)| format!("{k}={}", show(v))).collect();
+        axes.iter().filter(|(k, _)| !is_grouping_axis(k)).map(|(k, v)| format!("{k}={}", show(v))).collect();
     if parts.is_empty() { "all".into() } else { parts.join(", ") }
 }
 
@@ -246,7 +259,7 @@ pub fn report(dir: &Path) -> Result<String> {
         let mi = METRICS.iter().position(|m| m.0 == s.metric).unwrap_or(0);
         groups.entry((ci, contender_rank(&s.contender), mi)).or_default().push(s);
     }
-    let axis_cols: Vec<String> = spec.axes.iter().map(|a| a.0.clone()).filter(|k| k != "seed").collect();
+    let axis_cols: Vec<String> = spec.axes.iter().map(|a| a.0.clone()).filter(|k| !is_grouping_axis(k)).collect();
     let mut cols: Vec<&str> = axis_cols.iter().map(String::as_str).collect();
     cols.extend(AGGREGATE_COLUMNS);
     let mut agg = Table::new(&cols);
@@ -436,7 +449,7 @@ fn plot_all(
     }
     // Every metric against every numeric axis: one line per contender (and per value of the other axes).
     for (axis, values) in &spec.axes {
-        if axis == "seed" || values.len() < 2 || !values.iter().all(|v| v.is_integer() || v.is_float()) {
+        if is_grouping_axis(axis) || values.len() < 2 || !values.iter().all(|v| v.is_integer() || v.is_float()) {
             continue;
         }
         // Every metric the cells have, one plot each.
@@ -454,7 +467,7 @@ fn plot_all(
                     continue;
                 };
                 let others: Vec<(String, toml::Value)> =
-                    c.axes.iter().filter(|(k, _)| k != axis && k != "seed").cloned().collect();
+                    c.axes.iter().filter(|(k, _)| k != axis && !is_grouping_axis(k)).cloned().collect();
                 let label =
                     if others.is_empty() { contender.clone() } else { format!("{contender}, {}", condition(&others)) };
                 let scale = METRICS[mi].2;

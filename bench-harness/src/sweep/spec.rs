@@ -1,6 +1,12 @@
 //! A sweep's spec: `job = "reproduce"` or `"train"`, that job's (partial) config shared by every cell, and `[axes]`
-//! mapping `seed` or any dotted config field to a list of values. Its cells are the Cartesian product of the axes,
-//! each with its own resolved config.
+//! mapping `seed` or any dotted config field to a list of values; a train sweep may also have a `contender` axis of
+//! `"backend/rule"` pairs (`"chip/eprop"`, `"wgpu/bptt"`), which sets both. Its cells are the Cartesian product of
+//! the axes, each with its own resolved config.
+
+/// Axes that do not make a condition: the repetitions (`seed`) and the contender (every result row names its own).
+pub fn is_grouping_axis(key: &str) -> bool {
+    key == "seed" || key == "contender"
+}
 
 use std::path::Path;
 
@@ -103,7 +109,12 @@ impl SweepSpec {
         };
         let spec = Self { job, shared: table, axes };
         for (k, _) in &spec.axes {
-            if get_dotted(&spec.shared, k).is_some() {
+            let clash = if k == "contender" {
+                ["backend", "rule"].iter().any(|f| spec.shared.contains_key(*f))
+            } else {
+                get_dotted(&spec.shared, k).is_some()
+            };
+            if clash {
                 bail!("{}: `{k}` is both a shared setting and an axis; keep one", origin.display());
             }
         }
@@ -137,7 +148,20 @@ impl SweepSpec {
             .map(|axes| {
                 let mut t = self.shared.clone();
                 for (k, v) in &axes {
-                    set_dotted(&mut t, k, v.clone())?;
+                    if k == "contender" {
+                        let pair = v.as_str().and_then(|s| s.split_once('/'));
+                        let Some((backend, rule)) = pair.filter(|_| self.job == Job::Train) else {
+                            bail!(
+                                "{}: [axes] contender = {v}: a train sweep's contender axis lists \"backend/rule\" \
+                                 pairs, e.g. [\"chip/eprop\", \"wgpu/eprop\", \"wgpu/bptt\"]",
+                                origin.display()
+                            );
+                        };
+                        set_dotted(&mut t, "backend", toml::Value::String(backend.into()))?;
+                        set_dotted(&mut t, "rule", toml::Value::String(rule.into()))?;
+                    } else {
+                        set_dotted(&mut t, k, v.clone())?;
+                    }
                 }
                 let id = cell_id(&axes);
                 let at = format!("{} (cell {id})", origin.display());

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod contender;
 pub mod cost;
+pub mod crossover;
 pub mod data;
 pub mod reproduce;
 pub mod results;

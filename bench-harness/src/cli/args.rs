@@ -88,6 +88,29 @@ pub struct TrainArgs {
     pub out: Option<PathBuf>,
 }
 
+/// `snnbench crossover`.
+#[derive(Debug, Args)]
+pub struct CrossoverArgs {
+    /// Recurrent sizes (rows of the map).
+    #[arg(long, value_delimiter = ',', default_values_t = [64usize, 120, 256, 512])]
+    pub n_rec: Vec<usize>,
+    /// Sequence lengths (columns of the map).
+    #[arg(long, value_delimiter = ',', default_values_t = [100usize, 250, 500, 1000, 2000, 5000, 10000])]
+    pub t_steps: Vec<usize>,
+    /// Minibatch of the GPU rows.
+    #[arg(long, default_value_t = 100)]
+    pub batch: usize,
+    /// GPU memory budgets in GB (decimal).
+    #[arg(long, value_delimiter = ',', default_values_t = [16.0f64, 80.0])]
+    pub gpu_gb: Vec<f64>,
+    /// Network TOML (n_in, n_out and neuron constants; n_rec comes from --n-rec). Default: the paper's network.
+    #[arg(long)]
+    pub net: Option<PathBuf>,
+    /// The output folder.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
 /// `snnbench sweep`.
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]

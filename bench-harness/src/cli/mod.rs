@@ -56,6 +56,9 @@ pub enum Command {
     /// a Slurm array job, and aggregate mean, SE and 95 % CI per condition with error-bar plots; `sweep status DIR`,
     /// `sweep report DIR`.
     Sweep(SweepArgs),
+    /// The map of where BPTT stops fitting a GPU's memory or a PE's SRAM while e-prop still trains, over network
+    /// size × sequence length (modelled bytes), with heat maps.
+    Crossover(CrossoverArgs),
     /// Rebuild summaries, plots and report.md of a reproduce run folder from its CSVs.
     Report(ReportArgs),
     /// The performance suite: samples/s and bytes per rule × backend × batch × T (and the PyTorch peer) → bench.csv.
@@ -79,6 +82,7 @@ pub fn run(cli: Cli) -> Result<String> {
         Command::Reproduce(a) => commands::jobs::reproduce(a, quiet),
         Command::Train(a) => commands::jobs::train(a, quiet),
         Command::Sweep(a) => commands::jobs::sweep(a, quiet),
+        Command::Crossover(a) => commands::jobs::crossover(a),
         Command::Report(a) => crate::reproduce::report_only(&a.dir),
         Command::Bench(a) => commands::jobs::bench(a, quiet),
     }

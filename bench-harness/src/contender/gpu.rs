@@ -153,9 +153,13 @@ impl Contender for Wgpu {
     }
 
     fn max_resident_samples(&self, t_steps: usize) -> Option<usize> {
-        // The inputs are one storage buffer: it must bind in one piece.
+        // The inputs are one storage buffer: it must bind in one piece. SNNBENCH_RESIDENT_BYTES lowers the bound
+        // (for adapters that report more than they serve, and for the test of training in parts).
         let lim = &self.ctx.limits;
-        let max_bind = lim.max_storage_buffer_binding_size.min(lim.max_buffer_size);
+        let mut max_bind = lim.max_storage_buffer_binding_size.min(lim.max_buffer_size);
+        if let Some(b) = std::env::var("SNNBENCH_RESIDENT_BYTES").ok().and_then(|v| v.parse::<u64>().ok()) {
+            max_bind = max_bind.min(b);
+        }
         let per_sample = (t_steps * self.cfg.n_in * std::mem::size_of::<f32>()).max(1) as u64;
         Some((max_bind / per_sample) as usize)
     }

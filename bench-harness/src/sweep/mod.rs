@@ -149,7 +149,8 @@ pub fn run_spec(spec: &SweepSpec, origin: &Path, out: &Path, opts: &SweepOptions
         let mut seen = vec![];
         for c in &pending {
             let d = c.config.data().clone();
-            if !seen.contains(&d) {
+            // The cue task is generated in memory by each cell: nothing to make.
+            if d.task == crate::reproduce::DataTask::Speech && !seen.contains(&d) {
                 // A dataset that cannot be made fails the cells that read it, each with this error, not the sweep.
                 if let Err(e) = crate::reproduce::dataset(&d, &cells_dir, opts.quiet) {
                     tracing::warn!("a dataset of this sweep cannot be made; its cells will fail: {e:#}");

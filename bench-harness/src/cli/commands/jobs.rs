@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 use super::super::args::*;
 
@@ -160,4 +160,24 @@ pub fn sweep(a: SweepArgs, quiet: bool) -> Result<String> {
         None => std::env::current_exe()?,
     };
     crate::sweep::run(&spec, &out, &crate::sweep::SweepOptions { executor, snnbench, quiet })
+}
+
+pub fn crossover(a: CrossoverArgs) -> Result<String> {
+    let net = match &a.net {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))?;
+            crate::config::check::<models::NetConfig>(&text, p)?;
+            crate::config::overlay(&models::NetConfig::default(), crate::config::parse_table(&text, p)?, p)?
+        }
+        None => models::NetConfig::default(),
+    };
+    let cfg = crate::crossover::CrossoverConfig {
+        net,
+        n_rec: a.n_rec,
+        t_steps: a.t_steps,
+        batch: a.batch,
+        gpu_budgets: a.gpu_gb.iter().map(|g| (format!("{g} GB GPU"), (g * 1e9) as u64)).collect(),
+        ..Default::default()
+    };
+    crate::crossover::run(&cfg, &a.out)
 }

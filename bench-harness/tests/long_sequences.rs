@@ -1,0 +1,130 @@
+//! Long sequences end to end through the binary: the cue task of Bellec et al. 2020 trains above chance with the
+//! emulated chip's e-prop and the WGSL kernels' e-prop and BPTT at T = 1,200; e-prop's device bytes do not change
+//! with T while BPTT's grow linearly; an epoch trained in parts equals one trained from one resident set; a BPTT run
+//! whose history does not fit the adapter is recorded as a result with the bytes it needed.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use bench_harness::results::table::Table;
+
+fn snnbench() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_snnbench"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("SNNBENCH_") {
+            c.env_remove(k);
+        }
+    }
+    c.arg("--quiet");
+    c
+}
+
+fn ok(o: &Output, what: &str) {
+    assert!(
+        o.status.success(),
+        "{what} failed: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+fn csv(path: &Path) -> Table {
+    Table::read_csv(path).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()))
+}
+
+/// Trains `backend`/`rule` on the cue task with the given `[data.cue]` and `[schedule]` lines; returns its training CSV.
+fn train(dir: &Path, name: &str, backend: &str, rule: &str, cue: &str, schedule: &str, env: &[(&str, &str)]) -> Table {
+    let cfg = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &cfg,
+        format!(
+            "backend = \"{backend}\"\nrule = \"{rule}\"\n[data]\ntask = \"cue\"\n[data.cue]\n{cue}\n[schedule]\n{schedule}\n"
+        ),
+    )
+    .expect("cfg");
+    let run = dir.join(name);
+    let mut c = snnbench();
+    c.args(["train", "--config"]).arg(&cfg).arg("--out").arg(&run);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    ok(&c.output().expect("train"), &format!("train {name}"));
+    let csv_name = if backend == "chip" { "chip_eprop".to_string() } else { format!("gpu_{rule}") };
+    csv(&run.join(format!("training_{csv_name}.csv")))
+}
+
+fn last(t: &Table, col: &str) -> f64 {
+    t.f64s(col).expect(col).last().copied().flatten().unwrap_or(f64::NAN)
+}
+
+#[test]
+fn the_cue_task_trains_above_chance_with_chip_eprop_wgsl_eprop_and_wgsl_bptt() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let cue = "t_steps = 1200\ntrain_samples = 384\nvalidation_samples = 32\ntest_samples = 256";
+    for (backend, rule) in [("chip", "eprop"), ("wgpu", "eprop"), ("wgpu", "bptt")] {
+        let t = train(tmp.path(), &format!("{backend}-{rule}"), backend, rule, cue, "epochs = 2\nbatch = 16", &[]);
+        let acc = last(&t, "test_accuracy");
+        eprintln!("cue task T = 1200, {backend} {rule}: test accuracy {:.1} %", 100.0 * acc);
+        // Chance is 50 %; 256 test samples put its 99.9 % bound near 60 %.
+        assert!(acc > 0.7, "{backend} {rule}: test accuracy {acc} after 768 samples");
+        assert_eq!(last(&t, "t_steps"), 1200.0);
+    }
+}
+
+#[test]
+fn eprop_bytes_stay_flat_and_bptt_bytes_grow_linearly_in_t() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let bytes = |rule: &str, t: usize| {
+        let cue = format!("t_steps = {t}\ntrain_samples = 16\nvalidation_samples = 4\ntest_samples = 4");
+        let tab = train(tmp.path(), &format!("{rule}-{t}"), "wgpu", rule, &cue, "epochs = 1\nbatch = 16", &[]);
+        last(&tab, "gpu_buffer_bytes")
+    };
+    let e: Vec<f64> = [1200, 2400, 3600].iter().map(|&t| bytes("eprop", t)).collect();
+    assert!(e[0] > 0.0 && e[0] == e[1] && e[1] == e[2], "e-prop's bytes changed with T: {e:?}");
+    let b: Vec<f64> = [1200, 2400, 3600].iter().map(|&t| bytes("bptt", t)).collect();
+    assert_eq!(b[1] - b[0], b[2] - b[1], "BPTT's bytes are not linear in T: {b:?}");
+    assert!(
+        b[1] - b[0] > e[0],
+        "BPTT's history per 1,200 steps ({}) is smaller than e-prop's whole state",
+        b[1] - b[0]
+    );
+}
+
+#[test]
+fn an_epoch_in_parts_equals_one_resident_set() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let cue = "t_steps = 1200\ntrain_samples = 88\nvalidation_samples = 16\ntest_samples = 32";
+    let sched = "epochs = 2\nbatch = 16";
+    let whole = train(tmp.path(), "whole", "wgpu", "eprop", cue, sched, &[]);
+    // 40 samples' worth of inputs: parts of 32 samples (two minibatches), the last part wrapping around the epoch.
+    let per_sample = 1200 * 40 * 4;
+    let limit = (40 * per_sample).to_string();
+    let parts = train(tmp.path(), "parts", "wgpu", "eprop", cue, sched, &[("SNNBENCH_RESIDENT_BYTES", &limit)]);
+    for col in ["train_samples", "train_loss", "validation_accuracy", "test_loss", "test_accuracy", "spike_rate"] {
+        assert_eq!(whole.f64s(col).expect(col), parts.f64s(col).expect(col), "{col}");
+    }
+}
+
+#[test]
+fn bptt_that_does_not_fit_is_a_result_with_the_bytes_it_needed() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    // 64 samples × 8,000 steps × 100 neurons × 4 B = 205 MB per history buffer: above lavapipe's 128 MiB binding.
+    let cfg = tmp.path().join("big.toml");
+    std::fs::write(
+        &cfg,
+        "backend = \"wgpu\"\nrule = \"bptt\"\n[data]\ntask = \"cue\"\n[data.cue]\nt_steps = 8000\ntrain_samples = 64\n\
+         validation_samples = 4\ntest_samples = 4\n[schedule]\nepochs = 1\nbatch = 64\n",
+    )
+    .expect("cfg");
+    let run = tmp.path().join("big");
+    let mut c = snnbench();
+    let o = c.args(["train", "--config"]).arg(&cfg).arg("--out").arg(&run).output().expect("train");
+    ok(&o, "train that does not fit");
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(said.contains("does not fit"), "{said}");
+    let t = csv(&run.join("fit_gpu_bptt.csv"));
+    assert_eq!(last(&t, "fits"), 0.0);
+    let needed = last(&t, "bytes_needed");
+    assert!(needed > 4.0 * 64.0 * 8000.0 * 100.0 * 4.0, "bytes_needed {needed}");
+    assert!(!run.join("training_gpu_bptt.csv").exists(), "a run that did not fit wrote training rows");
+}

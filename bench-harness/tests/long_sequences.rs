@@ -117,11 +117,13 @@ fn bptt_that_does_not_fit_is_a_result_with_the_bytes_it_needed() {
     )
     .expect("cfg");
     let run = tmp.path().join("big");
-    let mut c = snnbench();
+    // Without --quiet: the summary line is what the user reads.
+    let mut c = Command::new(env!("CARGO_BIN_EXE_snnbench"));
+    c.env_remove("SNNBENCH_RESIDENT_BYTES").env_remove("SNNBENCH_ADAPTER");
     let o = c.args(["train", "--config"]).arg(&cfg).arg("--out").arg(&run).output().expect("train");
     ok(&o, "train that does not fit");
     let said = String::from_utf8_lossy(&o.stdout);
-    assert!(said.contains("does not fit"), "{said}");
+    assert!(said.contains("does not fit") && said.contains("fit_gpu_bptt.csv"), "{said}");
     let t = csv(&run.join("fit_gpu_bptt.csv"));
     assert_eq!(last(&t, "fits"), 0.0);
     let needed = last(&t, "bytes_needed");

@@ -3,34 +3,12 @@
 //! with T while BPTT's grow linearly; an epoch trained in parts equals one trained from one resident set; a BPTT run
 //! whose history does not fit the adapter is recorded as a result with the bytes it needed.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
 
 use bench_harness::results::table::Table;
-
-fn snnbench() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_snnbench"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("SNNBENCH_") {
-            c.env_remove(k);
-        }
-    }
-    c.arg("--quiet");
-    c
-}
-
-fn ok(o: &Output, what: &str) {
-    assert!(
-        o.status.success(),
-        "{what} failed: {}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
-fn csv(path: &Path) -> Table {
-    Table::read_csv(path).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()))
-}
+use common::{csv, ok, snnbench, snnbench_loud};
 
 /// Trains `backend`/`rule` on the cue task with the given `[data.cue]` and `[schedule]` lines; returns its training CSV.
 fn train(dir: &Path, name: &str, backend: &str, rule: &str, cue: &str, schedule: &str, env: &[(&str, &str)]) -> Table {
@@ -118,9 +96,7 @@ fn bptt_that_does_not_fit_is_a_result_with_the_bytes_it_needed() {
     .expect("cfg");
     let run = tmp.path().join("big");
     // Without --quiet: the summary line is what the user reads.
-    let mut c = Command::new(env!("CARGO_BIN_EXE_snnbench"));
-    c.env_remove("SNNBENCH_RESIDENT_BYTES").env_remove("SNNBENCH_ADAPTER");
-    let o = c.args(["train", "--config"]).arg(&cfg).arg("--out").arg(&run).output().expect("train");
+    let o = snnbench_loud().args(["train", "--config"]).arg(&cfg).arg("--out").arg(&run).output().expect("train");
     ok(&o, "train that does not fit");
     let said = String::from_utf8_lossy(&o.stdout);
     assert!(said.contains("does not fit") && said.contains("fit_gpu_bptt.csv"), "{said}");

@@ -6,42 +6,14 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod common;
 
 use bench_harness::reproduce::ReproduceConfig;
 use bench_harness::results::table::Table;
-
-fn snnbench() -> Command {
-    let mut c = snnbench_loud();
-    c.arg("--quiet");
-    c
-}
-
-/// Without --quiet (which leaves only errors).
-fn snnbench_loud() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_snnbench"));
-    // A user's SNNBENCH_* settings must not steer the tests.
-    for (k, _) in std::env::vars() {
-        if k.starts_with("SNNBENCH_") {
-            c.env_remove(k);
-        }
-    }
-    c
-}
-
-fn ok(o: &Output, what: &str) {
-    assert!(
-        o.status.success(),
-        "{what} failed: {}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
-fn csv(path: &Path) -> Table {
-    Table::read_csv(path).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()))
-}
+use common::{csv, ok, snnbench, snnbench_loud};
 
 /// Every training CSV of every cell, without the columns that measure time.
 fn cell_results(run: &Path) -> BTreeMap<String, Vec<Vec<String>>> {

@@ -402,19 +402,15 @@ pub fn run_training(
         let needed =
             kernels::trainer::plan_bytes(net, spec.rule, resident.max(batch), batch, t, false, steps, device_type);
         let mut fit = Table::new(&FIT_COLUMNS);
-        fit.push(vec![
-            ("experiment", spec.name.clone().into()),
-            ("algorithm", spec.rule.name().into()),
-            ("backend", spec.backend.clone().into()),
-            ("adapter", spec.adapter.clone().into()),
-            ("batch", batch.into()),
-            ("t_steps", t.into()),
+        let mut row = identity(spec, batch, t);
+        row.extend([
             ("n_rec", net.n_rec.into()),
             ("fits", 0usize.into()),
             ("bytes_needed", (needed.total() as usize).into()),
             ("git_rev", info.git_rev.clone().into()),
             ("reason", reason.clone().into()),
-        ])?;
+        ]);
+        fit.push(row)?;
         fit.write_csv(&fit_path(&info.out, &spec.name))?;
         let msg = format!(
             "{} does not fit this device at batch {batch}, T = {t}: it needs {:.1} MB of buffers ({reason})",
@@ -524,13 +520,8 @@ pub fn run_training(
         } else {
             "measured"
         };
-        table.push(vec![
-            ("experiment", spec.name.clone().into()),
-            ("algorithm", spec.rule.name().into()),
-            ("backend", spec.backend.clone().into()),
-            ("adapter", spec.adapter.clone().into()),
-            ("batch", batch.into()),
-            ("t_steps", t.into()),
+        let mut row = identity(spec, batch, t);
+        row.extend([
             ("seed", (spec.seed as usize).into()),
             ("git_rev", info.git_rev.clone().into()),
             ("epoch", (epoch + 1).into()),
@@ -550,7 +541,8 @@ pub fn run_training(
             ("spike_rate", rate.into()),
             ("gpu_buffer_bytes", contender.gpu_bytes().map(|b| b.total()).into()),
             ("source", src.into()),
-        ])?;
+        ]);
+        table.push(row)?;
         ck = Checkpoint { params, adam, epochs_done: epoch + 1 };
         table.write_csv(&csv)?;
         if let Some(a) = &activity {
@@ -565,6 +557,18 @@ pub fn run_training(
 }
 
 use super::metrics;
+
+/// The columns that say which run a row belongs to: experiment, algorithm, backend, adapter, batch, T.
+fn identity(spec: &Spec, batch: usize, t: usize) -> Vec<(&'static str, crate::results::table::Value)> {
+    vec![
+        ("experiment", spec.name.clone().into()),
+        ("algorithm", spec.rule.name().into()),
+        ("backend", spec.backend.clone().into()),
+        ("adapter", spec.adapter.clone().into()),
+        ("batch", batch.into()),
+        ("t_steps", t.into()),
+    ]
+}
 
 /// The samples `idx` of a split, in that order: `x [n, T, n_in]`, `y [n]`.
 fn gather(d: &BatchData, idx: &[usize]) -> (Vec<f32>, Vec<i64>) {

@@ -389,7 +389,9 @@ pub fn run_training(
     } else {
         let (x0, y0) = gather(&data.train, &(0..resident).map(|j| j % n_train).collect::<Vec<_>>());
         contender.load_data(TrainingSet { x: &x0, y: &y0, t_steps: t }).and_then(|()| {
-            let mb = Minibatches { first: 0, steps: if part.is_some() { part_steps } else { steps }, batch };
+            // Sized for a whole epoch's steps even when it trains in parts: the per-call loss record (and with it
+            // the device bytes) then does not depend on how many parts T forces.
+            let mb = Minibatches { first: 0, steps, batch };
             contender.prepare(mb, &probe)
         })
     };

@@ -20,23 +20,31 @@ fn off_diagonal(v: &[f64], n: usize) -> Vec<f64> {
     v.iter().enumerate().filter(|(k, _)| k / n != k % n).map(|(_, x)| *x).collect()
 }
 
+/// e-prop with aligned traces equals BPTT with the recurrent input and the reset term stopped, to f64 round-off
+/// (the autapse aside: e-prop gives it no trace); returns e-prop's gradients.
+fn assert_identity(
+    cfg: &NetConfig,
+    p: &Params<f64>,
+    data: &bench_harness::tensors::BatchData,
+) -> models::GradOutput<f64> {
+    let e = grads(cfg, p, data, Rule::Eprop(TraceVariant::Aligned));
+    let s = grads(cfg, p, data, Rule::Bptt(BpttOptions { detach_reset: true, stop_recurrent: true }));
+    assert!(e.spikes.contains(&1), "no spikes: the identity would hold trivially");
+    assert_eq!(e.spikes, s.spikes);
+    assert_close("g_in", &e.grads.w_in, &s.grads.w_in, tol::F64_ROUNDOFF);
+    let n = cfg.n_rec;
+    let (ge, gs) = (off_diagonal(&e.grads.w_rec, n), off_diagonal(&s.grads.w_rec, n));
+    assert_close("g_rec off-diagonal", &ge, &gs, tol::F64_ROUNDOFF);
+    assert_close("g_out", &e.grads.w_out, &s.grads.w_out, tol::F64_ROUNDOFF);
+    e
+}
+
 #[test]
 fn aligned_eprop_equals_stopped_gradient_bptt() {
     for (batch, seed) in [(1, 3), (8, 4)] {
         let (cfg, p, data) = random_case(batch, 100, seed);
-        let e = grads(&cfg, &p, &data, Rule::Eprop(TraceVariant::Aligned));
-        let s = grads(&cfg, &p, &data, Rule::Bptt(BpttOptions { detach_reset: true, stop_recurrent: true }));
-        assert!(e.spikes.contains(&1), "no spikes: the identity would hold trivially");
-        assert_eq!(e.spikes, s.spikes);
-        assert_close("g_in", &e.grads.w_in, &s.grads.w_in, tol::F64_ROUNDOFF);
+        let e = assert_identity(&cfg, &p, &data);
         let n = cfg.n_rec;
-        assert_close(
-            "g_rec off-diagonal",
-            &off_diagonal(&e.grads.w_rec, n),
-            &off_diagonal(&s.grads.w_rec, n),
-            tol::F64_ROUNDOFF,
-        );
-        assert_close("g_out", &e.grads.w_out, &s.grads.w_out, tol::F64_ROUNDOFF);
         // The autapse gets only its L2 gradient in e-prop.
         for j in 0..n {
             let k = j * n + j;
@@ -122,14 +130,7 @@ fn mixed_windowed(
 #[test]
 fn identity_holds_with_plain_lif_neurons_and_a_readout_window() {
     let (cfg, p, data) = mixed_windowed(120, 30, 41);
-    let e = grads(&cfg, &p, &data, Rule::Eprop(TraceVariant::Aligned));
-    let s = grads(&cfg, &p, &data, Rule::Bptt(BpttOptions { detach_reset: true, stop_recurrent: true }));
-    assert!(e.spikes.contains(&1), "no spikes: the identity would hold trivially");
-    assert_eq!(e.spikes, s.spikes);
-    assert_close("g_in", &e.grads.w_in, &s.grads.w_in, tol::F64_ROUNDOFF);
-    let n = cfg.n_rec;
-    assert_close("g_rec", &off_diagonal(&e.grads.w_rec, n), &off_diagonal(&s.grads.w_rec, n), tol::F64_ROUNDOFF);
-    assert_close("g_out", &e.grads.w_out, &s.grads.w_out, tol::F64_ROUNDOFF);
+    assert_identity(&cfg, &p, &data);
 }
 
 #[test]

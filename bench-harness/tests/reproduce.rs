@@ -98,9 +98,24 @@ fn quick_run_writes_every_file_with_sane_numbers() {
     assert_eq!(m.len(), cfg.sweep.t_steps.len() * 6);
     for scope in ["per_sample", "per_batch"] {
         let g = m.filter("platform", "gpu").and_then(|t| t.filter("scope", scope)).expect("filter");
+        // e-prop: constant in T within each kernel path (one chunk on a CPU adapter while T ≤ TC, chunked past it),
+        // the one-chunk path never above the chunked one.
         let e = g.filter("algorithm", "eprop").expect("eprop");
         let bytes = finite(&e, "bytes");
-        assert!(bytes.iter().all(|b| *b == bytes[0]), "gpu e-prop {scope} bytes vary with T: {bytes:?}");
+        let notes = e.strs("note").expect("note");
+        let mut by_path: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
+        for (b, note) in bytes.iter().zip(&notes) {
+            let path = note.split(';').next().unwrap_or("").to_string();
+            assert!(path.starts_with("e-prop kernels: "), "gpu e-prop row without its kernel path: {note:?}");
+            by_path.entry(path).or_default().push(*b);
+        }
+        for (path, b) in &by_path {
+            assert!(b.iter().all(|v| *v == b[0]), "gpu e-prop {scope} bytes vary with T within `{path}`: {b:?}");
+        }
+        let first_of = |p: &str| by_path.iter().find(|(k, _)| k.contains(p)).map(|(_, v)| v[0]);
+        if let (Some(one), Some(chunked)) = (first_of("one chunk"), first_of("chunked")) {
+            assert!(one <= chunked, "gpu e-prop {scope}: one-chunk path {one} B above the chunked path {chunked} B");
+        }
         let b = g.filter("algorithm", "bptt").expect("bptt");
         let (ts, hist) = (finite(&b, "t_steps"), finite(&b, "bytes_history"));
         let per_step = hist[0] / ts[0];

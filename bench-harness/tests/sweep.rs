@@ -323,7 +323,8 @@ fn reproduce_seeds_reports_mean_and_se_over_seeds() {
 }
 
 /// The paper's task at T = 1,001 (hop 16: one frame per ms): a synthetic set prepared at that hop trains with the
-/// chip, WGSL e-prop and WGSL BPTT; e-prop's device buffers are the bytes they are at T = 100, BPTT's grow.
+/// chip, WGSL e-prop and WGSL BPTT; e-prop's device buffers are the bytes they are at T = 201 (both several chunks)
+/// and never fewer than at T = 100 (one chunk: on a CPU adapter a path with no per-synapse state), BPTT's grow.
 #[test]
 fn the_speech_task_trains_at_t_1001_with_every_contender() {
     let tmp = tempfile::tempdir().expect("tmp");
@@ -349,9 +350,11 @@ fn the_speech_task_trains_at_t_1001_with_every_contender() {
     };
     assert_eq!(bytes("chip", "eprop", 16).0, 1001);
     let (t_long, eprop_long) = bytes("wgpu", "eprop", 16);
+    let (t_mid, eprop_mid) = bytes("wgpu", "eprop", 80);
     let (t_short, eprop_short) = bytes("wgpu", "eprop", 161);
-    assert_eq!((t_long, t_short), (1001, 100));
-    assert_eq!(eprop_long, eprop_short, "e-prop's device memory changed with T");
+    assert_eq!((t_long, t_mid, t_short), (1001, 201, 100));
+    assert_eq!(eprop_long, eprop_mid, "e-prop's device memory changed with T");
+    assert!(eprop_short.expect("bytes") <= eprop_long.expect("bytes"), "one chunk needs more than several");
     let (_, bptt_long) = bytes("wgpu", "bptt", 16);
     let (_, bptt_short) = bytes("wgpu", "bptt", 161);
     assert!(bptt_long.expect("bytes") > 5.0 * bptt_short.expect("bytes"), "BPTT's history did not grow with T");

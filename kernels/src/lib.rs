@@ -9,7 +9,9 @@ pub mod shaders;
 pub mod trainer;
 
 pub use context::{ContextError, GpuContext};
-pub use trainer::{BpttTuning, BufferBytes, GpuTrainer, StepTiming, plan_bytes, subgroup_kernels_fit};
+pub use trainer::{
+    BpttTuning, BufferBytes, GpuTrainer, StepTiming, eprop_kernel_path, plan_bytes, subgroup_kernels_fit,
+};
 
 /// What the GPU path can fail with.
 #[derive(Debug, thiserror::Error)]

@@ -28,6 +28,9 @@ pub enum Kernel {
     /// BPTT backward pass for CPU adapters: W_rec rows in private values, dv by subgroup broadcast, the dense input
     /// gradient summed on the way (generated per network from a template).
     BpttBackwardSg,
+    /// e-prop for CPU adapters when T fits one chunk: the per-neuron trace adjoint times the learning signal, the
+    /// dense input gradient summed on the way (generated per network from a template).
+    EpropBackwardSg,
     /// The weights copied into the padded layouts that the subgroup kernels read as uniform buffers.
     PackWeights,
     /// BPTT forward pass for CPU adapters: input projection, ALIF steps and readout with the weight columns in
@@ -47,7 +50,7 @@ pub enum Kernel {
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 14] = [
+    pub const ALL: [Kernel; 15] = [
         Kernel::InputProjection,
         Kernel::AlifForward,
         Kernel::EpropCoeffs,
@@ -55,6 +58,7 @@ impl Kernel {
         Kernel::EpropAssemble,
         Kernel::BpttBackward,
         Kernel::BpttBackwardSg,
+        Kernel::EpropBackwardSg,
         Kernel::PackWeights,
         Kernel::AlifForwardSg,
         Kernel::BpttWeightGrads,
@@ -74,6 +78,7 @@ impl Kernel {
             Kernel::EpropAssemble => "eprop_assemble",
             Kernel::BpttBackward => "bptt_backward",
             Kernel::BpttBackwardSg => "bptt_backward_sg",
+            Kernel::EpropBackwardSg => "eprop_backward_sg",
             Kernel::PackWeights => "pack_weights",
             Kernel::AlifForwardSg => "alif_forward_sg",
             Kernel::BpttWeightGrads => "bptt_weight_grads",
@@ -93,6 +98,7 @@ impl Kernel {
             Kernel::EpropAssemble => include_str!("../wgsl/eprop_assemble.wgsl"),
             Kernel::BpttBackward => include_str!("../wgsl/bptt_backward.wgsl"),
             Kernel::BpttBackwardSg => include_str!("../wgsl/bptt_backward_sg.wgsl"),
+            Kernel::EpropBackwardSg => include_str!("../wgsl/eprop_backward_sg.wgsl"),
             Kernel::PackWeights => include_str!("../wgsl/pack_weights.wgsl"),
             Kernel::AlifForwardSg => include_str!("../wgsl/alif_forward_sg.wgsl"),
             Kernel::BpttWeightGrads => include_str!("../wgsl/bptt_weight_grads.wgsl"),
@@ -105,7 +111,7 @@ impl Kernel {
 
     /// Generated from a slot template (`//@` lines) for one network and subgroup size.
     pub fn is_unrolled(self) -> bool {
-        matches!(self, Kernel::BpttBackwardSg | Kernel::AlifForwardSg)
+        matches!(self, Kernel::BpttBackwardSg | Kernel::AlifForwardSg | Kernel::EpropBackwardSg)
     }
 
     fn needs_readout(self) -> bool {
@@ -141,6 +147,8 @@ pub struct Variant {
     /// BPTT: the backward kernel (bptt_backward_sg) sums the dense input-gradient rows, so bptt_weight_grads only
     /// adds the recurrent rows.
     pub dense_in_backward: bool,
+    /// e-prop on the subgroup kernels: bptt_grad_reduce reduces eprop_backward_sg's sums (scale 1, no autapse).
+    pub eprop_grads: bool,
 }
 
 /// Workgroup size of the per-sample kernels: N_REC rounded up to a multiple of 32.
@@ -162,16 +170,22 @@ pub fn n_rec_padded(n_rec: usize) -> usize {
 pub fn source(kernel: Kernel, cfg: &NetConfig, v: Variant) -> String {
     // The unrolled kernels take T and their split at run time: one source (one compile, which is slow for this large
     // unrolled kernel, then one entry in the driver's shader cache) per network and BPTT option.
-    let v = if kernel.is_unrolled() {
-        Variant {
+    // Each keeps only the flags it reads, so that e.g. both rules share one compiled forward where they can.
+    let v = match kernel {
+        Kernel::AlifForwardSg => {
+            Variant { store_thr: v.store_thr, subgroup_size: v.subgroup_size, ..Variant::default() }
+        }
+        Kernel::BpttBackwardSg => Variant {
             detach_reset: v.detach_reset,
             stop_recurrent: v.stop_recurrent,
             subgroup_size: v.subgroup_size,
             dense_in_backward: true,
             ..Variant::default()
+        },
+        Kernel::EpropBackwardSg => {
+            Variant { trace_aligned: v.trace_aligned, subgroup_size: v.subgroup_size, ..Variant::default() }
         }
-    } else {
-        v
+        _ => v,
     };
     let c = cfg.consts::<f32>();
     let (n_in, n_rec, n_out) = (cfg.n_in, cfg.n_rec, cfg.n_out);
@@ -191,7 +205,7 @@ pub fn source(kernel: Kernel, cfg: &NetConfig, v: Variant) -> String {
          const STORE_THR: bool = {};\nconst SPW: u32 = {}u;\nconst GRAD_SPLITS: u32 = {}u;\n\
          const SG: u32 = {}u;\nconst WR_QUADS: u32 = {}u;\nconst DENSE_IN_BACKWARD: bool = {};\n\
          const N_INP: u32 = {}u;\nconst NIQ: u32 = {}u;\nconst WIT_QUADS: u32 = {}u;\nconst WO_QUADS: u32 = {}u;\n\
-         const N_LIF: u32 = {}u;\nconst WINDOW: u32 = {}u;\n",
+         const N_LIF: u32 = {}u;\nconst WINDOW: u32 = {}u;\nconst EPROP_GRADS: bool = {};\n",
         n_in + n_rec,
         n_in * n_rec,
         n_in * n_rec + n_rec * n_rec,
@@ -227,6 +241,7 @@ pub fn source(kernel: Kernel, cfg: &NetConfig, v: Variant) -> String {
         (n_rec * n_out).div_ceil(4),
         cfg.n_lif,
         cfg.readout_window,
+        v.eprop_grads,
     );
     s.push_str(COMMON);
     s.push('\n');
@@ -271,6 +286,8 @@ pub fn expand_slots(template: &str, sg: usize, n_in: usize, n_rec: usize) -> Str
             'p' => n_pslots,
             other => panic!("unknown slot tag {other:?} in //@{tag} of a kernel template"),
         };
+        // `<m>…</m>` inside a line is repeated for every slot m (after the line's own tags are substituted).
+        let code = &expand_inner_slots(code, n_slots, sg);
         let ranges: Vec<usize> = names.iter().map(|&n| range(n)).collect();
         // Every combination of the tag's indices, the last one fastest.
         let mut idx = vec![0usize; names.len()];
@@ -290,6 +307,24 @@ pub fn expand_slots(template: &str, sg: usize, n_in: usize, n_rec: usize) -> Str
             idx[pos + 1..].iter_mut().for_each(|v| *v = 0);
         }
     }
+    out
+}
+
+/// Repeats each `<m>…</m>` segment of a template line once per slot m < n_slots, substituting `{m}` and `{ms}`
+/// (= sg·m) inside it; other tags stay for the line's own expansion.
+fn expand_inner_slots(code: &str, n_slots: usize, sg: usize) -> String {
+    let mut out = String::new();
+    let mut rest = code;
+    while let Some(start) = rest.find("<m>") {
+        let end = rest[start..].find("</m>").map(|e| start + e).expect("a `<m>` without `</m>` in a kernel template");
+        out.push_str(&rest[..start]);
+        let body = &rest[start + 3..end];
+        for m in 0..n_slots {
+            out.push_str(&body.replace("{ms}", &(sg * m).to_string()).replace("{m}", &m.to_string()));
+        }
+        rest = &rest[end + 4..];
+    }
+    out.push_str(rest);
     out
 }
 

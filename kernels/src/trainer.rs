@@ -125,12 +125,15 @@ impl BpttTuning {
         }
     }
 
-    /// What runs: the subgroup kernels only for BPTT on an adapter where they fit, and then with enough sample groups
-    /// that no invocation loops more than [`LOOP_BUDGET`] times (lavapipe silently stops longer loop nests; each
-    /// sample costs T steps plus ≈ 3·N_OUT readout iterations). Past that (T alone too long) the general kernels run.
+    /// What runs: the subgroup kernels on an adapter where they fit — for BPTT at any T, for e-prop when the sequence
+    /// fits one chunk (T ≤ [`EPROP_CHUNK`]; longer ones run the chunked trace kernels) — and then with enough sample
+    /// groups that no invocation loops more than [`LOOP_BUDGET`] times (lavapipe silently stops longer loop nests;
+    /// each sample costs T steps plus ≈ 3·N_OUT readout iterations). Past that (T alone too long) the general kernels
+    /// run.
     pub fn resolved(self, rule: Rule, n_batch: usize, t_steps: usize, fits: bool) -> Self {
         let per_sample = t_steps + 64;
-        let sg = self.subgroup_kernels && fits && !matches!(rule, Rule::Eprop(_)) && per_sample <= LOOP_BUDGET;
+        let rule_ok = !matches!(rule, Rule::Eprop(_)) || t_steps <= EPROP_CHUNK;
+        let sg = self.subgroup_kernels && fits && rule_ok && per_sample <= LOOP_BUDGET;
         let mut r = Self { subgroup_kernels: sg, ..self };
         if sg {
             let samples_per_group = (LOOP_BUDGET / per_sample).max(1);
@@ -190,6 +193,8 @@ pub struct GpuTrainer {
     losses: wgpu::Buffer,
     sample_out: wgpu::Buffer,
     spikes: wgpu::Buffer,
+    /// `spikes` is the forward's z record [N, T, N_RECP] (BPTT, and e-prop on the subgroup kernels).
+    z_history: bool,
     gradient: Vec<Dispatch>,
     loss: Dispatch,
     adam: Dispatch,
@@ -280,19 +285,31 @@ fn buffer_plan(
     // The forward chunk buffers: e-prop's are per-sample state of fixed size, BPTT's (TC = T) its history.
     let chunk_role = if is_eprop { PerSample } else { History };
     let chunk_bytes = nb * tcu * n_recp * f;
-    // alif_forward_sg computes the input current in place.
-    let bptt_sg = !is_eprop && tuning.subgroup_kernels;
-    add("cur_in", if bptt_sg { 4 } else { chunk_bytes }, if bptt_sg { PerSample } else { chunk_role });
+    // The subgroup kernels compute the input current in place. e-prop runs them only when T fits one chunk: its
+    // buffers keep the size of one chunk (TC steps) whatever T ≤ TC is.
+    let sg = tuning.subgroup_kernels;
+    let eprop_sg = is_eprop && sg;
+    add("cur_in", if sg { 4 } else { chunk_bytes }, if sg { PerSample } else { chunk_role });
     add("z_c", chunk_bytes, chunk_role);
     add("psi_c", chunk_bytes, chunk_role);
     add("thr_c", if is_eprop { 4 } else { chunk_bytes }, chunk_role);
-    // BPTT's spike record is its z history; e-prop writes a separate one when asked.
-    add("spikes", if record_spikes && is_eprop { nb * tt * n_rec * f } else { 4 }, Output);
-    // BPTT lists every neuron's spike times for the recurrent weight gradient (history: up to T per neuron); e-prop
-    // binds 4-byte placeholders.
-    add("spike_t", if is_eprop { 4 } else { nb * n_rec * tt * f }, if is_eprop { PerSample } else { History });
-    add("n_spikes", if is_eprop { 4 } else { nb * n_rec * f }, PerSample);
-    if is_eprop {
+    // BPTT's spike record is its z history, as is e-prop's on the subgroup kernels; otherwise e-prop writes a
+    // separate one when asked.
+    add("spikes", if record_spikes && is_eprop && !sg { nb * tt * n_rec * f } else { 4 }, Output);
+    // BPTT lists every neuron's spike times for the recurrent weight gradient (history: up to T per neuron), and so
+    // does e-prop on the subgroup kernels (up to TC); otherwise e-prop binds 4-byte placeholders.
+    let lists = !is_eprop || eprop_sg;
+    add("spike_t", if lists { nb * n_rec * tcu * f } else { 4 }, chunk_role);
+    add("n_spikes", if lists { nb * n_rec * f } else { 4 }, PerSample);
+    if eprop_sg {
+        add("dv", chunk_bytes, PerSample);
+        add("grad_parts", tuning.grad_splits.max(1) as u64 * n_pre * n_recp * f, WeightsOptimizer);
+        let n_inp = n_rec_padded(cfg.n_in) as u64;
+        add("wr_u", n_rec * n_recp * f, WeightsOptimizer);
+        add("wrt_u", n_rec * n_recp * f, WeightsOptimizer);
+        add("wit_u", n_rec * n_inp * f, WeightsOptimizer);
+        add("wo_u", (n_rec * n_out).div_ceil(4) * 4 * f, WeightsOptimizer);
+    } else if is_eprop {
         add("ev_carry", 2 * nb * n_pre * f, PerSample);
         add("coef", nb * 2 * (tcu + 1) * n_recp * f, PerSample);
         add("scal", nb * 2 * n_recp * f, PerSample);
@@ -313,6 +330,19 @@ fn buffer_plan(
         add("wo_u", if sg { (n_rec * n_out).div_ceil(4) * 4 * f } else { 4 }, WeightsOptimizer);
     }
     v
+}
+
+/// Which of e-prop's two kernel paths [`GpuTrainer::new`] runs for this network, minibatch and T on this adapter,
+/// in words (each path's bytes are constant in T; the one-chunk path holds no per-synapse state).
+pub fn eprop_kernel_path(cfg: &NetConfig, n_batch: usize, t_steps: usize, ctx: &GpuContext) -> &'static str {
+    let sizes = ctx.has_subgroups.then_some((ctx.info.subgroup_min_size, ctx.info.subgroup_max_size));
+    let fits = subgroup_kernels_fit(cfg, ctx.limits.max_uniform_buffer_binding_size, sizes);
+    let tuning = BpttTuning::for_adapter(ctx.info.device_type, n_batch).clamped(n_batch);
+    if tuning.resolved(Rule::Eprop(TraceVariant::Authors), n_batch, t_steps, fits).subgroup_kernels {
+        "e-prop kernels: one chunk (T ≤ TC), subgroup forward + trace adjoint, no per-synapse state"
+    } else {
+        "e-prop kernels: chunked traces (TC steps per chunk), per-synapse ε^a and E"
+    }
 }
 
 /// The bytes [`GpuTrainer::new`] would allocate on an adapter of this type, without a device (for memory sweeps past
@@ -459,7 +489,19 @@ impl GpuTrainer {
         let (n_in, n_rec, n_out) = (cfg.n_in as u64, cfg.n_rec as u64, cfg.n_out as u64);
         let n_pre = n_in + n_rec;
 
+        let sg = tuning.subgroup_kernels;
         let var = match rule {
+            // On the subgroup kernels e-prop's one chunk is the whole sequence (T ≤ TC): the kernels shared with
+            // BPTT index its buffers by T.
+            Rule::Eprop(t) if sg => Variant {
+                trace_aligned: t == TraceVariant::Aligned,
+                chunk: t_steps,
+                grad_splits: tuning.grad_splits,
+                subgroup_size: ctx.info.subgroup_min_size,
+                dense_in_backward: true,
+                eprop_grads: true,
+                ..Variant::default()
+            },
             Rule::Eprop(t) => Variant { trace_aligned: t == TraceVariant::Aligned, chunk: tc, ..Variant::default() },
             Rule::Bptt(o) => Variant {
                 detach_reset: o.detach_reset,
@@ -557,7 +599,61 @@ impl GpuTrainer {
             )?);
             Ok(())
         };
-        if is_eprop {
+        if sg {
+            // Both rules on a CPU adapter: the subgroup forward, then BPTT's backward or e-prop's trace adjoint
+            // (each summing the dense input rows), the recurrent rows from the spike lists, the fixed-order reduction.
+            let dv = make("dv")?;
+            let grad_parts = make("grad_parts")?;
+            let (wr_u, wrt_u, wit_u, wo_u) = (make("wr_u")?, make("wrt_u")?, make("wit_u")?, make("wo_u")?);
+            let packed = n_rec * n_rec_padded(cfg.n_rec).max(n_rec_padded(cfg.n_in)) as u64;
+            gradient.push(make_dispatch(
+                Kernel::PackWeights,
+                &[&w, &wr_u, &wrt_u, &wit_u, &wo_u],
+                ((packed as u32).div_ceil(256), 1),
+            )?);
+            gradient.push(make_dispatch(
+                Kernel::AlifForwardSg,
+                &[
+                    &dims,
+                    &wit_u,
+                    &wrt_u,
+                    &wo_u,
+                    &x,
+                    &y,
+                    &counters,
+                    &z_c,
+                    &thr_c,
+                    &psi_c,
+                    &sample_out,
+                    &spike_t,
+                    &n_spikes,
+                ],
+                (tuning.grad_splits, 1),
+            )?);
+            if is_eprop {
+                gradient.push(make_dispatch(
+                    Kernel::EpropBackwardSg,
+                    &[&dims, &psi_c, &sample_out, &dv, &x, &counters, &grad_parts],
+                    (tuning.grad_splits, 1),
+                )?);
+            } else {
+                gradient.push(make_dispatch(
+                    Kernel::BpttBackwardSg,
+                    &[&dims, &wr_u, &z_c, &thr_c, &psi_c, &sample_out, &dv, &x, &counters, &grad_parts],
+                    (tuning.grad_splits, 1),
+                )?);
+            }
+            gradient.push(make_dispatch(
+                Kernel::BpttWeightGrads,
+                &[&dims, &x, &dv, &grad_parts, &counters, &spike_t, &n_spikes],
+                (pre_tiles, tuning.grad_splits),
+            )?);
+            gradient.push(make_dispatch(
+                Kernel::BpttGradReduce,
+                &[&dims, &w, &grad_parts, &grad],
+                (((n_pre * n_rec) as u32).div_ceil(256), 1),
+            )?);
+        } else if is_eprop {
             let ev_carry = make("ev_carry")?;
             let coef = make("coef")?;
             let scal = make("scal")?;
@@ -584,46 +680,16 @@ impl GpuTrainer {
         } else {
             let dv = make("dv")?;
             let grad_parts = make("grad_parts")?;
-            let (wr_u, wrt_u, wit_u, wo_u) = (make("wr_u")?, make("wrt_u")?, make("wit_u")?, make("wo_u")?);
-            if tuning.subgroup_kernels {
-                let packed = n_rec * n_rec_padded(cfg.n_rec).max(n_rec_padded(cfg.n_in)) as u64;
-                gradient.push(make_dispatch(
-                    Kernel::PackWeights,
-                    &[&w, &wr_u, &wrt_u, &wit_u, &wo_u],
-                    ((packed as u32).div_ceil(256), 1),
-                )?);
-                gradient.push(make_dispatch(
-                    Kernel::AlifForwardSg,
-                    &[
-                        &dims,
-                        &wit_u,
-                        &wrt_u,
-                        &wo_u,
-                        &x,
-                        &y,
-                        &counters,
-                        &z_c,
-                        &thr_c,
-                        &psi_c,
-                        &sample_out,
-                        &spike_t,
-                        &n_spikes,
-                    ],
-                    (tuning.grad_splits, 1),
-                )?);
-                gradient.push(make_dispatch(
-                    Kernel::BpttBackwardSg,
-                    &[&dims, &wr_u, &z_c, &thr_c, &psi_c, &sample_out, &dv, &x, &counters, &grad_parts],
-                    (tuning.grad_splits, 1),
-                )?);
-            } else {
-                forward(&mut gradient, 0)?;
-                gradient.push(make_dispatch(
-                    Kernel::BpttBackward,
-                    &[&dims, &w, &z_c, &thr_c, &psi_c, &sample_out, &dv, &w],
-                    (nb32.div_ceil(tuning.samples_per_workgroup), 1),
-                )?);
+            // The subgroup kernels' packed weights: 4-byte placeholders here.
+            for label in ["wr_u", "wrt_u", "wit_u", "wo_u"] {
+                make(label)?;
             }
+            forward(&mut gradient, 0)?;
+            gradient.push(make_dispatch(
+                Kernel::BpttBackward,
+                &[&dims, &w, &z_c, &thr_c, &psi_c, &sample_out, &dv, &w],
+                (nb32.div_ceil(tuning.samples_per_workgroup), 1),
+            )?);
             gradient.push(make_dispatch(
                 Kernel::BpttWeightGrads,
                 &[&dims, &x, &dv, &grad_parts, &counters, &spike_t, &n_spikes],
@@ -680,7 +746,8 @@ impl GpuTrainer {
             counters,
             losses,
             sample_out,
-            spikes: if is_eprop { spikes } else { z_c },
+            spikes: if is_eprop && !sg { spikes } else { z_c },
+            z_history: !is_eprop || sg,
             gradient,
             loss,
             adam,
@@ -870,7 +937,7 @@ impl GpuTrainer {
         let loss: Vec<f32> = self.read(&self.losses, 4)?;
         let spikes = if !self.record_spikes {
             Vec::new()
-        } else if matches!(self.rule, Rule::Eprop(_)) {
+        } else if matches!(self.rule, Rule::Eprop(_)) && !self.z_history {
             let n = (self.n_batch * self.t_steps * n_rec * 4) as u64;
             self.read::<u32>(&self.spikes, n)?.iter().map(|&v| v as u8).collect()
         } else {
@@ -1014,9 +1081,14 @@ mod tests {
             assert!(per_group * (t + 64) <= LOOP_BUDGET, "N = {n}, T = {t}: {per_group} samples per group");
             assert!(r.grad_splits >= 4.min(n as u32), "never fewer groups than asked for");
         }
-        // T alone past the budget, e-prop, or a network that does not fit: the general kernels.
+        // e-prop while T fits one chunk, for both trace variants.
+        for v in [TraceVariant::Authors, TraceVariant::Aligned] {
+            assert!(base.resolved(Rule::Eprop(v), 32, EPROP_CHUNK, true).subgroup_kernels);
+            assert!(base.resolved(Rule::Eprop(v), 100, 1, true).subgroup_kernels);
+        }
+        // T alone past the budget, e-prop over several chunks, or a network that does not fit: the general kernels.
         assert!(!base.resolved(bptt, 2, 70_000, true).subgroup_kernels);
-        assert!(!base.resolved(Rule::Eprop(TraceVariant::Authors), 32, 100, true).subgroup_kernels);
+        assert!(!base.resolved(Rule::Eprop(TraceVariant::Authors), 32, EPROP_CHUNK + 1, true).subgroup_kernels);
         assert!(!base.resolved(bptt, 32, 100, false).subgroup_kernels);
     }
 }

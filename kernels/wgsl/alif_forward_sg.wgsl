@@ -1,13 +1,15 @@
-// alif_forward_sg — BPTT's forward pass for CPU adapters (why: bptt_backward_sg.wgsl): input projection, ALIF steps
-// and readout of a group of samples in one subgroup of SG lanes, the whole sequence in one dispatch. Lane l owns
+// alif_forward_sg — the forward pass for CPU adapters (why: bptt_backward_sg.wgsl), for BPTT and for e-prop when the
+// sequence fits one chunk (eprop_backward_sg): input projection, ALIF steps and readout of a group of samples in one
+// subgroup of SG lanes, the whole sequence in one dispatch. Lane l owns
 // neurons j = l + SG·m (m < M) and keeps their columns of W_in and W_rec in private values (read once from `wit`
 // and `wrt`, which pack_weights writes); x(t) and z(t−1) of the other lanes come by subgroupBroadcast:
 //   cur = Σ_i x_i(t) W_in[i,j] + Σ_k z_k(t−1) W_rec[k,j]     (increasing i, then increasing k)
 //   a = ρa + (1−ρ)z(t−1);  A = v_th + βa;  v = αv + (1−α)cur − z(t−1)A;  z = H(v − A);  ψ = ψ(v − A)
 //   z̄ = κz̄ + z;  Σz̄ += z̄ (inside the readout window);  β = beta_of(j)
 // The recurrent sum runs over every k with z_k(t−1) ∈ {0, 1}: adding 0·W = 0 leaves the sum unchanged and 1·W = W
-// exactly, so it is bit for bit the sparse sum over spiking neurons that input_projection + alif_forward compute (same
-// order, same roundings: the expressions are theirs). Writes z, ψ, A for every step, each neuron's spike times
+// exactly, so skipping the k with z_k(t−1) = 0 (a branch on a broadcast value, uniform over the lanes) gives bit for bit
+// the sparse sum over spiking neurons that input_projection + alif_forward compute (same order, same roundings: the
+// expressions are theirs). Writes z, ψ and (STORE_THR, BPTT) A for every step, each neuron's spike times
 // (spike_t, n_spikes) for bptt_weight_grads, and the readout record (readout.wgsl's equations, logits summed over j
 // in increasing order as there; every lane computes them, lane 0 writes them).
 // Lines that start with `//@` are expanded by the host (bptt_backward_sg.wgsl explains the tags).
@@ -61,7 +63,7 @@ fn alif_forward_sg(
 //@k            let zb{k} = subgroupBroadcast(zp{kp}, {kl}u);
 //@m            var cur{m} = 0.0;
 //@mi            cur{m} = cur{m} + xb{i} * wi{m}_{i};
-//@mk            cur{m} = cur{m} + zb{k} * wr{m}_{k};
+//@k            if zb{k} != 0.0 {<m> cur{m} = cur{m} + wr{m}_{k};</m> }
             let hb = (b * n_t + t) * N_RECP;
 //@m            a{m} = RHO * a{m} + OM_RHO * zp{m};
 //@m            let thr{m} = V_TH + beta_of(j{m}) * a{m};
@@ -70,7 +72,7 @@ fn alif_forward_sg(
 //@m            let z{m} = select(0.0, 1.0, u{m} > 0.0);
 //@m            zbar{m} = KAPPA * zbar{m} + z{m};
 //@m            if t >= ws { zsum{m} = zsum{m} + zbar{m}; }
-//@m            if ok{m} { z_c[hb + j{m}] = z{m}; psi_c[hb + j{m}] = psi(u{m}); thr_c[hb + j{m}] = thr{m}; }
+//@m            if ok{m} { z_c[hb + j{m}] = z{m}; psi_c[hb + j{m}] = psi(u{m}); if STORE_THR { thr_c[hb + j{m}] = thr{m}; } }
 //@m            if ok{m} && z{m} != 0.0 { spike_t[(b * N_REC + j{m}) * n_t + nsp{m}] = t; nsp{m} = nsp{m} + 1u; }
 //@m            zp{m} = z{m};
         }

@@ -1,6 +1,8 @@
 // bptt_grad_reduce — BPTT's input and recurrent gradients from bptt_weight_grads' partial sums, added in a fixed
 // order (group 0 first), then the batch mean and L2:
 //   g[i,j] = (1−α)/N Σ_s part[s, i, j] + 2·l2·W[i,j]
+// EPROP_GRADS (the partial sums of eprop_backward_sg's dv = L·Λv): g[i,j] = 1/N Σ_s part[s, i, j] + 2·l2·W[i,j],
+// and the autapse (recurrent i = j) gets only its L2 term, as e-prop gives it no trace.
 // Bindings: 0 dims | 1 w [N_W] | 2 part [GRAD_SPLITS,N_PRE,N_RECP] | 3 grad [N_W]
 // Dispatch: (⌈N_PRE·N_REC / 256⌉, 1, 1), workgroups of 256.
 
@@ -18,5 +20,10 @@ fn bptt_grad_reduce(@builtin(global_invocation_id) gid: vec3<u32>) {
     var sum = 0.0;
     for (var s = 0u; s < GRAD_SPLITS; s++) { sum = sum + part[(s * N_PRE + i) * N_RECP + j]; }
     // W_in rows then W_rec rows: the flat index of (i, j) is i·N_REC + j for both (W_REC_OFF = N_IN·N_REC).
-    grad[k] = OM_ALPHA * sum / f32(dims.n_batch) + 2.0 * dims.l2 * w[k];
+    if EPROP_GRADS {
+        if i >= N_IN && i - N_IN == j { sum = 0.0; }
+        grad[k] = sum / f32(dims.n_batch) + 2.0 * dims.l2 * w[k];
+    } else {
+        grad[k] = OM_ALPHA * sum / f32(dims.n_batch) + 2.0 * dims.l2 * w[k];
+    }
 }

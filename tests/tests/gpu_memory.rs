@@ -12,19 +12,28 @@ fn eprop_bytes_are_flat_in_t_and_bptt_history_is_linear() {
     let bytes = |rule, t| GpuTrainer::new(&ctx, &cfg, rule, 4, 4, t, false, 1).expect("trainer").bytes();
     let e = Rule::Eprop(TraceVariant::Authors);
     let b = Rule::Bptt(BpttOptions::default());
-    let e25 = bytes(e, 25);
-    for t in [100, 250, 1000] {
-        let et = bytes(e, t);
-        assert_eq!(et.total(), e25.total(), "e-prop bytes at T = {t} vs T = 25: {et:?} vs {e25:?}");
-        assert_eq!(et.history, 0);
-        assert!(et.input > e25.input, "the input grows with T");
+    // e-prop: constant in T within each kernel path — T ≤ TC (one chunk; on a CPU adapter the subgroup path with no
+    // per-synapse state) and T > TC (chunked traces) — and one chunk never needs more than several.
+    let tc = kernels::trainer::EPROP_CHUNK;
+    for ts in [vec![25, tc], vec![tc + 1, 250, 1000]] {
+        let first = bytes(e, ts[0]);
+        let path = kernels::eprop_kernel_path(&cfg, 4, ts[0], &ctx);
+        for &t in &ts[1..] {
+            let et = bytes(e, t);
+            assert_eq!(kernels::eprop_kernel_path(&cfg, 4, t, &ctx), path);
+            assert_eq!(et.total(), first.total(), "e-prop bytes at T = {t} vs T = {} ({path})", ts[0]);
+            assert_eq!(et.history, 0);
+            assert!(et.input > first.input, "the input grows with T");
+        }
     }
+    let (one, chunked) = (bytes(e, 25), bytes(e, 250));
+    assert!(one.total() <= chunked.total(), "one chunk {one:?} needs more than several {chunked:?}");
     let (h100, h200, h400) = (bytes(b, 100).history, bytes(b, 200).history, bytes(b, 400).history);
     assert!(h100 > 0);
     assert_eq!(h200, 2 * h100);
     assert_eq!(h400, 4 * h100);
     // At T = 100 BPTT's history is smaller than e-prop's per-synapse traces (docs/hardware.md's crossover).
-    assert!(bytes(b, 100).total() < e25.total());
+    assert!(bytes(b, 100).total() < chunked.total());
 }
 
 #[test]

@@ -138,3 +138,50 @@ fn bptt_every_work_split() {
         );
     }
 }
+
+/// e-prop has two kernel paths: the chunked trace kernels (any T, any adapter) and, when T fits one chunk on an
+/// adapter with fixed-size subgroups, the subgroup forward + trace adjoint (eprop_backward_sg). Both must give the
+/// reference's gradients for both trace variants; on lavapipe (CI) the subgroup path must really run when asked.
+#[test]
+fn eprop_both_kernel_paths() {
+    let ctx = gpu();
+    let cfg = NetConfig { n_lif: 40, readout_window: 37, ..NetConfig::default() };
+    let batch = 9;
+    let t_steps = 80;
+    let (p, data) = random_case_shaped(&cfg, batch, t_steps, 26);
+    for variant in [TraceVariant::Authors, TraceVariant::Aligned] {
+        let rule = Rule::Eprop(variant);
+        let cpu = compute_grads::<f32>(&cfg, &p, &data.as_batch(), rule, L2).expect("cpu");
+        for sg in [false, true] {
+            let tuning = kernels::BpttTuning { samples_per_workgroup: 1, grad_splits: 4, subgroup_kernels: sg };
+            let tr =
+                GpuTrainer::with_tuning(&ctx, &cfg, rule, batch, batch, t_steps, true, 1, tuning).expect("trainer");
+            let ran = tr.gradient_kernels();
+            let ran_sg = ran.contains(&"eprop_backward_sg");
+            assert_eq!(ran_sg, ran.contains(&"alif_forward_sg"), "{ran:?}");
+            assert_eq!(!ran_sg, ran.contains(&"eprop_traces"), "{ran:?}");
+            if sg && ctx.info.device_type == kernels::wgpu::DeviceType::Cpu {
+                assert!(ran_sg, "a CPU adapter must run e-prop's subgroup kernels when asked: {ran:?}");
+            }
+            assert!(sg || !ran_sg, "the subgroup kernels ran although not asked for");
+            tr.upload_batch(&data.x, &data.y).expect("upload");
+            tr.set_params(&p).expect("params");
+            let g = tr.grads(L2).expect("gpu grads");
+            let what = format!("e-prop {variant:?}, subgroup path {ran_sg}");
+            let flips = spike_flips(&cpu.spikes, &g.spikes);
+            assert!(flips.is_empty(), "{what}: {} spike flips", flips.len());
+            let worst = assert_close_per_tensor(&what, &g.grads, &cpu.grads, tol::EPROP_F32);
+            eprintln!(
+                "{what}: max error {:.2e} {:.2e} {:.2e} of max|g| (g_in, g_rec, g_out)",
+                worst[0], worst[1], worst[2]
+            );
+            // The autapse gets only its L2 term on both paths.
+            let n = cfg.n_rec;
+            for j in 0..n {
+                let k = j * n + j;
+                let want = (2.0 * L2 * p.w_rec[k] as f64) as f32;
+                assert!((g.grads.w_rec[k] - want).abs() <= 1e-9 + 1e-6 * want.abs(), "{what}: autapse {j}");
+            }
+        }
+    }
+}

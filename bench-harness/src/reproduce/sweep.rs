@@ -49,7 +49,7 @@ pub fn run(cfg: &ReproduceConfig, info: &RunInfo, ctx: &kernels::GpuContext) -> 
                     return Err(super::Interrupted(info.out.display().to_string()).into());
                 }
                 let planned = kernels::plan_bytes(&net, rule, n, n, steps, false, 1, ctx.info.device_type);
-                let (bytes, source, note) = if steps <= cfg.sweep.allocate_up_to_t {
+                let (bytes, source, mut note) = if steps <= cfg.sweep.allocate_up_to_t {
                     match kernels::GpuTrainer::new(ctx, &net, rule, n, n, steps, false, 1) {
                         Ok(tr) => (tr.bytes(), "measured (buffers allocated on the adapter)", String::new()),
                         Err(e) => (planned, "modelled (buffer plan)", format!("not allocated: {e}")),
@@ -61,6 +61,11 @@ pub fn run(cfg: &ReproduceConfig, info: &RunInfo, ctx: &kernels::GpuContext) -> 
                         format!("allocation sweep stops at T = {}", cfg.sweep.allocate_up_to_t),
                     )
                 };
+                // e-prop's bytes are constant in T within each of its two kernel paths; say which one this row is.
+                if alg == "eprop" {
+                    let path = kernels::eprop_kernel_path(&net, n, steps, ctx);
+                    note = if note.is_empty() { path.to_string() } else { format!("{path}; {note}") };
+                }
                 t.push(vec![
                     ("platform", "gpu".into()),
                     ("algorithm", alg.into()),

@@ -9,10 +9,10 @@ use anyhow::{Context, Result};
 use models::{Rule, TraceVariant, bptt::BpttOptions};
 
 use crate::contender::Kind;
-use crate::results::table::Table;
+use crate::results::table::{Table, Value};
 
 /// Columns of `bench.csv`.
-pub const BENCH_COLUMNS: [&str; 17] = [
+pub const BENCH_COLUMNS: [&str; 21] = [
     "rule",
     "backend",
     "adapter",
@@ -30,7 +30,33 @@ pub const BENCH_COLUMNS: [&str; 17] = [
     "git_rev",
     "source",
     "note",
+    "flop_per_sample",
+    "adapter_peak_gflops",
+    "floor_ms_per_sample",
+    "floor_source",
 ];
+
+/// The floor columns of a row (crate::floor): the formulation's work per sample, the adapter's peak, the time the
+/// work would take at that peak.
+fn floor_cells(rule_name: &str, backend: &str, adapter: &str, steps: usize) -> Vec<(&'static str, Value)> {
+    let rule = rule_of(rule_name);
+    let flop = crate::floor::flop_per_sample(&models::NetConfig::default(), rule, steps);
+    let (peak, source) = crate::floor::peak_gflops(backend, adapter);
+    vec![
+        ("flop_per_sample", flop.into()),
+        ("adapter_peak_gflops", peak.into()),
+        ("floor_ms_per_sample", peak.map(|p| 1e3 * flop / (p * 1e9)).into()),
+        (
+            "floor_source",
+            format!("modelled: work = the formulation's unskippable multiply-adds (a lower bound); peak: {source}")
+                .into(),
+        ),
+    ]
+}
+
+fn rule_of(name: &str) -> Rule {
+    if name == "bptt" { Rule::Bptt(BpttOptions::default()) } else { Rule::Eprop(TraceVariant::Authors) }
+}
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -89,11 +115,7 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
     for &steps in &plan.t_steps {
         for &batch in &plan.batches {
             for &rule_name in &plan.rules {
-                let rule = if rule_name == "bptt" {
-                    Rule::Bptt(BpttOptions::default())
-                } else {
-                    Rule::Eprop(TraceVariant::Authors)
-                };
+                let rule = rule_of(rule_name);
                 for backend in &plan.backends {
                     let kind = Kind::parse(backend, 12);
                     if kind.is_some_and(|k| matches!(k, Kind::BurnWgpu | Kind::BurnCpu | Kind::Chip { .. }))
@@ -120,11 +142,14 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
                     bar.inc(1);
                     match r {
                         Ok(r) => {
+                            let floor = floor_cells(rule_name, backend, &r.adapter, steps);
                             lines.push(format!(
-                                "{rule_name:5} {backend:4} N={batch:4} T={steps:5}: {:10.1} samples/s",
-                                r.samples_per_s
+                                "{rule_name:5} {backend:4} N={batch:4} T={steps:5}: {:10.1} samples/s, {:.3} ms/sample{}",
+                                r.samples_per_s,
+                                r.time_per_sample_ms,
+                                times_floor(&floor, r.time_per_sample_ms)
                             ));
-                            t.push(vec![
+                            let mut cells = vec![
                                 ("rule", rule_name.into()),
                                 ("backend", backend.clone().into()),
                                 ("adapter", r.adapter.clone().into()),
@@ -142,7 +167,9 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
                                 ("git_rev", rev.clone().into()),
                                 ("source", "measured (median of timed runs after a warm-up step)".into()),
                                 ("note", "".into()),
-                            ])?;
+                            ];
+                            cells.extend(floor);
+                            t.push(cells)?;
                         }
                         Err(e) => {
                             lines.push(format!("{rule_name:5} {backend:4} N={batch:4} T={steps:5}: not run ({e})"));
@@ -159,8 +186,53 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
     }
     bar.finish_and_clear();
     t.write_csv(&out.join("bench.csv"))?;
-    lines.push(format!("wrote {}", out.join("bench.csv").display()));
+    let md = out.join("bench.md");
+    std::fs::write(md.with_extension("md.tmp"), markdown(&t)?)
+        .and_then(|_| std::fs::rename(md.with_extension("md.tmp"), &md))
+        .with_context(|| format!("{}: cannot write", md.display()))?;
+    lines.push(format!("wrote {} and bench.md", out.join("bench.csv").display()));
     Ok(lines.join("\n"))
+}
+
+/// bench.md: the run as a Markdown table (the README's performance table is this file of a committed run, pasted
+/// by scripts/readme-perf.sh, never typed).
+pub fn markdown(t: &Table) -> Result<String> {
+    let s = |c: &str| t.strs(c);
+    let f = |c: &str| t.f64s(c);
+    let (rule, backend, adapter, rev, note) = (s("rule")?, s("backend")?, s("adapter")?, s("git_rev")?, s("note")?);
+    let (batch, steps, ms, rate, floor) =
+        (f("batch")?, f("t_steps")?, f("time_per_sample_ms")?, f("samples_per_s")?, f("floor_ms_per_sample")?);
+    let num = |v: Option<f64>, digits: usize| v.map_or("–".to_string(), |v| format!("{v:.digits$}"));
+    let mut adapters: Vec<&String> = adapter.iter().filter(|a| !a.is_empty()).collect();
+    adapters.sort();
+    adapters.dedup();
+    let mut md = format!(
+        "Measured by `snnbench bench` at {}; medians of timed runs after a warm-up step. Floor: the formulation's \
+         unskippable multiply-adds at the adapter's peak (bench.csv's `floor_source`; a lower bound).\n\n\
+         | rule | backend | batch | T | ms/sample | samples/s | floor ms/sample | × floor |\n|---|---|---|---|---|---|---|---|\n",
+        rev.first().map_or("?", |r| r.as_str())
+    );
+    for k in 0..t.len() {
+        let times = match (ms[k], floor[k]) {
+            (Some(m), Some(fl)) if fl > 0.0 => format!("{:.0}", m / fl),
+            _ => "–".into(),
+        };
+        let what = if ms[k].is_none() { format!(" ({})", note[k]) } else { String::new() };
+        md.push_str(&format!(
+            "| {} | {}{what} | {} | {} | {} | {} | {} | {times} |\n",
+            rule[k],
+            backend[k],
+            num(batch[k], 0),
+            num(steps[k], 0),
+            num(ms[k], 3),
+            num(rate[k], 0),
+            num(floor[k], 4),
+        ));
+    }
+    md.push_str("\nAdapters: ");
+    md.push_str(&adapters.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", "));
+    md.push('\n');
+    Ok(md)
 }
 
 /// A row that says why a contender was not measured.
@@ -247,12 +319,15 @@ fn peer(
     let wall = walls[walls.len() / 2];
     let v = last.context("no peer run")?;
     let n = v["samples"].as_u64().unwrap_or(0) as f64;
+    let adapter = v["adapter"].as_str().unwrap_or("").to_string();
+    let floor = floor_cells("bptt", if device == "cpu" { "cpu" } else { "torch-cuda" }, &adapter, steps);
     lines.push(format!(
-        "bptt  torch N={batch:4} T={steps:5}: {:10.1} samples/s ({})",
+        "bptt  torch N={batch:4} T={steps:5}: {:10.1} samples/s, {:.3} ms/sample{} ({adapter})",
         n / wall,
-        v["adapter"].as_str().unwrap_or("")
+        1e3 * wall / n,
+        times_floor(&floor, 1e3 * wall / n)
     ));
-    t.push(vec![
+    let mut cells = vec![
         ("rule", "bptt".into()),
         ("backend", format!("torch-{device}").into()),
         ("adapter", v["adapter"].as_str().unwrap_or("").to_string().into()),
@@ -270,5 +345,19 @@ fn peer(
         ("git_rev", rev.to_string().into()),
         ("source", "measured (PyTorch eager autograd peer, median of runs after its warm-up step)".into()),
         ("note", "".into()),
-    ])
+    ];
+    cells.extend(floor);
+    t.push(cells)
+}
+
+/// ", N× the floor" when the floor is known.
+fn times_floor(floor: &[(&'static str, Value)], ms: f64) -> String {
+    floor
+        .iter()
+        .find(|(c, _)| *c == "floor_ms_per_sample")
+        .and_then(|(_, v)| match v {
+            Value::F(f) if f.is_finite() && *f > 0.0 => Some(format!(" ({:.0}× its floor)", ms / f)),
+            _ => None,
+        })
+        .unwrap_or_default()
 }

@@ -9,6 +9,7 @@ pub mod contender;
 pub mod cost;
 pub mod crossover;
 pub mod data;
+pub mod floor;
 pub mod reproduce;
 pub mod results;
 pub mod sweep;

@@ -1,0 +1,116 @@
+//! The physical floor beside every benchmark figure: the work of one training sample (the multiply-adds no
+//! implementation of the formulation can skip; modelled from the shape) and the adapter's peak arithmetic rate, so a
+//! row says how far its time is from what the hardware could do.
+//!
+//! Work (MAC = multiply-add = 2 FLOP; sparse recurrent input and everything per neuron left out, so a lower bound):
+//! both rules compute the input current W_inᵀx(t) every step (T·N_in·N_rec); e-prop adds its input rows'
+//! eligibility sums Σ_t x(t)·(L Λv)(t) (T·N_in·N_rec, docs/model.md); BPTT adds Xᵀ·dV (T·N_in·N_rec) and the
+//! recurrent adjoint W_rec·dv(t+1) (T·N_rec², dense: dv is dense).
+//!
+//! Peaks: a CPU (or a CPU adapter such as lavapipe) = cores × 2 FMA units (assumed: two 256/512-bit FMA ports is
+//! what current x86 server cores have; a guess for this VM) × SIMD lanes × 2 FLOP × the clock /proc/cpuinfo reports;
+//! a GPU from the presets' published FP32 peak (docs/hardware.md) when its name matches one, else unknown.
+
+use models::{NetConfig, Rule};
+
+/// FLOP per training sample that the formulation cannot skip (a lower bound; see the module docs).
+pub fn flop_per_sample(cfg: &NetConfig, rule: Rule, t_steps: usize) -> f64 {
+    let input = (t_steps * cfg.n_in * cfg.n_rec) as f64;
+    let macs = match rule {
+        Rule::Eprop(_) => 2.0 * input,
+        Rule::Bptt(_) => 2.0 * input + (t_steps * cfg.n_rec * cfg.n_rec) as f64,
+    };
+    2.0 * macs
+}
+
+/// The adapter's peak in GFLOP/s (FP32) and where the figure comes from, or why there is none.
+pub fn peak_gflops(backend: &str, adapter: &str) -> (Option<f64>, String) {
+    let on_cpu = matches!(backend, "cpu" | "burn-cpu" | "chip") || adapter.contains("llvmpipe");
+    if on_cpu {
+        return cpu_peak(adapter);
+    }
+    let name = adapter.to_ascii_lowercase();
+    let preset = if name.contains("v100") {
+        Some(if name.contains("pcie") { "v100-pcie" } else { "v100-sxm2" })
+    } else if name.contains("h100") {
+        Some(if name.contains("pcie") { "h100-pcie" } else { "h100-sxm5" })
+    } else {
+        None
+    };
+    match preset.and_then(models::gpu_cost::gpu_preset) {
+        Some(p) => {
+            (Some(p.fp32_tflops * 1e3), format!("{}: FP32 peak {} TFLOP/s ({})", p.name, p.fp32_tflops, p.source))
+        }
+        None => (None, format!("no published FP32 peak for `{adapter}` in docs/hardware.md's presets")),
+    }
+}
+
+fn cpu_peak(adapter: &str) -> (Option<f64>, String) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // lavapipe says its vector width in its name ("… 256 bits"); the CPU backends use what the CPU has.
+    let bits = lavapipe_bits(adapter).unwrap_or_else(native_simd_bits);
+    let lanes = bits / 32;
+    let Some(mhz) = cpu_mhz() else {
+        return (None, "the clock is unknown (/proc/cpuinfo has no `cpu MHz`)".into());
+    };
+    let gflops = cores as f64 * 2.0 * lanes as f64 * 2.0 * mhz / 1e3;
+    (
+        Some(gflops),
+        format!(
+            "{cores} cores × 2 FMA units (assumed) × {lanes} lanes ({bits}-bit) × 2 FLOP × {:.2} GHz (/proc/cpuinfo)",
+            mhz / 1e3
+        ),
+    )
+}
+
+/// "… 256 bits)" in a lavapipe adapter name.
+fn lavapipe_bits(adapter: &str) -> Option<usize> {
+    let i = adapter.find(" bits")?;
+    adapter[..i].rsplit(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+}
+
+fn native_simd_bits() -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return 512;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            return 256;
+        }
+    }
+    128
+}
+
+fn cpu_mhz() -> Option<f64> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    info.lines()
+        .find(|l| l.starts_with("cpu MHz"))
+        .and_then(|l| l.split(':').nth(1))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use models::{TraceVariant, bptt::BpttOptions};
+
+    #[test]
+    fn work_of_the_paper_network_at_t_100() {
+        let cfg = NetConfig::default();
+        // 2 × 100·80·120 MAC = 1.92 MMAC for e-prop; + 100·120² = 1.44 MMAC for BPTT.
+        assert_eq!(flop_per_sample(&cfg, Rule::Eprop(TraceVariant::Authors), 100), 2.0 * 1_920_000.0);
+        assert_eq!(flop_per_sample(&cfg, Rule::Bptt(BpttOptions::default()), 100), 2.0 * 3_360_000.0);
+    }
+
+    #[test]
+    fn peaks_come_from_the_name_or_say_why_not() {
+        assert_eq!(lavapipe_bits("llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan, Cpu)"), Some(256));
+        assert_eq!(lavapipe_bits("NVIDIA H200"), None);
+        let (h100, src) = peak_gflops("wgpu", "NVIDIA H100 80GB HBM3 (Vulkan, DiscreteGpu)");
+        assert_eq!(h100, Some(67_000.0));
+        assert!(src.contains("h100-sxm5"));
+        let (none, why) = peak_gflops("wgpu", "NVIDIA H200 (Vulkan, DiscreteGpu)");
+        assert!(none.is_none() && why.contains("no published"));
+    }
+}

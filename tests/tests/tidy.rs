@@ -196,3 +196,21 @@ fn the_data_module_imports_no_model_kernel_or_job() {
         }
     }
 }
+
+/// The README's performance table is a committed run's bench.md (scripts/readme-perf.sh pastes it), never typed.
+#[test]
+fn readme_performance_table_is_a_committed_runs_output() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    let begin = readme.find("<!-- perf:begin ").expect("README.md has no `<!-- perf:begin DIR ...-->` marker");
+    let rest = &readme[begin + "<!-- perf:begin ".len()..];
+    let dir = rest.split_whitespace().next().expect("the marker names the run folder");
+    let body_start = rest.find("-->\n").expect("marker closes") + 4;
+    let body_end = rest.find("<!-- perf:end -->").expect("README.md has no `<!-- perf:end -->` marker");
+    let table = std::fs::read_to_string(root().join(dir).join("bench.md"))
+        .unwrap_or_else(|e| panic!("{dir}/bench.md (named by README.md's perf marker): {e}"));
+    assert_eq!(
+        &rest[body_start..body_end],
+        table,
+        "README.md's table differs from {dir}/bench.md: run scripts/readme-perf.sh {dir}"
+    );
+}

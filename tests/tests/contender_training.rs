@@ -90,3 +90,40 @@ contender_tests! {
 contender_tests! {
     burn_wgpu_bptt: Kind::BurnWgpu, BPTT, 4, 2, STEP;
 }
+
+/// `Kind::determinism` claims same-seed reruns give the same bits for the CPU reference, the WGSL kernels (same
+/// adapter) and the emulated chip: two fresh contenders, the same state and data, several free-running steps —
+/// losses, weights and Adam state must be equal bit for bit.
+#[test]
+fn reruns_give_the_same_bits() {
+    let cfg = NetConfig::default();
+    let (p0, data) = random_case_shaped(&cfg, 6, 60, 43);
+    let cases = [
+        (Kind::Cpu { f64: false }, Rule::Eprop(TraceVariant::Authors), 3),
+        (Kind::Cpu { f64: false }, Rule::Bptt(BpttOptions::default()), 3),
+        (Kind::Wgpu, Rule::Eprop(TraceVariant::Authors), 3),
+        (Kind::Wgpu, Rule::Bptt(BpttOptions::default()), 3),
+        (Kind::Chip { pes: 12 }, Rule::Eprop(TraceVariant::Authors), 1),
+    ];
+    for (kind, rule, batch) in cases {
+        assert!(kind.determinism().starts_with("bitwise"), "{}: {}", kind.name(), kind.determinism());
+        let step = StepConfig { rule, lr: 0.01, l2: 1e-5, adam: AdamConfig::default() };
+        let run = || {
+            let ctx = (kind == Kind::Wgpu).then(tests::gpu);
+            let mut c = contender::open(kind, &cfg, ctx.as_ref()).expect("open");
+            c.load_data(Data { x: &data.x, y: &data.y, t_steps: data.t_steps }).expect("data");
+            c.set_state(&p0, &AdamState::like(&p0)).expect("state");
+            let t = c.train(Minibatches { first: 0, steps: 4, batch }, &step).expect("train");
+            let (w, a) = c.state().expect("state");
+            // f32 → f64 is exact, so the f64 bits are the f32 bits.
+            let bits = |v: Vec<f64>| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            let losses: Vec<f64> = t.losses.iter().map(|&l| l as f64).collect();
+            (bits(losses), bits(flat32(&w)), bits(flat32(&a.m)), bits(flat32(&a.v)))
+        };
+        let (first, second) = (run(), run());
+        let what = format!("{} {}", kind.name(), rule.name());
+        assert_eq!(first.0, second.0, "{what}: losses differ between reruns");
+        assert_eq!(first.1, second.1, "{what}: weights differ between reruns");
+        assert_eq!((&first.2, &first.3), (&second.2, &second.3), "{what}: Adam state differs between reruns");
+    }
+}

@@ -60,6 +60,29 @@ impl Kind {
         })
     }
 
+    /// Whether a rerun with the same seed, data and adapter gives the same bits, and why (what the CSVs' readers and
+    /// the report are told; `reruns_give_the_same_bits` in tests/tests/contender_training.rs checks the claims).
+    pub fn determinism(self) -> &'static str {
+        match self {
+            Kind::Cpu { .. } => {
+                "bitwise on any machine and thread count: per-sample work on rayon threads, batch sums in sample order"
+            }
+            Kind::Wgpu => {
+                "bitwise on the same adapter and driver: every reduction in a fixed order (partial sums reduced in \
+                 group order, no float atomics); another adapter or driver may round differently (FMA contraction, \
+                 exp), within the parity tolerances"
+            }
+            Kind::BurnWgpu | Kind::BurnCpu => {
+                "not promised: burn's kernels do not fix their reduction order across runs (a rerun of the reference \
+                 job differed in the 4th digit of the loss on burn-cpu)"
+            }
+            Kind::Chip { .. } => {
+                "bitwise on any machine: every synapse sees the chip's operations in the chip's order, whatever the \
+                 host's threads or SIMD width"
+            }
+        }
+    }
+
     /// Whether this build has the contender (burn needs the `burn` feature).
     pub fn available(self) -> bool {
         !matches!(self, Kind::BurnWgpu | Kind::BurnCpu) || with_burn::BUILT

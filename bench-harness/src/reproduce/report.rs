@@ -31,6 +31,13 @@ fn first_s(t: &Table, col: &str) -> Result<String> {
 }
 
 /// summary_training.csv from training_*.csv.
+/// Whether a same-seed rerun of a training CSV's backend gives the same bits (`Kind::determinism`).
+fn determinism(backend: &str) -> String {
+    let backend = if backend == "spinnaker2-emulator" { "chip" } else { backend };
+    crate::contender::Kind::parse(backend, 12)
+        .map_or_else(|| format!("unknown backend `{backend}`"), |k| k.determinism().to_string())
+}
+
 fn summarise_training(dir: &Path) -> Result<Table> {
     let mut s = Table::new(&[
         "experiment",
@@ -48,6 +55,7 @@ fn summarise_training(dir: &Path) -> Result<Table> {
         "mean_samples_per_s",
         "chip_time_s",
         "gpu_energy_j",
+        "determinism",
         "source",
     ]);
     for name in ["chip_eprop", "gpu_eprop", "gpu_bptt", "burn_bptt"] {
@@ -84,6 +92,7 @@ fn summarise_training(dir: &Path) -> Result<Table> {
             ("mean_samples_per_s", samples.zip(wall).map(|(s, w)| s / w).into()),
             ("chip_time_s", sum("chip_time_s")?.into()),
             ("gpu_energy_j", sum("gpu_energy_j")?.into()),
+            ("determinism", determinism(&first_s(&t, "backend")?).into()),
             ("source", format!("derived from training_{name}.csv").into()),
         ])?;
     }
@@ -336,6 +345,12 @@ pub fn rebuild(dir: &Path) -> Result<()> {
             })
             .collect(),
     );
+    let _ = writeln!(o, "Same seed, same bits? (tested for the CPU reference, WGSL and the chip emulator)\n");
+    for k in 0..training.len() {
+        let s = |n: &str| training.strs(n).map(|v| v[k].clone()).unwrap_or_default();
+        let _ = writeln!(o, "- {} ({}): {}", s("experiment"), s("backend"), s("determinism"));
+    }
+    let _ = writeln!(o);
     let _ = writeln!(o, "## Memory against T\n\n![memory](memory_vs_t.png)\n");
     md_table(
         &mut o,

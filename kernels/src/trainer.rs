@@ -599,6 +599,21 @@ impl GpuTrainer {
             )?);
             Ok(())
         };
+        // The recurrent (and, without the subgroup backward, the dense) weight-gradient sums from dv and the spike
+        // lists, then the fixed-order reduction: shared by BPTT and by e-prop on the subgroup kernels.
+        let weight_grads = |gradient: &mut Vec<Dispatch>, dv: &wgpu::Buffer, grad_parts: &wgpu::Buffer| {
+            gradient.push(make_dispatch(
+                Kernel::BpttWeightGrads,
+                &[&dims, &x, dv, grad_parts, &counters, &spike_t, &n_spikes],
+                (pre_tiles, tuning.grad_splits),
+            )?);
+            gradient.push(make_dispatch(
+                Kernel::BpttGradReduce,
+                &[&dims, &w, grad_parts, &grad],
+                (((n_pre * n_rec) as u32).div_ceil(256), 1),
+            )?);
+            Ok::<(), KernelError>(())
+        };
         if sg {
             // Both rules on a CPU adapter: the subgroup forward, then BPTT's backward or e-prop's trace adjoint
             // (each summing the dense input rows), the recurrent rows from the spike lists, the fixed-order reduction.
@@ -643,16 +658,7 @@ impl GpuTrainer {
                     (tuning.grad_splits, 1),
                 )?);
             }
-            gradient.push(make_dispatch(
-                Kernel::BpttWeightGrads,
-                &[&dims, &x, &dv, &grad_parts, &counters, &spike_t, &n_spikes],
-                (pre_tiles, tuning.grad_splits),
-            )?);
-            gradient.push(make_dispatch(
-                Kernel::BpttGradReduce,
-                &[&dims, &w, &grad_parts, &grad],
-                (((n_pre * n_rec) as u32).div_ceil(256), 1),
-            )?);
+            weight_grads(&mut gradient, &dv, &grad_parts)?;
         } else if is_eprop {
             let ev_carry = make("ev_carry")?;
             let coef = make("coef")?;
@@ -690,16 +696,7 @@ impl GpuTrainer {
                 &[&dims, &w, &z_c, &thr_c, &psi_c, &sample_out, &dv, &w],
                 (nb32.div_ceil(tuning.samples_per_workgroup), 1),
             )?);
-            gradient.push(make_dispatch(
-                Kernel::BpttWeightGrads,
-                &[&dims, &x, &dv, &grad_parts, &counters, &spike_t, &n_spikes],
-                (pre_tiles, tuning.grad_splits),
-            )?);
-            gradient.push(make_dispatch(
-                Kernel::BpttGradReduce,
-                &[&dims, &w, &grad_parts, &grad],
-                (((n_pre * n_rec) as u32).div_ceil(256), 1),
-            )?);
+            weight_grads(&mut gradient, &dv, &grad_parts)?;
         }
         let out_groups = ((n_rec * n_out) as u32).div_ceil(64);
         gradient.push(make_dispatch(Kernel::ReadoutGrads, &[&dims, &w, &sample_out, &grad], (out_groups, 1))?);

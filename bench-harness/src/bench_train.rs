@@ -50,6 +50,12 @@ pub struct BenchTrainResult {
     /// `--backend chip`: the emulated chip's modelled cost of the samples it trained (absent on other backends).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chip: Option<ChipBench>,
+    /// `--energy-window S`: GPU energy per sample by the MLPerf-style protocol (crate::power), when NVML works.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpu_energy: Option<crate::power::Measurement>,
+    /// `--energy-window S`: why there is no energy figure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpu_energy_note: Option<String>,
 }
 
 /// What `bench-train --backend chip` adds: the chip's modelled time and energy per training sample, priced from the
@@ -157,6 +163,36 @@ pub fn bench_train(
             (Kind::Chip { pes }, Some(a)) => Some(chip_bench(&cfg, pes, &a)?),
             _ => None,
         },
+        gpu_energy: None,
+        gpu_energy_note: None,
+    })
+}
+
+/// GPU energy per training sample of the same case as [`bench_train`], by [`crate::power::measure`]: the board's
+/// counter around at least `protocol.min_window_s` of repeated training steps of `batch`, idle before and after.
+#[allow(clippy::too_many_arguments)]
+pub fn bench_train_energy(
+    counter: &(dyn crate::power::Counter + Sync),
+    kind: Kind,
+    rule: Rule,
+    gpu: Option<&kernels::GpuContext>,
+    batch: usize,
+    t_steps: usize,
+    samples: usize,
+    protocol: crate::power::Protocol,
+) -> Result<crate::power::Measurement> {
+    kind.check_rule(rule)?;
+    let (cfg, p, x, y) = bench_case(batch, t_steps, samples, 1)?;
+    let steps = samples.div_ceil(batch);
+    let step = StepConfig { rule, lr: 0.01, l2: 1e-5, adam: AdamConfig::default() };
+    let mut c = contender::open(kind, &cfg, gpu)?;
+    c.set_state(&p, &AdamState::like(&p))?;
+    c.load_data(Data { x: &x, y: &y, t_steps })?;
+    c.prepare(Minibatches { first: 0, steps, batch }, &step)?;
+    c.train(Minibatches { first: 0, steps: 1, batch }, &step)?;
+    crate::power::measure(counter, protocol, &crate::power::real_sleep, || {
+        c.train(Minibatches { first: 0, steps, batch }, &step)?;
+        Ok((steps * batch) as u64)
     })
 }
 
@@ -226,6 +262,14 @@ impl BenchTrainResult {
                 1e3 * c.chip_energy_j_per_sample_dynamic,
                 c.spikes_per_sample
             )
-        })
+        }) + &self.gpu_energy.as_ref().map_or(String::new(), |e| {
+            format!(
+                "\n  GPU energy ({}, measured): {:.3} mJ per sample total, {:.3} mJ above idle; {}",
+                e.gpu,
+                1e3 * e.total_j_per_sample,
+                1e3 * e.above_idle_j_per_sample,
+                e.method
+            )
+        }) + &self.gpu_energy_note.as_ref().map_or(String::new(), |n| format!("\n  {n}"))
     }
 }

@@ -10,6 +10,7 @@ pub mod cost;
 pub mod crossover;
 pub mod data;
 pub mod floor;
+pub mod power;
 pub mod reproduce;
 pub mod results;
 pub mod sweep;

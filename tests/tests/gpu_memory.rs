@@ -72,6 +72,40 @@ fn bench_train_json_has_the_contract_keys() {
     }
 }
 
+/// `bench-train --energy-window S` measures GPU energy where NVML works and otherwise says why not, in the JSON —
+/// never a failure.
+#[test]
+fn bench_train_energy_window_gives_a_figure_or_a_reason() {
+    let out = snnbench(&[
+        "bench-train",
+        "--rule",
+        "bptt",
+        "--backend",
+        "wgpu",
+        "--batch",
+        "2",
+        "--steps-t",
+        "20",
+        "--samples",
+        "2",
+        "--reps",
+        "1",
+        "--energy-window",
+        "1",
+        "--json",
+    ])
+    .expect("bench-train runs");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("JSON");
+    match (&v["gpu_energy"], &v["gpu_energy_note"]) {
+        (serde_json::Value::Object(e), _) => {
+            assert!(e["total_j_per_sample"].as_f64().is_some_and(|j| j > 0.0), "{out}");
+            assert!(e["window_s"].as_f64().is_some_and(|s| s >= 1.0), "{out}");
+        }
+        (_, serde_json::Value::String(n)) => assert!(n.starts_with("GPU energy not measured: "), "{out}"),
+        _ => panic!("neither gpu_energy nor gpu_energy_note in {out}"),
+    }
+}
+
 /// The buffer plan (what a memory sweep reports past the adapter's binding limit) equals what the trainer allocates.
 #[test]
 fn planned_bytes_equal_allocated_bytes() {

@@ -380,6 +380,11 @@ pub struct BenchTrainArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Also measure GPU energy per sample by the MLPerf-style protocol: at least this many seconds of repeated
+    /// training (MLPerf: 60), the board's energy counter sampled at ≥ 2 Hz, idle before and after after a 10 s
+    /// cooldown (NVML; on other devices a note says why not). 0: off.
+    #[arg(long, default_value_t = 0.0)]
+    pub energy_window: f64,
 }
 
 /// `snnbench evaluate`.

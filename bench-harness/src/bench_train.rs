@@ -103,6 +103,31 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// The contender holding the benchmark case (`n_data` samples), prepared for ⌈samples/batch⌉ steps and warmed up
+/// by one step (shader JIT, caches): the network, the contender, the step and the number of steps per timed run.
+#[allow(clippy::too_many_arguments)]
+fn warmed_up(
+    kind: Kind,
+    rule: Rule,
+    gpu: Option<&kernels::GpuContext>,
+    n_data: usize,
+    batch: usize,
+    t_steps: usize,
+    samples: usize,
+    reps: usize,
+) -> Result<(NetConfig, Box<dyn contender::Contender>, StepConfig, usize)> {
+    kind.check_rule(rule)?;
+    let (cfg, p, x, y) = bench_case(n_data, t_steps, samples, reps)?;
+    let steps = samples.div_ceil(batch);
+    let step = StepConfig { rule, lr: 0.01, l2: 1e-5, adam: AdamConfig::default() };
+    let mut c = contender::open(kind, &cfg, gpu)?;
+    c.set_state(&p, &AdamState::like(&p))?;
+    c.load_data(Data { x: &x, y: &y, t_steps })?;
+    c.prepare(Minibatches { first: 0, steps, batch }, &step)?;
+    c.train(Minibatches { first: 0, steps: 1, batch }, &step)?;
+    Ok((cfg, c, step, steps))
+}
+
 /// Runs the benchmark on one contender: one warm-up step (shader JIT, caches), then `reps` timed runs of ⌈M/N⌉
 /// steps on minibatches of N drawn from a seeded realistic batch; wall and GPU times are the medians over the runs.
 /// On the emulated chip it also prices the counted activity of the first timed run.
@@ -115,17 +140,9 @@ pub fn bench_train(
     samples: usize,
     reps: usize,
 ) -> Result<BenchTrainResult> {
-    kind.check_rule(rule)?;
     let chip = matches!(kind, Kind::Chip { .. });
     let n_data = if chip { samples.clamp(1, 1024) } else { batch };
-    let (cfg, p, x, y) = bench_case(n_data, t_steps, samples, reps)?;
-    let steps = samples.div_ceil(batch);
-    let step = StepConfig { rule, lr: 0.01, l2: 1e-5, adam: AdamConfig::default() };
-    let mut c = contender::open(kind, &cfg, gpu)?;
-    c.set_state(&p, &AdamState::like(&p))?;
-    c.load_data(Data { x: &x, y: &y, t_steps })?;
-    c.prepare(Minibatches { first: 0, steps, batch }, &step)?;
-    c.train(Minibatches { first: 0, steps: 1, batch }, &step)?;
+    let (cfg, mut c, step, steps) = warmed_up(kind, rule, gpu, n_data, batch, t_steps, samples, reps)?;
     let kernel_time_s = c.profile_step(&step, batch)?;
     let mut walls = Vec::new();
     let mut gpus = Vec::new();
@@ -181,15 +198,7 @@ pub fn bench_train_energy(
     samples: usize,
     protocol: crate::power::Protocol,
 ) -> Result<crate::power::Measurement> {
-    kind.check_rule(rule)?;
-    let (cfg, p, x, y) = bench_case(batch, t_steps, samples, 1)?;
-    let steps = samples.div_ceil(batch);
-    let step = StepConfig { rule, lr: 0.01, l2: 1e-5, adam: AdamConfig::default() };
-    let mut c = contender::open(kind, &cfg, gpu)?;
-    c.set_state(&p, &AdamState::like(&p))?;
-    c.load_data(Data { x: &x, y: &y, t_steps })?;
-    c.prepare(Minibatches { first: 0, steps, batch }, &step)?;
-    c.train(Minibatches { first: 0, steps: 1, batch }, &step)?;
+    let (_, mut c, step, steps) = warmed_up(kind, rule, gpu, batch, batch, t_steps, samples, 1)?;
     crate::power::measure(counter, protocol, &crate::power::real_sleep, || {
         c.train(Minibatches { first: 0, steps, batch }, &step)?;
         Ok((steps * batch) as u64)

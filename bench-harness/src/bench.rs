@@ -134,6 +134,7 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
                             steps,
                             plan.samples.max(batch),
                             plan.reps,
+                            None,
                         ),
                         None => Err(anyhow::anyhow!(
                             "unknown backend {backend}: choose cpu, wgpu, burn-wgpu, burn-cpu or chip"

@@ -103,34 +103,10 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// The contender holding the benchmark case (`n_data` samples), prepared for ⌈samples/batch⌉ steps and warmed up
-/// by one step (shader JIT, caches): the network, the contender, the step and the number of steps per timed run.
-#[allow(clippy::too_many_arguments)]
-fn warmed_up(
-    kind: Kind,
-    rule: Rule,
-    gpu: Option<&kernels::GpuContext>,
-    n_data: usize,
-    batch: usize,
-    t_steps: usize,
-    samples: usize,
-    reps: usize,
-) -> Result<(NetConfig, Box<dyn contender::Contender>, StepConfig, usize)> {
-    kind.check_rule(rule)?;
-    let (cfg, p, x, y) = bench_case(n_data, t_steps, samples, reps)?;
-    let steps = samples.div_ceil(batch);
-    let step = StepConfig { rule, lr: 0.01, l2: 1e-5, adam: AdamConfig::default() };
-    let mut c = contender::open(kind, &cfg, gpu)?;
-    c.set_state(&p, &AdamState::like(&p))?;
-    c.load_data(Data { x: &x, y: &y, t_steps })?;
-    c.prepare(Minibatches { first: 0, steps, batch }, &step)?;
-    c.train(Minibatches { first: 0, steps: 1, batch }, &step)?;
-    Ok((cfg, c, step, steps))
-}
-
 /// Runs the benchmark on one contender: one warm-up step (shader JIT, caches), then `reps` timed runs of ⌈M/N⌉
 /// steps on minibatches of N drawn from a seeded realistic batch; wall and GPU times are the medians over the runs.
-/// On the emulated chip it also prices the counted activity of the first timed run.
+/// On the emulated chip it also prices the counted activity of the first timed run; with `energy`, it then measures
+/// GPU energy per sample over repeated timed runs by [`crate::power::measure`].
 pub fn bench_train(
     kind: Kind,
     rule: Rule,
@@ -139,10 +115,19 @@ pub fn bench_train(
     t_steps: usize,
     samples: usize,
     reps: usize,
+    energy: Option<(&(dyn crate::power::Counter + Sync), crate::power::Protocol)>,
 ) -> Result<BenchTrainResult> {
+    kind.check_rule(rule)?;
     let chip = matches!(kind, Kind::Chip { .. });
     let n_data = if chip { samples.clamp(1, 1024) } else { batch };
-    let (cfg, mut c, step, steps) = warmed_up(kind, rule, gpu, n_data, batch, t_steps, samples, reps)?;
+    let (cfg, p, x, y) = bench_case(n_data, t_steps, samples, reps)?;
+    let steps = samples.div_ceil(batch);
+    let step = StepConfig { rule, lr: 0.01, l2: 1e-5, adam: AdamConfig::default() };
+    let mut c = contender::open(kind, &cfg, gpu)?;
+    c.set_state(&p, &AdamState::like(&p))?;
+    c.load_data(Data { x: &x, y: &y, t_steps })?;
+    c.prepare(Minibatches { first: 0, steps, batch }, &step)?;
+    c.train(Minibatches { first: 0, steps: 1, batch }, &step)?;
     let kernel_time_s = c.profile_step(&step, batch)?;
     let mut walls = Vec::new();
     let mut gpus = Vec::new();
@@ -156,6 +141,14 @@ pub fn bench_train(
     }
     let wall = median(walls);
     let gpu_time = (!gpus.is_empty()).then(|| median(gpus));
+    // The energy window (crate::power) repeats the same timed steps on the same warmed-up contender.
+    let gpu_energy = match energy {
+        Some((counter, protocol)) => Some(crate::power::measure(counter, protocol, &crate::power::real_sleep, || {
+            c.train(Minibatches { first: 0, steps, batch }, &step)?;
+            Ok((steps * batch) as u64)
+        })?),
+        None => None,
+    };
     let bytes = c.gpu_bytes();
     let n = steps * batch;
     Ok(BenchTrainResult {
@@ -180,28 +173,8 @@ pub fn bench_train(
             (Kind::Chip { pes }, Some(a)) => Some(chip_bench(&cfg, pes, &a)?),
             _ => None,
         },
-        gpu_energy: None,
+        gpu_energy,
         gpu_energy_note: None,
-    })
-}
-
-/// GPU energy per training sample of the same case as [`bench_train`], by [`crate::power::measure`]: the board's
-/// counter around at least `protocol.min_window_s` of repeated training steps of `batch`, idle before and after.
-#[allow(clippy::too_many_arguments)]
-pub fn bench_train_energy(
-    counter: &(dyn crate::power::Counter + Sync),
-    kind: Kind,
-    rule: Rule,
-    gpu: Option<&kernels::GpuContext>,
-    batch: usize,
-    t_steps: usize,
-    samples: usize,
-    protocol: crate::power::Protocol,
-) -> Result<crate::power::Measurement> {
-    let (_, mut c, step, steps) = warmed_up(kind, rule, gpu, batch, batch, t_steps, samples, 1)?;
-    crate::power::measure(counter, protocol, &crate::power::real_sleep, || {
-        c.train(Minibatches { first: 0, steps, batch }, &step)?;
-        Ok((steps * batch) as u64)
     })
 }
 

@@ -82,8 +82,9 @@ pub struct Measurement {
     pub max_sample_gap_s: f64,
     /// Board energy over the window, J.
     pub total_j: f64,
-    /// Idle power before and after (counter over `idle_s`), W.
+    /// Idle power before the window (counter over `idle_s`), W.
     pub idle_w_before: f64,
+    /// Idle power after the window, W.
     pub idle_w_after: f64,
     /// Board energy per sample, idle included, J.
     pub total_j_per_sample: f64,

@@ -115,6 +115,12 @@ pub fn subgroup_kernels_fit(cfg: &NetConfig, max_uniform_binding: u64, subgroup_
     matches!(subgroup_sizes, Some((lo, hi)) if lo == hi && lo > 0) && (largest * 4) as u64 <= max_uniform_binding
 }
 
+/// [`subgroup_kernels_fit`] on this context's adapter (its uniform binding limit and subgroup sizes).
+fn subgroup_kernels_fit_on(cfg: &NetConfig, ctx: &GpuContext) -> bool {
+    let sizes = ctx.has_subgroups.then_some((ctx.info.subgroup_min_size, ctx.info.subgroup_max_size));
+    subgroup_kernels_fit(cfg, ctx.limits.max_uniform_buffer_binding_size, sizes)
+}
+
 impl BpttTuning {
     /// Within what the kernels support: 1–64 samples per workgroup, 1–N gradient groups.
     pub fn clamped(self, n_batch: usize) -> Self {
@@ -335,8 +341,7 @@ fn buffer_plan(
 /// Which of e-prop's two kernel paths [`GpuTrainer::new`] runs for this network, minibatch and T on this adapter,
 /// in words (each path's bytes are constant in T; the one-chunk path holds no per-synapse state).
 pub fn eprop_kernel_path(cfg: &NetConfig, n_batch: usize, t_steps: usize, ctx: &GpuContext) -> &'static str {
-    let sizes = ctx.has_subgroups.then_some((ctx.info.subgroup_min_size, ctx.info.subgroup_max_size));
-    let fits = subgroup_kernels_fit(cfg, ctx.limits.max_uniform_buffer_binding_size, sizes);
+    let fits = subgroup_kernels_fit_on(cfg, ctx);
     let tuning = BpttTuning::for_adapter(ctx.info.device_type, n_batch).clamped(n_batch);
     if tuning.resolved(Rule::Eprop(TraceVariant::Authors), n_batch, t_steps, fits).subgroup_kernels {
         "e-prop kernels: one chunk (T ≤ TC), subgroup forward + trace adjoint, no per-synapse state"
@@ -405,8 +410,7 @@ impl GpuTrainer {
         max_steps: usize,
         tuning: BpttTuning,
     ) -> Result<Self, KernelError> {
-        let sizes = ctx.has_subgroups.then_some((ctx.info.subgroup_min_size, ctx.info.subgroup_max_size));
-        let fits = subgroup_kernels_fit(cfg, ctx.limits.max_uniform_buffer_binding_size, sizes);
+        let fits = subgroup_kernels_fit_on(cfg, ctx);
         let tuning = tuning.clamped(n_batch).resolved(rule, n_batch, t_steps, fits);
         cfg.validate().map_err(|e| KernelError::Input(e.to_string()))?;
         if n_total == 0 || n_batch == 0 || t_steps == 0 {

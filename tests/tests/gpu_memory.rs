@@ -36,25 +36,17 @@ fn eprop_bytes_are_flat_in_t_and_bptt_history_is_linear() {
     assert!(bytes(b, 100).total() < chunked.total());
 }
 
+/// `bench-train --json` of a tiny wgpu case (batch 2, T 20, 2 samples, 1 run) with `extra` flags.
+fn bench_train_json(rule: &str, extra: &[&str]) -> String {
+    let mut args = vec!["bench-train", "--rule", rule, "--backend", "wgpu", "--batch", "2", "--steps-t", "20"];
+    args.extend(["--samples", "2", "--reps", "1", "--json"]);
+    args.extend_from_slice(extra);
+    snnbench(&args).expect("bench-train runs")
+}
+
 #[test]
 fn bench_train_json_has_the_contract_keys() {
-    let out = snnbench(&[
-        "bench-train",
-        "--rule",
-        "eprop",
-        "--backend",
-        "wgpu",
-        "--batch",
-        "2",
-        "--steps-t",
-        "20",
-        "--samples",
-        "2",
-        "--reps",
-        "1",
-        "--json",
-    ])
-    .expect("bench-train runs");
+    let out = bench_train_json("eprop", &[]);
     for key in [
         "samples_per_s",
         "wall_time_s",
@@ -76,25 +68,7 @@ fn bench_train_json_has_the_contract_keys() {
 /// never a failure.
 #[test]
 fn bench_train_energy_window_gives_a_figure_or_a_reason() {
-    let out = snnbench(&[
-        "bench-train",
-        "--rule",
-        "bptt",
-        "--backend",
-        "wgpu",
-        "--batch",
-        "2",
-        "--steps-t",
-        "20",
-        "--samples",
-        "2",
-        "--reps",
-        "1",
-        "--energy-window",
-        "1",
-        "--json",
-    ])
-    .expect("bench-train runs");
+    let out = bench_train_json("bptt", &["--energy-window", "1"]);
     let v: serde_json::Value = serde_json::from_str(out.trim()).expect("JSON");
     match (&v["gpu_energy"], &v["gpu_energy_note"]) {
         (serde_json::Value::Object(e), _) => {

@@ -60,3 +60,29 @@ fn init_then_grads_succeeds() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stdout).contains("loss"));
 }
+
+/// A successful run prints no line a reader takes for a failure, also in a session without `XDG_RUNTIME_DIR` (the
+/// desktop-less CI and ssh case, where EGL's Wayland probe used to print "error: XDG_RUNTIME_DIR is invalid or not
+/// set"): the WGSL kernels and burn's wgpu backend both open an adapter here.
+#[test]
+fn success_without_a_desktop_session_prints_no_alarming_line() {
+    let mut backends = vec!["wgpu"];
+    if cfg!(feature = "burn") {
+        backends.push("burn-wgpu");
+    }
+    for backend in backends {
+        let o = snnbench()
+            .args(["bench-train", "--rule", "bptt", "--backend", backend, "--batch", "2", "--steps-t", "10"])
+            .args(["--samples", "2", "--reps", "1"])
+            .env_remove("XDG_RUNTIME_DIR")
+            .env_remove("WGPU_BACKEND")
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("run snnbench");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{backend}: {err}");
+        let alarming: Vec<&str> =
+            err.lines().filter(|l| l.to_lowercase().contains("error") || l.to_lowercase().contains("warn")).collect();
+        assert!(alarming.is_empty(), "{backend}: stderr says {alarming:?}");
+    }
+}

@@ -13,8 +13,14 @@ use bench_harness::reproduce::{
 use bench_harness::results::table::Table;
 
 fn snnbench() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_snnbench"));
+    let mut c = snnbench_loud();
     c.arg("--quiet");
+    c
+}
+
+/// Without `--quiet`: progress on stderr.
+fn snnbench_loud() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_snnbench"));
     // A user's SNNBENCH_* settings (adapter, kernel choice, git revision) must not steer the tests.
     for (k, _) in std::env::vars() {
         if k.starts_with("SNNBENCH_") {
@@ -41,8 +47,16 @@ fn finite(t: &Table, col: &str) -> Vec<f64> {
 fn quick_run_writes_every_file_with_sane_numbers() {
     let tmp = tempfile::tempdir().expect("tmp");
     let run = tmp.path().join("run");
-    let o = snnbench().args(["reproduce", "--quick", "--out"]).arg(&run).output().expect("run");
+    let o = snnbench_loud().args(["reproduce", "--quick", "--out"]).arg(&run).output().expect("run");
     assert!(o.status.success(), "reproduce --quick failed: {}", String::from_utf8_lossy(&o.stderr));
+    // stderr is a pipe here: progress comes as plain lines (a start and an end per stage), and nothing reads as a
+    // failure.
+    let err = String::from_utf8_lossy(&o.stderr);
+    for stage in ["chip_eprop", "gpu_eprop", "gpu_bptt", "memory sweep", "bench"] {
+        assert!(err.contains(&format!("{stage}: started")), "no start line for {stage}: {err}");
+        assert!(err.lines().any(|l| l.starts_with(&format!("{stage}: done at "))), "no end line for {stage}: {err}");
+    }
+    assert!(!err.to_lowercase().contains("error") && !err.to_lowercase().contains("warn"), "stderr: {err}");
     let cfg = ReproduceConfig::quick();
     for f in [
         "config.toml",

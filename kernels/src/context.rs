@@ -69,8 +69,21 @@ impl GpuContext {
     }
 
     async fn new_async(wanted: Option<&str>) -> Result<Self, ContextError> {
-        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-        let mut adapters = instance.enumerate_adapters(wgpu::Backends::all()).await;
+        // Vulkan, Metal and DX12 first; OpenGL only when none of them has an adapter (or when `WGPU_BACKEND` names
+        // it). Probing GL needlessly costs time and makes EGL try a Wayland connection, whose library prints
+        // "error: XDG_RUNTIME_DIR is invalid or not set" on machines without a desktop session.
+        let mut adapters = vec![];
+        for backends in [wgpu::Backends::PRIMARY, wgpu::Backends::all()] {
+            let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+            if std::env::var_os("WGPU_BACKEND").is_none() {
+                desc.backends = backends;
+            }
+            let instance = wgpu::Instance::new(desc);
+            adapters = instance.enumerate_adapters(wgpu::Backends::all()).await;
+            if !adapters.is_empty() {
+                break;
+            }
+        }
         if adapters.is_empty() {
             return Err(ContextError::NoAdapter);
         }

@@ -42,10 +42,170 @@ pub fn git_revision() -> String {
     env!("SNNBENCH_BUILD_REV").to_string()
 }
 
-/// A progress bar (hidden when quiet).
-pub fn progress(quiet: bool, len: u64, msg: &str) -> indicatif::ProgressBar {
+/// A command's progress: a bar when stderr is a terminal, plain dated lines when it is a file or a pipe (CI, nohup:
+/// one line when a unit of work starts, then at most every tenth of the way or every minute, and one when it ends),
+/// nothing when quiet. Safe to advance from several threads.
+#[derive(Debug)]
+pub struct Progress(Inner);
+
+#[derive(Debug)]
+enum Inner {
+    Hidden,
+    Bar(indicatif::ProgressBar),
+    Lines(std::sync::Mutex<Lines>),
+}
+
+/// The state of a progress written as lines.
+#[derive(Debug)]
+struct Lines {
+    msg: String,
+    len: u64,
+    pos: u64,
+    start: std::time::Instant,
+    last: std::time::Instant,
+    /// The last tenth of the way a line was written for.
+    tenth: u64,
+    started: bool,
+    ended: bool,
+}
+
+impl Lines {
+    /// The line for the current state: `chip_eprop: 12,000/50,820 (24 %), 1 min 02 s, ~3 min 16 s left`.
+    fn line(&self) -> String {
+        let el = self.start.elapsed().as_secs_f64();
+        let mut s = format!("{}: {}", self.msg, self.pos);
+        if self.len > 0 {
+            let f = self.pos as f64 / self.len as f64;
+            s += &format!("/{} ({:.0} %), {}", self.len, 100.0 * f, duration(el));
+            if f > 0.0 && f < 1.0 {
+                s += &format!(", ~{} left", duration(el * (1.0 - f) / f));
+            }
+        } else {
+            s += &format!(", {}", duration(el));
+        }
+        s
+    }
+
+    fn advanced(&mut self) {
+        if self.ended {
+            return;
+        }
+        if !self.started {
+            self.started = true;
+            let len = if self.len > 0 { format!(" ({} to do)", self.len) } else { String::new() };
+            draw(&format!("{}: started{len}", self.msg));
+            self.last = std::time::Instant::now();
+            return;
+        }
+        let tenth = if self.len > 0 { 10 * self.pos / self.len } else { 0 };
+        let since = self.last.elapsed().as_secs_f64();
+        if (tenth > self.tenth && since >= 5.0) || since >= 60.0 {
+            self.tenth = tenth;
+            self.last = std::time::Instant::now();
+            if self.pos < self.len || self.len == 0 {
+                draw(&self.line());
+            }
+        }
+    }
+
+    fn end(&mut self, how: &str) {
+        if !self.ended && self.started {
+            self.ended = true;
+            let after = duration(self.start.elapsed().as_secs_f64());
+            draw(&format!("{}: {how} at {}/{} after {after}", self.msg, self.pos, self.len));
+        }
+    }
+}
+
+/// How a progress written as lines draws (to stderr, where a bar would be drawn; never a command's result).
+fn draw(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// Seconds as `42 s`, `3 min 05 s` or `1 h 02 min`.
+pub fn duration(secs: f64) -> String {
+    let s = secs.max(0.0).round() as u64;
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min {:02} s", s / 60, s % 60),
+        _ => format!("{} h {:02} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
+impl Progress {
+    fn with<R>(&self, bar: impl FnOnce(&indicatif::ProgressBar) -> R, lines: impl FnOnce(&mut Lines)) {
+        match &self.0 {
+            Inner::Hidden => {}
+            Inner::Bar(b) => {
+                bar(b);
+            }
+            Inner::Lines(m) => lines(&mut m.lock().unwrap_or_else(|p| p.into_inner())),
+        }
+    }
+
+    /// Advances by `n`.
+    pub fn inc(&self, n: u64) {
+        self.with(
+            |b| b.inc(n),
+            |l| {
+                l.pos += n;
+                l.advanced()
+            },
+        );
+    }
+
+    /// Moves to `pos` (e.g. where a resumed run starts).
+    pub fn set_position(&self, pos: u64) {
+        self.with(
+            |b| b.set_position(pos),
+            |l| {
+                l.pos = pos;
+                l.advanced()
+            },
+        );
+    }
+
+    /// Sets the total.
+    pub fn set_length(&self, len: u64) {
+        self.with(|b| b.set_length(len), |l| l.len = len);
+    }
+
+    /// Replaces the message.
+    pub fn set_message(&self, msg: impl Into<String>) {
+        let msg = msg.into();
+        self.with(|b| b.set_message(msg.clone()), |l| l.msg = msg.clone());
+    }
+
+    /// Stops where it is (an error or an interruption), leaving the bar on screen.
+    pub fn abandon(&self) {
+        self.with(|b| b.abandon(), |l| l.end("stopped"));
+    }
+
+    /// Ends the unit of work (the bar is removed; the lines say it is done).
+    pub fn finish_and_clear(&self) {
+        self.with(|b| b.finish_and_clear(), |l| l.end("done"));
+    }
+}
+
+/// A progress for `len` units of work named `msg`: see [`Progress`].
+pub fn progress(quiet: bool, len: u64, msg: &str) -> Progress {
+    use std::io::IsTerminal;
     if quiet {
-        return indicatif::ProgressBar::hidden();
+        return Progress(Inner::Hidden);
+    }
+    if !std::io::stderr().is_terminal() {
+        let now = std::time::Instant::now();
+        return Progress(Inner::Lines(std::sync::Mutex::new(Lines {
+            msg: msg.to_string(),
+            len,
+            pos: 0,
+            start: now,
+            last: now,
+            tenth: 0,
+            started: false,
+            ended: false,
+        })));
     }
     let bar = indicatif::ProgressBar::new(len);
     bar.set_style(
@@ -53,5 +213,22 @@ pub fn progress(quiet: bool, len: u64, msg: &str) -> indicatif::ProgressBar {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     bar.set_message(msg.to_string());
-    bar
+    Progress(Inner::Bar(bar))
+}
+
+/// A private runtime folder for this user, `<tmp>/snnbench-runtime-<uid>` (mode 0700, created once and reused), or
+/// `None` when it cannot be made ours alone. `snnbench` hands it to libraries that want `XDG_RUNTIME_DIR`.
+pub fn private_runtime_dir() -> Option<std::path::PathBuf> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+        let uid = std::fs::metadata("/proc/self").ok()?.uid();
+        let dir = std::env::temp_dir().join(format!("snnbench-runtime-{uid}"));
+        let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+        // A folder (not a link) of ours that nobody else can enter.
+        let m = std::fs::symlink_metadata(&dir).ok()?;
+        (m.is_dir() && m.uid() == uid && m.mode() & 0o077 == 0).then_some(dir)
+    }
+    #[cfg(not(target_os = "linux"))]
+    None
 }

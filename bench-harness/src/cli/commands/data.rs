@@ -37,12 +37,7 @@ pub fn prepare(a: PrepareArgs) -> Result<String> {
         hop_length: a.hop_length,
     };
     crate::data::features::FeatureExtractor::with_hop(a.hop_length)?;
-    let bar = indicatif::ProgressBar::new(0);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} [{elapsed} < {eta}]")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    bar.set_message("features");
+    let bar = crate::results::run::progress(false, 0, "features");
     if let Ok(s) = crate::data::gsc::scan(&a.gsc, &cfg) {
         bar.set_length(s.items.len() as u64);
     }

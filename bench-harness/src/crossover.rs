@@ -240,10 +240,11 @@ fn human(b: u64) -> String {
 /// A heat map of BPTT's bytes (log colour scale) over n_rec × T, each cell labelled; cells where only e-prop fits the
 /// budget are outlined in red and labelled ✗.
 fn heat_map(path: &Path, title: &str, cells: &[MapCell], n_rec: &[usize], t_steps: &[usize]) -> Result<()> {
-    crate::reproduce::plots::font_once()?;
+    crate::results::plot::font_once()?;
     let size = (1000, 520);
     if path.extension().is_some_and(|e| e == "svg") {
-        draw_heat(SVGBackend::new(path, size).into_drawing_area(), title, cells, n_rec, t_steps)
+        draw_heat(SVGBackend::new(path, size).into_drawing_area(), title, cells, n_rec, t_steps)?;
+        crate::results::plot::print_size(path, size)
     } else {
         draw_heat(BitMapBackend::new(path, size).into_drawing_area(), title, cells, n_rec, t_steps)
     }
@@ -262,7 +263,7 @@ where
     root.fill(&WHITE).map_err(plot_err)?;
     let (cols, rows) = (t_steps.len(), n_rec.len());
     let mut chart = ChartBuilder::on(&root)
-        .caption(format!("BPTT bytes vs {title} (red: only e-prop fits)"), ("sans-serif", 20))
+        .caption(format!("BPTT bytes vs {title} (red: only e-prop fits)"), ("sans-serif", crate::results::plot::TITLE))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(60)
@@ -302,7 +303,10 @@ where
             chart.draw_series(std::iter::once(Rectangle::new(corners, red.stroke_width(3)))).map_err(plot_err)?;
         }
         let text = format!("{}{}", human(c.bptt_bytes), if c.only_eprop_fits() { " ✗" } else { "" });
-        let style = ("sans-serif", 15).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Center));
+        let style = ("sans-serif", crate::results::plot::TEXT)
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Center, VPos::Center));
         chart
             .draw_series(std::iter::once(Text::new(
                 text,

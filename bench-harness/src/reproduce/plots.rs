@@ -3,103 +3,36 @@
 //! with the 1 ms deadline, energy per sample GPU vs chip, and the sensitivity tornado.
 
 use std::path::Path;
-use std::sync::Once;
 
-use anyhow::{Result, anyhow};
+use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::results::plot::{
+    COLORS, Dash, PAPER_ACCURACY_PERCENT, TEXT, TITLE, both, contender_color, dashed_line, e, legend,
+};
 use crate::results::table::Table;
-
-pub(crate) const FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
-pub(crate) const SIZE: (u32, u32) = (900, 560);
-pub(crate) const COLORS: [RGBColor; 6] = [
-    RGBColor(31, 119, 180),
-    RGBColor(214, 39, 40),
-    RGBColor(44, 160, 44),
-    RGBColor(255, 127, 14),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-];
-
-pub(crate) fn font_once() -> Result<()> {
-    static ONCE: Once = Once::new();
-    let mut err = None;
-    ONCE.call_once(|| {
-        if plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_err() {
-            err = Some(anyhow!("the committed font bench-harness/assets/DejaVuSans.ttf is not a valid TTF"));
-        }
-    });
-    err.map_or(Ok(()), Err)
-}
-
-pub(crate) fn e<E: std::fmt::Debug>(x: E) -> anyhow::Error {
-    anyhow!("plot: {x:?}")
-}
-
-/// Draws `f` into `<dir>/<stem>.png` and `<dir>/<stem>.svg`.
-pub(crate) fn both(
-    dir: &Path,
-    stem: &str,
-    f: impl Fn(&DrawingArea<BitMapBackend, Shift>) -> Result<()>,
-    g: impl Fn(&DrawingArea<SVGBackend, Shift>) -> Result<()>,
-) -> Result<()> {
-    font_once()?;
-    let png = dir.join(format!("{stem}.png"));
-    let svg = dir.join(format!("{stem}.svg"));
-    {
-        let root = BitMapBackend::new(&png, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(e)?;
-        f(&root)?;
-        root.present().map_err(e)?;
-    }
-    {
-        let root = SVGBackend::new(&svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(e)?;
-        g(&root)?;
-        root.present().map_err(e)?;
-    }
-    Ok(())
-}
 
 /// A named series of (x, y) points.
 type Series = (String, Vec<(f64, f64)>);
 
-/// The contenders in a fixed order: each keeps its colour (`COLORS[rank]`) in every plot of `reproduce`, `sweep`
-/// and `report`.
-pub(crate) const CONTENDERS: [&str; 6] = ["chip_eprop", "gpu_eprop", "gpu_bptt", "burn_bptt", "cpu_eprop", "cpu_bptt"];
-
-/// A contender's place in [`CONTENDERS`] (unknown names after them, by name).
-pub(crate) fn contender_rank(name: &str) -> (usize, String) {
-    (CONTENDERS.iter().position(|k| *k == name).unwrap_or(CONTENDERS.len()), name.to_string())
-}
-
-/// A contender's colour.
-pub(crate) fn contender_color(name: &str) -> RGBColor {
-    COLORS[contender_rank(name).0 % COLORS.len()]
-}
-
-/// How a line is drawn: one dash pattern per split (test solid, validation dashed, train dotted) or per kind of
-/// number (measured solid, modelled dashed).
+/// How a line's points are marked (e.g. one sample vs a batch of 100 in the memory plot).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) enum Dash {
-    /// Solid.
-    Solid,
-    /// Dashes.
-    Dashed,
-    /// Dots.
-    Dotted,
+enum Marker {
+    Circle,
+    Triangle,
 }
 
-/// A line to draw: label, points, colour, dash.
-pub(crate) struct Styled {
+/// A line to draw: label, points, colour, dash, point marker.
+struct Styled {
     label: String,
     pts: Vec<(f64, f64)>,
     color: RGBColor,
     dash: Dash,
+    marker: Marker,
 }
 
-/// Draws one styled line (and its legend entry when `legend`) on a chart.
+/// Draws one styled line with its point markers (and its legend entry when `with_legend`) on a chart.
 fn draw_styled<'a, DB: DrawingBackend + 'a, X, Y>(
     chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
     s: &Styled,
@@ -109,23 +42,12 @@ where
     X: Ranged<ValueType = f64>,
     Y: Ranged<ValueType = f64>,
 {
-    let st = s.color.stroke_width(2);
-    let (c, dash) = (s.color, s.dash);
-    let drawn = match dash {
-        Dash::Solid => chart.draw_series(LineSeries::new(s.pts.iter().copied(), st)).map_err(e)?,
-        Dash::Dashed => chart.draw_series(DashedLineSeries::new(s.pts.iter().copied(), 9, 6, st)).map_err(e)?,
-        Dash::Dotted => chart.draw_series(DashedLineSeries::new(s.pts.iter().copied(), 2, 5, st)).map_err(e)?,
+    dashed_line(chart, &s.pts, s.color, s.dash, with_legend.then_some(s.label.as_str()))?;
+    let fill = s.color.filled();
+    match s.marker {
+        Marker::Circle => chart.draw_series(s.pts.iter().map(|&p| Circle::new(p, 3, fill))).map_err(e)?,
+        Marker::Triangle => chart.draw_series(s.pts.iter().map(|&p| TriangleMarker::new(p, 5, fill))).map_err(e)?,
     };
-    if with_legend {
-        drawn.label(s.label.as_str()).legend(move |(x, y)| {
-            let (size, gap) = match dash {
-                Dash::Solid => (24, 1),
-                Dash::Dashed => (6, 4),
-                Dash::Dotted => (2, 3),
-            };
-            plotters::element::DashedPathElement::new(vec![(x, y), (x + 24, y)], size, gap, c.stroke_width(2))
-        });
-    }
     Ok(())
 }
 
@@ -150,7 +72,7 @@ fn lines<DB: DrawingBackend>(
     let (y0, y1) = (y0 - pad, y1 + pad);
     let x1 = if x1 > x0 { x1 } else { x0 + 1.0 };
     let mut chart = ChartBuilder::on(root)
-        .caption(title, ("sans-serif", 22))
+        .caption(title, ("sans-serif", TITLE))
         .margin(12)
         .x_label_area_size(45)
         .y_label_area_size(70)
@@ -161,12 +83,11 @@ fn lines<DB: DrawingBackend>(
         .x_desc(xl)
         .y_desc(yl)
         .x_label_formatter(&|v| format!("{v:.0}"))
-        .label_style(("sans-serif", 14))
+        .label_style(("sans-serif", TEXT))
         .draw()
         .map_err(e)?;
     for s in series {
         draw_styled(&mut chart, s, true)?;
-        chart.draw_series(s.pts.iter().map(|&p| Circle::new(p, 3, s.color.filled()))).map_err(e)?;
     }
     if let Some((y, label)) = reference {
         chart
@@ -194,9 +115,6 @@ fn training_series(dir: &Path, metric: &str) -> Result<Vec<Series>> {
     Ok(out)
 }
 
-/// The paper's test accuracy (e-prop on SpiNNaker 2, GSC's 12 classes), drawn as a reference on accuracy axes.
-pub(crate) const PAPER_ACCURACY_PERCENT: f64 = 91.12;
-
 /// Accuracy and loss per epoch: one colour per contender, one dash per split (test solid, validation dashed, train
 /// dotted), axes zoomed to the data, the paper's 91.12 % as a reference line.
 pub fn training(dir: &Path) -> Result<()> {
@@ -207,6 +125,7 @@ pub fn training(dir: &Path) -> Result<()> {
                 label: format!("{} ({split})", name.replace('_', " ")),
                 color: contender_color(&name),
                 dash,
+                marker: Marker::Circle,
                 pts: pts.into_iter().map(|(x, y)| (x, scale * y)).collect(),
             })
             .collect())
@@ -243,7 +162,10 @@ fn memory_draw<DB: DrawingBackend>(
     let (x0, x1) = all.iter().fold((f64::INFINITY, 0f64), |(a, b), p| (a.min(p.0), b.max(p.0)));
     let (y0, y1) = all.iter().fold((f64::INFINITY, 0f64), |(a, b), p| (a.min(p.1), b.max(p.1)));
     let mut chart = ChartBuilder::on(root)
-        .caption("Training memory vs T (log-log; solid: measured, dashed: modelled)", ("sans-serif", 20))
+        .caption(
+            "Training memory vs T (solid: measured, dashed: modelled; ● one sample, ▲ a batch)",
+            ("sans-serif", TITLE),
+        )
         .margin(12)
         .x_label_area_size(45)
         .y_label_area_size(80)
@@ -255,7 +177,7 @@ fn memory_draw<DB: DrawingBackend>(
         .y_desc("bytes")
         .x_label_formatter(&|v| format!("{v:.0}"))
         .y_label_formatter(&|v| format!("{v:.0e}"))
-        .label_style(("sans-serif", 14))
+        .label_style(("sans-serif", TEXT))
         .draw()
         .map_err(e)?;
     let mut labelled = std::collections::BTreeSet::new();
@@ -266,7 +188,7 @@ fn memory_draw<DB: DrawingBackend>(
     for (label, x, y) in marks {
         chart.draw_series(std::iter::once(Cross::new((*x, *y), 8, BLACK.stroke_width(2)))).map_err(e)?;
         chart
-            .draw_series(std::iter::once(Text::new(label.clone(), (*x * 1.05, *y * 1.3), ("sans-serif", 13))))
+            .draw_series(std::iter::once(Text::new(label.clone(), (*x * 1.05, *y * 1.3), ("sans-serif", TEXT))))
             .map_err(e)?;
     }
     legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
@@ -275,7 +197,7 @@ fn memory_draw<DB: DrawingBackend>(
 
 /// Splits a line into runs of measured and modelled points (each run overlapping the next by one point, so the line
 /// stays connected): solid where measured, dashed where modelled.
-fn measured_runs(label: &str, color: RGBColor, pts: &[(f64, f64)], measured: &[bool]) -> Vec<Styled> {
+fn measured_runs(label: &str, color: RGBColor, marker: Marker, pts: &[(f64, f64)], measured: &[bool]) -> Vec<Styled> {
     let mut out: Vec<Styled> = vec![];
     for (i, (&p, &m)) in pts.iter().zip(measured).enumerate() {
         let dash = if m { Dash::Solid } else { Dash::Dashed };
@@ -286,7 +208,7 @@ fn measured_runs(label: &str, color: RGBColor, pts: &[(f64, f64)], measured: &[b
                 if i > 0 {
                     run.insert(0, pts[i - 1]);
                 }
-                out.push(Styled { label: label.to_string(), pts: run, color, dash });
+                out.push(Styled { label: label.to_string(), pts: run, color, dash, marker });
             }
         }
     }
@@ -298,7 +220,6 @@ pub fn memory(dir: &Path) -> Result<()> {
     let t = Table::read_csv(&dir.join("memory_sweep.csv"))?;
     let mut series = vec![];
     let mut marks = vec![];
-    let mut k = 0;
     for (platform, scope) in [("gpu", "per_sample"), ("gpu", "per_batch"), ("spinnaker2", "per_sample")] {
         let mut pair = vec![];
         for alg in ["eprop", "bptt"] {
@@ -320,8 +241,14 @@ pub fn memory(dir: &Path) -> Result<()> {
                 "{alg}, {platform}, {}",
                 if scope == "per_batch" { format!("batch {batch}") } else { "one sample".into() }
             );
-            series.extend(measured_runs(&label, COLORS[k % COLORS.len()], &pts, &measured));
-            k += 1;
+            // The contender's colour (BPTT on the chip is modelled only: grey); one sample ●, a batch ▲.
+            let color = match (platform, alg) {
+                ("gpu", a) => contender_color(&format!("gpu_{a}")),
+                (_, "eprop") => contender_color("chip_eprop"),
+                _ => COLORS[7],
+            };
+            let marker = if scope == "per_batch" { Marker::Triangle } else { Marker::Circle };
+            series.extend(measured_runs(&label, color, marker, &pts, &measured));
             pair.push(pts);
         }
         if let [a, b] = pair.as_slice() {
@@ -365,13 +292,17 @@ fn bars_draw<DB: DrawingBackend>(
         rows.iter().enumerate().map(move |(i, r)| {
             Rectangle::new(
                 [(base, SegmentValue::Exact(i)), (r.1, SegmentValue::Exact(i + 1))],
-                COLORS[i % 6].mix(0.8).filled(),
+                if i + 1 == rows.len() {
+                    contender_color("chip_eprop").filled()
+                } else {
+                    contender_color("chip_eprop").mix(0.55).filled()
+                },
             )
         })
     };
     if log {
         let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 22))
+            .caption(title, ("sans-serif", TITLE))
             .margin(12)
             .x_label_area_size(45)
             .y_label_area_size(230)
@@ -382,13 +313,13 @@ fn bars_draw<DB: DrawingBackend>(
             .x_desc(xl)
             .x_label_formatter(&|v| format!("{v:.0e}"))
             .y_label_formatter(&|s| segment_label(&names, s))
-            .label_style(("sans-serif", 13))
+            .label_style(("sans-serif", TEXT))
             .draw()
             .map_err(e)?;
         chart.draw_series(bars(min_pos * 0.3)).map_err(e)?;
     } else {
         let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 22))
+            .caption(title, ("sans-serif", TITLE))
             .margin(12)
             .x_label_area_size(45)
             .y_label_area_size(170)
@@ -398,7 +329,7 @@ fn bars_draw<DB: DrawingBackend>(
             .configure_mesh()
             .x_desc(xl)
             .y_label_formatter(&|s| segment_label(&names, s))
-            .label_style(("sans-serif", 13))
+            .label_style(("sans-serif", TEXT))
             .draw()
             .map_err(e)?;
         chart.draw_series(bars(0.0)).map_err(e)?;
@@ -433,21 +364,6 @@ pub fn step_time(dir: &Path) -> Result<()> {
     )
 }
 
-/// The legend every plot draws: white box, black border, 13 px text.
-pub(crate) fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
-    chart: &mut ChartContext<'a, DB, CT>,
-    pos: SeriesLabelPosition,
-) -> Result<()> {
-    chart
-        .configure_series_labels()
-        .position(pos)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 13))
-        .draw()
-        .map_err(e)
-}
-
 /// One row per named set: the chip's and the GPU's energy per sample at the set's boundary, log axis.
 struct EnergyRow {
     label: String,
@@ -464,7 +380,7 @@ fn energy_draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, rows: &[Energy
     let n = rows.len();
     let names: Vec<String> = rows.iter().map(|r| r.label.clone()).collect();
     let mut chart = ChartBuilder::on(root)
-        .caption("Energy per training sample, each set at its boundary (J, log axis)", ("sans-serif", 20))
+        .caption("Energy per training sample, each set at its boundary (J, log axis)", ("sans-serif", TITLE))
         .margin(12)
         .x_label_area_size(45)
         .y_label_area_size(230)
@@ -476,11 +392,12 @@ fn energy_draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, rows: &[Energy
         .x_label_formatter(&|v| format!("{v:.0e}"))
         .y_labels(n)
         .y_label_formatter(&|s| segment_label(&names, s))
-        .label_style(("sans-serif", 13))
+        .label_style(("sans-serif", TEXT))
         .draw()
         .map_err(e)?;
     let base = lo * 0.3;
-    let (chip_c, gpu_c) = (COLORS[2], COLORS[3]);
+    // The chip runs e-prop, the GPU side prices BPTT: their contenders' colours.
+    let (chip_c, gpu_c) = (contender_color("chip_eprop"), contender_color("gpu_bptt"));
     chart
         .draw_series(rows.iter().enumerate().map(|(i, r)| {
             Rectangle::new([(base, SegmentValue::Exact(i)), (r.chip_j, SegmentValue::CenterOf(i))], chip_c.filled())
@@ -534,7 +451,7 @@ fn tornado_draw<DB: DrawingBackend>(
     let mut chart = ChartBuilder::on(root)
         .caption(
             format!("GPU/chip energy ratio: headline {base:.2}× (total boundary), one bound at a time"),
-            ("sans-serif", 18),
+            ("sans-serif", TITLE),
         )
         .margin(12)
         .x_label_area_size(45)
@@ -548,7 +465,7 @@ fn tornado_draw<DB: DrawingBackend>(
         .x_label_formatter(&|v| if *v < 1.0 { format!("{v:.2}") } else { format!("{v:.0}") })
         .y_labels(n)
         .y_label_formatter(&|s| segment_label(&names, s))
-        .label_style(("sans-serif", 12))
+        .label_style(("sans-serif", TEXT))
         .draw()
         .map_err(e)?;
     if let Some([a, b]) = band {

@@ -15,8 +15,8 @@ use super::{
     spec::{is_grouping_axis, show},
     state,
 };
-use crate::reproduce::plots::{
-    COLORS, PAPER_ACCURACY_PERCENT, both, contender_color as color, contender_rank, e, legend,
+use crate::results::plot::{
+    Dash, PAPER_ACCURACY_PERCENT, TEXT, TITLE, both, contender_color as color, contender_rank, dashed_line, e, legend,
 };
 use crate::results::table::{Table, Value};
 
@@ -505,7 +505,7 @@ fn categorical<DB: DrawingBackend>(
     let (y0, y1) = ((lo - 2.0 * pad).max(0.0), (hi + pad).min(100.0));
     let n = conditions.len().max(1) as f64;
     let mut chart = ChartBuilder::on(root)
-        .caption("Test accuracy after the last epoch: mean ± 1 SE over seeds", ("sans-serif", 20))
+        .caption("Test accuracy after the last epoch: mean ± 1 SE over seeds", ("sans-serif", TITLE))
         .margin(12)
         .x_label_area_size(20)
         .y_label_area_size(60)
@@ -516,7 +516,7 @@ fn categorical<DB: DrawingBackend>(
         .disable_x_mesh()
         .x_labels(0)
         .y_desc("test accuracy (%)")
-        .label_style(("sans-serif", 14))
+        .label_style(("sans-serif", TEXT))
         .draw()
         .map_err(e)?;
     for (ci, name) in conditions.iter().enumerate() {
@@ -524,7 +524,7 @@ fn categorical<DB: DrawingBackend>(
             .draw_series(std::iter::once(Text::new(
                 name.clone(),
                 (ci as f64 - 0.45, y0 + 0.4 * pad),
-                ("sans-serif", 13),
+                ("sans-serif", TEXT),
             )))
             .map_err(e)?;
     }
@@ -572,22 +572,25 @@ fn numeric<DB: DrawingBackend>(
     let (y0, y1) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.1 - p.2), b.max(p.1 + p.2)));
     let (xp, yp) = (((x1 - x0) * 0.05).max(0.5), ((y1 - y0) * 0.1).max(1e-9));
     let mut chart = ChartBuilder::on(root)
-        .caption(format!("{yl} against {axis}: mean ± 1 SE over seeds"), ("sans-serif", 20))
+        .caption(format!("{yl} against {axis}: mean ± 1 SE over seeds"), ("sans-serif", TITLE))
         .margin(12)
         .x_label_area_size(45)
         .y_label_area_size(70)
         .build_cartesian_2d(x0 - xp..x1 + xp, y0 - yp..y1 + yp)
         .map_err(e)?;
-    chart.configure_mesh().x_desc(axis).y_desc(yl).label_style(("sans-serif", 14)).draw().map_err(e)?;
-    for ((rank, label), pts) in lines {
+    chart.configure_mesh().x_desc(axis).y_desc(yl).label_style(("sans-serif", TEXT)).draw().map_err(e)?;
+    // One colour per contender; its lines for other values of the other axes take the next dash patterns.
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for ((_, label), pts) in lines {
         let mut pts = pts.clone();
         pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let col = COLORS[*rank % COLORS.len()];
-        chart
-            .draw_series(LineSeries::new(pts.iter().map(|p| (p.0, p.1)), col.stroke_width(2)))
-            .map_err(e)?
-            .label(label.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2)));
+        let contender = label.split(", ").next().unwrap_or(label);
+        let col = color(contender);
+        let k = seen.entry(contender).or_default();
+        let dash = Dash::nth(*k);
+        *k += 1;
+        let mean: Vec<(f64, f64)> = pts.iter().map(|p| (p.0, p.1)).collect();
+        dashed_line(&mut chart, &mean, col, dash, Some(label.as_str()))?;
         chart
             .draw_series(
                 pts.iter().map(|&(x, m, s)| ErrorBar::new_vertical(x, m - s, m, m + s, col.stroke_width(2), 8)),

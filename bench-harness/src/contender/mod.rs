@@ -15,6 +15,10 @@ mod with_burn;
 use anyhow::{Result, bail};
 use models::{AdamConfig, AdamState, GradOutput, NetConfig, Params, Rule, TraceVariant, spinnaker2::Activity};
 
+/// What a burn contender says in a build without the `burn` feature (`reproduce` measures the bench rows that say
+/// it when a build with burn resumes the run).
+pub const WITHOUT_BURN: &str = "this snnbench was built without the `burn` feature";
+
 /// Which contender.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -97,7 +101,8 @@ impl Kind {
                 )
             }
             (Kind::BurnWgpu | Kind::BurnCpu, _) if !self.available() => bail!(
-                "--backend {}: this snnbench was built without the `burn` feature; rebuild with default features",
+                "--backend {}: {WITHOUT_BURN}; rebuild with default features \
+                 (`cargo build --release -p bench-harness --bin snnbench`)",
                 self.name()
             ),
             (Kind::Chip { .. }, Rule::Bptt(_)) => {

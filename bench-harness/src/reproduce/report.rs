@@ -241,7 +241,7 @@ fn summarise_paper(dir: &Path, training: &Table) -> Result<Table> {
         s.push(vec![
             ("quantity", "BPTT training time, 30 epochs of GSC on a GPU".into()),
             ("paper", "≈ 3 h (TF2, A100)".into()),
-            ("paper_source", "literature: MODEL.md (the authors' TF2 code)".into()),
+            ("paper_source", "literature: the authors' TF2 code (docs/model.md)".into()),
             (
                 "ours",
                 format!(
@@ -345,6 +345,15 @@ pub fn rebuild(dir: &Path) -> Result<()> {
             })
             .collect(),
     );
+    if !training.strs("experiment")?.iter().any(|e| e == "burn_bptt") {
+        let _ = writeln!(
+            o,
+            "The burn baseline (BPTT through burn's autodiff) is not in this run yet: the `snnbench` that made it was \
+             built without the `burn` feature (the quickstart's first, lean build). `./quickstart.sh` adds it when \
+             the full build is done; by hand, `cargo build --release -p bench-harness --bin snnbench` and the same \
+             `snnbench reproduce --out DIR` again: it resumes the run and adds the burn rows.\n"
+        );
+    }
     let _ = writeln!(o, "Same seed, same bits? (tested for the CPU reference, WGSL and the chip emulator)\n");
     for k in 0..training.len() {
         let s = |n: &str| training.strs(n).map(|v| v[k].clone()).unwrap_or_default();

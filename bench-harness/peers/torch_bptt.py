@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""PyTorch peer: the paper's network (80→120 ALIF→12, MODEL.md) trained by BPTT with eager autograd, float32.
+"""PyTorch peer: the paper's network (80→120 ALIF→12, docs/model.md) trained by BPTT with eager autograd, float32.
 
 Prints one JSON object per measurement with the same keys as `snnbench bench-train --json`, so both can be compared
 side by side. The spike uses the multi-Gaussian pseudo-derivative through a custom autograd Function; Adam is
-torch.optim.Adam with MODEL.md's constants (note: torch puts eps outside the root like the C code, but applies its
+torch.optim.Adam with docs/model.md's constants (note: torch puts eps outside the root like the C code, but applies its
 bias correction to m and v separately — the same update in exact arithmetic).
 
 usage: torch_bptt.py [--batch 32] [--steps-t 100] [--samples 256] [--device cpu|cuda] [--threads N]

@@ -1,7 +1,7 @@
-//! The paper's network (MODEL.md: 80 → 120 ALIF → 12 leaky readouts) trained by exact BPTT through burn's
+//! The paper's network (docs/model.md: 80 → 120 ALIF → 12 leaky readouts) trained by exact BPTT through burn's
 //! autodiff, on burn's wgpu backend (cubecl, the same wgpu 30 as `kernels`) or its pure-Rust CPU backend (`flex`).
 //! It is the baseline a Rust user would write without kernels: the forward pass in tensor ops, the gradient from
-//! autodiff, Adam as the authors' C code (MODEL.md, implemented in tensor ops because burn's Adam applies its bias
+//! autodiff, Adam as the authors' C code (docs/model.md, implemented in tensor ops because burn's Adam applies its bias
 //! correction differently), the same loss, L2 and batch conventions as `models`.
 //!
 //! The spike is H(u) forward and ψ(u) backward (the multi-Gaussian pseudo-derivative): z = H(u) + (p − detach(p))
@@ -90,7 +90,7 @@ impl Leaves {
     }
 }
 
-/// ψ(u) of MODEL.md's surrogate, in tensor ops.
+/// ψ(u) of docs/model.md's surrogate, in tensor ops.
 fn psi(cfg: &NetConfig, u: Tensor<2>) -> Tensor<2> {
     let s = cfg.surrogate;
     let sqrt_2pi = (2.0 * std::f64::consts::PI).sqrt();
@@ -230,7 +230,7 @@ pub fn grads(
     Ok(BurnGrads { grads, logits: read(logits.detach())?, loss: read1(loss.detach())?[0], spikes: out })
 }
 
-/// K Adam steps (the C code's Adam, MODEL.md) on minibatches of `batch_size`: step k uses samples
+/// K Adam steps (the C code's Adam, docs/model.md) on minibatches of `batch_size`: step k uses samples
 /// (k·N + i) mod B, like `models::train_steps`. Returns the per-step losses; `p` and `adam` are updated.
 #[allow(clippy::too_many_arguments)]
 pub fn train_steps(

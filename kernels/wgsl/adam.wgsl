@@ -1,4 +1,4 @@
-// adam — one Adam update per weight, as the authors' C code (MODEL.md):
+// adam — one Adam update per weight, as the authors' C code (docs/model.md):
 //   t = counters[0] (already incremented by loss_reduce);  lr_t = lr·√(1−β2^t)/(1−β1^t)
 //   m = β1 m + (1−β1) g;  v = β2 v + (1−β2) g²;  W −= lr_t·m/(√v + ε)
 // Bindings: 0 dims | 1 w [N_W] (read_write) | 2 grad [N_W] | 3 m [N_W] | 4 v [N_W] | 5 counters [2] u32

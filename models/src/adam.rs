@@ -1,4 +1,4 @@
-//! Adam as the authors' C code does it (MODEL.md, "Optimiser"):
+//! Adam as the authors' C code does it (docs/model.md, "Adam and the schedules"):
 //! lr_t = lr·√(1−β2^t)/(1−β1^t); m = β1 m + (1−β1) g; v = β2 v + (1−β2) g²; W −= lr_t·m/(√v + ε).
 
 use crate::{NetConfig, Params, Real};

@@ -1,4 +1,4 @@
-//! Exact backpropagation through time (MODEL.md, "BPTT"): the forward pass stores v, A, z, ψ for every step, then
+//! Exact backpropagation through time (docs/model.md, "BPTT"): the forward pass stores v, A, z, ψ for every step, then
 //! the adjoints run backwards through recurrence, reset (z and A), adaptation, leak and the readout filter, with ψ as
 //! the spike's derivative. Options detach the reset term and (for the e-prop identity test) the recurrent input.
 

@@ -1,5 +1,5 @@
 //! The network's description: sizes, time constants, threshold, adaptation and surrogate. Independent of the
-//! learning rule. Defaults are the paper's values (MODEL.md); every field can be overridden (e.g. from TOML).
+//! learning rule. Defaults are the paper's values (docs/model.md); every field can be overridden (e.g. from TOML).
 
 use serde::{Deserialize, Serialize};
 

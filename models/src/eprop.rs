@@ -1,4 +1,4 @@
-//! Online e-prop (MODEL.md, "e-prop"): eligibility traces run forward in time with the network, so the memory per
+//! Online e-prop (docs/model.md, "e-prop"): eligibility traces run forward in time with the network, so the memory per
 //! sample is constant in T. ε^v depends only on the presynaptic neuron and is stored once per input / neuron; ε^a,
 //! ē and E = Σ_t ē are per synapse. The learning signal is applied once, after the last step.
 

@@ -7,7 +7,8 @@ use rand_distr::{Distribution, StandardNormal};
 
 /// `x [B, T, n_in]` and labels `y [B]` in `0..n_out`. Each feature follows an AR(1) process with correlation
 /// `0.9` between steps (about the smoothness of 10 ms log-Mel frames) and std `gain`. With the authors' init, gain
-/// 1.3 gives ≈ 1 % spiking neuron-steps, the rate MODEL.md reports for real normalised features ([`REALISTIC_GAIN`]).
+/// 1.3 gives ≈ 1 % spiking neuron-steps, the rate docs/model.md reports for real normalised features
+/// ([`REALISTIC_GAIN`]).
 /// Labels are uniform and carry no information about `x`; see [`toy_task_batch`] for a learnable variant.
 pub fn smooth_random_batch(
     batch: usize,

@@ -1,4 +1,4 @@
-//! The multi-Gaussian pseudo-derivative ψ of the spike function (MODEL.md, "Surrogate").
+//! The multi-Gaussian pseudo-derivative ψ of the spike function (docs/model.md, "Forward pass").
 
 use serde::{Deserialize, Serialize};
 
@@ -84,7 +84,7 @@ mod tests {
 
     #[test]
     fn psi_at_zero_matches_spec() {
-        // MODEL.md: ψ(0) ≈ 0.439.
+        // docs/model.md: ψ(0) ≈ 0.439.
         let p: f64 = Surrogate::default().psi(0.0);
         assert!((p - 0.439).abs() < 5e-4, "ψ(0) = {p}");
     }

@@ -1,5 +1,5 @@
-//! Batched gradients and Adam training steps for either rule, with the batch convention of MODEL.md: the loss is the
-//! mean CE over the batch + l2·ΣW², every gradient is d(loss)/dW. Samples run in parallel (rayon) and are reduced in
+//! Batched gradients and Adam training steps for either rule, with the batch convention of docs/model.md: the loss is
+//! the mean CE over the batch + l2·ΣW², every gradient is d(loss)/dW. Samples run in parallel (rayon) and are reduced in
 //! sample order, so results do not depend on the thread count.
 
 use rayon::prelude::*;

@@ -1,7 +1,7 @@
 //! The burn baseline (BPTT through burn's autodiff) against the CPU reference: gradients of full and reset-detached
 //! BPTT on random realistic cases, batch 1 and 16, on burn's CPU backend and its wgpu backend (lavapipe in CI);
 //! identical spikes; gradients within 1e-4 of max|g| (the contract); and Adam steps forced from the same
-//! state, which checks burn-side Adam against the C code's (MODEL.md).
+//! state, which checks burn-side Adam against the C code's (docs/model.md).
 
 use burn_baseline::BurnBackend;
 use models::{AdamConfig, AdamState, NetConfig, Rule, bptt::BpttOptions, compute_grads};

@@ -61,8 +61,8 @@ fn authors_traces_differ_from_aligned_by_a_small_amount() {
     let rel =
         |x: &[f64], y: &[f64]| x.iter().zip(y).map(|(u, v)| (u - v).abs()).fold(0.0, f64::max) / tests::max_abs(y);
     let d = rel(&a.grads.w_in, &b.grads.w_in).max(rel(&a.grads.w_rec, &b.grads.w_rec));
-    eprintln!("authors vs aligned traces: max difference {d:.2e} of max|g| (MODEL.md: about 4e-4)");
-    assert!(d > 1e-6 && d < 1e-2, "authors vs aligned differ by {d:e}; MODEL.md measured about 4e-4");
+    eprintln!("authors vs aligned traces: max difference {d:.2e} of max|g| (docs/model.md: about 4e-4)");
+    assert!(d > 1e-6 && d < 1e-2, "authors vs aligned differ by {d:e}; docs/model.md measured about 4e-4");
     assert_eq!(a.grads.w_out, b.grads.w_out);
 }
 
@@ -107,7 +107,7 @@ fn eprop_vs_bptt_cosine_and_norm_are_recorded() {
         eprintln!(
             "{name}: e-prop vs full BPTT cos {cf:.4} norm ratio {nf:.3}; vs reset-detached BPTT cos {cd:.4} norm ratio {nd:.3}"
         );
-        // MODEL.md: full ≈ 0.97–0.985 and ≈ 0.36×; detached ≈ 0.995 and ≈ 1.00. Bands leave room for other seeds.
+        // docs/model.md: full ≈ 0.97–0.985 and ≈ 0.36×; detached ≈ 0.995 and ≈ 1.00. Bands leave room for other seeds.
         assert!(cf > 0.9 && (0.2..0.6).contains(&nf), "{name} vs full BPTT: cos {cf}, ratio {nf}");
         assert!(cd > 0.98 && (0.9..1.1).contains(&nd), "{name} vs detached BPTT: cos {cd}, ratio {nd}");
     }

@@ -1,6 +1,6 @@
 //! GPU training steps (gradients + loss_reduce + adam, recorded back to back with no host round trip) against the
 //! CPU reference's `train_steps`. Weights, losses and Adam state are compared step by step from the same state
-//! ("forced", MODEL.md); free-running losses only within a loose bound, since a near-threshold spike flip makes
+//! ("forced", docs/model.md); free-running losses only within a loose bound, since a near-threshold spike flip makes
 //! trajectories diverge.
 
 use kernels::GpuTrainer;
@@ -35,7 +35,7 @@ fn check(rule: Rule, batch_size: usize, steps: usize) {
     let what = format!("{} N = {batch_size}", rule.name());
     let l64 = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<_>>();
     // Free-running: the first step starts from the same state and must agree closely; later steps may diverge
-    // after a near-threshold spike flip (MODEL.md: compare forced, not free-running; seen on an H200, whose FMA
+    // after a near-threshold spike flip (docs/model.md: compare forced, not free-running; seen on an H200, whose FMA
     // contraction differs from lavapipe's), so they only have to stay near the reference's trajectory.
     assert_close(&format!("{what} first step loss"), &l64(&losses[..1]), &l64(&cpu_losses[..1]), 1e-5);
     let worst = assert_close(&format!("{what} free-running losses"), &l64(&losses), &l64(&cpu_losses), 2e-2);

@@ -1,5 +1,5 @@
 //! `snnbench grads` (CPU backend, f32) against independent float64 references written by
-//! `tests/fixtures/gen_reference.py`: JAX autodiff for BPTT, a numpy transcription of MODEL.md for e-prop.
+//! `tests/fixtures/gen_reference.py`: JAX autodiff for BPTT, a numpy transcription of docs/model.md for e-prop.
 //! Spikes must be identical; gradients within the named tolerances of max|g|.
 
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report

@@ -455,7 +455,7 @@ pub struct NetArgs {
     /// the params; if the file gives sizes they must agree.
     #[arg(long)]
     pub net: Option<PathBuf>,
-    /// DATA.md step 7: divide each input feature by its std over the batch file's samples and steps.
+    /// docs/data.md step 7: divide each input feature by its std over the batch file's samples and steps.
     #[arg(long)]
     pub normalize_features: bool,
 }

@@ -1,4 +1,4 @@
-//! The paper's front end (DATA.md steps 1–7): a clip becomes 100 frames × 80 features — 40 log-Mel bins (Slaney
+//! The paper's front end (docs/data.md steps 1–7): a clip becomes 100 frames × 80 features — 40 log-Mel bins (Slaney
 //! scale and area normalisation, n_fft 480, hop 161, 20–4000 Hz, power spectrum of a periodic Hann window with
 //! reflect padding) and their first-order Savitzky–Golay delta (width 9), each (channel, mel) row divided by its
 //! population std over time, laid out time-major with feature index channel·40 + mel. Equal to librosa 0.10 with
@@ -78,7 +78,7 @@ pub fn centre(samples: &[f32]) -> Vec<f32> {
 }
 
 /// Places a clip in a 1 s window: `shift` = `None` centres it (see [`centre`]); `Some(u)` with u in [0, 1) puts the
-/// padding or the crop at ⌊u·|16000 − n|⌋ instead (DATA.md's random training placement, drawn by the caller).
+/// padding or the crop at ⌊u·|16000 − n|⌋ instead (docs/data.md's random training placement, drawn by the caller).
 pub fn place(samples: &[f32], shift: Option<f64>) -> Vec<f32> {
     let n = samples.len();
     let slack = n.abs_diff(CLIP_SAMPLES);

@@ -223,7 +223,7 @@ fn item_features(
         return Ok(fe.features(crop));
     }
     let clip = audio::read_wav(&root.join(&it.rel)).map_err(|e| e.to_string())?;
-    // DATA.md step 1: training clips that are not exactly 1 s are placed at a random position (seeded per file),
+    // docs/data.md step 1: training clips that are not exactly 1 s are placed at a random position (seeded per file),
     // evaluation clips in the centre.
     let shift = (it.split == Split::Train && clip.samples.len() != CLIP_SAMPLES).then(|| {
         let d = Sha1::digest(format!("{seed}/{}", it.rel).as_bytes());

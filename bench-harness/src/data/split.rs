@@ -1,4 +1,4 @@
-//! Google Speech Commands' own train/validation/test rule (DATA.md): a hash of the speaker part of the file name,
+//! Google Speech Commands' own train/validation/test rule (docs/data.md): a hash of the speaker part of the file name,
 //! so that one speaker's clips stay in one split. Used when the list files are missing and for generated data.
 
 use sha1::{Digest, Sha1};

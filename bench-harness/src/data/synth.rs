@@ -1,4 +1,4 @@
-//! A GSC-shaped dataset made on this machine by speech synthesis (DATA.md, "A dataset that can be made here"):
+//! A GSC-shaped dataset made on this machine by speech synthesis (docs/data.md, "The built-in synthetic set"):
 //! seeded speaker configurations (flite voice and rate, or espeak-ng accent, variant, pitch and speed), each speaker
 //! named by a hash of its configuration and drawn until the validation and test quotas are met under the dataset's
 //! own hash rule; every clip trimmed, given a random gain, placed at a random offset in the 1 s window, mixed with

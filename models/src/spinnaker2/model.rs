@@ -13,7 +13,7 @@ use super::{
     workload::Workload,
 };
 
-/// The phases of MODEL.md's on-chip schedule, in report order.
+/// The phases of docs/model.md's on-chip schedule, in report order.
 pub const PHASES: [&str; 9] = [
     "input projection",
     "recurrent input",

@@ -1,6 +1,6 @@
 //! A functional emulator of e-prop on SpiNNaker 2: each PE updates only its neurons and their synapses, spikes are
 //! exchanged between PEs every step as counted packets, the partial logits go to a root PE after the last step,
-//! which sends the output error back; each PE then applies Adam to its own weights (MODEL.md, on-chip schedule,
+//! which sends the output error back; each PE then applies Adam to its own weights (docs/model.md, on-chip schedule,
 //! batch 1). Its arithmetic follows the CPU reference operation by operation (so weights agree with `models` to
 //! the readout's summation order), and it counts what it executes, per PE, per step and per phase.
 

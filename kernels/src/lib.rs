@@ -10,7 +10,7 @@ pub mod trainer;
 
 pub use context::{ContextError, GpuContext};
 pub use trainer::{
-    BpttTuning, BufferBytes, GpuTrainer, StepTiming, eprop_kernel_path, plan_bytes, subgroup_kernels_fit,
+    BpttTuning, BufferBytes, GpuTrainer, StepTiming, allocate_plan, eprop_kernel_path, plan_bytes, subgroup_kernels_fit,
 };
 
 /// What the GPU path can fail with.

@@ -378,6 +378,99 @@ pub fn plan_bytes(
     b
 }
 
+/// The checks [`GpuTrainer::new`] makes before it allocates: a valid network, some work, workgroups the adapter
+/// allows.
+fn check_shape(
+    ctx: &GpuContext,
+    cfg: &NetConfig,
+    rule: Rule,
+    n_total: usize,
+    n_batch: usize,
+    t_steps: usize,
+) -> Result<(), KernelError> {
+    cfg.validate().map_err(|e| KernelError::Input(e.to_string()))?;
+    if n_total == 0 || n_batch == 0 || t_steps == 0 {
+        return Err(KernelError::Input(format!(
+            "empty work: B = {n_total}, N = {n_batch}, T = {t_steps}; all must be at least 1"
+        )));
+    }
+    let lim = &ctx.limits;
+    let wg = per_sample_workgroup(cfg.n_rec).max(coeffs_workgroup(cfg.n_in, cfg.n_rec));
+    if wg > lim.max_compute_invocations_per_workgroup || wg > lim.max_compute_workgroup_size_x {
+        return Err(KernelError::Limits(format!(
+            "a {}→{} network needs {wg} threads per workgroup; the adapter allows {}",
+            cfg.n_in, cfg.n_rec, lim.max_compute_invocations_per_workgroup
+        )));
+    }
+    let tc = if matches!(rule, Rule::Eprop(_)) { EPROP_CHUNK } else { t_steps };
+    let rows_tiles = (n_batch * tc).div_ceil(16);
+    let max_groups = lim.max_compute_workgroups_per_dimension as usize;
+    if n_batch > max_groups || rows_tiles > max_groups {
+        return Err(KernelError::Limits(format!(
+            "minibatch of {n_batch} × {tc} steps exceeds the adapter's {max_groups} workgroups per dimension"
+        )));
+    }
+    Ok(())
+}
+
+/// Allocates on the adapter every buffer [`GpuTrainer::new`] would allocate for these arguments — the same buffer
+/// plan, the same checks and binding limits — and frees them; returns their bytes (equal to that trainer's
+/// [`GpuTrainer::bytes`], tested). Memory sweeps measure with it: building the trainer itself would also compile
+/// its kernels, seconds per shape on a CPU adapter with an empty shader cache.
+#[allow(clippy::too_many_arguments)]
+pub fn allocate_plan(
+    ctx: &GpuContext,
+    cfg: &NetConfig,
+    rule: Rule,
+    n_total: usize,
+    n_batch: usize,
+    t_steps: usize,
+    record_spikes: bool,
+    max_steps: usize,
+) -> Result<BufferBytes, KernelError> {
+    let fits = subgroup_kernels_fit_on(cfg, ctx);
+    let tuning =
+        BpttTuning::for_adapter(ctx.info.device_type, n_batch).clamped(n_batch).resolved(rule, n_batch, t_steps, fits);
+    check_shape(ctx, cfg, rule, n_total, n_batch, t_steps)?;
+    let lim = &ctx.limits;
+    let max_bind = lim.max_storage_buffer_binding_size.min(lim.max_buffer_size);
+    let mut bytes = BufferBytes::default();
+    let mut held = vec![];
+    let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+    for spec in buffer_plan(cfg, rule, n_total, n_batch, t_steps, record_spikes, max_steps, tuning) {
+        if spec.size > max_bind {
+            return Err(KernelError::Limits(format!(
+                "buffer `{}` needs {} bytes; the adapter binds at most {max_bind} (try a smaller batch or T)",
+                spec.label, spec.size
+            )));
+        }
+        bytes.add(spec.role, spec.size);
+        held.push(ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(spec.label),
+            size: spec.size,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        }));
+    }
+    let tc = if matches!(rule, Rule::Eprop(_)) { EPROP_CHUNK } else { t_steps };
+    let chunk = std::mem::size_of::<ChunkInfo>() as u64;
+    for _ in 0..t_steps.div_ceil(tc) {
+        bytes.input += chunk;
+        held.push(ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("chunk"),
+            size: chunk,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        }));
+    }
+    // An allocation the adapter could not make is an error here (a trainer would fail the same way).
+    if let Some(err) = pollster::block_on(scope.pop()) {
+        return Err(KernelError::Device(format!("allocating the buffers: {err}")));
+    }
+    drop(held);
+    Ok(bytes)
+}
+
 impl GpuTrainer {
     /// Allocates buffers for minibatches of `n_batch` drawn from `n_total` samples of length `t_steps`, and at most
     /// `max_steps` recorded losses per [`GpuTrainer::train`] call. `record_spikes` keeps a `[N, T, N_REC]` spike
@@ -412,31 +505,12 @@ impl GpuTrainer {
     ) -> Result<Self, KernelError> {
         let fits = subgroup_kernels_fit_on(cfg, ctx);
         let tuning = tuning.clamped(n_batch).resolved(rule, n_batch, t_steps, fits);
-        cfg.validate().map_err(|e| KernelError::Input(e.to_string()))?;
-        if n_total == 0 || n_batch == 0 || t_steps == 0 {
-            return Err(KernelError::Input(format!(
-                "empty work: B = {n_total}, N = {n_batch}, T = {t_steps}; all must be at least 1"
-            )));
-        }
-        let lim = &ctx.limits;
-        let wg = per_sample_workgroup(cfg.n_rec).max(coeffs_workgroup(cfg.n_in, cfg.n_rec));
-        if wg > lim.max_compute_invocations_per_workgroup || wg > lim.max_compute_workgroup_size_x {
-            return Err(KernelError::Limits(format!(
-                "a {}→{} network needs {wg} threads per workgroup; the adapter allows {}",
-                cfg.n_in, cfg.n_rec, lim.max_compute_invocations_per_workgroup
-            )));
-        }
+        check_shape(ctx, cfg, rule, n_total, n_batch, t_steps)?;
         let is_eprop = matches!(rule, Rule::Eprop(_));
         // e-prop's chunk buffers are sized for EPROP_CHUNK steps whatever T is, so its bytes do not depend on T.
         let tc = if is_eprop { EPROP_CHUNK } else { t_steps };
         let n_chunks = t_steps.div_ceil(tc);
-        let rows_tiles = (n_batch * tc).div_ceil(16);
-        let max_groups = lim.max_compute_workgroups_per_dimension as usize;
-        if n_batch > max_groups || rows_tiles > max_groups {
-            return Err(KernelError::Limits(format!(
-                "minibatch of {n_batch} × {tc} steps exceeds the adapter's {max_groups} workgroups per dimension"
-            )));
-        }
+        let lim = &ctx.limits;
         let device = ctx.device.clone();
         let queue = ctx.queue.clone();
         let plan = buffer_plan(cfg, rule, n_total, n_batch, t_steps, record_spikes, max_steps, tuning);

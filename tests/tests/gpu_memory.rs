@@ -80,7 +80,8 @@ fn bench_train_energy_window_gives_a_figure_or_a_reason() {
     }
 }
 
-/// The buffer plan (what a memory sweep reports past the adapter's binding limit) equals what the trainer allocates.
+/// The buffer plan (what a memory sweep reports past the adapter's binding limit) and the allocation without kernels
+/// (what it measures below that limit) both equal what the trainer allocates.
 #[test]
 fn planned_bytes_equal_allocated_bytes() {
     let ctx = gpu();
@@ -94,6 +95,9 @@ fn planned_bytes_equal_allocated_bytes() {
             let tr = GpuTrainer::new(&ctx, &cfg, rule, n_total, n_batch, t, record, 5).expect("trainer");
             let planned = kernels::plan_bytes(&cfg, rule, n_total, n_batch, t, record, 5, ctx.info.device_type);
             assert_eq!(planned, tr.bytes(), "{} B {n_total} N {n_batch} T {t}", rule.name());
+            let allocated =
+                kernels::allocate_plan(&ctx, &cfg, rule, n_total, n_batch, t, record, 5).expect("allocation");
+            assert_eq!(allocated, tr.bytes(), "{} B {n_total} N {n_batch} T {t} allocated", rule.name());
         }
     }
 }

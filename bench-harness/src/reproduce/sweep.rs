@@ -50,8 +50,9 @@ pub fn run(cfg: &ReproduceConfig, info: &RunInfo, ctx: &kernels::GpuContext) -> 
                 }
                 let planned = kernels::plan_bytes(&net, rule, n, n, steps, false, 1, ctx.info.device_type);
                 let (bytes, source, mut note) = if steps <= cfg.sweep.allocate_up_to_t {
-                    match kernels::GpuTrainer::new(ctx, &net, rule, n, n, steps, false, 1) {
-                        Ok(tr) => (tr.bytes(), "measured (buffers allocated on the adapter)", String::new()),
+                    // The trainer's buffers, allocated on the adapter without compiling its kernels.
+                    match kernels::allocate_plan(ctx, &net, rule, n, n, steps, false, 1) {
+                        Ok(b) => (b, "measured (buffers allocated on the adapter)", String::new()),
                         Err(e) => (planned, "modelled (buffer plan)", format!("not allocated: {e}")),
                     }
                 } else {

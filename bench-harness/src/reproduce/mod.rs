@@ -370,7 +370,10 @@ pub fn dataset(cfg: &DataConfig, cache_dir: &Path, quiet: bool) -> Result<(PathB
                     seed: cfg.seed,
                     ..Default::default()
                 };
+                let bar = progress(quiet, 0, &format!("synthesising {} speakers", cfg.synth_speakers));
+                bar.set_position(0);
                 crate::data::synth::synth(&clips, &sc)?;
+                bar.finish_and_clear();
                 std::fs::write(&marker, "synthesis complete\n")?;
             }
             (

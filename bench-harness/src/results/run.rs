@@ -112,7 +112,11 @@ impl Lines {
         if !self.ended && self.started {
             self.ended = true;
             let after = duration(self.start.elapsed().as_secs_f64());
-            draw(&format!("{}: {how} at {}/{} after {after}", self.msg, self.pos, self.len));
+            if self.len == 0 {
+                draw(&format!("{}: {how} after {after}", self.msg));
+            } else {
+                draw(&format!("{}: {how} at {}/{} after {after}", self.msg, self.pos, self.len));
+            }
         }
     }
 }

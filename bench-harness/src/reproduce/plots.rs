@@ -306,7 +306,7 @@ fn bars_draw<DB: DrawingBackend>(
             .margin(12)
             .x_label_area_size(45)
             .y_label_area_size(230)
-            .build_cartesian_2d((min_pos * 0.3..max * 3.0).log_scale(), (0..n).into_segmented())
+            .build_cartesian_2d((min_pos * 0.3..max * 3.0).log_scale(), (0..n.max(2) - 1).into_segmented())
             .map_err(e)?;
         chart
             .configure_mesh()
@@ -323,7 +323,7 @@ fn bars_draw<DB: DrawingBackend>(
             .margin(12)
             .x_label_area_size(45)
             .y_label_area_size(170)
-            .build_cartesian_2d(0.0..max, (0..n).into_segmented())
+            .build_cartesian_2d(0.0..max, (0..n.max(2) - 1).into_segmented())
             .map_err(e)?;
         chart
             .configure_mesh()
@@ -384,11 +384,11 @@ fn energy_draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, rows: &[Energy
         .margin(12)
         .x_label_area_size(45)
         .y_label_area_size(230)
-        .build_cartesian_2d((lo * 0.3..hi * 3.0).log_scale(), (0..n).into_segmented())
+        .build_cartesian_2d((lo * 0.3..hi * 3.0).log_scale(), (0..n.max(2) - 1).into_segmented())
         .map_err(e)?;
     chart
         .configure_mesh()
-        .x_desc("J per sample")
+        .x_desc("J per sample (log): blue SpiNNaker 2 (modelled), green GPU (measured or assumed: see the table)")
         .x_label_formatter(&|v| format!("{v:.0e}"))
         .y_labels(n)
         .y_label_formatter(&|s| segment_label(&names, s))
@@ -412,7 +412,6 @@ fn energy_draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, rows: &[Energy
         .map_err(e)?
         .label("GPU (measured or assumed: see the table)")
         .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], gpu_c.filled()));
-    legend(&mut chart, SeriesLabelPosition::LowerRight)?;
     Ok(())
 }
 
@@ -446,6 +445,7 @@ fn tornado_draw<DB: DrawingBackend>(
     let (b_lo, b_hi) = band.map_or((base, base), |b| (b[0], b[1]));
     let lo = rows.iter().map(|r| r.1.min(r.2)).fold(base.min(b_lo).min(12.0), f64::min);
     let hi = rows.iter().map(|r| r.1.max(r.2)).fold(base.max(b_hi).max(12.0), f64::max);
+    let band_text = band.map_or("no band".to_string(), |[a, b]| format!("band {a:.2}×–{b:.2}×"));
     let n = rows.len();
     let names: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
     let mut chart = ChartBuilder::on(root)
@@ -456,11 +456,11 @@ fn tornado_draw<DB: DrawingBackend>(
         .margin(12)
         .x_label_area_size(45)
         .y_label_area_size(260)
-        .build_cartesian_2d((lo * 0.7..hi * 1.4).log_scale(), (0..n).into_segmented())
+        .build_cartesian_2d((lo * 0.7..hi * 1.4).log_scale(), (0..n.max(2) - 1).into_segmented())
         .map_err(e)?;
     chart
         .configure_mesh()
-        .x_desc("GPU energy / chip energy per sample (log)")
+        .x_desc(format!("GPU/chip energy (log); black: headline, red: the paper's 12×, grey: {band_text}"))
         .x_labels(8)
         .x_label_formatter(&|v| if *v < 1.0 { format!("{v:.2}") } else { format!("{v:.0}") })
         .y_labels(n)
@@ -500,7 +500,6 @@ fn tornado_draw<DB: DrawingBackend>(
         .map_err(e)?
         .label("the paper's 12×")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], RED.stroke_width(2)));
-    legend(&mut chart, SeriesLabelPosition::MiddleRight)?;
     Ok(())
 }
 

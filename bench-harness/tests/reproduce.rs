@@ -30,6 +30,11 @@ fn snnbench_loud() -> Command {
     c
 }
 
+/// The revision the run's rows carry.
+fn git_rev_of(run: &Path) -> String {
+    csv(run, "training_gpu_bptt.csv").strs("git_rev").expect("git_rev")[0].clone()
+}
+
 fn csv(dir: &Path, name: &str) -> Table {
     Table::read_csv(&dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e:#}"))
 }
@@ -201,10 +206,40 @@ fn quick_run_writes_every_file_with_sane_numbers() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(std::fs::read_to_string(run.join("report.md")).expect("report"), report);
     assert!(run.join("memory_vs_t.png").is_file());
-    // The same command on a finished folder resumes to the same results; another config is refused.
+    // The same command on a finished folder resumes to the same results; another config is refused. Bench rows
+    // a build without burn wrote (the quickstart's lean pass) are measured when a build with burn resumes, in place;
+    // the other rows stay byte for byte.
+    let bench_text = std::fs::read_to_string(run.join("bench.csv")).expect("bench.csv");
+    let lean: Vec<String> = bench_text
+        .lines()
+        .map(|l| {
+            if l.starts_with("bptt,burn-") {
+                let backend = l.split(',').nth(1).expect("backend");
+                format!(
+                    "bptt,{backend},,100,100,0,0,,,,,,,,{},not measured,\"--backend {backend}: {}\",,,,",
+                    git_rev_of(&run),
+                    bench_harness::contender::WITHOUT_BURN
+                )
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    std::fs::write(run.join("bench.csv"), lean.join("\n") + "\n").expect("write bench.csv");
     let o = snnbench().args(["reproduce", "--quick", "--out"]).arg(&run).output().expect("rerun");
-    assert!(o.status.success());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(csv(&run, "training_gpu_bptt.csv").len(), cfg.gpu.epochs);
+    let again = std::fs::read_to_string(run.join("bench.csv")).expect("bench.csv");
+    let (old_lines, new_lines): (Vec<&str>, Vec<&str>) = (bench_text.lines().collect(), again.lines().collect());
+    assert_eq!(old_lines.len(), new_lines.len());
+    for (a, b) in old_lines.iter().zip(&new_lines) {
+        if a.starts_with("bptt,burn-") {
+            assert!(b.contains("measured (median"), "burn row not measured again: {b}");
+        } else {
+            assert_eq!(a, b);
+        }
+    }
+    assert!(!run.join(".bench-burn").exists());
     let o = snnbench().args(["reproduce", "--out"]).arg(&run).output().expect("other config");
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("another config"));

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine, with the first report as early as possible:
 #   1. scripts/setup.sh installs what is missing (Mesa's lavapipe so wgpu runs without a GPU, flite and espeak-ng
-#      for speech, Slurm for the tests);
+#      for speech; Slurm, for the tests, after the first report);
 #   2. a lean build of `snnbench` (without the burn baseline: about half of a cold build) runs `snnbench reproduce`
 #      on the built-in synthetic GSC — e-prop on the emulated SpiNNaker 2, e-prop and BPTT as WGSL kernels, the
 #      memory sweep, the cost stage, the bench — and writes report.md;
@@ -15,7 +15,7 @@ cd "$(dirname "$0")"
 start=$SECONDS
 elapsed() { local s=$((SECONDS - start)); printf '%d min %02d s' $((s / 60)) $((s % 60)); }
 
-scripts/setup.sh
+scripts/setup.sh --report-only
 
 # Both passes must write the same folder: name it here unless the arguments do (snnbench's default name).
 args=("$@")
@@ -35,6 +35,7 @@ echo "quickstart: first report after $(elapsed) (every contender but the burn ba
 if [ "${QUICKSTART_LEAN:-0}" = 1 ]; then
   exit 0
 fi
+scripts/setup.sh
 echo "quickstart: building snnbench with burn, then adding the burn baseline to the same run"
 cargo build --release -p bench-harness --bin snnbench
 target/release/snnbench reproduce "${args[@]}"

@@ -4,16 +4,16 @@
 #   flite + espeak-ng                 — speech synthesis for the built-in GSC-shaped dataset (`snnbench synth`);
 #   slurm-wlm + munge                 — Slurm, for `snnbench sweep --executor slurm` on this machine
 #                                       (scripts/slurm-one-node.sh) and its test.
-# Rust itself must already be installed (rustup, rustc ≥ 1.95).
+# `--report-only` installs only what `snnbench reproduce` needs (the first three lines; the quickstart installs
+# Slurm after its first report). Rust itself must already be installed (rustup, rustc ≥ 1.95).
 set -euo pipefail
 
+packages=(mesa-vulkan-drivers libvulkan1 flite espeak-ng)
+[ "${1:-}" = --report-only ] || packages+=(slurm-wlm munge)
 need=()
-dpkg -s mesa-vulkan-drivers >/dev/null 2>&1 || need+=(mesa-vulkan-drivers)
-dpkg -s libvulkan1 >/dev/null 2>&1 || need+=(libvulkan1)
-dpkg -s flite >/dev/null 2>&1 || need+=(flite)
-dpkg -s espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
-dpkg -s slurm-wlm >/dev/null 2>&1 || need+=(slurm-wlm)
-dpkg -s munge >/dev/null 2>&1 || need+=(munge)
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+done
 
 if ((${#need[@]})); then
   if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo="sudo"; else

@@ -243,6 +243,19 @@ struct BufferSpec {
     also_uniform: bool,
 }
 
+impl BufferSpec {
+    /// The buffer's size, if the adapter can bind it (`max_bind` bytes at most).
+    fn bindable(&self, max_bind: u64) -> Result<u64, KernelError> {
+        if self.size > max_bind {
+            return Err(KernelError::Limits(format!(
+                "buffer `{}` needs {} bytes; the adapter binds at most {max_bind} (try a smaller batch or T)",
+                self.label, self.size
+            )));
+        }
+        Ok(self.size)
+    }
+}
+
 /// Every buffer [`GpuTrainer::new`] allocates for this configuration, with its exact size and role: the one place
 /// where sizes are decided.
 #[allow(clippy::too_many_arguments)]
@@ -378,6 +391,23 @@ pub fn plan_bytes(
     b
 }
 
+/// The work split a trainer runs with on `ctx` (the kernels that fit, the split clamped to the batch), after the
+/// shape checks.
+fn settle(
+    ctx: &GpuContext,
+    cfg: &NetConfig,
+    rule: Rule,
+    n_total: usize,
+    n_batch: usize,
+    t_steps: usize,
+    tuning: BpttTuning,
+) -> Result<BpttTuning, KernelError> {
+    let fits = subgroup_kernels_fit_on(cfg, ctx);
+    let tuning = tuning.clamped(n_batch).resolved(rule, n_batch, t_steps, fits);
+    check_shape(ctx, cfg, rule, n_total, n_batch, t_steps)?;
+    Ok(tuning)
+}
+
 /// The checks [`GpuTrainer::new`] makes before it allocates: a valid network, some work, workgroups the adapter
 /// allows.
 fn check_shape(
@@ -428,23 +458,15 @@ pub fn allocate_plan(
     record_spikes: bool,
     max_steps: usize,
 ) -> Result<BufferBytes, KernelError> {
-    let fits = subgroup_kernels_fit_on(cfg, ctx);
-    let tuning =
-        BpttTuning::for_adapter(ctx.info.device_type, n_batch).clamped(n_batch).resolved(rule, n_batch, t_steps, fits);
-    check_shape(ctx, cfg, rule, n_total, n_batch, t_steps)?;
+    let tuning = BpttTuning::for_adapter(ctx.info.device_type, n_batch);
+    let tuning = settle(ctx, cfg, rule, n_total, n_batch, t_steps, tuning)?;
     let lim = &ctx.limits;
     let max_bind = lim.max_storage_buffer_binding_size.min(lim.max_buffer_size);
     let mut bytes = BufferBytes::default();
     let mut held = vec![];
     let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
     for spec in buffer_plan(cfg, rule, n_total, n_batch, t_steps, record_spikes, max_steps, tuning) {
-        if spec.size > max_bind {
-            return Err(KernelError::Limits(format!(
-                "buffer `{}` needs {} bytes; the adapter binds at most {max_bind} (try a smaller batch or T)",
-                spec.label, spec.size
-            )));
-        }
-        bytes.add(spec.role, spec.size);
+        bytes.add(spec.role, spec.bindable(max_bind)?);
         held.push(ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(spec.label),
             size: spec.size,
@@ -503,9 +525,7 @@ impl GpuTrainer {
         max_steps: usize,
         tuning: BpttTuning,
     ) -> Result<Self, KernelError> {
-        let fits = subgroup_kernels_fit_on(cfg, ctx);
-        let tuning = tuning.clamped(n_batch).resolved(rule, n_batch, t_steps, fits);
-        check_shape(ctx, cfg, rule, n_total, n_batch, t_steps)?;
+        let tuning = settle(ctx, cfg, rule, n_total, n_batch, t_steps, tuning)?;
         let is_eprop = matches!(rule, Rule::Eprop(_));
         // e-prop's chunk buffers are sized for EPROP_CHUNK steps whatever T is, so its bytes do not depend on T.
         let tc = if is_eprop { EPROP_CHUNK } else { t_steps };
@@ -523,12 +543,7 @@ impl GpuTrainer {
             let spec = plan.iter().find(|b| b.label == label).ok_or_else(|| {
                 KernelError::Input(format!("internal: buffer `{label}` is missing from the buffer plan"))
             })?;
-            let size = spec.size;
-            if size > max_bind {
-                return Err(KernelError::Limits(format!(
-                    "buffer `{label}` needs {size} bytes; the adapter binds at most {max_bind} (try a smaller batch or T)"
-                )));
-            }
+            let size = spec.bindable(max_bind)?;
             bytes.add(spec.role, size);
             created += 1;
             let usage = if spec.uniform {

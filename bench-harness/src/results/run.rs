@@ -97,7 +97,7 @@ impl Lines {
             self.last = std::time::Instant::now();
             return;
         }
-        let tenth = if self.len > 0 { 10 * self.pos / self.len } else { 0 };
+        let tenth = (10 * self.pos).checked_div(self.len).unwrap_or(0);
         let since = self.last.elapsed().as_secs_f64();
         if (tenth > self.tenth && since >= 5.0) || since >= 60.0 {
             self.tenth = tenth;

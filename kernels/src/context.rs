@@ -72,11 +72,16 @@ impl GpuContext {
         // Vulkan, Metal and DX12 first; OpenGL only when none of them has an adapter (or when `WGPU_BACKEND` names
         // it). Probing GL needlessly costs time and makes EGL try a Wayland connection, whose library prints
         // "error: XDG_RUNTIME_DIR is invalid or not set" on machines without a desktop session.
+        let passes = if std::env::var_os("WGPU_BACKEND").is_some() {
+            vec![None]
+        } else {
+            vec![Some(wgpu::Backends::PRIMARY), Some(wgpu::Backends::all())]
+        };
         let mut adapters = vec![];
-        for backends in [wgpu::Backends::PRIMARY, wgpu::Backends::all()] {
+        for backends in passes {
             let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
-            if std::env::var_os("WGPU_BACKEND").is_none() {
-                desc.backends = backends;
+            if let Some(b) = backends {
+                desc.backends = b;
             }
             let instance = wgpu::Instance::new(desc);
             adapters = instance.enumerate_adapters(wgpu::Backends::all()).await;

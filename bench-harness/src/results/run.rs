@@ -42,7 +42,7 @@ pub fn git_revision() -> String {
     env!("SNNBENCH_BUILD_REV").to_string()
 }
 
-/// A command's progress: a bar when stderr is a terminal, plain dated lines when it is a file or a pipe (CI, nohup:
+/// A command's progress: a bar when stderr is a terminal, plain lines when it is a file or a pipe (CI, nohup:
 /// one line when a unit of work starts, then at most every tenth of the way or every minute, and one when it ends),
 /// nothing when quiet. Safe to advance from several threads.
 #[derive(Debug)]
@@ -138,12 +138,10 @@ pub fn duration(secs: f64) -> String {
 }
 
 impl Progress {
-    fn with<R>(&self, bar: impl FnOnce(&indicatif::ProgressBar) -> R, lines: impl FnOnce(&mut Lines)) {
+    fn with(&self, bar: impl FnOnce(&indicatif::ProgressBar), lines: impl FnOnce(&mut Lines)) {
         match &self.0 {
             Inner::Hidden => {}
-            Inner::Bar(b) => {
-                bar(b);
-            }
+            Inner::Bar(b) => bar(b),
             Inner::Lines(m) => lines(&mut m.lock().unwrap_or_else(|p| p.into_inner())),
         }
     }

@@ -10,7 +10,7 @@ if [ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ]; then
 fi
 {
   nvidia-smi --query-gpu=name,driver_version,power.limit,memory.total,clocks.max.sm --format=csv
-  for t in parity_gradients parity_training gpu_memory gpu_context; do
+  for t in parity_gradients contender_training gpu_memory gpu_context; do
     [ -x ".devbin/$t" ] && timeout 120 ".devbin/$t" --test-threads 1 > "$OUT/test-$t.log" 2>&1
     echo "test $t rc=$? $(grep -E '^test result' "$OUT/test-$t.log" | tail -1)"
   done

@@ -10,7 +10,7 @@ grep -qx '/.devbin/' .git/info/exclude 2>/dev/null || echo /.devbin/ >> .git/inf
 grep -qx '/.gl/' .git/info/exclude 2>/dev/null || echo /.gl/ >> .git/info/exclude
 cargo build --release -p bench-harness --bin snnbench
 # DEVICE_TESTS: which GPU test binaries travel (each is 4–10 MB of the 64 MiB the device tool carries).
-export DEVICE_TESTS=${DEVICE_TESTS:-parity_gradients parity_training gpu_memory gpu_context}
+export DEVICE_TESTS=${DEVICE_TESTS:-parity_gradients contender_training gpu_memory gpu_context}
 cargo test --release -p tests --no-run --message-format=json 2>/dev/null \
   | python3 -c 'import json,os,sys
 want=os.environ["DEVICE_TESTS"].split()

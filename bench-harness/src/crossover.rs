@@ -79,7 +79,7 @@ impl MapCell {
 
 /// The GPU bytes (buffers + the batch's inputs) of `rule` for `net` at `batch` × `t_steps` on a discrete GPU.
 pub fn gpu_bytes(net: &NetConfig, rule: Rule, batch: usize, t_steps: usize) -> u64 {
-    let b = kernels::plan_bytes(net, rule, batch, batch, t_steps, false, 1, wgpu::DeviceType::DiscreteGpu);
+    let b = kernels::plan_bytes(&kernels::TrainerConfig::new(net, rule, batch, t_steps), wgpu::DeviceType::DiscreteGpu);
     b.total() + b.input
 }
 

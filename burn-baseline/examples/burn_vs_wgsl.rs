@@ -21,7 +21,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let adam_cfg = AdamConfig::default();
     let opts = BpttOptions::default();
     let ctx = kernels::GpuContext::new(None)?;
-    let tr = kernels::GpuTrainer::new(&ctx, &cfg, Rule::Bptt(opts), batch, batch, t, false, steps)?;
+    let tr = kernels::GpuTrainer::new(
+        &ctx,
+        &kernels::TrainerConfig::new(&cfg, Rule::Bptt(opts), batch, t).with_max_steps(steps),
+    )?;
     tr.upload_batch(&x, &y)?;
     tr.set_params(&p0)?;
     tr.set_adam(&AdamState::like(&p0))?;

@@ -1,7 +1,7 @@
 //! GPU buffer accounting: e-prop's bytes (input excluded) do not depend on T; BPTT's history is exactly linear in
 //! T; `bench-train --json` carries the contract keys.
 
-use kernels::GpuTrainer;
+use kernels::{GpuTrainer, TrainerConfig};
 use models::{NetConfig, Rule, TraceVariant, bptt::BpttOptions};
 use tests::{gpu, snnbench};
 
@@ -9,7 +9,7 @@ use tests::{gpu, snnbench};
 fn eprop_bytes_are_flat_in_t_and_bptt_history_is_linear() {
     let ctx = gpu();
     let cfg = NetConfig::default();
-    let bytes = |rule, t| GpuTrainer::new(&ctx, &cfg, rule, 4, 4, t, false, 1).expect("trainer").bytes();
+    let bytes = |rule, t| GpuTrainer::new(&ctx, &TrainerConfig::new(&cfg, rule, 4, t)).expect("trainer").bytes();
     let e = Rule::Eprop(TraceVariant::Authors);
     let b = Rule::Bptt(BpttOptions::default());
     // e-prop: constant in T within each kernel path — T ≤ TC (one chunk; on a CPU adapter the subgroup path with no
@@ -17,10 +17,10 @@ fn eprop_bytes_are_flat_in_t_and_bptt_history_is_linear() {
     let tc = kernels::trainer::EPROP_CHUNK;
     for ts in [vec![25, tc], vec![tc + 1, 250, 1000]] {
         let first = bytes(e, ts[0]);
-        let path = kernels::eprop_kernel_path(&cfg, 4, ts[0], &ctx);
+        let path = kernels::eprop_kernel_path(&TrainerConfig::new(&cfg, e, 4, ts[0]), &ctx);
         for &t in &ts[1..] {
             let et = bytes(e, t);
-            assert_eq!(kernels::eprop_kernel_path(&cfg, 4, t, &ctx), path);
+            assert_eq!(kernels::eprop_kernel_path(&TrainerConfig::new(&cfg, e, 4, t), &ctx), path);
             assert_eq!(et.total(), first.total(), "e-prop bytes at T = {t} vs T = {} ({path})", ts[0]);
             assert_eq!(et.history, 0);
             assert!(et.input > first.input, "the input grows with T");
@@ -92,12 +92,65 @@ fn planned_bytes_equal_allocated_bytes() {
         for (n_total, n_batch, t, record) in
             [(4, 4, 25, false), (7, 3, 217, true), (16, 16, 100, false), (1, 1, 1000, true)]
         {
-            let tr = GpuTrainer::new(&ctx, &cfg, rule, n_total, n_batch, t, record, 5).expect("trainer");
-            let planned = kernels::plan_bytes(&cfg, rule, n_total, n_batch, t, record, 5, ctx.info.device_type);
+            let mut shape = TrainerConfig::new(&cfg, rule, n_batch, t).with_resident(n_total).with_max_steps(5);
+            shape.record_spikes = record;
+            let tr = GpuTrainer::new(&ctx, &shape).expect("trainer");
+            let planned = kernels::plan_bytes(&shape, ctx.info.device_type);
             assert_eq!(planned, tr.bytes(), "{} B {n_total} N {n_batch} T {t}", rule.name());
-            let allocated =
-                kernels::allocate_plan(&ctx, &cfg, rule, n_total, n_batch, t, record, 5).expect("allocation");
+            let allocated = kernels::allocate_plan(&ctx, &shape).expect("allocation");
             assert_eq!(allocated, tr.bytes(), "{} B {n_total} N {n_batch} T {t} allocated", rule.name());
+        }
+    }
+}
+
+/// The trainer's bytes against formulas written from what each rule must keep, not from the buffer plan: BPTT's
+/// history is, per sample and step, z, ψ, the threshold A and dv (N_RECP = N_REC rounded up to 4 floats each), a
+/// spike-time list entry per neuron, and on the general kernels the input current; e-prop's state does not grow with
+/// T: its chunked path holds ε^a and E per synapse and sample, its one-chunk path nothing per synapse. Weights and optimiser: W, its gradient,
+/// Adam m and v, plus small fixed scratch.
+#[test]
+fn trainer_bytes_match_formulas() {
+    let ctx = gpu();
+    let f = 4u64;
+    for cfg in [NetConfig::default(), NetConfig { n_in: 13, n_rec: 37, n_out: 5, ..NetConfig::default() }] {
+        let (n_in, n_rec) = (cfg.n_in as u64, cfg.n_rec as u64);
+        let n_recp = n_rec.div_ceil(4) * 4;
+        let n_w = cfg.n_weights() as u64;
+        for (n, t) in [(4u64, 100u64), (3, 37), (2, 250)] {
+            let build = |rule| {
+                let tr =
+                    GpuTrainer::new(&ctx, &TrainerConfig::new(&cfg, rule, n as usize, t as usize)).expect("trainer");
+                let sg = tr.gradient_kernels().contains(&"alif_forward_sg");
+                (tr.bytes(), sg)
+            };
+            let what = format!("{}→{} N {n} T {t}", cfg.n_in, cfg.n_rec);
+            let (b, sg) = build(Rule::Bptt(BpttOptions::default()));
+            let per_step = 4 * n_recp + n_rec + if sg { 0 } else { n_recp };
+            assert_eq!(b.history, f * n * t * per_step, "{what}: BPTT history (subgroup kernels: {sg})");
+            assert!(b.weights_optimizer >= 4 * f * n_w, "{what}: W, grad, m, v");
+            assert_eq!(b.input, f * n * t * n_in + f * n + 16, "{what}: x, y and one chunk descriptor");
+            let (e, sg) = build(Rule::Eprop(TraceVariant::Authors));
+            assert_eq!(e.history, 0, "{what}: e-prop keeps no history");
+            // Per sample, whatever the path: the neuron state (v, A, ψ-carry, refractory, input: 5·N_RECP), the spikes
+            // entering the chunk (N_RECP) and the readout record (2·N_REC + 2·N_OUT + the loss).
+            let n_out = cfg.n_out as u64;
+            let per_sample = 6 * n_recp + 2 * n_rec + 2 * n_out + 1;
+            let tc = kernels::trainer::EPROP_CHUNK as u64;
+            let want = if sg {
+                // One chunk: z, ψ and the adjoint dv per step (N_RECP each) and a spike-time list entry per neuron
+                // and step, over the chunk's TC steps, with each neuron's spike count; the input current is computed
+                // in place and e-prop needs no threshold record (two 4-byte placeholders).
+                f * n * (per_sample + tc * (3 * n_recp + n_rec) + n_rec) + 8
+            } else {
+                // Chunked traces: ε^a and E per synapse (2·(N_IN + N_REC)·N_RECP), the carried ε^v and z̄ of the
+                // presynaptic side (2·(N_IN + N_REC)), per chunk step the input current, z and ψ (3·N_RECP), the
+                // per-step coefficients (2·(TC + 1)·N_RECP and 2·N_RECP) and the event list (N_REC·TC + N_REC); three
+                // 4-byte placeholders (threshold record, spike lists) the shared forward binds.
+                let synapse = 2 * (n_in + n_rec) * n_recp + 2 * (n_in + n_rec);
+                let chunk = 3 * tc * n_recp + 2 * (tc + 1) * n_recp + 2 * n_recp + n_rec * tc + n_rec;
+                f * n * (per_sample + synapse + chunk) + 12
+            };
+            assert_eq!(e.per_sample_state, want, "{what}: e-prop per-sample state (one chunk: {sg}) {e:?}");
         }
     }
 }

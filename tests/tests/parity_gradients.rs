@@ -1,11 +1,15 @@
 //! GPU (WGSL on wgpu; lavapipe in CI) against the CPU reference: whole-batch gradients of both rules and all their
-//! variants, which exercises eprop_train + eprop_assemble + loss_reduce and bptt_forward + bptt_backward +
-//! bptt_weight_grads + loss_reduce. Same weights and inputs; spikes must be identical (flips are listed);
-//! gradients within the named tolerances of max|g|.
+//! variants: the general family (input_projection + alif_forward, then eprop_coeffs + eprop_traces + eprop_assemble
+//! or bptt_backward + bptt_weight_grads + bptt_grad_reduce) and the subgroup family (pack_weights + alif_forward_sg,
+//! then eprop_backward_sg or bptt_backward_sg, + bptt_weight_grads + bptt_grad_reduce), each with readout_grads and
+//! loss_reduce. Every case runs under both kernel families — the general kernels, and the
+//! subgroup kernels wherever they can run (always on lavapipe; asserted) — with the adapter's default work split and
+//! no `SNNBENCH_*` override. Same weights and inputs; spikes must be identical (flips are listed); gradients per
+//! tensor within the named tolerances of that tensor's max|g|.
 
-use kernels::GpuTrainer;
+use kernels::{BpttTuning, GpuTrainer, TrainerConfig};
 use models::{NetConfig, Rule, TraceVariant, bptt::BpttOptions, compute_grads};
-use tests::{assert_close, assert_close_per_tensor, flat32, gpu, random_case_shaped, spike_flips, tol};
+use tests::{assert_close, assert_close_per_tensor, gpu, random_case_shaped, spike_flips, tol};
 
 const L2: f64 = 1e-5;
 
@@ -13,39 +17,73 @@ fn rules() -> [(&'static str, Rule, f64); 4] {
     [
         ("eprop authors", Rule::Eprop(TraceVariant::Authors), tol::EPROP_F32),
         ("eprop aligned", Rule::Eprop(TraceVariant::Aligned), tol::EPROP_F32),
-        ("bptt", Rule::Bptt(BpttOptions::default()), tol::BPTT_F32),
-        ("bptt detach-reset", Rule::Bptt(BpttOptions { detach_reset: true, stop_recurrent: false }), tol::BPTT_F32),
+        ("bptt", Rule::Bptt(BpttOptions::default()), tol::BPTT_F32_PER_TENSOR),
+        (
+            "bptt detach-reset",
+            Rule::Bptt(BpttOptions { detach_reset: true, stop_recurrent: false }),
+            tol::BPTT_F32_PER_TENSOR,
+        ),
     ]
 }
 
+/// A trainer for `rule` on `cfg` recording spikes, with the adapter type's default work split (never the
+/// `SNNBENCH_*` overrides) and the subgroup kernel family asked for or not. Returns it with the family that ran.
+fn trainer(
+    ctx: &kernels::GpuContext,
+    cfg: &NetConfig,
+    rule: Rule,
+    batch: usize,
+    t_steps: usize,
+    subgroup: bool,
+) -> (GpuTrainer, &'static str) {
+    let tuning = BpttTuning { subgroup_kernels: subgroup, ..BpttTuning::defaults(ctx.info.device_type, batch) };
+    let config = TrainerConfig::new(cfg, rule, batch, t_steps).with_spike_record();
+    let tr = GpuTrainer::with_tuning(ctx, &config, tuning).expect("trainer");
+    let ran = tr.gradient_kernels();
+    let sg = ran.contains(&"alif_forward_sg");
+    assert!(subgroup || !sg, "the subgroup kernels ran although not asked for: {ran:?}");
+    // Where they should run they must: asked for, fitting this adapter, and (e-prop) T within one chunk, with every
+    // invocation inside the loop budget. On lavapipe (CI) the paper-sized networks always fit.
+    let fits = kernels::subgroup_kernels_fit_on(cfg, ctx);
+    if ctx.info.device_type == kernels::wgpu::DeviceType::Cpu && cfg.n_rec <= 128 {
+        assert!(fits, "a CPU adapter must fit the subgroup kernels for {}→{}", cfg.n_in, cfg.n_rec);
+    }
+    let expected = tuning.clamped(batch).resolved(rule, batch, t_steps, fits).subgroup_kernels;
+    assert_eq!(sg, expected, "subgroup kernels ran: {sg}, expected {expected} ({ran:?})");
+    (tr, if sg { "subgroup kernels" } else { "general kernels" })
+}
+
+/// Every rule, under both kernel families (the subgroup family only where it can run: see [`trainer`]).
 fn check(cfg: &NetConfig, batch: usize, t_steps: usize, seed: u64) {
     let ctx = gpu();
     let (p, data) = random_case_shaped(cfg, batch, t_steps, seed);
     for (name, rule, tolerance) in rules() {
-        let what = format!("{name}, {}→{}→{}, B = {batch}, T = {t_steps}", cfg.n_in, cfg.n_rec, cfg.n_out);
         let cpu = compute_grads::<f32>(cfg, &p, &data.as_batch(), rule, L2).expect("cpu");
-        let tr = GpuTrainer::new(&ctx, cfg, rule, batch, batch, t_steps, true, 1).expect("trainer");
-        tr.upload_batch(&data.x, &data.y).expect("upload");
-        tr.set_params(&p).expect("params");
-        let g = tr.grads(L2).expect("gpu grads");
-        let flips = spike_flips(&cpu.spikes, &g.spikes);
-        assert!(flips.is_empty(), "{what}: {} spike flips at {:?}", flips.len(), &flips[..flips.len().min(5)]);
-        assert!(cpu.spikes.contains(&1), "{what}: no spikes, the case does not test the network");
-        for (n, a, b) in [
-            ("g_in", &g.grads.w_in, &cpu.grads.w_in),
-            ("g_rec", &g.grads.w_rec, &cpu.grads.w_rec),
-            ("g_out", &g.grads.w_out, &cpu.grads.w_out),
-        ] {
-            let a: Vec<f64> = a.iter().map(|&v| v as f64).collect();
-            let b: Vec<f64> = b.iter().map(|&v| v as f64).collect();
-            let worst = assert_close(&format!("{what} {n}"), &a, &b, tolerance);
-            eprintln!("{what} {n}: max error {worst:.2e} of max|g|");
+        let mut families = vec![];
+        for subgroup in [false, true] {
+            let (tr, family) = trainer(&ctx, cfg, rule, batch, t_steps, subgroup);
+            if families.contains(&family) {
+                continue;
+            }
+            families.push(family);
+            let what =
+                format!("{name}, {}→{}→{}, B = {batch}, T = {t_steps}, {family}", cfg.n_in, cfg.n_rec, cfg.n_out);
+            tr.upload_batch(&data.x, &data.y).expect("upload");
+            tr.set_params(&p).expect("params");
+            let g = tr.grads(L2).expect("gpu grads");
+            let flips = spike_flips(&cpu.spikes, &g.spikes);
+            assert!(flips.is_empty(), "{what}: {} spike flips at {:?}", flips.len(), &flips[..flips.len().min(5)]);
+            assert!(cpu.spikes.contains(&1), "{what}: no spikes, the case does not test the network");
+            let worst = assert_close_per_tensor(&what, &g.grads, &cpu.grads, tolerance);
+            eprintln!(
+                "{what}: max error {:.2e} {:.2e} {:.2e} of max|g| (g_in, g_rec, g_out)",
+                worst[0], worst[1], worst[2]
+            );
+            let lg: Vec<f64> = g.logits.iter().map(|&v| v as f64).collect();
+            let lc: Vec<f64> = cpu.logits.iter().map(|&v| v as f64).collect();
+            assert_close(&format!("{what} logits"), &lg, &lc, 1e-5);
+            assert_close(&format!("{what} loss"), &[g.loss as f64], &[cpu.loss as f64], 1e-6);
         }
-        let lg: Vec<f64> = g.logits.iter().map(|&v| v as f64).collect();
-        let lc: Vec<f64> = cpu.logits.iter().map(|&v| v as f64).collect();
-        assert_close(&format!("{what} logits"), &lg, &lc, 1e-5);
-        assert_close(&format!("{what} loss"), &[g.loss as f64], &[cpu.loss as f64], 1e-6);
-        let _ = flat32(&p);
     }
 }
 
@@ -107,8 +145,9 @@ fn bptt_every_work_split() {
         .into_iter()
         .chain(splits_sg.map(|c| (c, true)));
     for ((spw, splits), sg) in cases {
-        let tuning = kernels::BpttTuning { samples_per_workgroup: spw, grad_splits: splits, subgroup_kernels: sg };
-        let tr = GpuTrainer::with_tuning(&ctx, &cfg, rule, batch, batch, 60, true, 1, tuning).expect("trainer");
+        let tuning = BpttTuning { samples_per_workgroup: spw, grad_splits: splits, subgroup_kernels: sg };
+        let config = TrainerConfig::new(&cfg, rule, batch, 60).with_spike_record();
+        let tr = GpuTrainer::with_tuning(&ctx, &config, tuning).expect("trainer");
         let kernels_run = tr.gradient_kernels();
         let ran_sg = kernels_run.contains(&"bptt_backward_sg");
         assert_eq!(
@@ -153,9 +192,9 @@ fn eprop_both_kernel_paths() {
         let rule = Rule::Eprop(variant);
         let cpu = compute_grads::<f32>(&cfg, &p, &data.as_batch(), rule, L2).expect("cpu");
         for sg in [false, true] {
-            let tuning = kernels::BpttTuning { samples_per_workgroup: 1, grad_splits: 4, subgroup_kernels: sg };
-            let tr =
-                GpuTrainer::with_tuning(&ctx, &cfg, rule, batch, batch, t_steps, true, 1, tuning).expect("trainer");
+            let tuning = BpttTuning { samples_per_workgroup: 1, grad_splits: 4, subgroup_kernels: sg };
+            let config = TrainerConfig::new(&cfg, rule, batch, t_steps).with_spike_record();
+            let tr = GpuTrainer::with_tuning(&ctx, &config, tuning).expect("trainer");
             let ran = tr.gradient_kernels();
             let ran_sg = ran.contains(&"eprop_backward_sg");
             assert_eq!(ran_sg, ran.contains(&"alif_forward_sg"), "{ran:?}");

@@ -3,25 +3,16 @@
 //! trainer, the state only when it is set from the host.
 
 use anyhow::{Context, Result};
+use kernels::TrainerConfig;
 use models::{AdamState, GradOutput, NetConfig, Params, Rule};
 
 use super::{Contender, Data, Kind, Minibatches, StepConfig, Trained, zero_state};
-
-/// What a trainer was built for.
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Shape {
-    rule: Rule,
-    n_total: usize,
-    batch: usize,
-    record_spikes: bool,
-    max_steps: usize,
-}
 
 /// The WGSL kernels on one adapter.
 pub struct Wgpu {
     cfg: NetConfig,
     ctx: kernels::GpuContext,
-    trainer: Option<(Shape, kernels::GpuTrainer)>,
+    trainer: Option<kernels::GpuTrainer>,
     /// The state on the host while no trainer holds it (or after it was read back).
     host: Option<(Params<f32>, AdamState<f32>)>,
     x: Vec<f32>,
@@ -40,38 +31,31 @@ impl Wgpu {
         Self { cfg: cfg.clone(), ctx, trainer: None, host: Some(zero_state(cfg)), x: vec![], y: vec![], t_steps: 0 }
     }
 
-    /// A trainer of `want`'s shape holding the current state and the resident set.
-    fn trainer(&mut self, want: Shape) -> Result<&kernels::GpuTrainer> {
-        let fits = self.trainer.as_ref().is_some_and(|(s, _)| {
-            s.rule == want.rule
-                && s.n_total == want.n_total
-                && s.batch == want.batch
-                && s.record_spikes == want.record_spikes
-                && s.max_steps >= want.max_steps
+    /// Minibatches of `batch` drawn from the resident set, with room for `max_steps` losses.
+    fn config(&self, rule: Rule, batch: usize, max_steps: usize) -> TrainerConfig {
+        TrainerConfig::new(&self.cfg, rule, batch, self.t_steps).with_resident(self.y.len()).with_max_steps(max_steps)
+    }
+
+    /// A trainer for `want` (or one with room for more losses) holding the current state and the resident set.
+    fn trainer(&mut self, want: TrainerConfig) -> Result<&kernels::GpuTrainer> {
+        let fits = self.trainer.as_ref().is_some_and(|tr| {
+            let has = tr.config();
+            *has == TrainerConfig { max_steps: has.max_steps, ..want.clone() } && has.max_steps >= want.max_steps
         });
         if !fits {
             let state = self.take_state()?;
-            let tr = kernels::GpuTrainer::new(
-                &self.ctx,
-                &self.cfg,
-                want.rule,
-                want.n_total,
-                want.batch,
-                self.t_steps,
-                want.record_spikes,
-                want.max_steps.max(1),
-            )?;
+            let tr = kernels::GpuTrainer::new(&self.ctx, &want)?;
             tr.upload_batch(&self.x, &self.y)?;
             tr.set_params(&state.0)?;
             tr.set_adam(&state.1)?;
             tr.wait()?;
-            self.trainer = Some((want, tr));
+            self.trainer = Some(tr);
         } else if let Some((p, a)) = self.host.take() {
-            let (_, tr) = self.trainer.as_ref().context("internal: no trainer")?;
+            let tr = self.trainer.as_ref().context("internal: no trainer")?;
             tr.set_params(&p)?;
             tr.set_adam(&a)?;
         }
-        Ok(&self.trainer.as_ref().context("internal: no trainer")?.1)
+        self.trainer.as_ref().context("internal: no trainer")
     }
 
     /// The state, from the host copy or read back from the trainer.
@@ -79,7 +63,7 @@ impl Wgpu {
         if let Some(s) = self.host.take() {
             return Ok(s);
         }
-        let (_, tr) = self.trainer.as_ref().context("internal: neither a host state nor a trainer")?;
+        let tr = self.trainer.as_ref().context("internal: neither a host state nor a trainer")?;
         Ok((tr.params()?, tr.adam_state()?))
     }
 }
@@ -103,7 +87,7 @@ impl Contender for Wgpu {
         match &self.host {
             Some((p, a)) => Ok((p.clone(), a.clone())),
             None => {
-                let (_, tr) = self.trainer.as_ref().context("internal: no trainer")?;
+                let tr = self.trainer.as_ref().context("internal: no trainer")?;
                 Ok((tr.params()?, tr.adam_state()?))
             }
         }
@@ -119,7 +103,7 @@ impl Contender for Wgpu {
             self.trainer = None;
         }
         (self.x, self.y, self.t_steps) = (data.x.to_vec(), data.y.to_vec(), data.t_steps);
-        if let Some((_, tr)) = &self.trainer {
+        if let Some(tr) = &self.trainer {
             tr.upload_batch(&self.x, &self.y)?;
             tr.wait()?;
         }
@@ -127,14 +111,7 @@ impl Contender for Wgpu {
     }
 
     fn train(&mut self, mb: Minibatches, step: &StepConfig) -> Result<Trained> {
-        let n_total = self.y.len();
-        let tr = self.trainer(Shape {
-            rule: step.rule,
-            n_total,
-            batch: mb.batch,
-            record_spikes: false,
-            max_steps: mb.steps,
-        })?;
+        let tr = self.trainer(self.config(step.rule, mb.batch, mb.steps))?;
         let (losses, timing) = tr.train(mb.first, mb.steps, step.lr, step.l2, &step.adam_config())?;
         tr.wait()?;
         Ok(Trained { losses, gpu_time_s: timing.gpu_time_s, activity: None })
@@ -142,13 +119,12 @@ impl Contender for Wgpu {
 
     fn grads(&mut self, step: &StepConfig) -> Result<GradOutput<f32>> {
         let n = self.y.len();
-        let tr = self.trainer(Shape { rule: step.rule, n_total: n, batch: n, record_spikes: true, max_steps: 1 })?;
+        let tr = self.trainer(self.config(step.rule, n, 1).with_spike_record())?;
         Ok(tr.grads(step.l2)?)
     }
 
     fn prepare(&mut self, mb: Minibatches, step: &StepConfig) -> Result<()> {
-        let n_total = self.y.len();
-        self.trainer(Shape { rule: step.rule, n_total, batch: mb.batch, record_spikes: false, max_steps: mb.steps })?;
+        self.trainer(self.config(step.rule, mb.batch, mb.steps))?;
         Ok(())
     }
 
@@ -165,12 +141,11 @@ impl Contender for Wgpu {
     }
 
     fn gpu_bytes(&self) -> Option<kernels::BufferBytes> {
-        self.trainer.as_ref().map(|(_, tr)| tr.bytes())
+        self.trainer.as_ref().map(|tr| tr.bytes())
     }
 
     fn profile_step(&mut self, step: &StepConfig, batch: usize) -> Result<Option<Vec<(String, f64)>>> {
-        let n_total = self.y.len();
-        let tr = self.trainer(Shape { rule: step.rule, n_total, batch, record_spikes: false, max_steps: 1 })?;
+        let tr = self.trainer(self.config(step.rule, batch, 1))?;
         let p = tr.profile_step(step.lr, step.l2, &step.adam_config())?;
         Ok(p.map(|v| v.into_iter().map(|(k, t)| (k.to_string(), t)).collect()))
     }

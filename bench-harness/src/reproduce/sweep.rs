@@ -48,10 +48,11 @@ pub fn run(cfg: &ReproduceConfig, info: &RunInfo, ctx: &kernels::GpuContext) -> 
                     bar.abandon();
                     return Err(super::Interrupted(info.out.display().to_string()).into());
                 }
-                let planned = kernels::plan_bytes(&net, rule, n, n, steps, false, 1, ctx.info.device_type);
+                let shape = kernels::TrainerConfig::new(&net, rule, n, steps);
+                let planned = kernels::plan_bytes(&shape, ctx.info.device_type);
                 let (bytes, source, mut note) = if steps <= cfg.sweep.allocate_up_to_t {
                     // The trainer's buffers, allocated on the adapter without compiling its kernels.
-                    match kernels::allocate_plan(ctx, &net, rule, n, n, steps, false, 1) {
+                    match kernels::allocate_plan(ctx, &shape) {
                         Ok(b) => (b, "measured (buffers allocated on the adapter)", String::new()),
                         Err(e) => (planned, "modelled (buffer plan)", format!("not allocated: {e}")),
                     }
@@ -64,7 +65,7 @@ pub fn run(cfg: &ReproduceConfig, info: &RunInfo, ctx: &kernels::GpuContext) -> 
                 };
                 // e-prop's bytes are constant in T within each of its two kernel paths; say which one this row is.
                 if alg == "eprop" {
-                    let path = kernels::eprop_kernel_path(&net, n, steps, ctx);
+                    let path = kernels::eprop_kernel_path(&shape, ctx);
                     note = if note.is_empty() { path.to_string() } else { format!("{path}; {note}") };
                 }
                 t.push(vec![

@@ -403,8 +403,10 @@ pub fn run_training(
         };
         bar.abandon();
         let device_type = ctx.map_or(wgpu::DeviceType::Cpu, |c| c.info.device_type);
-        let needed =
-            kernels::trainer::plan_bytes(net, spec.rule, resident.max(batch), batch, t, false, steps, device_type);
+        let shape = kernels::TrainerConfig::new(net, spec.rule, batch, t)
+            .with_resident(resident.max(batch))
+            .with_max_steps(steps);
+        let needed = kernels::plan_bytes(&shape, device_type);
         let mut fit = Table::new(&FIT_COLUMNS);
         let mut row = identity(spec, batch, t);
         row.extend([

@@ -1,0 +1,339 @@
+//! Building a trainer: the buffers from the plan, the pipelines of one rule's kernel family, and the dispatch graph
+//! of one training step (forward chunks, gradient kernels, loss, Adam) recorded once and replayed per step.
+
+use super::{
+    ChunkInfo, Dispatch, GpuTrainer, TrainerConfig,
+    plan::{BufferBytes, buffer_plan, chunk_info_bytes, settle},
+    tuning::BpttTuning,
+};
+use crate::{
+    GpuContext, KernelError,
+    shaders::{Kernel, Variant, n_rec_padded, pipeline},
+};
+use models::{Rule, TraceVariant};
+
+impl GpuTrainer {
+    /// Allocates the buffers of `config` (minibatches of N drawn from B resident samples of length T, room for the
+    /// losses of `max_steps` steps per [`GpuTrainer::train`] call, optionally a spike record), builds its kernels
+    /// with the adapter type's default work split ([`BpttTuning::for_adapter`]) and records one training step.
+    pub fn new(ctx: &GpuContext, config: &TrainerConfig) -> Result<Self, KernelError> {
+        Self::with_tuning(ctx, config, BpttTuning::for_adapter(ctx.info.device_type, config.n_batch))
+    }
+
+    /// [`GpuTrainer::new`] with the work split and kernel family given explicitly (tests use it to cover every split
+    /// and both kernel families on any adapter; a family that cannot run here falls back as in `new`).
+    pub fn with_tuning(ctx: &GpuContext, config: &TrainerConfig, tuning: BpttTuning) -> Result<Self, KernelError> {
+        let tuning = settle(ctx, config, tuning)?;
+        let (cfg, rule, n_batch, t_steps) = (&config.net, config.rule, config.n_batch, config.t_steps);
+        let is_eprop = config.is_eprop();
+        // e-prop's chunk buffers are sized for EPROP_CHUNK steps whatever T is, so its bytes do not depend on T.
+        let tc = config.chunk_steps();
+        let n_chunks = t_steps.div_ceil(tc);
+        let lim = &ctx.limits;
+        let device = ctx.device.clone();
+        let queue = ctx.queue.clone();
+        let plan = buffer_plan(config, tuning);
+        let max_bind = lim.max_storage_buffer_binding_size.min(lim.max_buffer_size);
+        let mut bytes = BufferBytes::default();
+        let mut created = 0usize;
+        // Every buffer is created from the plan, so `bytes` is the plan's total by construction (and `plan_bytes`
+        // tells what a configuration needs without a device).
+        let mut make = |label: &str| -> Result<wgpu::Buffer, KernelError> {
+            let spec = plan.iter().find(|b| b.label == label).ok_or_else(|| {
+                KernelError::Input(format!("internal: buffer `{label}` is missing from the buffer plan"))
+            })?;
+            let size = spec.bindable(max_bind)?;
+            bytes.add(spec.role, size);
+            created += 1;
+            let usage = if spec.uniform {
+                wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST
+            } else if spec.also_uniform {
+                wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_SRC
+            } else {
+                wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC
+            };
+            Ok(device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(spec.label),
+                size,
+                usage,
+                mapped_at_creation: false,
+            }))
+        };
+        let dims = make("dims")?;
+        let x = make("x")?;
+        let y = make("y")?;
+        let w = make("w")?;
+        let grad = make("grad")?;
+        let m = make("adam_m")?;
+        let v = make("adam_v")?;
+        let counters = make("counters")?;
+        let losses = make("losses")?;
+        let sample_out = make("sample_out")?;
+        let state = make("state")?;
+        let z_start = make("z_start")?;
+        let cur_in = make("cur_in")?;
+        let z_c = make("z_c")?;
+        let psi_c = make("psi_c")?;
+        let thr_c = make("thr_c")?;
+        let spikes = make("spikes")?;
+        let spike_t = make("spike_t")?;
+        let n_spikes = make("n_spikes")?;
+        let (n_in, n_rec, n_out) = (cfg.n_in as u64, cfg.n_rec as u64, cfg.n_out as u64);
+        let n_pre = n_in + n_rec;
+
+        let sg = tuning.subgroup_kernels;
+        let var = match rule {
+            // On the subgroup kernels e-prop's one chunk is the whole sequence (T ≤ TC): the kernels shared with
+            // BPTT index its buffers by T.
+            Rule::Eprop(t) if sg => Variant {
+                trace_aligned: t == TraceVariant::Aligned,
+                chunk: t_steps,
+                grad_splits: tuning.grad_splits,
+                subgroup_size: ctx.info.subgroup_min_size,
+                dense_in_backward: true,
+                eprop_grads: true,
+                ..Variant::default()
+            },
+            Rule::Eprop(t) => Variant { trace_aligned: t == TraceVariant::Aligned, chunk: tc, ..Variant::default() },
+            Rule::Bptt(o) => Variant {
+                detach_reset: o.detach_reset,
+                stop_recurrent: o.stop_recurrent,
+                chunk: tc,
+                store_thr: true,
+                samples_per_workgroup: tuning.samples_per_workgroup,
+                grad_splits: tuning.grad_splits,
+                subgroup_size: if tuning.subgroup_kernels { ctx.info.subgroup_min_size } else { 0 },
+                dense_in_backward: tuning.subgroup_kernels,
+                ..Variant::default()
+            },
+        };
+        let chunks: Vec<wgpu::Buffer> = (0..n_chunks)
+            .map(|c| {
+                let t0 = c * tc;
+                let info = ChunkInfo {
+                    t0: t0 as u32,
+                    tc: (tc.min(t_steps - t0)) as u32,
+                    index: c as u32,
+                    last: u32::from(c + 1 == n_chunks),
+                };
+                let b = device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("chunk"),
+                    size: std::mem::size_of::<ChunkInfo>() as u64,
+                    usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                });
+                queue.write_buffer(&b, 0, bytemuck::bytes_of(&info));
+                b
+            })
+            .collect();
+        let chunk_len = |c: usize| tc.min(t_steps - c * tc);
+
+        let make_dispatch =
+            |kernel: Kernel, bufs: &[&wgpu::Buffer], groups: (u32, u32)| -> Result<Dispatch, KernelError> {
+                if kernel.is_unrolled() {
+                    tracing::info!(
+                        kernel = kernel.stem(),
+                        "building the unrolled kernel for this network (≈ 20 s on lavapipe the first time; the driver \
+                         caches it)"
+                    );
+                }
+                let pipeline = pipeline(&device, kernel, cfg, var)?;
+                let entries: Vec<wgpu::BindGroupEntry> = bufs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() })
+                    .collect();
+                let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+                let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some(kernel.stem()),
+                    layout: &pipeline.get_bind_group_layout(0),
+                    entries: &entries,
+                });
+                if let Some(err) = pollster::block_on(scope.pop()) {
+                    return Err(KernelError::Shader { stem: kernel.stem(), message: format!("bind group: {err}") });
+                }
+                Ok(Dispatch { stem: kernel.stem(), pipeline, bind_group, groups })
+            };
+        let nb32 = n_batch as u32;
+        let pre_tiles = (n_pre as u32).div_ceil(8);
+        let weight_groups = (cfg.n_weights() as u32).div_ceil(256);
+        let mut gradient = Vec::new();
+        let forward = |gradient: &mut Vec<Dispatch>, c: usize| -> Result<(), KernelError> {
+            let ch = &chunks[c];
+            let tiles = (n_batch * chunk_len(c)).div_ceil(16) as u32;
+            gradient.push(make_dispatch(
+                Kernel::InputProjection,
+                &[&dims, ch, &x, &w, &cur_in, &counters, &w],
+                (tiles, 1),
+            )?);
+            gradient.push(make_dispatch(
+                Kernel::AlifForward,
+                &[
+                    &dims,
+                    ch,
+                    &y,
+                    &w,
+                    &cur_in,
+                    &z_c,
+                    &thr_c,
+                    &psi_c,
+                    &state,
+                    &z_start,
+                    &sample_out,
+                    &spikes,
+                    &counters,
+                    &spike_t,
+                    &n_spikes,
+                ],
+                (nb32, 1),
+            )?);
+            Ok(())
+        };
+        // The recurrent (and, without the subgroup backward, the dense) weight-gradient sums from dv and the spike
+        // lists, then the fixed-order reduction: shared by BPTT and by e-prop on the subgroup kernels.
+        let weight_grads = |gradient: &mut Vec<Dispatch>, dv: &wgpu::Buffer, grad_parts: &wgpu::Buffer| {
+            gradient.push(make_dispatch(
+                Kernel::BpttWeightGrads,
+                &[&dims, &x, dv, grad_parts, &counters, &spike_t, &n_spikes],
+                (pre_tiles, tuning.grad_splits),
+            )?);
+            gradient.push(make_dispatch(
+                Kernel::BpttGradReduce,
+                &[&dims, &w, grad_parts, &grad],
+                (((n_pre * n_rec) as u32).div_ceil(256), 1),
+            )?);
+            Ok::<(), KernelError>(())
+        };
+        if sg {
+            // Both rules on a CPU adapter: the subgroup forward, then BPTT's backward or e-prop's trace adjoint
+            // (each summing the dense input rows), the recurrent rows from the spike lists, the fixed-order reduction.
+            let dv = make("dv")?;
+            let grad_parts = make("grad_parts")?;
+            let (wr_u, wrt_u, wit_u, wo_u) = (make("wr_u")?, make("wrt_u")?, make("wit_u")?, make("wo_u")?);
+            let packed = n_rec * n_rec_padded(cfg.n_rec).max(n_rec_padded(cfg.n_in)) as u64;
+            gradient.push(make_dispatch(
+                Kernel::PackWeights,
+                &[&w, &wr_u, &wrt_u, &wit_u, &wo_u],
+                ((packed as u32).div_ceil(256), 1),
+            )?);
+            gradient.push(make_dispatch(
+                Kernel::AlifForwardSg,
+                &[
+                    &dims,
+                    &wit_u,
+                    &wrt_u,
+                    &wo_u,
+                    &x,
+                    &y,
+                    &counters,
+                    &z_c,
+                    &thr_c,
+                    &psi_c,
+                    &sample_out,
+                    &spike_t,
+                    &n_spikes,
+                ],
+                (tuning.grad_splits, 1),
+            )?);
+            if is_eprop {
+                gradient.push(make_dispatch(
+                    Kernel::EpropBackwardSg,
+                    &[&dims, &psi_c, &sample_out, &dv, &x, &counters, &grad_parts],
+                    (tuning.grad_splits, 1),
+                )?);
+            } else {
+                gradient.push(make_dispatch(
+                    Kernel::BpttBackwardSg,
+                    &[&dims, &wr_u, &z_c, &thr_c, &psi_c, &sample_out, &dv, &x, &counters, &grad_parts],
+                    (tuning.grad_splits, 1),
+                )?);
+            }
+            weight_grads(&mut gradient, &dv, &grad_parts)?;
+        } else if is_eprop {
+            let ev_carry = make("ev_carry")?;
+            let coef = make("coef")?;
+            let scal = make("scal")?;
+            let eps_a = make("eps_a")?;
+            let e_sum = make("e_sum")?;
+            let events = make("events")?;
+            let n_events = make("n_events")?;
+            for c in 0..n_chunks {
+                forward(&mut gradient, c)?;
+                let ch = &chunks[c];
+                gradient.push(make_dispatch(
+                    Kernel::EpropCoeffs,
+                    &[&dims, ch, &x, &z_c, &psi_c, &z_start, &ev_carry, &coef, &scal, &counters, &events, &n_events],
+                    (nb32, 1),
+                )?);
+                gradient.push(make_dispatch(
+                    Kernel::EpropTraces,
+                    &[ch, &ev_carry, &coef, &scal, &eps_a, &e_sum, &events, &n_events, &dims, &x, &counters],
+                    (pre_tiles, nb32),
+                )?);
+            }
+            let groups = ((n_in * n_rec + n_rec * n_rec) as u32).div_ceil(256);
+            gradient.push(make_dispatch(Kernel::EpropAssemble, &[&dims, &w, &e_sum, &sample_out, &grad], (groups, 1))?);
+        } else {
+            let dv = make("dv")?;
+            let grad_parts = make("grad_parts")?;
+            // The subgroup kernels' packed weights: 4-byte placeholders here.
+            for label in ["wr_u", "wrt_u", "wit_u", "wo_u"] {
+                make(label)?;
+            }
+            forward(&mut gradient, 0)?;
+            gradient.push(make_dispatch(
+                Kernel::BpttBackward,
+                &[&dims, &w, &z_c, &thr_c, &psi_c, &sample_out, &dv, &w],
+                (nb32.div_ceil(tuning.samples_per_workgroup), 1),
+            )?);
+            weight_grads(&mut gradient, &dv, &grad_parts)?;
+        }
+        let out_groups = ((n_rec * n_out) as u32).div_ceil(64);
+        gradient.push(make_dispatch(Kernel::ReadoutGrads, &[&dims, &w, &sample_out, &grad], (out_groups, 1))?);
+        let loss = make_dispatch(Kernel::LossReduce, &[&dims, &w, &sample_out, &losses, &counters], (1, 1))?;
+        let adam = make_dispatch(Kernel::Adam, &[&dims, &w, &grad, &m, &v, &counters], (weight_groups, 1))?;
+        bytes.input += chunk_info_bytes(config);
+        if created != plan.len() {
+            return Err(KernelError::Input(format!(
+                "internal: {created} buffers created but the plan lists {}",
+                plan.len()
+            )));
+        }
+        let timestamps = ctx.has_timestamps.then(|| {
+            let qs = device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("step timestamps"),
+                ty: wgpu::QueryType::Timestamp,
+                count: 2,
+            });
+            let buf = device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("timestamp resolve"),
+                size: 16,
+                usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            });
+            (qs, buf, queue.get_timestamp_period() as f64 * 1e-9)
+        });
+        Ok(Self {
+            device,
+            queue,
+            config: TrainerConfig { max_steps: config.max_steps.max(1), ..config.clone() },
+            dims,
+            x,
+            y,
+            w,
+            grad,
+            m,
+            v,
+            counters,
+            losses,
+            sample_out,
+            spikes: if is_eprop && !sg { spikes } else { z_c },
+            z_history: !is_eprop || sg,
+            gradient,
+            loss,
+            adam,
+            timestamps,
+            bytes,
+        })
+    }
+}

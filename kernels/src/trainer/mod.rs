@@ -1,0 +1,162 @@
+//! The host side of batched training on the GPU: allocates every buffer once (and counts its bytes), builds the
+//! pipelines and bind groups for one rule, and records whole training steps — forward, gradients, loss, Adam — into
+//! command buffers with no host round trip between time steps or between steps.
+//!
+//! One concern per file: [`TrainerConfig`] and the trainer's state here; `tuning` (which kernel family and work
+//! split an adapter runs), `plan` (every buffer and its bytes, the shape checks), `graph` (building the pipelines and
+//! the dispatch graph of one step), `run` (uploads, recorded steps, gradients, readback, profiling).
+
+mod graph;
+mod plan;
+mod run;
+mod tuning;
+
+pub use plan::{BufferBytes, allocate_plan, eprop_kernel_path, plan_bytes};
+pub use tuning::{BpttTuning, EPROP_CHUNK, LOOP_BUDGET, subgroup_kernels_fit, subgroup_kernels_fit_on};
+
+use models::{NetConfig, Rule};
+
+/// GPU time of a call, from timestamp queries when the adapter has them.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StepTiming {
+    /// Seconds between the first and last timestamp of each submission, summed; `None` without timestamp queries.
+    pub gpu_time_s: Option<f64>,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+struct Dims {
+    n_batch: u32,
+    t_steps: u32,
+    n_total: u32,
+    record_spikes: u32,
+    l2: f32,
+    lr: f32,
+    beta1: f32,
+    beta2: f32,
+    eps: f32,
+    k0: u32,
+    _pad: [u32; 2],
+}
+
+/// One recorded dispatch.
+struct Dispatch {
+    stem: &'static str,
+    pipeline: wgpu::ComputePipeline,
+    bind_group: wgpu::BindGroup,
+    groups: (u32, u32),
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+struct ChunkInfo {
+    t0: u32,
+    tc: u32,
+    index: u32,
+    last: u32,
+}
+
+/// What a trainer is built for: the network, the rule, how many samples are resident and how many make a minibatch,
+/// the sequence length, and what it records. [`TrainerConfig::new`] gives the common case (the minibatch is the whole
+/// resident batch, no spike record, one recorded loss); the `with_*` methods change one field each.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainerConfig {
+    /// The network's shape and neuron constants.
+    pub net: NetConfig,
+    /// e-prop (with its trace variant) or BPTT (with its options).
+    pub rule: Rule,
+    /// B: samples uploaded to the device, from which minibatches are drawn.
+    pub n_total: usize,
+    /// N: samples per minibatch (per gradient).
+    pub n_batch: usize,
+    /// T: time steps per sample.
+    pub t_steps: usize,
+    /// Keep a `[N, T, N_REC]` spike record for [`GpuTrainer::grads`].
+    pub record_spikes: bool,
+    /// At most this many losses are recorded per [`GpuTrainer::train`] call.
+    pub max_steps: usize,
+}
+
+impl TrainerConfig {
+    /// Minibatches of `n_batch` = the whole resident batch, sequences of `t_steps`, no spike record, one loss slot.
+    pub fn new(net: &NetConfig, rule: Rule, n_batch: usize, t_steps: usize) -> Self {
+        Self { net: net.clone(), rule, n_total: n_batch, n_batch, t_steps, record_spikes: false, max_steps: 1 }
+    }
+
+    /// `n_total` samples resident on the device, minibatches drawn from them.
+    pub fn with_resident(self, n_total: usize) -> Self {
+        Self { n_total, ..self }
+    }
+
+    /// Keep the spike record (for gradient checks).
+    pub fn with_spike_record(self) -> Self {
+        Self { record_spikes: true, ..self }
+    }
+
+    /// Room for `max_steps` losses per [`GpuTrainer::train`] call.
+    pub fn with_max_steps(self, max_steps: usize) -> Self {
+        Self { max_steps, ..self }
+    }
+
+    fn is_eprop(&self) -> bool {
+        matches!(self.rule, Rule::Eprop(_))
+    }
+
+    /// Steps per forward chunk: [`EPROP_CHUNK`] for e-prop (its buffers do not grow with T), all of T for BPTT.
+    fn chunk_steps(&self) -> usize {
+        if self.is_eprop() { EPROP_CHUNK } else { self.t_steps.max(1) }
+    }
+}
+
+/// Batched e-prop or BPTT training on one device, for a fixed network, rule, minibatch size and T.
+pub struct GpuTrainer {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    config: TrainerConfig,
+    dims: wgpu::Buffer,
+    x: wgpu::Buffer,
+    y: wgpu::Buffer,
+    w: wgpu::Buffer,
+    grad: wgpu::Buffer,
+    m: wgpu::Buffer,
+    v: wgpu::Buffer,
+    counters: wgpu::Buffer,
+    losses: wgpu::Buffer,
+    sample_out: wgpu::Buffer,
+    spikes: wgpu::Buffer,
+    /// `spikes` is the forward's z record [N, T, N_RECP] (BPTT, and e-prop on the subgroup kernels).
+    z_history: bool,
+    gradient: Vec<Dispatch>,
+    loss: Dispatch,
+    adam: Dispatch,
+    timestamps: Option<(wgpu::QuerySet, wgpu::Buffer, f64)>,
+    bytes: BufferBytes,
+}
+
+impl std::fmt::Debug for GpuTrainer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuTrainer").field("config", &self.config).field("bytes", &self.bytes).finish()
+    }
+}
+
+impl GpuTrainer {
+    /// The kernels of one gradient pass, in dispatch order (file stems; chunked kernels repeat).
+    pub fn gradient_kernels(&self) -> Vec<&'static str> {
+        self.gradient.iter().map(|d| d.stem).collect()
+    }
+
+    /// Exact bytes of every buffer, by role.
+    pub fn bytes(&self) -> BufferBytes {
+        self.bytes
+    }
+
+    /// The rule this trainer runs.
+    pub fn rule(&self) -> Rule {
+        self.config.rule
+    }
+
+    /// What this trainer was built for.
+    pub fn config(&self) -> &TrainerConfig {
+        &self.config
+    }
+}

@@ -1,0 +1,282 @@
+//! The buffer plan: every buffer a trainer allocates for a configuration, with its exact size and role — the one
+//! place where sizes are decided — and what is derived from it without compiling a kernel (bytes without a device,
+//! an allocation-only probe, the shape checks).
+
+use super::{
+    ChunkInfo, Dims, TrainerConfig,
+    tuning::{BpttTuning, subgroup_kernels_fit, subgroup_kernels_fit_on},
+};
+use crate::{
+    GpuContext, KernelError,
+    shaders::{coeffs_workgroup, n_rec_padded, per_sample_workgroup},
+};
+use models::{Rule, TraceVariant};
+
+/// Exact bytes of every GPU buffer the trainer allocated, by role.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BufferBytes {
+    /// Weights, gradient, Adam m and v, counters, uniforms, losses.
+    pub weights_optimizer: u64,
+    /// Per-sample state that does not grow with T (e-prop traces; per-sample readout record).
+    pub per_sample_state: u64,
+    /// BPTT's stored history (z, A, ψ, dv per step), linear in T. Zero for e-prop.
+    pub history: u64,
+    /// Optional outputs (spike record), linear in T when present.
+    pub outputs: u64,
+    /// The input batch (x, y), counted apart.
+    pub input: u64,
+}
+
+impl BufferBytes {
+    pub(super) fn add(&mut self, role: Role, size: u64) {
+        *match role {
+            Role::WeightsOptimizer => &mut self.weights_optimizer,
+            Role::PerSample => &mut self.per_sample_state,
+            Role::History => &mut self.history,
+            Role::Output => &mut self.outputs,
+            Role::Input => &mut self.input,
+        } += size;
+    }
+
+    /// Everything except the input batch.
+    pub fn total(&self) -> u64 {
+        self.weights_optimizer + self.per_sample_state + self.history + self.outputs
+    }
+}
+
+/// The CE slot at the end of each per-sample record (layout in common.wgsl).
+pub(super) const S_OUT_EXTRA: usize = 1;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Role {
+    WeightsOptimizer,
+    PerSample,
+    History,
+    Output,
+    Input,
+}
+
+/// One buffer the trainer allocates.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct BufferSpec {
+    pub(super) label: &'static str,
+    pub(super) size: u64,
+    pub(super) role: Role,
+    pub(super) uniform: bool,
+    /// A storage buffer that another kernel binds as uniform.
+    pub(super) also_uniform: bool,
+}
+
+impl BufferSpec {
+    /// The buffer's size, if the adapter can bind it (`max_bind` bytes at most).
+    pub(super) fn bindable(&self, max_bind: u64) -> Result<u64, KernelError> {
+        if self.size > max_bind {
+            return Err(KernelError::Limits(format!(
+                "buffer `{}` needs {} bytes; the adapter binds at most {max_bind} (try a smaller batch or T)",
+                self.label, self.size
+            )));
+        }
+        Ok(self.size)
+    }
+}
+
+/// Every buffer [`GpuTrainer::new`](super::GpuTrainer::new) allocates for this configuration, with its exact size
+/// and role: the one place where sizes are decided.
+pub(super) fn buffer_plan(c: &TrainerConfig, tuning: BpttTuning) -> Vec<BufferSpec> {
+    use Role::*;
+    let (cfg, n_total, n_batch, t_steps) = (&c.net, c.n_total, c.n_batch, c.t_steps);
+    let is_eprop = c.is_eprop();
+    let tc = c.chunk_steps();
+    let f = 4u64;
+    let n_w = cfg.n_weights() as u64;
+    let (n_in, n_rec, n_out) = (cfg.n_in as u64, cfg.n_rec as u64, cfg.n_out as u64);
+    let n_pre = n_in + n_rec;
+    let n_recp = n_rec_padded(cfg.n_rec) as u64;
+    let (nb, nt, tt, tcu) = (n_batch as u64, n_total as u64, t_steps as u64, tc as u64);
+    let s_out = 2 * n_rec + 2 * n_out + S_OUT_EXTRA as u64;
+    let mut v = Vec::new();
+    let mut add = |label: &'static str, size: u64, role: Role| {
+        v.push(BufferSpec {
+            label,
+            size: size.max(4),
+            role,
+            uniform: label == "dims",
+            also_uniform: label.ends_with("_u"),
+        });
+    };
+    add("dims", std::mem::size_of::<Dims>() as u64, WeightsOptimizer);
+    add("x", nt * tt * n_in * f, Input);
+    add("y", nt * f, Input);
+    add("w", n_w * f, WeightsOptimizer);
+    add("grad", n_w * f, WeightsOptimizer);
+    add("adam_m", n_w * f, WeightsOptimizer);
+    add("adam_v", n_w * f, WeightsOptimizer);
+    add("counters", 2 * f, WeightsOptimizer);
+    add("losses", c.max_steps.max(1) as u64 * f, WeightsOptimizer);
+    add("sample_out", nb * s_out * f, PerSample);
+    add("state", nb * 5 * n_recp * f, PerSample);
+    add("z_start", nb * n_recp * f, PerSample);
+    // The forward chunk buffers: e-prop's are per-sample state of fixed size, BPTT's (TC = T) its history.
+    let chunk_role = if is_eprop { PerSample } else { History };
+    let chunk_bytes = nb * tcu * n_recp * f;
+    // The subgroup kernels compute the input current in place. e-prop runs them only when T fits one chunk: its
+    // buffers keep the size of one chunk (TC steps) whatever T ≤ TC is.
+    let sg = tuning.subgroup_kernels;
+    let eprop_sg = is_eprop && sg;
+    add("cur_in", if sg { 4 } else { chunk_bytes }, if sg { PerSample } else { chunk_role });
+    add("z_c", chunk_bytes, chunk_role);
+    add("psi_c", chunk_bytes, chunk_role);
+    add("thr_c", if is_eprop { 4 } else { chunk_bytes }, chunk_role);
+    // BPTT's spike record is its z history, as is e-prop's on the subgroup kernels; otherwise e-prop writes a
+    // separate one when asked.
+    add("spikes", if c.record_spikes && is_eprop && !sg { nb * tt * n_rec * f } else { 4 }, Output);
+    // BPTT lists every neuron's spike times for the recurrent weight gradient (history: up to T per neuron), and so
+    // does e-prop on the subgroup kernels (up to TC); otherwise e-prop binds 4-byte placeholders.
+    let lists = !is_eprop || eprop_sg;
+    add("spike_t", if lists { nb * n_rec * tcu * f } else { 4 }, chunk_role);
+    add("n_spikes", if lists { nb * n_rec * f } else { 4 }, PerSample);
+    if eprop_sg {
+        add("dv", chunk_bytes, PerSample);
+        add("grad_parts", tuning.grad_splits.max(1) as u64 * n_pre * n_recp * f, WeightsOptimizer);
+        let n_inp = n_rec_padded(cfg.n_in) as u64;
+        add("wr_u", n_rec * n_recp * f, WeightsOptimizer);
+        add("wrt_u", n_rec * n_recp * f, WeightsOptimizer);
+        add("wit_u", n_rec * n_inp * f, WeightsOptimizer);
+        add("wo_u", (n_rec * n_out).div_ceil(4) * 4 * f, WeightsOptimizer);
+    } else if is_eprop {
+        add("ev_carry", 2 * nb * n_pre * f, PerSample);
+        add("coef", nb * 2 * (tcu + 1) * n_recp * f, PerSample);
+        add("scal", nb * 2 * n_recp * f, PerSample);
+        add("eps_a", nb * n_pre * n_recp * f, PerSample);
+        add("e_sum", nb * n_pre * n_recp * f, PerSample);
+        add("events", nb * n_rec * tcu * f, PerSample);
+        add("n_events", nb * n_rec * f, PerSample);
+    } else {
+        add("dv", chunk_bytes, History);
+        // Partial weight-gradient sums (gradient scratch, independent of T).
+        add("grad_parts", tuning.grad_splits.max(1) as u64 * n_pre * n_recp * f, WeightsOptimizer);
+        // The subgroup kernels read the weights, padded, as uniform buffers (pack_weights.wgsl).
+        let sg = tuning.subgroup_kernels;
+        let n_inp = n_rec_padded(cfg.n_in) as u64;
+        add("wr_u", if sg { n_rec * n_recp * f } else { 4 }, WeightsOptimizer);
+        add("wrt_u", if sg { n_rec * n_recp * f } else { 4 }, WeightsOptimizer);
+        add("wit_u", if sg { n_rec * n_inp * f } else { 4 }, WeightsOptimizer);
+        add("wo_u", if sg { (n_rec * n_out).div_ceil(4) * 4 * f } else { 4 }, WeightsOptimizer);
+    }
+    v
+}
+
+/// Which of e-prop's two kernel paths [`GpuTrainer::new`](super::GpuTrainer::new) runs for this network, minibatch
+/// and T on this adapter, in words (each path's bytes are constant in T; the one-chunk path holds no per-synapse
+/// state). The configuration's rule is not consulted: the answer is e-prop's.
+pub fn eprop_kernel_path(c: &TrainerConfig, ctx: &GpuContext) -> &'static str {
+    let fits = subgroup_kernels_fit_on(&c.net, ctx);
+    let tuning = BpttTuning::for_adapter(ctx.info.device_type, c.n_batch).clamped(c.n_batch);
+    if tuning.resolved(Rule::Eprop(TraceVariant::Authors), c.n_batch, c.t_steps, fits).subgroup_kernels {
+        "e-prop kernels: one chunk (T ≤ TC), subgroup forward + trace adjoint, no per-synapse state"
+    } else {
+        "e-prop kernels: chunked traces (TC steps per chunk), per-synapse ε^a and E"
+    }
+}
+
+/// The bytes [`GpuTrainer::new`](super::GpuTrainer::new) would allocate on an adapter of this type, without a device
+/// (for memory sweeps past what an adapter can bind). Equal to [`GpuTrainer::bytes`](super::GpuTrainer::bytes) of a
+/// trainer built with the same configuration.
+pub fn plan_bytes(c: &TrainerConfig, device_type: wgpu::DeviceType) -> BufferBytes {
+    let (cfg, rule, n_batch, t_steps) = (&c.net, c.rule, c.n_batch, c.t_steps);
+    let tuning = BpttTuning::for_adapter(device_type, n_batch).clamped(n_batch);
+    // Without a device: assume what lavapipe and WebGPU's defaults give, a 64 KiB uniform binding and (on a CPU
+    // adapter) fixed subgroups.
+    let sizes = (device_type == wgpu::DeviceType::Cpu).then_some((8, 8));
+    let fits = subgroup_kernels_fit(cfg, 65536, sizes);
+    let tuning = tuning.resolved(rule, n_batch, t_steps, fits);
+    let mut b = BufferBytes::default();
+    for spec in buffer_plan(c, tuning) {
+        b.add(spec.role, spec.size);
+    }
+    b.input += chunk_info_bytes(c);
+    b
+}
+
+/// The work split a trainer runs with on `ctx` (the kernels that fit, the split clamped to the batch), after the
+/// shape checks.
+pub(super) fn settle(ctx: &GpuContext, c: &TrainerConfig, tuning: BpttTuning) -> Result<BpttTuning, KernelError> {
+    let fits = subgroup_kernels_fit_on(&c.net, ctx);
+    let tuning = tuning.clamped(c.n_batch).resolved(c.rule, c.n_batch, c.t_steps, fits);
+    check_shape(ctx, c)?;
+    Ok(tuning)
+}
+
+/// The chunk descriptors (one uniform of [`ChunkInfo`] per forward chunk), counted with the input: they describe its
+/// time axis.
+pub(super) fn chunk_info_bytes(c: &TrainerConfig) -> u64 {
+    c.t_steps.div_ceil(c.chunk_steps()) as u64 * std::mem::size_of::<ChunkInfo>() as u64
+}
+
+/// The checks [`GpuTrainer::new`](super::GpuTrainer::new) makes before it allocates: a valid network, some work,
+/// workgroups the adapter allows.
+fn check_shape(ctx: &GpuContext, c: &TrainerConfig) -> Result<(), KernelError> {
+    let (cfg, n_total, n_batch, t_steps) = (&c.net, c.n_total, c.n_batch, c.t_steps);
+    cfg.validate().map_err(|e| KernelError::Input(e.to_string()))?;
+    if n_total == 0 || n_batch == 0 || t_steps == 0 {
+        return Err(KernelError::Input(format!(
+            "empty work: B = {n_total}, N = {n_batch}, T = {t_steps}; all must be at least 1"
+        )));
+    }
+    let lim = &ctx.limits;
+    let wg = per_sample_workgroup(cfg.n_rec).max(coeffs_workgroup(cfg.n_in, cfg.n_rec));
+    if wg > lim.max_compute_invocations_per_workgroup || wg > lim.max_compute_workgroup_size_x {
+        return Err(KernelError::Limits(format!(
+            "a {}→{} network needs {wg} threads per workgroup; the adapter allows {}",
+            cfg.n_in, cfg.n_rec, lim.max_compute_invocations_per_workgroup
+        )));
+    }
+    let tc = c.chunk_steps();
+    let rows_tiles = (n_batch * tc).div_ceil(16);
+    let max_groups = lim.max_compute_workgroups_per_dimension as usize;
+    if n_batch > max_groups || rows_tiles > max_groups {
+        return Err(KernelError::Limits(format!(
+            "minibatch of {n_batch} × {tc} steps exceeds the adapter's {max_groups} workgroups per dimension"
+        )));
+    }
+    Ok(())
+}
+
+/// Allocates on the adapter every buffer [`GpuTrainer::new`](super::GpuTrainer::new) would allocate for this
+/// configuration — the same buffer plan, the same checks and binding limits — and frees them; returns their bytes
+/// (equal to that trainer's [`GpuTrainer::bytes`](super::GpuTrainer::bytes), tested). Memory sweeps measure with it:
+/// building the trainer itself would also compile its kernels, seconds per shape on a CPU adapter with an empty
+/// shader cache.
+pub fn allocate_plan(ctx: &GpuContext, c: &TrainerConfig) -> Result<BufferBytes, KernelError> {
+    let tuning = settle(ctx, c, BpttTuning::for_adapter(ctx.info.device_type, c.n_batch))?;
+    let lim = &ctx.limits;
+    let max_bind = lim.max_storage_buffer_binding_size.min(lim.max_buffer_size);
+    let mut bytes = BufferBytes::default();
+    let mut held = vec![];
+    let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+    for spec in buffer_plan(c, tuning) {
+        bytes.add(spec.role, spec.bindable(max_bind)?);
+        held.push(ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(spec.label),
+            size: spec.size,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        }));
+    }
+    let chunk = std::mem::size_of::<ChunkInfo>() as u64;
+    for _ in 0..c.t_steps.div_ceil(c.chunk_steps()) {
+        bytes.input += chunk;
+        held.push(ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("chunk"),
+            size: chunk,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        }));
+    }
+    // An allocation the adapter could not make is an error here (a trainer would fail the same way).
+    if let Some(err) = pollster::block_on(scope.pop()) {
+        return Err(KernelError::Device(format!("allocating the buffers: {err}")));
+    }
+    drop(held);
+    Ok(bytes)
+}

@@ -1,0 +1,300 @@
+//! Running a built trainer: uploads (batch, weights, Adam state), recorded training steps with GPU timestamps,
+//! gradients for the parity tests, readback, and the per-kernel profile.
+
+use super::{Dims, Dispatch, GpuTrainer, StepTiming, plan::S_OUT_EXTRA};
+use crate::{KernelError, shaders::n_rec_padded};
+use models::{AdamConfig, AdamState, GradOutput, Params, Rule};
+
+impl GpuTrainer {
+    /// Uploads the whole input set: `x [B, T, n_in]`, `y [B]` with B and T as given to [`GpuTrainer::new`].
+    pub fn upload_batch(&self, x: &[f32], y: &[i64]) -> Result<(), KernelError> {
+        let expected = self.config.n_total * self.config.t_steps * self.config.net.n_in;
+        if x.len() != expected || y.len() != self.config.n_total {
+            return Err(KernelError::Input(format!(
+                "batch is x[{}], y[{}]; the trainer was built for x[{expected}] (B = {}, T = {}, n_in = {}), y[{}]",
+                x.len(),
+                y.len(),
+                self.config.n_total,
+                self.config.t_steps,
+                self.config.net.n_in,
+                self.config.n_total
+            )));
+        }
+        if let Some((i, l)) = y.iter().enumerate().find(|(_, l)| **l < 0 || **l >= self.config.net.n_out as i64) {
+            return Err(KernelError::Input(format!("label y[{i}] = {l} is outside 0..{}", self.config.net.n_out)));
+        }
+        let y32: Vec<u32> = y.iter().map(|&l| l as u32).collect();
+        self.queue.write_buffer(&self.x, 0, bytemuck::cast_slice(x));
+        self.queue.write_buffer(&self.y, 0, bytemuck::cast_slice(&y32));
+        Ok(())
+    }
+
+    fn flat(p: &Params<f32>) -> Vec<f32> {
+        p.w_in.iter().chain(&p.w_rec).chain(&p.w_out).copied().collect()
+    }
+
+    fn unflat(&self, v: &[f32]) -> Params<f32> {
+        let (n_in, n_rec, n_out) = (self.config.net.n_in, self.config.net.n_rec, self.config.net.n_out);
+        let a = n_in * n_rec;
+        let b = a + n_rec * n_rec;
+        Params { n_in, n_rec, n_out, w_in: v[..a].to_vec(), w_rec: v[a..b].to_vec(), w_out: v[b..].to_vec() }
+    }
+
+    fn check_shape(&self, p: &Params<f32>) -> Result<(), KernelError> {
+        p.check_shape(&self.config.net).map_err(|e| KernelError::Input(e.to_string()))
+    }
+
+    /// Uploads the weights.
+    pub fn set_params(&self, p: &Params<f32>) -> Result<(), KernelError> {
+        self.check_shape(p)?;
+        self.queue.write_buffer(&self.w, 0, bytemuck::cast_slice(&Self::flat(p)));
+        Ok(())
+    }
+
+    /// Uploads Adam's moments and step count.
+    pub fn set_adam(&self, a: &AdamState<f32>) -> Result<(), KernelError> {
+        self.check_shape(&a.m)?;
+        self.check_shape(&a.v)?;
+        self.queue.write_buffer(&self.m, 0, bytemuck::cast_slice(&Self::flat(&a.m)));
+        self.queue.write_buffer(&self.v, 0, bytemuck::cast_slice(&Self::flat(&a.v)));
+        let step = u32::try_from(a.step).map_err(|_| KernelError::Input(format!("Adam step {} too large", a.step)))?;
+        self.queue.write_buffer(&self.counters, 0, bytemuck::cast_slice(&[step, 0u32]));
+        Ok(())
+    }
+
+    fn write_dims(&self, n_batch: usize, l2: f64, adam: &AdamConfig, lr: f64, k0: u32) {
+        let d = Dims {
+            n_batch: n_batch as u32,
+            t_steps: self.config.t_steps as u32,
+            n_total: self.config.n_total as u32,
+            record_spikes: u32::from(self.config.record_spikes),
+            l2: l2 as f32,
+            lr: lr as f32,
+            beta1: adam.beta1 as f32,
+            beta2: adam.beta2 as f32,
+            eps: adam.eps as f32,
+            k0,
+            _pad: [0; 2],
+        };
+        self.queue.write_buffer(&self.dims, 0, bytemuck::bytes_of(&d));
+    }
+
+    /// Records `steps` training steps (gradient passes, loss, optionally Adam) into one compute pass and submits.
+    fn run(&self, steps: usize, with_adam: bool) -> Option<f64> {
+        let mut enc = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("train") });
+        {
+            let timestamp_writes = self.timestamps.as_ref().map(|(qs, _, _)| wgpu::ComputePassTimestampWrites {
+                query_set: qs,
+                beginning_of_pass_write_index: Some(0),
+                end_of_pass_write_index: Some(1),
+            });
+            let mut pass =
+                enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("steps"), timestamp_writes });
+            for _ in 0..steps {
+                let adam = with_adam.then_some(&self.adam);
+                for d in self.gradient.iter().chain(std::iter::once(&self.loss)).chain(adam) {
+                    pass.set_pipeline(&d.pipeline);
+                    pass.set_bind_group(0, &d.bind_group, &[]);
+                    pass.dispatch_workgroups(d.groups.0, d.groups.1, 1);
+                }
+            }
+        }
+        let staging = self.timestamps.as_ref().map(|(qs, resolve, _)| {
+            enc.resolve_query_set(qs, 0..2, resolve, 0);
+            let staging = self.staging(16);
+            enc.copy_buffer_to_buffer(resolve, 0, &staging, 0, 16);
+            staging
+        });
+        self.queue.submit([enc.finish()]);
+        let staging = staging?;
+        let ticks: Vec<u64> = self.map_read(&staging).ok()?;
+        let period = self.timestamps.as_ref().map(|t| t.2)?;
+        Some(ticks[1].saturating_sub(ticks[0]) as f64 * period)
+    }
+
+    fn staging(&self, size: u64) -> wgpu::Buffer {
+        self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    }
+
+    fn map_read<T: bytemuck::Pod>(&self, staging: &wgpu::Buffer) -> Result<Vec<T>, KernelError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        self.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| KernelError::Device(e.to_string()))?;
+        rx.recv().map_err(|e| KernelError::Device(e.to_string()))?.map_err(|e| KernelError::Device(e.to_string()))?;
+        let view = staging.get_mapped_range(..).map_err(|e| KernelError::Device(e.to_string()))?;
+        let out = bytemuck::pod_collect_to_vec(&view);
+        drop(view);
+        staging.unmap();
+        Ok(out)
+    }
+
+    fn read<T: bytemuck::Pod>(&self, buf: &wgpu::Buffer, bytes: u64) -> Result<Vec<T>, KernelError> {
+        let staging = self.staging(bytes);
+        let mut enc = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("readback") });
+        enc.copy_buffer_to_buffer(buf, 0, &staging, 0, bytes);
+        self.queue.submit([enc.finish()]);
+        self.map_read(&staging)
+    }
+
+    /// Waits until the queue is idle.
+    pub fn wait(&self) -> Result<(), KernelError> {
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map(|_| ())
+            .map_err(|e| KernelError::Device(e.to_string()))
+    }
+
+    /// Gradients of the whole uploaded batch (N must equal B) with the conventions of `models::compute_grads`.
+    pub fn grads(&self, l2: f64) -> Result<GradOutput<f32>, KernelError> {
+        if self.config.n_batch != self.config.n_total {
+            return Err(KernelError::Input(format!(
+                "grads needs the minibatch to be the whole batch: built with N = {}, B = {}",
+                self.config.n_batch, self.config.n_total
+            )));
+        }
+        self.write_dims(self.config.n_batch, l2, &AdamConfig::default(), 0.0, 0);
+        self.queue.write_buffer(&self.counters, 0, bytemuck::cast_slice(&[0u32, 0u32]));
+        self.run(1, false);
+        let (n_rec, n_out) = (self.config.net.n_rec, self.config.net.n_out);
+        let n_w = self.config.net.n_weights() as u64;
+        let grads: Vec<f32> = self.read(&self.grad, n_w * 4)?;
+        let s_out = 2 * n_rec + 2 * n_out + S_OUT_EXTRA;
+        let so: Vec<f32> = self.read(&self.sample_out, (self.config.n_batch * s_out * 4) as u64)?;
+        let loss: Vec<f32> = self.read(&self.losses, 4)?;
+        let spikes = if !self.config.record_spikes {
+            Vec::new()
+        } else if matches!(self.config.rule, Rule::Eprop(_)) && !self.z_history {
+            let n = (self.config.n_batch * self.config.t_steps * n_rec * 4) as u64;
+            self.read::<u32>(&self.spikes, n)?.iter().map(|&v| v as u8).collect()
+        } else {
+            // BPTT: the z history [N, T, N_RECP].
+            let n_recp = n_rec_padded(n_rec);
+            let z: Vec<f32> =
+                self.read(&self.spikes, (self.config.n_batch * self.config.t_steps * n_recp * 4) as u64)?;
+            z.chunks_exact(n_recp).flat_map(|r| r[..n_rec].iter().map(|&v| u8::from(v != 0.0))).collect()
+        };
+        let logits =
+            so.chunks_exact(s_out).flat_map(|r| r[2 * n_rec + n_out..2 * n_rec + 2 * n_out].to_vec()).collect();
+        Ok(GradOutput { grads: self.unflat(&grads), logits, loss: loss[0], spikes })
+    }
+
+    /// `steps` Adam steps on minibatches (k·N + i) mod B for k = `first_minibatch`.., continuing from the uploaded
+    /// weights and Adam state. Returns the per-step losses and the GPU time. Nothing is read back between steps.
+    pub fn train(
+        &self,
+        first_minibatch: usize,
+        steps: usize,
+        lr: f64,
+        l2: f64,
+        adam: &AdamConfig,
+    ) -> Result<(Vec<f32>, StepTiming), KernelError> {
+        if steps > self.config.max_steps {
+            return Err(KernelError::Input(format!(
+                "{steps} steps requested; the trainer holds {} losses",
+                self.config.max_steps
+            )));
+        }
+        // Keep Adam's step count, set the minibatch index; loss_reduce writes step k's loss to slot k − k0.
+        let counters: Vec<u32> = self.read(&self.counters, 8)?;
+        let first =
+            u32::try_from(first_minibatch).map_err(|_| KernelError::Input("first minibatch too large".into()))?;
+        self.queue.write_buffer(&self.counters, 0, bytemuck::cast_slice(&[counters[0], first]));
+        self.write_dims(self.config.n_batch, l2, adam, lr, first);
+        let mut gpu = self.timestamps.as_ref().map(|_| 0.0);
+        const CHUNK: usize = 64;
+        let mut done = 0;
+        while done < steps {
+            let n = CHUNK.min(steps - done);
+            let t = self.run(n, true);
+            if let (Some(g), Some(t)) = (gpu.as_mut(), t) {
+                *g += t;
+            }
+            done += n;
+        }
+        let losses: Vec<f32> = if steps > 0 { self.read(&self.losses, steps as u64 * 4)? } else { Vec::new() };
+        Ok((losses, StepTiming { gpu_time_s: gpu }))
+    }
+
+    /// The current weights.
+    pub fn params(&self) -> Result<Params<f32>, KernelError> {
+        let v: Vec<f32> = self.read(&self.w, self.config.net.n_weights() as u64 * 4)?;
+        Ok(self.unflat(&v))
+    }
+
+    /// The current Adam state.
+    pub fn adam_state(&self) -> Result<AdamState<f32>, KernelError> {
+        let n = self.config.net.n_weights() as u64 * 4;
+        let m: Vec<f32> = self.read(&self.m, n)?;
+        let v: Vec<f32> = self.read(&self.v, n)?;
+        let c: Vec<u32> = self.read(&self.counters, 8)?;
+        Ok(AdamState { m: self.unflat(&m), v: self.unflat(&v), step: c[0] as u64 })
+    }
+}
+
+impl GpuTrainer {
+    /// Device time of each kernel of one training step, from timestamp queries around one compute pass per
+    /// kernel (`None` when the adapter has no timestamp queries). Runs minibatch 0 and advances Adam by one step.
+    pub fn profile_step(
+        &self,
+        lr: f64,
+        l2: f64,
+        adam: &AdamConfig,
+    ) -> Result<Option<Vec<(&'static str, f64)>>, KernelError> {
+        if self.timestamps.is_none() {
+            return Ok(None);
+        }
+        let period = self.timestamps.as_ref().map_or(0.0, |t| t.2);
+        let passes: Vec<&Dispatch> = self.gradient.iter().chain([&self.loss, &self.adam]).collect();
+        let n = passes.len() as u32;
+        let qs = self.device.create_query_set(&wgpu::QuerySetDescriptor {
+            label: Some("profile"),
+            ty: wgpu::QueryType::Timestamp,
+            count: 2 * n,
+        });
+        let resolve = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("profile resolve"),
+            size: 16 * n as u64,
+            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let counters: Vec<u32> = self.read(&self.counters, 8)?;
+        self.queue.write_buffer(&self.counters, 0, bytemuck::cast_slice(&[counters[0], 0u32]));
+        self.write_dims(self.config.n_batch, l2, adam, lr, 0);
+        let mut enc = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("profile") });
+        for (i, p) in passes.iter().enumerate() {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(p.stem),
+                timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
+                    query_set: &qs,
+                    beginning_of_pass_write_index: Some(2 * i as u32),
+                    end_of_pass_write_index: Some(2 * i as u32 + 1),
+                }),
+            });
+            pass.set_pipeline(&p.pipeline);
+            pass.set_bind_group(0, &p.bind_group, &[]);
+            pass.dispatch_workgroups(p.groups.0, p.groups.1, 1);
+        }
+        enc.resolve_query_set(&qs, 0..2 * n, &resolve, 0);
+        let staging = self.staging(16 * n as u64);
+        enc.copy_buffer_to_buffer(&resolve, 0, &staging, 0, 16 * n as u64);
+        self.queue.submit([enc.finish()]);
+        let ticks: Vec<u64> = self.map_read(&staging)?;
+        // Chunked kernels run several times per step: sum by kernel, in first-use order.
+        let mut out: Vec<(&'static str, f64)> = Vec::new();
+        for (i, p) in passes.iter().enumerate() {
+            let t = ticks[2 * i + 1].saturating_sub(ticks[2 * i]) as f64 * period;
+            match out.iter_mut().find(|(s, _)| *s == p.stem) {
+                Some(e) => e.1 += t,
+                None => out.push((p.stem, t)),
+            }
+        }
+        Ok(Some(out))
+    }
+}

@@ -1,0 +1,142 @@
+//! How the work of a training step is spread over an adapter: which kernel family runs (the subgroup kernels where
+//! they fit, the general ones elsewhere), BPTT's samples per workgroup and gradient groups, and the loop budget that
+//! keeps every invocation inside what llvmpipe runs.
+
+use crate::{GpuContext, shaders::n_rec_padded};
+use models::{NetConfig, Rule};
+
+/// Steps per forward chunk for e-prop: the chunk buffers (and so e-prop's memory) do not depend on T. Chosen on
+/// lavapipe (see the issue note): longer chunks amortise the per-chunk trace update, shorter ones save memory.
+pub const EPROP_CHUNK: usize = 100;
+
+/// How BPTT's backward work is spread over the device: chosen per adapter type, overridable for experiments with
+/// `SNNBENCH_BPTT_SPW` and `SNNBENCH_BPTT_SPLITS`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BpttTuning {
+    /// Samples per workgroup of bptt_backward: each W_rec quad read once per step serves all of them.
+    pub samples_per_workgroup: u32,
+    /// Groups of samples whose weight-gradient sums are computed in parallel, then reduced in a fixed order.
+    pub grad_splits: u32,
+    /// Run BPTT's forward and backward passes as alif_forward_sg and bptt_backward_sg (one subgroup per group of
+    /// samples, the weights in private values, other neurons' values by subgroup broadcast; the input projection
+    /// and the dense input gradient fused in) where the adapter allows it (see [`subgroup_kernels_fit`]);
+    /// otherwise input_projection + alif_forward and bptt_backward. Chosen for CPU adapters, where memory loads are
+    /// loops over lanes and these kernels are several times faster (reports/2026-11-26-lavapipe-training.md).
+    pub subgroup_kernels: bool,
+}
+
+/// Loop iterations one invocation of a subgroup kernel may run: below the 65,535 after which Mesa 22.3's llvmpipe
+/// silently leaves a loop nest (ARCHITECTURE.md), with a margin.
+pub const LOOP_BUDGET: usize = 60_000;
+
+/// Whether the subgroup kernels can run a network: W_rec and W_in (rows padded to a multiple of 4) and W_out must
+/// each fit one uniform binding, and the adapter must have subgroups of one fixed size.
+pub fn subgroup_kernels_fit(cfg: &NetConfig, max_uniform_binding: u64, subgroup_sizes: Option<(u32, u32)>) -> bool {
+    let largest =
+        [cfg.n_rec * n_rec_padded(cfg.n_rec), cfg.n_rec * n_rec_padded(cfg.n_in), n_rec_padded(cfg.n_rec * cfg.n_out)]
+            .into_iter()
+            .max()
+            .unwrap_or(0);
+    matches!(subgroup_sizes, Some((lo, hi)) if lo == hi && lo > 0) && (largest * 4) as u64 <= max_uniform_binding
+}
+
+/// [`subgroup_kernels_fit`] on this context's adapter (its uniform binding limit and subgroup sizes): whether the
+/// subgroup kernels can run this network here.
+pub fn subgroup_kernels_fit_on(cfg: &NetConfig, ctx: &GpuContext) -> bool {
+    let sizes = ctx.has_subgroups.then_some((ctx.info.subgroup_min_size, ctx.info.subgroup_max_size));
+    subgroup_kernels_fit(cfg, ctx.limits.max_uniform_buffer_binding_size, sizes)
+}
+
+impl BpttTuning {
+    /// Within what the kernels support: 1–64 samples per workgroup, 1–N gradient groups.
+    pub fn clamped(self, n_batch: usize) -> Self {
+        Self {
+            samples_per_workgroup: self.samples_per_workgroup.clamp(1, 64),
+            grad_splits: self.grad_splits.clamp(1, n_batch.max(1) as u32),
+            subgroup_kernels: self.subgroup_kernels,
+        }
+    }
+
+    /// What runs: the subgroup kernels on an adapter where they fit — for BPTT at any T, for e-prop when the sequence
+    /// fits one chunk (T ≤ [`EPROP_CHUNK`]; longer ones run the chunked trace kernels) — and then with enough sample
+    /// groups that no invocation loops more than [`LOOP_BUDGET`] times (lavapipe silently stops longer loop nests;
+    /// each sample costs T steps plus ≈ 3·N_OUT readout iterations). Past that (T alone too long) the general kernels
+    /// run.
+    pub fn resolved(self, rule: Rule, n_batch: usize, t_steps: usize, fits: bool) -> Self {
+        let per_sample = t_steps + 64;
+        let rule_ok = !matches!(rule, Rule::Eprop(_)) || t_steps <= EPROP_CHUNK;
+        let sg = self.subgroup_kernels && fits && rule_ok && per_sample <= LOOP_BUDGET;
+        let mut r = Self { subgroup_kernels: sg, ..self };
+        if sg {
+            let samples_per_group = (LOOP_BUDGET / per_sample).max(1);
+            let groups = n_batch.div_ceil(samples_per_group) as u32;
+            r.grad_splits = r.grad_splits.max(groups).min(n_batch.max(1) as u32);
+        }
+        r
+    }
+
+    /// The defaults for an adapter type and minibatch size, all measured (see reports/2026-11-26-h200-training.md and
+    /// reports/2026-11-26-lavapipe-training.md). `SNNBENCH_BPTT_SG=0|1` overrides the choice of backward kernel.
+    /// A CPU adapter (lavapipe) has a few threads: 8 samples per backward workgroup share each weight read, and 4
+    /// gradient groups halve bptt_weight_grads against 1. A GPU needs thousands of threads in flight and the backward
+    /// pass is latency-bound: on an H200, one sample per workgroup and up to 128 gradient groups train a GSC epoch
+    /// at batch 100 in 0.67 s against 1.61 s with 8 samples per workgroup and 7.6 s unsplit.
+    pub fn for_adapter(device_type: wgpu::DeviceType, n_batch: usize) -> Self {
+        let d = Self::defaults(device_type, n_batch);
+        let env = |name: &str, default: u32| {
+            std::env::var(name).ok().and_then(|v| v.parse::<u32>().ok()).filter(|&v| v > 0).unwrap_or(default)
+        };
+        let subgroup_kernels = match std::env::var("SNNBENCH_BPTT_SG").ok().as_deref() {
+            Some("0") => false,
+            Some("1") => true,
+            _ => d.subgroup_kernels,
+        };
+        Self {
+            samples_per_workgroup: env("SNNBENCH_BPTT_SPW", d.samples_per_workgroup),
+            grad_splits: env("SNNBENCH_BPTT_SPLITS", d.grad_splits).min(n_batch.max(1) as u32),
+            subgroup_kernels,
+        }
+    }
+
+    /// [`BpttTuning::for_adapter`] without the `SNNBENCH_*` overrides: what an adapter type gets by default. Tests
+    /// build from it so that a tuning variable left in the environment cannot change what they check.
+    pub fn defaults(device_type: wgpu::DeviceType, n_batch: usize) -> Self {
+        let (spw, splits) = match device_type {
+            wgpu::DeviceType::Cpu => (8, n_batch.min(4) as u32),
+            _ => (1, n_batch.min(128) as u32),
+        };
+        Self {
+            samples_per_workgroup: spw,
+            grad_splits: splits.min(n_batch.max(1) as u32),
+            subgroup_kernels: device_type == wgpu::DeviceType::Cpu,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use models::{TraceVariant, bptt::BpttOptions};
+
+    #[test]
+    fn subgroup_groups_keep_every_invocation_inside_the_loop_budget() {
+        let bptt = Rule::Bptt(BpttOptions::default());
+        let base = BpttTuning { samples_per_workgroup: 8, grad_splits: 4, subgroup_kernels: true };
+        for (n, t) in [(1, 100), (32, 100), (256, 1000), (1000, 1000), (7, 30_000)] {
+            let r = base.clamped(n).resolved(bptt, n, t, true);
+            assert!(r.subgroup_kernels, "N = {n}, T = {t}");
+            let per_group = n.div_ceil(r.grad_splits as usize);
+            assert!(per_group * (t + 64) <= LOOP_BUDGET, "N = {n}, T = {t}: {per_group} samples per group");
+            assert!(r.grad_splits >= 4.min(n as u32), "never fewer groups than asked for");
+        }
+        // e-prop while T fits one chunk, for both trace variants.
+        for v in [TraceVariant::Authors, TraceVariant::Aligned] {
+            assert!(base.resolved(Rule::Eprop(v), 32, EPROP_CHUNK, true).subgroup_kernels);
+            assert!(base.resolved(Rule::Eprop(v), 100, 1, true).subgroup_kernels);
+        }
+        // T alone past the budget, e-prop over several chunks, or a network that does not fit: the general kernels.
+        assert!(!base.resolved(bptt, 2, 70_000, true).subgroup_kernels);
+        assert!(!base.resolved(Rule::Eprop(TraceVariant::Authors), 32, EPROP_CHUNK + 1, true).subgroup_kernels);
+        assert!(!base.resolved(bptt, 32, 100, false).subgroup_kernels);
+    }
+}

@@ -12,6 +12,7 @@ pub mod experiment;
 pub mod metrics;
 pub mod plots;
 pub mod report;
+pub mod summary;
 pub mod sweep;
 pub mod train;
 

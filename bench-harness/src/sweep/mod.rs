@@ -8,6 +8,7 @@
 
 pub mod aggregate;
 pub mod exec;
+mod plots;
 pub mod spec;
 
 use std::path::{Path, PathBuf};

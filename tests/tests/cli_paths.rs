@@ -1,5 +1,6 @@
 //! The README's command-line paths that no other test runs: `train-steps --resume`, `grads`/`train-steps --backend
-//! wgpu`, `evaluate`, `--net`, and `cost --gpu/--gpu-power`. Each checks a number, not only that the command ran.
+//! wgpu`, `evaluate`, `--net`, and `cost --gpu/--gpu-power`, and that training on a learnable toy batch lowers a
+//! held-out loss. Each checks a number, not only that the command ran.
 
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
@@ -222,4 +223,51 @@ fn cost_takes_the_gpu_preset_and_power() {
     assert_eq!(get_set("assumed")["set"]["gpu"], "h100-sxm5");
     let err = format!("{:#}", snnbench(&["cost", "--gpu", "a100"]).unwrap_err());
     assert!(err.contains("v100-sxm2") && err.contains("h100-pcie"), "{err}");
+}
+
+/// It learns, end to end through the CLI: on `random-batch --class-signal 0.4` data (each class adds its own faint
+/// pattern to every step), 60 e-prop steps of 8 samples on the CPU reference and on the WGSL kernels lower the
+/// cross-entropy of a held-out batch (another seed, the same class patterns) well below the untrained network's and
+/// lift its accuracy far above chance (1/12). Measured here: cross-entropy 2.46 → 1.08, accuracy 4 % → 69 % (cpu;
+/// wgpu printed beside it). A signal of 2 makes the task trivial (cross-entropy → 0), 0.2 too hard for 60 steps.
+#[test]
+fn training_lowers_held_out_loss() {
+    let f = Files::new(1, 40);
+    let batch = |n: &str, seed: &str, out: &str| {
+        let args = ["random-batch", "--batch", n, "--steps-t", "40", "--seed", seed, "--class-signal", "0.4"];
+        snnbench(&[&args[..], &["--out", &f.p(out)]].concat()).unwrap();
+    };
+    batch("32", "6", "train.st");
+    batch("48", "7", "held_out.st");
+    let evaluate = |params: &str| -> (f64, f64) {
+        let out = snnbench(&["evaluate", "--params", params, "--batch", &f.p("held_out.st"), "--json"]).unwrap();
+        let j: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        (j["cross_entropy"].as_f64().unwrap(), j["accuracy"].as_f64().unwrap())
+    };
+    let (ce0, acc0) = evaluate(&f.p("p.st"));
+    for backend in ["cpu", "wgpu"] {
+        let out = f.p(&format!("trained-{backend}.st"));
+        snnbench(&[
+            "train-steps",
+            "--rule",
+            "eprop",
+            "--backend",
+            backend,
+            "--params",
+            &f.p("p.st"),
+            "--batch",
+            &f.p("train.st"),
+            "--steps",
+            "60",
+            "--batch-size",
+            "8",
+            "--out",
+            &out,
+        ])
+        .unwrap();
+        let (ce, acc) = evaluate(&out);
+        eprintln!("{backend}: held-out cross-entropy {ce0:.3} → {ce:.3}, accuracy {acc0:.3} → {acc:.3}");
+        assert!(ce < 0.6 * ce0, "{backend}: held-out cross-entropy {ce0} → {ce} after 60 steps");
+        assert!(acc > 0.5, "{backend}: held-out accuracy {acc0} → {acc} after 60 steps");
+    }
 }

@@ -104,3 +104,60 @@ fn cli_prepare_prints_counts_and_bad_root_is_clear() {
     let err = snnbench(&["prepare", "--gsc", "/nonexistent/gsc", "--out", out.to_str().unwrap()]).unwrap_err();
     assert!(format!("{err:#}").contains("--gsc"));
 }
+
+/// Every cached row is the features of the file its `paths.txt` line names, with that file's label: recomputed here
+/// one row at a time from the WAV (or the silence crop) and compared bit for bit. Every file has its own tone, so a
+/// row swapped with another (parallel extraction writing results out of order, the training split's shuffle applied
+/// to features but not labels or paths) fails.
+#[test]
+fn each_cached_row_is_its_paths_line() {
+    use bench_harness::data::features::FeatureExtractor;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("gsc");
+    let mut f = 200.0;
+    for w in ["yes", "no", "go", "bed"] {
+        std::fs::create_dir_all(root.join(w)).unwrap();
+        for spk in ["aaaa1111", "bbbb2222", "cccc3333", "dddd4444"] {
+            f += 37.0;
+            // Exactly 1 s: no random placement, so the row is the clip's features as they are.
+            write_wav_i16(&root.join(w).join(format!("{spk}_nohash_0.wav")), &tone(f, 16000), 16000).unwrap();
+        }
+    }
+    std::fs::create_dir_all(root.join("_background_noise_")).unwrap();
+    write_wav_i16(&root.join("_background_noise_/white.wav"), &tone(50.0, 48000), 16000).unwrap();
+    let cache = dir.path().join("cache");
+    let r = prepare(&root, &cache, &small(), &|_| {}).unwrap();
+    let label = |rel: &str| match rel.split('/').next().unwrap() {
+        "_silence_" => 1,
+        "yes" => 2,
+        "no" => 3,
+        "go" => 11,
+        _ => 0,
+    };
+    let noise = bench_harness::data::audio::read_wav(&root.join("_background_noise_/white.wav")).unwrap().samples;
+    let fe = FeatureExtractor::new();
+    let mut checked = 0;
+    for split in ["train", "validation", "test"] {
+        let t = read_all(&cache.join(format!("{split}.safetensors"))).unwrap();
+        let (x, y) = (t["x"].to_f64(), t["y"].to_f64());
+        let paths = std::fs::read_to_string(cache.join(format!("{split}.paths.txt"))).unwrap();
+        let rows: Vec<&str> = paths.lines().collect();
+        assert_eq!(rows.len(), y.len(), "{split}: one paths line per row");
+        let row_len = x.len() / y.len().max(1);
+        for (i, rel) in rows.iter().enumerate() {
+            let want = match rel.strip_prefix("_silence_/white.wav#") {
+                Some(start) => {
+                    let s: usize = start.parse().unwrap();
+                    fe.features(&noise[s..s + 16000])
+                }
+                None => fe.features(&bench_harness::data::audio::read_wav(&root.join(rel)).unwrap().samples),
+            };
+            let got = &x[i * row_len..(i + 1) * row_len];
+            assert!(got.iter().zip(&want).all(|(a, b)| *a == *b as f64), "{split} row {i} is not {rel}'s features");
+            assert_eq!(y[i], label(rel) as f64, "{split} row {i} ({rel}): label");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, r.counts.values().flatten().sum::<usize>());
+    assert!(checked >= 16 + 5, "{checked} rows");
+}

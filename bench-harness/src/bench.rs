@@ -9,49 +9,79 @@ use anyhow::{Context, Result};
 use models::{Rule, TraceVariant, bptt::BpttOptions};
 
 use crate::contender::Kind;
-use crate::results::table::{Table, Value};
+use serde::{Deserialize, Serialize};
 
-/// Columns of `bench.csv`.
-pub const BENCH_COLUMNS: [&str; 21] = [
-    "rule",
-    "backend",
-    "adapter",
-    "batch",
-    "t_steps",
-    "samples",
-    "reps",
-    "samples_per_s",
-    "time_per_sample_ms",
-    "wall_time_s",
-    "gpu_time_s",
-    "bytes_total",
-    "bytes_history",
-    "bytes_input",
-    "git_rev",
-    "source",
-    "note",
-    "flop_per_sample",
-    "adapter_peak_gflops",
-    "floor_ms_per_sample",
-    "floor_source",
-];
+use crate::results::table::Table;
 
-/// The floor columns of a row (crate::floor): the formulation's work per sample, the adapter's peak, the time the
-/// work would take at that peak.
-fn floor_cells(rule_name: &str, backend: &str, adapter: &str, steps: usize) -> Vec<(&'static str, Value)> {
-    let rule = rule_of(rule_name);
-    let flop = crate::floor::flop_per_sample(&models::NetConfig::default(), rule, steps);
-    let (peak, source) = crate::floor::peak_gflops(backend, adapter);
-    vec![
-        ("flop_per_sample", flop.into()),
-        ("adapter_peak_gflops", peak.into()),
-        ("floor_ms_per_sample", peak.map(|p| 1e3 * flop / (p * 1e9)).into()),
-        (
-            "floor_source",
-            format!("modelled: work = the formulation's unskippable multiply-adds (a lower bound); peak: {source}")
-                .into(),
-        ),
-    ]
+/// A row of `bench.csv`: one contender × rule × batch × T, measured or saying why not.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BenchRow {
+    pub rule: String,
+    pub backend: String,
+    pub adapter: String,
+    pub batch: usize,
+    pub t_steps: usize,
+    pub samples: usize,
+    pub reps: usize,
+    pub samples_per_s: f64,
+    pub time_per_sample_ms: f64,
+    pub wall_time_s: f64,
+    pub gpu_time_s: Option<f64>,
+    pub bytes_total: Option<u64>,
+    pub bytes_history: Option<u64>,
+    pub bytes_input: Option<u64>,
+    pub git_rev: String,
+    pub source: String,
+    pub note: String,
+    /// The formulation's unskippable multiply-adds per sample, as FLOP (crate::floor).
+    pub flop_per_sample: Option<f64>,
+    /// The adapter's peak, when known.
+    pub adapter_peak_gflops: Option<f64>,
+    /// The time the work would take at that peak.
+    pub floor_ms_per_sample: Option<f64>,
+    pub floor_source: Option<String>,
+}
+
+impl BenchRow {
+    /// A row of `rule_name` on `backend` with its floor columns (crate::floor) and no measurement yet.
+    fn measured(rule_name: &str, backend: &str, adapter: String, batch: usize, steps: usize, rev: &str) -> Self {
+        let rule = rule_of(rule_name);
+        let flop = crate::floor::flop_per_sample(&models::NetConfig::default(), rule, steps);
+        let (peak, source) = crate::floor::peak_gflops(backend, &adapter);
+        Self {
+            rule: rule_name.into(),
+            backend: backend.into(),
+            adapter,
+            batch,
+            t_steps: steps,
+            samples: 0,
+            reps: 0,
+            samples_per_s: f64::NAN,
+            time_per_sample_ms: f64::NAN,
+            wall_time_s: f64::NAN,
+            gpu_time_s: None,
+            bytes_total: None,
+            bytes_history: None,
+            bytes_input: None,
+            git_rev: rev.into(),
+            source: String::new(),
+            note: String::new(),
+            flop_per_sample: Some(flop),
+            adapter_peak_gflops: peak,
+            floor_ms_per_sample: peak.map(|p| 1e3 * flop / (p * 1e9)),
+            floor_source: Some(format!(
+                "modelled: work = the formulation's unskippable multiply-adds (a lower bound); peak: {source}"
+            )),
+        }
+    }
+
+    /// " (N× its floor)" when the floor is known.
+    fn times_floor(&self) -> String {
+        match self.floor_ms_per_sample {
+            Some(f) if f.is_finite() && f > 0.0 => format!(" ({:.0}× its floor)", self.time_per_sample_ms / f),
+            _ => String::new(),
+        }
+    }
 }
 
 fn rule_of(name: &str) -> Rule {
@@ -100,7 +130,7 @@ fn torch_device() -> Option<String> {
 pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
     std::fs::create_dir_all(out).with_context(|| format!("{}: cannot create", out.display()))?;
     let rev = crate::results::run::git_revision();
-    let mut t = Table::new(&BENCH_COLUMNS);
+    let mut t = Table::of::<BenchRow>()?;
     let ctx = if plan.backends.iter().any(|b| b == "wgpu") {
         Some(
             kernels::GpuContext::new(plan.adapter.as_deref())
@@ -148,34 +178,26 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
                     bar.inc(1);
                     match r {
                         Ok(r) => {
-                            let floor = floor_cells(rule_name, backend, &r.adapter, steps);
+                            let row = BenchRow {
+                                samples: r.samples,
+                                reps: r.reps,
+                                samples_per_s: r.samples_per_s,
+                                time_per_sample_ms: r.time_per_sample_ms,
+                                wall_time_s: r.wall_time_s,
+                                gpu_time_s: r.gpu_time_s,
+                                bytes_total: r.bytes_total,
+                                bytes_history: r.bytes_history,
+                                bytes_input: r.bytes_input,
+                                source: "measured (median of timed runs after a warm-up step)".into(),
+                                ..BenchRow::measured(rule_name, backend, r.adapter.clone(), batch, steps, &rev)
+                            };
                             lines.push(format!(
                                 "{rule_name:5} {backend:4} N={batch:4} T={steps:5}: {:10.1} samples/s, {:.3} ms/sample{}",
                                 r.samples_per_s,
                                 r.time_per_sample_ms,
-                                times_floor(&floor, r.time_per_sample_ms)
+                                row.times_floor()
                             ));
-                            let mut cells = vec![
-                                ("rule", rule_name.into()),
-                                ("backend", backend.clone().into()),
-                                ("adapter", r.adapter.clone().into()),
-                                ("batch", batch.into()),
-                                ("t_steps", steps.into()),
-                                ("samples", r.samples.into()),
-                                ("reps", r.reps.into()),
-                                ("samples_per_s", r.samples_per_s.into()),
-                                ("time_per_sample_ms", r.time_per_sample_ms.into()),
-                                ("wall_time_s", r.wall_time_s.into()),
-                                ("gpu_time_s", r.gpu_time_s.into()),
-                                ("bytes_total", r.bytes_total.into()),
-                                ("bytes_history", r.bytes_history.into()),
-                                ("bytes_input", r.bytes_input.into()),
-                                ("git_rev", rev.clone().into()),
-                                ("source", "measured (median of timed runs after a warm-up step)".into()),
-                                ("note", "".into()),
-                            ];
-                            cells.extend(floor);
-                            t.push(cells)?;
+                            t.push_row(&row)?;
                         }
                         Err(e) => {
                             lines.push(format!("{rule_name:5} {backend:4} N={batch:4} T={steps:5}: not run ({e})"));
@@ -203,36 +225,34 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
 /// bench.md: the run as a Markdown table (the README's performance table is this file of a committed run, pasted
 /// by scripts/readme-perf.sh, never typed).
 pub fn markdown(t: &Table) -> Result<String> {
-    let s = |c: &str| t.strs(c);
-    let f = |c: &str| t.f64s(c);
-    let (rule, backend, adapter, rev, note) = (s("rule")?, s("backend")?, s("adapter")?, s("git_rev")?, s("note")?);
-    let (batch, steps, ms, rate, floor) =
-        (f("batch")?, f("t_steps")?, f("time_per_sample_ms")?, f("samples_per_s")?, f("floor_ms_per_sample")?);
-    let num = |v: Option<f64>, digits: usize| v.map_or("–".to_string(), |v| format!("{v:.digits$}"));
-    let mut adapters: Vec<&String> = adapter.iter().filter(|a| !a.is_empty()).collect();
+    let rows: Vec<BenchRow> = t.typed().context("bench.csv")?;
+    let num = |v: f64, digits: usize| if v.is_finite() { format!("{v:.digits$}") } else { "–".to_string() };
+    let mut adapters: Vec<&String> = rows.iter().map(|r| &r.adapter).filter(|a| !a.is_empty()).collect();
     adapters.sort();
     adapters.dedup();
     let mut md = format!(
         "Measured by `snnbench bench` at {}; medians of timed runs after a warm-up step. Floor: the formulation's \
          unskippable multiply-adds at the adapter's peak (bench.csv's `floor_source`; a lower bound).\n\n\
          | rule | backend | batch | T | ms/sample | samples/s | floor ms/sample | × floor |\n|---|---|---|---|---|---|---|---|\n",
-        rev.first().map_or("?", |r| r.as_str())
+        rows.first().map_or("?", |r| r.git_rev.as_str())
     );
-    for k in 0..t.len() {
-        let times = match (ms[k], floor[k]) {
-            (Some(m), Some(fl)) if fl > 0.0 => format!("{:.0}", m / fl),
-            _ => "–".into(),
+    for r in &rows {
+        let floor = r.floor_ms_per_sample.unwrap_or(f64::NAN);
+        let times = if r.time_per_sample_ms.is_finite() && floor > 0.0 {
+            format!("{:.0}", r.time_per_sample_ms / floor)
+        } else {
+            "–".into()
         };
-        let what = if ms[k].is_none() { format!(" ({})", note[k]) } else { String::new() };
+        let what = if r.time_per_sample_ms.is_finite() { String::new() } else { format!(" ({})", r.note) };
         md.push_str(&format!(
             "| {} | {}{what} | {} | {} | {} | {} | {} | {times} |\n",
-            rule[k],
-            backend[k],
-            num(batch[k], 0),
-            num(steps[k], 0),
-            num(ms[k], 3),
-            num(rate[k], 0),
-            num(floor[k], 4),
+            r.rule,
+            r.backend,
+            r.batch,
+            r.t_steps,
+            num(r.time_per_sample_ms, 3),
+            num(r.samples_per_s, 0),
+            num(floor, 4),
         ));
     }
     md.push_str("\nAdapters: ");
@@ -241,7 +261,7 @@ pub fn markdown(t: &Table) -> Result<String> {
     Ok(md)
 }
 
-/// A row that says why a contender was not measured.
+/// A row that says why a contender was not measured: every measurement column empty.
 fn not_measured(
     t: &mut Table,
     rule: &str,
@@ -251,25 +271,29 @@ fn not_measured(
     rev: &str,
     note: String,
 ) -> Result<()> {
-    let mut cells: Vec<(&str, crate::results::table::Value)> = vec![
-        ("rule", rule.into()),
-        ("backend", backend.into()),
-        ("adapter", "".into()),
-        ("batch", batch.into()),
-        ("t_steps", steps.into()),
-        ("samples", 0usize.into()),
-        ("reps", 0usize.into()),
-        ("git_rev", rev.into()),
-        ("source", "not measured".into()),
-        ("note", note.into()),
-    ];
-    // Every other column is a measurement: not a number.
-    for col in BENCH_COLUMNS {
-        if !cells.iter().any(|(c, _)| *c == col) {
-            cells.push((col, f64::NAN.into()));
-        }
-    }
-    t.push(cells)
+    t.push_row(&BenchRow {
+        rule: rule.into(),
+        backend: backend.into(),
+        adapter: String::new(),
+        batch,
+        t_steps: steps,
+        samples: 0,
+        reps: 0,
+        samples_per_s: f64::NAN,
+        time_per_sample_ms: f64::NAN,
+        wall_time_s: f64::NAN,
+        gpu_time_s: None,
+        bytes_total: None,
+        bytes_history: None,
+        bytes_input: None,
+        git_rev: rev.into(),
+        source: "not measured".into(),
+        note,
+        flop_per_sample: None,
+        adapter_peak_gflops: None,
+        floor_ms_per_sample: None,
+        floor_source: None,
+    })
 }
 
 fn peer(
@@ -326,44 +350,22 @@ fn peer(
     let v = last.context("no peer run")?;
     let n = v["samples"].as_u64().unwrap_or(0) as f64;
     let adapter = v["adapter"].as_str().unwrap_or("").to_string();
-    let floor = floor_cells("bptt", if device == "cpu" { "cpu" } else { "torch-cuda" }, &adapter, steps);
+    let floor_backend = if device == "cpu" { "cpu" } else { "torch-cuda" };
+    let row = BenchRow {
+        backend: format!("torch-{device}"),
+        samples: n as usize,
+        reps: walls.len(),
+        samples_per_s: n / wall,
+        time_per_sample_ms: 1e3 * wall / n,
+        wall_time_s: wall,
+        source: "measured (PyTorch eager autograd peer, median of runs after its warm-up step)".into(),
+        ..BenchRow::measured("bptt", floor_backend, adapter.clone(), batch, steps, rev)
+    };
     lines.push(format!(
         "bptt  torch N={batch:4} T={steps:5}: {:10.1} samples/s, {:.3} ms/sample{} ({adapter})",
         n / wall,
         1e3 * wall / n,
-        times_floor(&floor, 1e3 * wall / n)
+        row.times_floor()
     ));
-    let mut cells = vec![
-        ("rule", "bptt".into()),
-        ("backend", format!("torch-{device}").into()),
-        ("adapter", v["adapter"].as_str().unwrap_or("").to_string().into()),
-        ("batch", batch.into()),
-        ("t_steps", steps.into()),
-        ("samples", (n as usize).into()),
-        ("reps", walls.len().into()),
-        ("samples_per_s", (n / wall).into()),
-        ("time_per_sample_ms", (1e3 * wall / n).into()),
-        ("wall_time_s", wall.into()),
-        ("gpu_time_s", f64::NAN.into()),
-        ("bytes_total", f64::NAN.into()),
-        ("bytes_history", f64::NAN.into()),
-        ("bytes_input", f64::NAN.into()),
-        ("git_rev", rev.to_string().into()),
-        ("source", "measured (PyTorch eager autograd peer, median of runs after its warm-up step)".into()),
-        ("note", "".into()),
-    ];
-    cells.extend(floor);
-    t.push(cells)
-}
-
-/// ", N× the floor" when the floor is known.
-fn times_floor(floor: &[(&'static str, Value)], ms: f64) -> String {
-    floor
-        .iter()
-        .find(|(c, _)| *c == "floor_ms_per_sample")
-        .and_then(|(_, v)| match v {
-            Value::F(f) if f.is_finite() && *f > 0.0 => Some(format!(" ({:.0}× its floor)", ms / f)),
-            _ => None,
-        })
-        .unwrap_or_default()
+    t.push_row(&row)
 }

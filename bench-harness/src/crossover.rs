@@ -18,6 +18,7 @@ use models::{
 };
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+use serde::{Deserialize, Serialize};
 
 use crate::results::table::Table;
 
@@ -51,9 +52,22 @@ impl Default for CrossoverConfig {
     }
 }
 
-/// Columns of `crossover_map.csv`.
-pub const MAP_COLUMNS: [&str; 10] =
-    ["platform", "budget", "budget_bytes", "n_rec", "t_steps", "algorithm", "batch", "bytes", "fits", "source"];
+/// A row of `crossover_map.csv`: one rule's bytes for one network size and T against one budget.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MapRow {
+    pub platform: String,
+    /// The budget's name (a GPU, or a PE's SRAM).
+    pub budget: String,
+    pub budget_bytes: u64,
+    pub n_rec: usize,
+    pub t_steps: usize,
+    pub algorithm: String,
+    pub batch: usize,
+    pub bytes: u64,
+    /// 1 when `bytes` ≤ `budget_bytes`.
+    pub fits: usize,
+    pub source: String,
+}
 
 /// One cell of one budget.
 #[derive(Clone, Debug, PartialEq)]
@@ -99,7 +113,7 @@ pub fn run(cfg: &CrossoverConfig, out: &Path) -> Result<String> {
         bail!("crossover needs at least one --n-rec, one --t-steps and a batch of at least 1");
     }
     std::fs::create_dir_all(out)?;
-    let mut t = Table::new(&MAP_COLUMNS);
+    let mut t = Table::of::<MapRow>()?;
     let eprop = Rule::Eprop(TraceVariant::Authors);
     let bptt = Rule::Bptt(BpttOptions::default());
     let mut maps: Vec<(String, Vec<MapCell>)> = cfg.gpu_budgets.iter().map(|(n, _)| (n.clone(), vec![])).collect();
@@ -115,35 +129,35 @@ pub fn run(cfg: &CrossoverConfig, out: &Path) -> Result<String> {
             for ((name, budget), (_, cells)) in cfg.gpu_budgets.iter().zip(maps.iter_mut()) {
                 cells.push(MapCell { n_rec, t_steps: ts, eprop_bytes: be, bptt_bytes: bb, budget: *budget });
                 for (alg, bytes) in [("eprop", be), ("bptt", bb)] {
-                    t.push(vec![
-                        ("platform", "gpu".into()),
-                        ("budget", name.clone().into()),
-                        ("budget_bytes", (*budget as usize).into()),
-                        ("n_rec", n_rec.into()),
-                        ("t_steps", ts.into()),
-                        ("algorithm", alg.into()),
-                        ("batch", cfg.batch.into()),
-                        ("bytes", (bytes as usize).into()),
-                        ("fits", usize::from(bytes <= *budget).into()),
-                        ("source", gpu_src.into()),
-                    ])?;
+                    t.push_row(&MapRow {
+                        platform: "gpu".into(),
+                        budget: name.clone(),
+                        budget_bytes: *budget,
+                        n_rec,
+                        t_steps: ts,
+                        algorithm: alg.into(),
+                        batch: cfg.batch,
+                        bytes,
+                        fits: usize::from(bytes <= *budget),
+                        source: gpu_src.into(),
+                    })?;
                 }
             }
             if let Some((pes, e, b)) = chip_bytes(&net, &cfg.chip, ts) {
                 chip_map.push(MapCell { n_rec, t_steps: ts, eprop_bytes: e, bptt_bytes: b, budget: sram });
                 for (alg, bytes) in [("eprop", e), ("bptt", b)] {
-                    t.push(vec![
-                        ("platform", format!("spinnaker2 ({pes} PEs)").into()),
-                        ("budget", chip_name.clone().into()),
-                        ("budget_bytes", (sram as usize).into()),
-                        ("n_rec", n_rec.into()),
-                        ("t_steps", ts.into()),
-                        ("algorithm", alg.into()),
-                        ("batch", 1usize.into()),
-                        ("bytes", (bytes as usize).into()),
-                        ("fits", usize::from(bytes <= sram).into()),
-                        ("source", chip_src.into()),
-                    ])?;
+                    t.push_row(&MapRow {
+                        platform: format!("spinnaker2 ({pes} PEs)"),
+                        budget: chip_name.clone(),
+                        budget_bytes: sram,
+                        n_rec,
+                        t_steps: ts,
+                        algorithm: alg.into(),
+                        batch: 1,
+                        bytes,
+                        fits: usize::from(bytes <= sram),
+                        source: chip_src.into(),
+                    })?;
                 }
             }
         }

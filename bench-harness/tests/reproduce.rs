@@ -7,10 +7,68 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bench_harness::reproduce::{
-    ReproduceConfig, metrics::NEUROBENCH_COLUMNS, sweep::SWEEP_COLUMNS, train::TRAINING_COLUMNS,
-};
+use bench_harness::reproduce::ReproduceConfig;
 use bench_harness::results::table::Table;
+
+// The run folder's column contracts, spelled out here on purpose: the row types in the library write them, and a
+// renamed or dropped field must fail this test rather than silently change the files users parse.
+const TRAINING_COLUMNS: [&str; 25] = [
+    "experiment",
+    "algorithm",
+    "backend",
+    "adapter",
+    "batch",
+    "t_steps",
+    "seed",
+    "git_rev",
+    "epoch",
+    "lr",
+    "train_samples",
+    "train_loss",
+    "validation_loss",
+    "validation_accuracy",
+    "test_loss",
+    "test_accuracy",
+    "wall_time_s",
+    "gpu_time_s",
+    "samples_per_s",
+    "chip_time_s",
+    "gpu_energy_j",
+    "gpu_energy_note",
+    "spike_rate",
+    "gpu_buffer_bytes",
+    "source",
+];
+const SWEEP_COLUMNS: [&str; 13] = [
+    "platform",
+    "algorithm",
+    "scope",
+    "batch",
+    "t_steps",
+    "bytes",
+    "bytes_history",
+    "bytes_input",
+    "fits",
+    "adapter",
+    "git_rev",
+    "source",
+    "note",
+];
+const NEUROBENCH_COLUMNS: [&str; 13] = [
+    "experiment",
+    "algorithm",
+    "footprint_bytes",
+    "parameter_bytes",
+    "connection_sparsity",
+    "activation_sparsity",
+    "dense_synops_per_sample",
+    "effective_macs_per_sample",
+    "effective_acs_per_sample",
+    "test_samples",
+    "t_steps",
+    "git_rev",
+    "source",
+];
 
 fn snnbench() -> Command {
     let mut c = snnbench_loud();

@@ -36,8 +36,8 @@ fn check_net(kind: Kind, cfg: &NetConfig, batch: usize, t_steps: usize, seed: u6
         );
         let l: Vec<f64> = g.logits.iter().map(|&v| v as f64).collect();
         let lc: Vec<f64> = cpu.logits.iter().map(|&v| v as f64).collect();
-        assert_close(&format!("{what} logits"), &l, &lc, 1e-5);
-        assert_close(&format!("{what} loss"), &[g.loss as f64], &[cpu.loss as f64], 1e-6);
+        assert_close(&format!("{what} logits"), &l, &lc, tol::LOGITS_F32);
+        assert_close(&format!("{what} loss"), &[g.loss as f64], &[cpu.loss as f64], tol::LOSS_F32);
     }
 }
 
@@ -114,7 +114,7 @@ fn cli_burn_backend_matches_cpu() {
         .expect("train-steps");
         losses.push(bench_harness::tensors::read_all(std::path::Path::new(&out)).expect("read")["losses"].to_f64());
     }
-    assert_close("CLI train-steps losses", &losses[1], &losses[0], 1e-5);
+    assert_close("CLI train-steps losses", &losses[1], &losses[0], tol::TRAJECTORY_LOSSES_F32);
     let err = tests::snnbench(&[
         "grads",
         "--rule",

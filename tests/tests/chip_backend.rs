@@ -142,7 +142,7 @@ fn grads_on_the_chip_equal_the_reference() {
     assert_eq!(tests::get(&chip, "spikes"), tests::get(&reference, "spikes"), "spikes differ");
     for name in ["g_in", "g_rec", "g_out", "logits", "loss"] {
         let (a, r) = (tests::get(&chip, name), tests::get(&reference, name));
-        let worst = tests::assert_close(&format!("chip {name}"), &a, &r, 5e-6);
+        let worst = tests::assert_close(&format!("chip {name}"), &a, &r, tests::tol::CHIP_VS_F64);
         eprintln!("chip {name}: within {worst:.2e} of max|ref|");
     }
 }

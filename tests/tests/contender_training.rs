@@ -2,11 +2,11 @@
 //! Adam step of the contender — through `bench_harness::contender`, the API every command uses — must land on the
 //! CPU reference's step (f32, `models::train_steps_from`): loss, weights, Adam m and v and the step count, forced
 //! step by step (a near-threshold spike flip would make free-running trajectories diverge). Tolerances:
-//! `tests::step_tol`, each about 10× the error measured here.
+//! `tests::tol`, each about 10× the error measured here.
 
 use bench_harness::contender::{self, Data, Kind, Minibatches, StepConfig};
 use models::{AdamConfig, AdamState, NetConfig, Rule, TraceVariant, bptt::BpttOptions};
-use tests::{Tolerance, assert_within, flat32, random_case_shaped, step_tol as tol};
+use tests::{Tolerance, assert_close, flat32, random_case_shaped, tol};
 
 /// The worst errors of one run, for the message.
 #[derive(Default)]
@@ -48,10 +48,10 @@ fn forced_steps(kind: Kind, rule: Rule, batch: usize, steps: usize, t: [Toleranc
         let (w, a) = c.state().expect("state");
         assert_eq!(a.step, adam.step, "{what} step {k}: Adam step count");
         worst.loss =
-            worst.loss.max(assert_within(&format!("{what} step {k} loss"), &l64(&got.losses), &l64(&want), t[0]));
-        worst.w = worst.w.max(assert_within(&format!("{what} step {k} weights"), &flat32(&w), &flat32(&p), t[1]));
-        worst.m = worst.m.max(assert_within(&format!("{what} step {k} Adam m"), &flat32(&a.m), &flat32(&adam.m), t[2]));
-        worst.v = worst.v.max(assert_within(&format!("{what} step {k} Adam v"), &flat32(&a.v), &flat32(&adam.v), t[3]));
+            worst.loss.max(assert_close(&format!("{what} step {k} loss"), &l64(&got.losses), &l64(&want), t[0]));
+        worst.w = worst.w.max(assert_close(&format!("{what} step {k} weights"), &flat32(&w), &flat32(&p), t[1]));
+        worst.m = worst.m.max(assert_close(&format!("{what} step {k} Adam m"), &flat32(&a.m), &flat32(&adam.m), t[2]));
+        worst.v = worst.v.max(assert_close(&format!("{what} step {k} Adam v"), &flat32(&a.v), &flat32(&adam.v), t[3]));
         if let Some(act) = &got.activity {
             assert_eq!(act.samples, batch as u64, "{what} step {k}: recorded activity");
         }

@@ -86,7 +86,7 @@ fn output_gradient_matches_finite_differences() {
             fd.push((lp - lm) / (2.0 * h));
             an.push(g.grads.w_out[k]);
         }
-        assert_close(&format!("{} g_out vs finite differences", rule.name()), &an, &fd, 1e-6);
+        assert_close(&format!("{} g_out vs finite differences", rule.name()), &an, &fd, tol::FINITE_DIFFERENCES);
     }
 }
 
@@ -111,7 +111,7 @@ fn eprop_vs_bptt_cosine_and_norm_are_recorded() {
         assert!(cf > 0.9 && (0.2..0.6).contains(&nf), "{name} vs full BPTT: cos {cf}, ratio {nf}");
         assert!(cd > 0.98 && (0.9..1.1).contains(&nd), "{name} vs detached BPTT: cos {cd}, ratio {nd}");
     }
-    assert_close("g_out e-prop vs BPTT", &e.grads.w_out, &full.grads.w_out, 1e-12);
+    assert_close("g_out e-prop vs BPTT", &e.grads.w_out, &full.grads.w_out, tol::EXACT);
 }
 
 /// The cue task's network description: plain LIF neurons (β = 0) beside adaptive ones, and a readout window (the
@@ -187,6 +187,11 @@ fn windowed_output_gradient_matches_finite_differences() {
             fd.push((grads(&cfg, &plus, &data, rule).loss - grads(&cfg, &minus, &data, rule).loss) / (2.0 * h));
             an.push(g.grads.w_out[k]);
         }
-        assert_close(&format!("{} windowed g_out vs finite differences", rule.name()), &an, &fd, 1e-6);
+        assert_close(
+            &format!("{} windowed g_out vs finite differences", rule.name()),
+            &an,
+            &fd,
+            tol::FINITE_DIFFERENCES,
+        );
     }
 }

@@ -22,7 +22,7 @@ fn fixture_clips_equal_librosa() {
             continue;
         }
         let scale = tests::max_abs(&want);
-        let worst = assert_close(&format!("features {name}"), &got, &want, 1e-4 / scale);
+        let worst = assert_close(&format!("features {name}"), &got, &want, tests::tol::FEATURES_ABS);
         eprintln!("{name}: max |Δ| = {:.2e}", worst * scale);
     }
 }
@@ -40,7 +40,7 @@ fn hop_16_equals_librosa_and_the_cli_writes_x_1001_by_80() {
         let want = get(&reference, name);
         assert_eq!(got.len(), 1001 * 80);
         let scale = tests::max_abs(&want);
-        let worst = assert_close(&format!("features {name} at hop 16"), &got, &want, 1e-4 / scale);
+        let worst = assert_close(&format!("features {name} at hop 16"), &got, &want, tests::tol::FEATURES_ABS_HOP16);
         eprintln!("{name} at hop 16: max |Δ| = {:.2e}", worst * scale);
     }
     let dir = tempfile::tempdir().unwrap();

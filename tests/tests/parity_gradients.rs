@@ -13,7 +13,7 @@ use tests::{assert_close, assert_close_per_tensor, gpu, random_case_shaped, spik
 
 const L2: f64 = 1e-5;
 
-fn rules() -> [(&'static str, Rule, f64); 4] {
+fn rules() -> [(&'static str, Rule, tests::Tolerance); 4] {
     [
         ("eprop authors", Rule::Eprop(TraceVariant::Authors), tol::EPROP_F32),
         ("eprop aligned", Rule::Eprop(TraceVariant::Aligned), tol::EPROP_F32),
@@ -81,8 +81,8 @@ fn check(cfg: &NetConfig, batch: usize, t_steps: usize, seed: u64) {
             );
             let lg: Vec<f64> = g.logits.iter().map(|&v| v as f64).collect();
             let lc: Vec<f64> = cpu.logits.iter().map(|&v| v as f64).collect();
-            assert_close(&format!("{what} logits"), &lg, &lc, 1e-5);
-            assert_close(&format!("{what} loss"), &[g.loss as f64], &[cpu.loss as f64], 1e-6);
+            assert_close(&format!("{what} logits"), &lg, &lc, tol::LOGITS_F32);
+            assert_close(&format!("{what} loss"), &[g.loss as f64], &[cpu.loss as f64], tol::LOSS_F32);
         }
     }
 }

@@ -7,7 +7,7 @@
 use models::{Rule, TraceVariant, bptt::BpttOptions};
 use tests::{assert_close, cli_inputs, fixture_batch, fixture_params, get, load_fixture, snnbench, tol};
 
-fn check_cli(fixture: &str, tag: &str, args: &[&str], rel_tol: f64) {
+fn check_cli(fixture: &str, tag: &str, args: &[&str], rel_tol: tests::Tolerance) {
     let t = load_fixture(fixture);
     let (dir, p, b) = cli_inputs(&t);
     let out = dir.path().join("grads.safetensors");
@@ -24,8 +24,8 @@ fn check_cli(fixture: &str, tag: &str, args: &[&str], rel_tol: f64) {
             assert_close(&format!("{fixture} {tag} {n}"), &get(&g, n), &get(&t, &format!("{tag}_{n}")), rel_tol);
         eprintln!("{fixture} {tag} {n}: max error {worst:.2e} of max|g|");
     }
-    assert_close(&format!("{fixture} {tag} logits"), &get(&g, "logits"), &get(&t, "logits"), 1e-6);
-    assert_close(&format!("{fixture} {tag} loss"), &get(&g, "loss"), &get(&t, &format!("{tag}_loss")), 1e-6);
+    assert_close(&format!("{fixture} {tag} logits"), &get(&g, "logits"), &get(&t, "logits"), tol::LOGITS_F32);
+    assert_close(&format!("{fixture} {tag} loss"), &get(&g, "loss"), &get(&t, &format!("{tag}_loss")), tol::LOSS_F32);
     assert!(g["loss"].dims().is_empty(), "loss must be a scalar of shape []");
 }
 
@@ -87,7 +87,12 @@ fn f64_reference_matches_to_roundoff() {
                     tol::F64_ROUNDOFF,
                 );
             }
-            assert_close(&format!("{fixture} f64 {tag} loss"), &[out.loss], &get(&t, &format!("{tag}_loss")), 1e-12);
+            assert_close(
+                &format!("{fixture} f64 {tag} loss"),
+                &[out.loss],
+                &get(&t, &format!("{tag}_loss")),
+                tol::F64_LOSS,
+            );
         }
     }
 }

@@ -47,9 +47,19 @@ fn run(pes: usize) {
         assert_eq!(w.end, counts.end, "{pes} PEs, sample {k}: end of sample");
         assert_eq!(act.spikes_per_sample(), counts.spikes as f64);
     }
-    let worst = assert_close(&format!("{pes} PEs per-step losses"), &losses, &get(&t, "losses"), 1e-5);
+    let worst = assert_close(
+        &format!("{pes} PEs per-step losses"),
+        &losses,
+        &get(&t, "losses"),
+        tests::tol::TRAJECTORY_LOSSES_F32,
+    );
     eprintln!("{pes} PEs: losses within {worst:.2e}");
-    let worst = assert_close(&format!("{pes} PEs final weights"), &flat32(&emu.params()), &flat(&t), 2e-5);
+    let worst = assert_close(
+        &format!("{pes} PEs final weights"),
+        &flat32(&emu.params()),
+        &flat(&t),
+        tests::tol::TRAJECTORY_WEIGHTS_F32,
+    );
     eprintln!("{pes} PEs: final weights within {worst:.2e} of max|W|");
 }
 

@@ -36,7 +36,7 @@ fn f64_training_matches_reference() {
         0.01,
     )
     .expect("train");
-    assert_close("losses", &losses, &get(&t, "losses"), 1e-10);
+    assert_close("losses", &losses, &get(&t, "losses"), tol::TRAJECTORY_LOSSES_F64);
     assert_close("final weights", &flat(&p), &flat(&fixture_params(&t, "final_")), tol::F64_ROUNDOFF);
     assert_eq!(adam.step, STEPS as u64);
 }
@@ -57,7 +57,14 @@ fn f32_gradients_match_f64_at_every_step() {
         let g32 = compute_grads::<f32>(&cfg, &p.cast(), &mb, rule, 1e-5).expect("f32");
         assert_eq!(g64.spikes, g32.spikes, "step {k}: spikes differ");
         let g32: models::Params<f64> = g32.grads.cast();
-        assert_close(&format!("step {k} gradient"), &flat(&g32), &flat(&g64.grads), tol::EPROP_F32);
+        // Per tensor: W_rec's gradient is ≈ 1/20 of the others', so one joined bound would not see it.
+        for (n, a, b) in [
+            ("g_in", &g32.w_in, &g64.grads.w_in),
+            ("g_rec", &g32.w_rec, &g64.grads.w_rec),
+            ("g_out", &g32.w_out, &g64.grads.w_out),
+        ] {
+            assert_close(&format!("step {k} {n}"), a, b, tol::EPROP_F32_ONE_SAMPLE);
+        }
         adam.update(&AdamConfig::default(), 0.01, &mut p, &g64.grads);
     }
 }
@@ -88,11 +95,11 @@ fn cli_train_steps_matches_reference() {
     ])
     .expect("train-steps runs");
     let o = bench_harness::tensors::read_all(&out).expect("read");
-    let worst = assert_close("losses", &get(&o, "losses"), &get(&t, "losses"), 1e-5);
+    let worst = assert_close("losses", &get(&o, "losses"), &get(&t, "losses"), tol::TRAJECTORY_LOSSES_F32);
     eprintln!("per-step losses: max error {worst:.2e} of max loss");
     let got = flat(&fixture_params(&o, ""));
     let want = flat(&fixture_params(&t, "final_"));
-    let worst = assert_close("final weights", &got, &want, 2e-5);
+    let worst = assert_close("final weights", &got, &want, tol::TRAJECTORY_WEIGHTS_F32);
     eprintln!("final weights after {STEPS} steps: max error {worst:.2e} of max|W|");
     assert_eq!(get(&o, "adam_step"), vec![STEPS as f64]);
 }

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use kernels::TrainerConfig;
 use models::{AdamState, GradOutput, NetConfig, Params, Rule};
 
-use super::{Contender, Data, Kind, Minibatches, StepConfig, Trained, zero_state};
+use super::{Contender, Data, Kind, Measure, Minibatches, StepBytes, StepConfig, Trained, zero_state};
 
 /// The WGSL kernels on one adapter.
 pub struct Wgpu {
@@ -142,6 +142,16 @@ impl Contender for Wgpu {
 
     fn gpu_bytes(&self) -> Option<kernels::BufferBytes> {
         self.trainer.as_ref().map(|tr| tr.bytes())
+    }
+
+    fn step_bytes(&self, rule: Rule, batch: usize, t_steps: usize, how: Measure) -> Result<Option<StepBytes>> {
+        let shape = TrainerConfig::new(&self.cfg, rule, batch, t_steps);
+        let bytes = match how {
+            Measure::Allocate => kernels::allocate_plan(&self.ctx, &shape)?,
+            Measure::Plan => kernels::plan_bytes(&shape, self.ctx.info.device_type),
+        };
+        let path = matches!(rule, Rule::Eprop(_)).then(|| kernels::eprop_kernel_path(&shape, &self.ctx));
+        Ok(Some(StepBytes { bytes, path }))
     }
 
     fn profile_step(&mut self, step: &StepConfig, batch: usize) -> Result<Option<Vec<(String, f64)>>> {

@@ -181,6 +181,24 @@ pub struct Trained {
     pub activity: Option<Activity>,
 }
 
+/// How [`Contender::step_bytes`] finds a step's bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Measure {
+    /// Allocate the buffers on the device and free them.
+    Allocate,
+    /// Compute them from the buffer plan (any size, no device memory).
+    Plan,
+}
+
+/// The device bytes of one training step, and which kernel path the contender would run for it (in words).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepBytes {
+    /// By role.
+    pub bytes: kernels::BufferBytes,
+    /// The kernel family or path, when the rule has several.
+    pub path: Option<&'static str>,
+}
+
 /// A way of training the network.
 pub trait Contender: std::fmt::Debug {
     /// Which one.
@@ -209,6 +227,13 @@ pub trait Contender: std::fmt::Debug {
     /// Exact bytes of the device buffers, where the contender allocates them itself (wgpu).
     fn gpu_bytes(&self) -> Option<kernels::BufferBytes> {
         None
+    }
+    /// The device bytes one training step of `batch` samples × `t_steps` steps of `rule` would take (e.g. for a
+    /// memory sweep), without building or running it: `Measure::Allocate` allocates the buffers on the device (same
+    /// plan, checks and limits as training; no kernels compiled), `Measure::Plan` only computes them. `None` where
+    /// the contender has no device buffers of its own.
+    fn step_bytes(&self, _rule: Rule, _batch: usize, _t_steps: usize, _how: Measure) -> Result<Option<StepBytes>> {
+        Ok(None)
     }
     /// Device time per kernel of one training step (advances the state by one step), where measurable.
     fn profile_step(&mut self, _step: &StepConfig, _batch: usize) -> Result<Option<Vec<(String, f64)>>> {

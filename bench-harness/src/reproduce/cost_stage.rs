@@ -15,7 +15,9 @@ use models::{
 use super::ReproduceConfig;
 use super::activity::{ACTIVITY_FILE, read_activity};
 use super::experiment::Experiment;
-use crate::results::table::{Table, Value};
+use serde::{Deserialize, Serialize};
+
+use crate::results::table::Table;
 
 /// The GPU side this run measured: BPTT's time per sample and NVML energy from `gpu_energy.csv` when the counter was
 /// read, else BPTT's training time from its CSV when the adapter is a real GPU; `None` on a CPU adapter.
@@ -137,309 +139,311 @@ pub fn recost(dir: &Path, chip: Option<ChipConfig>) -> Result<String> {
     ))
 }
 
-fn table(columns: &[&str], rows: Vec<Vec<(&str, Value)>>) -> Result<Table> {
-    let mut t = Table::new(columns);
-    for r in rows {
-        t.push(r)?;
-    }
-    Ok(t)
+/// A row of `cost_memory_pe.csv`: one PE's SRAM by use.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MemoryPeRow {
+    pub pe: usize,
+    pub neurons: usize,
+    pub weights: usize,
+    pub adam: usize,
+    pub gradient: usize,
+    pub traces_per_synapse: usize,
+    pub traces_per_presynaptic: usize,
+    pub neuron_state: usize,
+    pub buffers: usize,
+    pub data_bytes: usize,
+    pub code_stack_reserve: usize,
+    pub sram_bytes: usize,
+    pub source: String,
+}
+
+/// A row of `cost_phases.csv`: one phase's time per step on the busiest PE.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PhaseRow {
+    pub phase: String,
+    pub cycles_per_step: f64,
+    pub time_per_step_us: f64,
+    pub deadline_us: f64,
+    pub level: String,
+    pub trace_code: String,
+    pub real_time: bool,
+    pub real_time_margin: f64,
+    pub source: String,
+}
+
+/// A row of `cost_energy.csv`: one named assumption set at its boundary.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EnergyRow {
+    pub set: String,
+    pub description: String,
+    pub boundary: String,
+    pub chip_level: String,
+    pub trace_code: String,
+    pub gpu: String,
+    pub gpu_power_basis: String,
+    pub gpu_idle_w: f64,
+    pub gpu_time_per_sample_s: f64,
+    pub energy_j_per_sample_chip: f64,
+    pub energy_j_per_sample_gpu: f64,
+    pub energy_ratio: f64,
+    pub gpu_time_per_sample_for_12x_s: f64,
+    pub gpu_source: String,
+    pub source: String,
+}
+
+/// A row of `cost_bounds.csv`: an uncertain constant's value and bounds, with its source.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BoundRow {
+    pub constant: String,
+    pub value: String,
+    pub low: String,
+    pub high: String,
+    pub source: String,
+}
+
+/// A row of `cost_sensitivity.csv`: the energy ratio at one factor's bounds.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SensitivityCsvRow {
+    pub factor: String,
+    pub settings: String,
+    pub ratio_low: f64,
+    pub ratio_high: f64,
+    pub ratio_default: f64,
+    pub boundary: String,
+    pub source: String,
+}
+
+/// A row of `cost_trace_codes.csv`: one level of the trace update's code.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TraceCodeCsvRow {
+    pub trace_code: String,
+    pub instructions_per_synapse_step: f64,
+    pub cycles_per_synapse_step: f64,
+    pub cycles_per_step_max: f64,
+    pub share_of_tick: f64,
+    pub real_time: bool,
+    pub energy_j_per_sample_dynamic: f64,
+    pub energy_j_per_sample_total: f64,
+    pub energy_ratio: f64,
+    pub source: String,
+}
+
+/// A row of `cost_what_ifs.csv`: one change to the chip or the network.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WhatIfCsvRow {
+    pub change: String,
+    /// "yes", or why the change does not fit.
+    pub fits: String,
+    pub memory_bytes_max_pe: usize,
+    pub memory_bytes_total: usize,
+    pub cycles_per_step_max: f64,
+    pub speedup: f64,
+    pub real_time: bool,
+    pub energy_j_per_sample_chip: f64,
+    pub energy_j_per_sample_chip_dynamic: f64,
+    pub source: String,
+}
+
+/// The one row of `cost_totals.csv`: the headline figures.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TotalsRow {
+    pub memory_bytes_total: usize,
+    pub memory_bytes_learning_state: usize,
+    pub memory_bytes_synaptic_state: usize,
+    pub memory_bytes_paper: usize,
+    pub memory_note: String,
+    pub cycles_per_step_max: f64,
+    pub cycles_per_tick: f64,
+    pub cycles_end_of_sample: f64,
+    pub chip_time_s_per_sample: f64,
+    pub real_time: bool,
+    pub real_time_margin: f64,
+    pub trace_code: String,
+    pub boundary: String,
+    pub headline_set: String,
+    pub headline_gpu: String,
+    pub gpu_measured: bool,
+    pub energy_j_per_sample_chip: f64,
+    pub energy_j_per_sample_gpu: f64,
+    pub energy_ratio: f64,
+    pub energy_ratio_min: f64,
+    pub energy_ratio_max: f64,
+    pub energy_ratio_dynamic: f64,
+    pub energy_ratio_dynamic_min: f64,
+    pub energy_ratio_dynamic_max: f64,
+    pub spikes_per_sample: f64,
+    pub samples_counted: u64,
+    pub workload_source: String,
+    pub source: String,
 }
 
 fn write_csvs(out: &Path, chip: &ChipConfig, report: &CostReport) -> Result<()> {
     let modelled_chip = "modelled (chip: the chip run's counted activity × instruction recipes × cycle table)";
-    // Memory per PE.
-    table(
-        &[
-            "pe",
-            "neurons",
-            "weights",
-            "adam",
-            "gradient",
-            "traces_per_synapse",
-            "traces_per_presynaptic",
-            "neuron_state",
-            "buffers",
-            "data_bytes",
-            "code_stack_reserve",
-            "sram_bytes",
-            "source",
-        ],
-        report
-            .memory_map
-            .iter()
-            .enumerate()
-            .map(|(pe, m)| {
-                vec![
-                    ("pe", pe.into()),
-                    ("neurons", m.neurons.into()),
-                    ("weights", m.weights.into()),
-                    ("adam", m.adam.into()),
-                    ("gradient", m.gradient.into()),
-                    ("traces_per_synapse", m.traces_per_synapse.into()),
-                    ("traces_per_presynaptic", m.traces_per_presynaptic.into()),
-                    ("neuron_state", m.neuron_state.into()),
-                    ("buffers", m.buffers.into()),
-                    ("data_bytes", m.data().into()),
-                    ("code_stack_reserve", m.code_stack_reserve.into()),
-                    ("sram_bytes", chip.sram_bytes_per_pe.into()),
-                    ("source", "modelled (memory map of what the emulator allocates)".into()),
-                ]
-            })
-            .collect(),
-    )?
-    .write_csv(&out.join("cost_memory_pe.csv"))?;
+    let rows: Vec<MemoryPeRow> = report
+        .memory_map
+        .iter()
+        .enumerate()
+        .map(|(pe, m)| MemoryPeRow {
+            pe,
+            neurons: m.neurons,
+            weights: m.weights,
+            adam: m.adam,
+            gradient: m.gradient,
+            traces_per_synapse: m.traces_per_synapse,
+            traces_per_presynaptic: m.traces_per_presynaptic,
+            neuron_state: m.neuron_state,
+            buffers: m.buffers,
+            data_bytes: m.data(),
+            code_stack_reserve: m.code_stack_reserve,
+            sram_bytes: chip.sram_bytes_per_pe,
+            source: "modelled (memory map of what the emulator allocates)".into(),
+        })
+        .collect();
+    Table::from_rows(&rows)?.write_csv(&out.join("cost_memory_pe.csv"))?;
     // Time per step by phase on the busiest PE.
     let c = &report.chip_cost;
     let clock_hz = c.cycles_per_tick / 1e-3;
-    table(
-        &[
-            "phase",
-            "cycles_per_step",
-            "time_per_step_us",
-            "deadline_us",
-            "level",
-            "trace_code",
-            "real_time",
-            "real_time_margin",
-            "source",
-        ],
-        c.cycles_by_phase_busiest_pe
-            .iter()
-            .map(|(name, cyc)| {
-                let per_step = cyc / c.t_steps as f64;
-                vec![
-                    ("phase", name.clone().into()),
-                    ("cycles_per_step", per_step.into()),
-                    ("time_per_step_us", (per_step / clock_hz * 1e6).into()),
-                    ("deadline_us", 1000.0.into()),
-                    ("level", c.level.clone().into()),
-                    ("trace_code", c.trace_code.name().into()),
-                    ("real_time", c.real_time.into()),
-                    ("real_time_margin", c.real_time_margin.into()),
-                    ("source", modelled_chip.into()),
-                ]
-            })
-            .collect(),
-    )?
-    .write_csv(&out.join("cost_phases.csv"))?;
+    let rows: Vec<PhaseRow> = c
+        .cycles_by_phase_busiest_pe
+        .iter()
+        .map(|(name, cyc)| {
+            let per_step = cyc / c.t_steps as f64;
+            PhaseRow {
+                phase: name.clone(),
+                cycles_per_step: per_step,
+                time_per_step_us: per_step / clock_hz * 1e6,
+                deadline_us: 1000.0,
+                level: c.level.clone(),
+                trace_code: c.trace_code.name().into(),
+                real_time: c.real_time,
+                real_time_margin: c.real_time_margin,
+                source: modelled_chip.into(),
+            }
+        })
+        .collect();
+    Table::from_rows(&rows)?.write_csv(&out.join("cost_phases.csv"))?;
     // Energy per sample: every named set at its boundary.
-    table(
-        &[
-            "set",
-            "description",
-            "boundary",
-            "chip_level",
-            "trace_code",
-            "gpu",
-            "gpu_power_basis",
-            "gpu_idle_w",
-            "gpu_time_per_sample_s",
-            "energy_j_per_sample_chip",
-            "energy_j_per_sample_gpu",
-            "energy_ratio",
-            "gpu_time_per_sample_for_12x_s",
-            "gpu_source",
-            "source",
-        ],
-        report
-            .assumption_sets
-            .iter()
-            .map(|r| {
-                let measured = r.set.gpu_source.starts_with("measured");
-                vec![
-                    ("set", r.set.name.clone().into()),
-                    ("description", r.set.description.clone().into()),
-                    ("boundary", r.set.boundary.name().into()),
-                    ("chip_level", r.set.level.clone().into()),
-                    ("trace_code", r.set.trace_code.name().into()),
-                    ("gpu", r.set.gpu.clone().into()),
-                    ("gpu_power_basis", r.set.gpu_power.describe().into()),
-                    ("gpu_idle_w", r.set.gpu_idle_w.into()),
-                    ("gpu_time_per_sample_s", r.set.gpu_time_per_sample_s.into()),
-                    ("energy_j_per_sample_chip", r.energy_j_per_sample_chip.into()),
-                    ("energy_j_per_sample_gpu", r.energy_j_per_sample_gpu.into()),
-                    ("energy_ratio", r.energy_ratio.into()),
-                    ("gpu_time_per_sample_for_12x_s", r.gpu_time_per_sample_for_12x_s.into()),
-                    ("gpu_source", r.set.gpu_source.clone().into()),
-                    (
-                        "source",
-                        if measured {
-                            "measured (GPU); modelled (chip)"
-                        } else {
-                            "modelled (chip); literature/assumed (GPU: see gpu_source)"
-                        }
-                        .into(),
-                    ),
-                ]
-            })
-            .collect(),
-    )?
-    .write_csv(&out.join("cost_energy.csv"))?;
-    table(
-        &["constant", "value", "low", "high", "source"],
-        report
-            .bounds
-            .iter()
-            .map(|b| {
-                vec![
-                    ("constant", b.constant.clone().into()),
-                    ("value", b.value.clone().into()),
-                    ("low", b.low.clone().into()),
-                    ("high", b.high.clone().into()),
-                    ("source", b.source.clone().into()),
-                ]
-            })
-            .collect(),
-    )?
-    .write_csv(&out.join("cost_bounds.csv"))?;
-    table(
-        &["factor", "settings", "ratio_low", "ratio_high", "ratio_default", "boundary", "source"],
-        report
-            .sensitivity
-            .iter()
-            .map(|r| {
-                vec![
-                    ("factor", r.factor.clone().into()),
-                    ("settings", r.settings.clone().into()),
-                    ("ratio_low", r.ratio_low.into()),
-                    ("ratio_high", r.ratio_high.into()),
-                    ("ratio_default", report.energy_ratio.into()),
-                    ("boundary", report.boundary.name().into()),
-                    ("source", format!("modelled; bounds: {}", r.source).into()),
-                ]
-            })
-            .collect(),
-    )?
-    .write_csv(&out.join("cost_sensitivity.csv"))?;
-    table(
-        &[
-            "trace_code",
-            "instructions_per_synapse_step",
-            "cycles_per_synapse_step",
-            "cycles_per_step_max",
-            "share_of_tick",
-            "real_time",
-            "energy_j_per_sample_dynamic",
-            "energy_j_per_sample_total",
-            "energy_ratio",
-            "source",
-        ],
-        report
-            .trace_codes
-            .iter()
-            .map(|t| {
-                vec![
-                    ("trace_code", t.trace_code.name().into()),
-                    ("instructions_per_synapse_step", t.instructions_per_synapse_step.into()),
-                    ("cycles_per_synapse_step", t.cycles_per_synapse_step.into()),
-                    ("cycles_per_step_max", t.cycles_per_step_max.into()),
-                    ("share_of_tick", t.share_of_tick.into()),
-                    ("real_time", t.real_time.into()),
-                    ("energy_j_per_sample_dynamic", t.energy_j_per_sample_dynamic.into()),
-                    ("energy_j_per_sample_total", t.energy_j_per_sample_total.into()),
-                    ("energy_ratio", t.energy_ratio.into()),
-                    ("source", modelled_chip.into()),
-                ]
-            })
-            .collect(),
-    )?
-    .write_csv(&out.join("cost_trace_codes.csv"))?;
-    table(
-        &[
-            "change",
-            "fits",
-            "memory_bytes_max_pe",
-            "memory_bytes_total",
-            "cycles_per_step_max",
-            "speedup",
-            "real_time",
-            "energy_j_per_sample_chip",
-            "energy_j_per_sample_chip_dynamic",
-            "source",
-        ],
-        report
-            .what_ifs
-            .iter()
-            .map(|w| {
-                vec![
-                    ("change", w.change.clone().into()),
-                    ("fits", w.error.clone().unwrap_or_else(|| "yes".into()).into()),
-                    ("memory_bytes_max_pe", w.memory_bytes_max_pe.into()),
-                    ("memory_bytes_total", w.memory_bytes_total.into()),
-                    ("cycles_per_step_max", w.cycles_per_step_max.into()),
-                    ("speedup", w.speedup.into()),
-                    ("real_time", w.real_time.into()),
-                    ("energy_j_per_sample_chip", w.energy_j_per_sample_chip.into()),
-                    ("energy_j_per_sample_chip_dynamic", w.energy_j_per_sample_chip_dynamic.into()),
-                    ("source", "modelled".into()),
-                ]
-            })
-            .collect(),
-    )?
-    .write_csv(&out.join("cost_what_ifs.csv"))?;
+    let rows: Vec<EnergyRow> = report
+        .assumption_sets
+        .iter()
+        .map(|r| {
+            let measured = r.set.gpu_source.starts_with("measured");
+            EnergyRow {
+                set: r.set.name.clone(),
+                description: r.set.description.clone(),
+                boundary: r.set.boundary.name().into(),
+                chip_level: r.set.level.clone(),
+                trace_code: r.set.trace_code.name().into(),
+                gpu: r.set.gpu.clone(),
+                gpu_power_basis: r.set.gpu_power.describe(),
+                gpu_idle_w: r.set.gpu_idle_w,
+                gpu_time_per_sample_s: r.set.gpu_time_per_sample_s,
+                energy_j_per_sample_chip: r.energy_j_per_sample_chip,
+                energy_j_per_sample_gpu: r.energy_j_per_sample_gpu,
+                energy_ratio: r.energy_ratio,
+                gpu_time_per_sample_for_12x_s: r.gpu_time_per_sample_for_12x_s,
+                gpu_source: r.set.gpu_source.clone(),
+                source: if measured {
+                    "measured (GPU); modelled (chip)"
+                } else {
+                    "modelled (chip); literature/assumed (GPU: see gpu_source)"
+                }
+                .into(),
+            }
+        })
+        .collect();
+    Table::from_rows(&rows)?.write_csv(&out.join("cost_energy.csv"))?;
+    let rows: Vec<BoundRow> = report
+        .bounds
+        .iter()
+        .map(|b| BoundRow {
+            constant: b.constant.clone(),
+            value: b.value.clone(),
+            low: b.low.clone(),
+            high: b.high.clone(),
+            source: b.source.clone(),
+        })
+        .collect();
+    Table::from_rows(&rows)?.write_csv(&out.join("cost_bounds.csv"))?;
+    let rows: Vec<SensitivityCsvRow> = report
+        .sensitivity
+        .iter()
+        .map(|r| SensitivityCsvRow {
+            factor: r.factor.clone(),
+            settings: r.settings.clone(),
+            ratio_low: r.ratio_low,
+            ratio_high: r.ratio_high,
+            ratio_default: report.energy_ratio,
+            boundary: report.boundary.name().into(),
+            source: format!("modelled; bounds: {}", r.source),
+        })
+        .collect();
+    Table::from_rows(&rows)?.write_csv(&out.join("cost_sensitivity.csv"))?;
+    let rows: Vec<TraceCodeCsvRow> = report
+        .trace_codes
+        .iter()
+        .map(|t| TraceCodeCsvRow {
+            trace_code: t.trace_code.name().into(),
+            instructions_per_synapse_step: t.instructions_per_synapse_step,
+            cycles_per_synapse_step: t.cycles_per_synapse_step,
+            cycles_per_step_max: t.cycles_per_step_max,
+            share_of_tick: t.share_of_tick,
+            real_time: t.real_time,
+            energy_j_per_sample_dynamic: t.energy_j_per_sample_dynamic,
+            energy_j_per_sample_total: t.energy_j_per_sample_total,
+            energy_ratio: t.energy_ratio,
+            source: modelled_chip.into(),
+        })
+        .collect();
+    Table::from_rows(&rows)?.write_csv(&out.join("cost_trace_codes.csv"))?;
+    let rows: Vec<WhatIfCsvRow> = report
+        .what_ifs
+        .iter()
+        .map(|w| WhatIfCsvRow {
+            change: w.change.clone(),
+            fits: w.error.clone().unwrap_or_else(|| "yes".into()),
+            memory_bytes_max_pe: w.memory_bytes_max_pe,
+            memory_bytes_total: w.memory_bytes_total,
+            cycles_per_step_max: w.cycles_per_step_max,
+            speedup: w.speedup,
+            real_time: w.real_time,
+            energy_j_per_sample_chip: w.energy_j_per_sample_chip,
+            energy_j_per_sample_chip_dynamic: w.energy_j_per_sample_chip_dynamic,
+            source: "modelled".into(),
+        })
+        .collect();
+    Table::from_rows(&rows)?.write_csv(&out.join("cost_what_ifs.csv"))?;
     let r = report;
-    table(
-        &[
-            "memory_bytes_total",
-            "memory_bytes_learning_state",
-            "memory_bytes_synaptic_state",
-            "memory_bytes_paper",
-            "memory_note",
-            "cycles_per_step_max",
-            "cycles_per_tick",
-            "cycles_end_of_sample",
-            "chip_time_s_per_sample",
-            "real_time",
-            "real_time_margin",
-            "trace_code",
-            "boundary",
-            "headline_set",
-            "headline_gpu",
-            "gpu_measured",
-            "energy_j_per_sample_chip",
-            "energy_j_per_sample_gpu",
-            "energy_ratio",
-            "energy_ratio_min",
-            "energy_ratio_max",
-            "energy_ratio_dynamic",
-            "energy_ratio_dynamic_min",
-            "energy_ratio_dynamic_max",
-            "spikes_per_sample",
-            "samples_counted",
-            "workload_source",
-            "source",
-        ],
-        vec![vec![
-            ("memory_bytes_total", r.memory_bytes_total.into()),
-            ("memory_bytes_learning_state", r.memory_bytes_learning_state.into()),
-            ("memory_bytes_synaptic_state", r.memory_bytes_synaptic_state.into()),
-            ("memory_bytes_paper", r.memory_bytes_paper.into()),
-            ("memory_note", crate::cost::memory_note(&r.memory_map).into()),
-            ("cycles_per_step_max", r.cycles_per_step_max.into()),
-            ("cycles_per_tick", c.cycles_per_tick.into()),
-            ("cycles_end_of_sample", c.cycles_end_of_sample.into()),
-            ("chip_time_s_per_sample", c.time_s.into()),
-            ("real_time", r.real_time.into()),
-            ("real_time_margin", c.real_time_margin.into()),
-            ("trace_code", c.trace_code.name().into()),
-            ("boundary", r.boundary.name().into()),
-            ("headline_set", r.headline_set.clone().into()),
-            ("headline_gpu", r.headline_gpu.clone().into()),
-            ("gpu_measured", r.gpu_measured.into()),
-            ("energy_j_per_sample_chip", r.energy_j_per_sample_chip.into()),
-            ("energy_j_per_sample_gpu", r.energy_j_per_sample_gpu.into()),
-            ("energy_ratio", r.energy_ratio.into()),
-            ("energy_ratio_min", r.energy_ratio_band[0].into()),
-            ("energy_ratio_max", r.energy_ratio_band[1].into()),
-            ("energy_ratio_dynamic", r.energy_ratio_dynamic.into()),
-            ("energy_ratio_dynamic_min", r.energy_ratio_band_dynamic[0].into()),
-            ("energy_ratio_dynamic_max", r.energy_ratio_band_dynamic[1].into()),
-            ("spikes_per_sample", r.spikes_per_sample.into()),
-            ("samples_counted", r.samples_counted.into()),
-            ("workload_source", r.workload_source.clone().into()),
-            ("source", modelled_chip.into()),
-        ]],
-    )?
-    .write_csv(&out.join("cost_totals.csv"))?;
+    let totals = TotalsRow {
+        memory_bytes_total: r.memory_bytes_total,
+        memory_bytes_learning_state: r.memory_bytes_learning_state,
+        memory_bytes_synaptic_state: r.memory_bytes_synaptic_state,
+        memory_bytes_paper: r.memory_bytes_paper,
+        memory_note: crate::cost::memory_note(&r.memory_map),
+        cycles_per_step_max: r.cycles_per_step_max,
+        cycles_per_tick: c.cycles_per_tick,
+        cycles_end_of_sample: c.cycles_end_of_sample,
+        chip_time_s_per_sample: c.time_s,
+        real_time: r.real_time,
+        real_time_margin: c.real_time_margin,
+        trace_code: c.trace_code.name().into(),
+        boundary: r.boundary.name().into(),
+        headline_set: r.headline_set.clone(),
+        headline_gpu: r.headline_gpu.clone(),
+        gpu_measured: r.gpu_measured,
+        energy_j_per_sample_chip: r.energy_j_per_sample_chip,
+        energy_j_per_sample_gpu: r.energy_j_per_sample_gpu,
+        energy_ratio: r.energy_ratio,
+        energy_ratio_min: r.energy_ratio_band[0],
+        energy_ratio_max: r.energy_ratio_band[1],
+        energy_ratio_dynamic: r.energy_ratio_dynamic,
+        energy_ratio_dynamic_min: r.energy_ratio_band_dynamic[0],
+        energy_ratio_dynamic_max: r.energy_ratio_band_dynamic[1],
+        spikes_per_sample: r.spikes_per_sample,
+        samples_counted: r.samples_counted,
+        workload_source: r.workload_source.clone(),
+        source: modelled_chip.into(),
+    };
+    Table::from_rows(&[totals])?.write_csv(&out.join("cost_totals.csv"))?;
     Ok(())
 }

@@ -6,27 +6,29 @@
 
 use anyhow::Result;
 use models::{NetConfig, Params};
+use serde::{Deserialize, Serialize};
 
 use super::RunInfo;
 use crate::results::table::Table;
 use crate::tensors::BatchData;
 
-/// Columns of `neurobench.csv`.
-pub const NEUROBENCH_COLUMNS: [&str; 13] = [
-    "experiment",
-    "algorithm",
-    "footprint_bytes",
-    "parameter_bytes",
-    "connection_sparsity",
-    "activation_sparsity",
-    "dense_synops_per_sample",
-    "effective_macs_per_sample",
-    "effective_acs_per_sample",
-    "test_samples",
-    "t_steps",
-    "git_rev",
-    "source",
-];
+/// A row of `neurobench.csv`: one experiment's trained network on the test split.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NeuroBenchRow {
+    pub experiment: String,
+    pub algorithm: String,
+    pub footprint_bytes: usize,
+    pub parameter_bytes: usize,
+    pub connection_sparsity: f64,
+    pub activation_sparsity: f64,
+    pub dense_synops_per_sample: f64,
+    pub effective_macs_per_sample: f64,
+    pub effective_acs_per_sample: f64,
+    pub test_samples: usize,
+    pub t_steps: usize,
+    pub git_rev: String,
+    pub source: String,
+}
 
 /// The metrics of `p` on `d`.
 #[derive(Clone, Debug, PartialEq)]
@@ -95,31 +97,26 @@ pub fn write_for(
     test: &BatchData,
 ) -> Result<()> {
     let path = info.out.join("neurobench.csv");
-    let old = if path.exists() { Table::read_csv(&path)? } else { Table::new(&NEUROBENCH_COLUMNS) };
-    let mut t = Table::new(&NEUROBENCH_COLUMNS);
-    let names = old.strs("experiment")?;
-    let name_now = name;
-    for (row, name) in old.rows.iter().zip(&names) {
-        if name != name_now {
-            t.rows.push(row.clone());
-        }
-    }
+    // Every other experiment's row as it was; this experiment's replaced.
+    let mut rows: Vec<NeuroBenchRow> = if path.exists() { Table::read_csv(&path)?.typed()? } else { vec![] };
+    rows.retain(|r| r.experiment != name);
     let m = neurobench(net, p, test);
-    t.push(vec![
-        ("experiment", name.into()),
-        ("algorithm", algorithm.into()),
-        ("footprint_bytes", m.footprint_bytes.into()),
-        ("parameter_bytes", m.parameter_bytes.into()),
-        ("connection_sparsity", m.connection_sparsity.into()),
-        ("activation_sparsity", m.activation_sparsity.into()),
-        ("dense_synops_per_sample", m.dense_synops_per_sample.into()),
-        ("effective_macs_per_sample", m.effective_macs_per_sample.into()),
-        ("effective_acs_per_sample", m.effective_acs_per_sample.into()),
-        ("test_samples", test.batch.into()),
-        ("t_steps", test.t_steps.into()),
-        ("git_rev", info.git_rev.clone().into()),
-        ("source", "measured (forward pass of the trained weights on the test split)".into()),
-    ])?;
+    rows.push(NeuroBenchRow {
+        experiment: name.into(),
+        algorithm: algorithm.into(),
+        footprint_bytes: m.footprint_bytes,
+        parameter_bytes: m.parameter_bytes,
+        connection_sparsity: m.connection_sparsity,
+        activation_sparsity: m.activation_sparsity,
+        dense_synops_per_sample: m.dense_synops_per_sample,
+        effective_macs_per_sample: m.effective_macs_per_sample,
+        effective_acs_per_sample: m.effective_acs_per_sample,
+        test_samples: test.batch,
+        t_steps: test.t_steps,
+        git_rev: info.git_rev.clone(),
+        source: "measured (forward pass of the trained weights on the test split)".into(),
+    });
+    let t = Table::from_rows(&rows)?;
     t.write_csv(&path)
 }
 

@@ -507,6 +507,7 @@ pub fn reproduce(cfg: &ReproduceConfig, out: &Path, quiet: bool) -> Result<Strin
 /// first, lean pass) gets its burn rows measured when a build with burn resumes it, in place of the rows that say
 /// burn was not built.
 fn bench_stage(cfg: &ReproduceConfig, out: &Path, quiet: bool) -> Result<()> {
+    use crate::bench::BenchRow;
     use crate::contender::Kind;
     use crate::results::table::Table;
     let plan = |backends: &[&str], peers: bool| crate::bench::BenchPlan {
@@ -524,28 +525,23 @@ fn bench_stage(cfg: &ReproduceConfig, out: &Path, quiet: bool) -> Result<()> {
         crate::bench::run(&plan(&["cpu", "wgpu", "burn-wgpu", "burn-cpu"], true), out, quiet)?;
         return Ok(());
     }
-    let mut table = Table::read_csv(&path)?;
-    let (backend, note) = (table.strs("backend")?, table.strs("note")?);
-    let unbuilt: Vec<usize> = (0..table.len())
-        .filter(|&k| backend[k].starts_with("burn-") && note[k].contains(crate::contender::WITHOUT_BURN))
+    let mut rows: Vec<BenchRow> = Table::read_csv(&path)?.typed().context("bench.csv")?;
+    let unbuilt: Vec<usize> = (0..rows.len())
+        .filter(|&k| rows[k].backend.starts_with("burn-") && rows[k].note.contains(crate::contender::WITHOUT_BURN))
         .collect();
     if unbuilt.is_empty() || !Kind::BurnCpu.available() {
         return Ok(());
     }
     let scratch = out.join(".bench-burn");
     crate::bench::run(&plan(&["burn-wgpu", "burn-cpu"], false), &scratch, quiet)?;
-    let fresh = Table::read_csv(&scratch.join("bench.csv"))?;
-    let key = |t: &Table, k: usize| -> Result<Vec<String>> {
-        ["rule", "backend", "batch", "t_steps"].iter().map(|c| Ok(t.strs(c)?[k].clone())).collect()
-    };
+    let fresh: Vec<BenchRow> = Table::read_csv(&scratch.join("bench.csv"))?.typed()?;
+    let key = |r: &BenchRow| (r.rule.clone(), r.backend.clone(), r.batch, r.t_steps);
     for k in unbuilt {
-        let want = key(&table, k)?;
-        for j in 0..fresh.len() {
-            if key(&fresh, j)? == want && fresh.columns == table.columns {
-                table.rows[k] = fresh.rows[j].clone();
-            }
+        if let Some(f) = fresh.iter().find(|f| key(f) == key(&rows[k])) {
+            rows[k] = f.clone();
         }
     }
+    let table = Table::from_rows(&rows)?;
     table.write_csv(&path)?;
     std::fs::write(out.join("bench.md"), crate::bench::markdown(&table)?)?;
     std::fs::remove_dir_all(&scratch).with_context(|| format!("{}: cannot remove", scratch.display()))?;

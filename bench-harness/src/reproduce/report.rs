@@ -392,24 +392,24 @@ pub fn rebuild(dir: &Path) -> Result<()> {
         );
     }
     if dir.join("bench.csv").exists() {
-        let b = Table::read_csv(&dir.join("bench.csv"))?;
+        let rows: Vec<crate::bench::BenchRow> =
+            Table::read_csv(&dir.join("bench.csv"))?.typed().context("bench.csv")?;
         let _ = writeln!(o, "## Performance suite (`snnbench bench`, measured)\n");
+        let finite = |v: f64| v.is_finite().then_some(v);
         md_table(
             &mut o,
             &["rule", "backend", "adapter", "batch", "T", "samples/s", "ms/sample", "bytes"],
-            (0..b.len())
-                .map(|k| {
-                    let s = |n: &str| b.strs(n).map(|v| v[k].clone()).unwrap_or_default();
-                    let f = |n: &str| b.f64s(n).ok().and_then(|v| v[k]);
+            rows.iter()
+                .map(|r| {
                     vec![
-                        s("rule"),
-                        s("backend"),
-                        s("adapter"),
-                        s("batch"),
-                        s("t_steps"),
-                        num(f("samples_per_s"), 1),
-                        num(f("time_per_sample_ms"), 4),
-                        s("bytes_total"),
+                        r.rule.clone(),
+                        r.backend.clone(),
+                        r.adapter.clone(),
+                        r.batch.to_string(),
+                        r.t_steps.to_string(),
+                        num(finite(r.samples_per_s), 1),
+                        num(finite(r.time_per_sample_ms), 4),
+                        r.bytes_total.map_or(String::new(), |b| b.to_string()),
                     ]
                 })
                 .collect(),

@@ -3,32 +3,42 @@
 //! plan past that (modelled; the plan is tested equal to the allocation), and the chip's SRAM bytes from the memory
 //! map (e-prop, as emulated) and from BPTT's modelled map, with the largest T at which BPTT still fits a PE.
 
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
 use models::{
     Rule, TraceVariant,
     bptt::BpttOptions,
     spinnaker2::{ChipConfig, Partition, bptt_pe_memory, pe_memory},
 };
+use serde::{Deserialize, Serialize};
 
 use super::{ReproduceConfig, RunInfo, interrupted, progress};
+use crate::contender::{self, Measure, StepBytes};
 use crate::results::table::Table;
 
-/// Columns of `memory_sweep.csv`.
-pub const SWEEP_COLUMNS: [&str; 13] = [
-    "platform",
-    "algorithm",
-    "scope",
-    "batch",
-    "t_steps",
-    "bytes",
-    "bytes_history",
-    "bytes_input",
-    "fits",
-    "adapter",
-    "git_rev",
-    "source",
-    "note",
-];
+/// A row of `memory_sweep.csv`: one platform × algorithm × scope × T.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MemoryRow {
+    /// `gpu` or `spinnaker2`.
+    pub platform: String,
+    /// `eprop` or `bptt`.
+    pub algorithm: String,
+    /// `per_sample` (a minibatch of 1) or `per_batch` (the configured minibatch).
+    pub scope: String,
+    pub batch: usize,
+    pub t_steps: usize,
+    /// Every buffer (GPU, input excluded) or the data in every PE's SRAM (chip).
+    pub bytes: u64,
+    /// The part that grows with T.
+    pub bytes_history: u64,
+    pub bytes_input: u64,
+    /// "yes", or why not.
+    pub fits: String,
+    pub adapter: String,
+    pub git_rev: String,
+    /// measured (allocated on the adapter) or modelled (plan, memory map).
+    pub source: String,
+    pub note: String,
+}
 
 /// Runs the sweep into `memory_sweep.csv`.
 pub fn run(cfg: &ReproduceConfig, info: &RunInfo, ctx: &kernels::GpuContext) -> Result<()> {
@@ -37,7 +47,8 @@ pub fn run(cfg: &ReproduceConfig, info: &RunInfo, ctx: &kernels::GpuContext) -> 
         return Ok(());
     }
     let net = cfg.net.clone();
-    let mut t = Table::new(&SWEEP_COLUMNS);
+    let gpu = contender::open(contender::Kind::Wgpu, &net, Some(ctx))?;
+    let mut t = Table::of::<MemoryRow>()?;
     let rules = [("eprop", Rule::Eprop(TraceVariant::Authors)), ("bptt", Rule::Bptt(BpttOptions::default()))];
     let scopes = [("per_sample", 1usize), ("per_batch", cfg.sweep.batch)];
     let bar = progress(info.quiet, (cfg.sweep.t_steps.len() * 4) as u64, "memory sweep");
@@ -48,41 +59,45 @@ pub fn run(cfg: &ReproduceConfig, info: &RunInfo, ctx: &kernels::GpuContext) -> 
                     bar.abandon();
                     return Err(super::Interrupted(info.out.display().to_string()).into());
                 }
-                let shape = kernels::TrainerConfig::new(&net, rule, n, steps);
-                let planned = kernels::plan_bytes(&shape, ctx.info.device_type);
-                let (bytes, source, mut note) = if steps <= cfg.sweep.allocate_up_to_t {
-                    // The trainer's buffers, allocated on the adapter without compiling its kernels.
-                    match kernels::allocate_plan(ctx, &shape) {
-                        Ok(b) => (b, "measured (buffers allocated on the adapter)", String::new()),
-                        Err(e) => (planned, "modelled (buffer plan)", format!("not allocated: {e}")),
+                // Through the WGSL contender: its trainer's buffers for one step, allocated on the adapter without
+                // compiling kernels up to the configured T, from the same buffer plan past it (or where the adapter
+                // refuses).
+                let planned = || -> Result<StepBytes> {
+                    gpu.step_bytes(rule, n, steps, Measure::Plan)?.context("internal: the wgpu contender has bytes")
+                };
+                let (measured, source, mut note) = if steps <= cfg.sweep.allocate_up_to_t {
+                    match gpu.step_bytes(rule, n, steps, Measure::Allocate) {
+                        Ok(Some(b)) => (b, "measured (buffers allocated on the adapter)", String::new()),
+                        Ok(None) => bail!("internal: the wgpu contender has bytes"),
+                        Err(e) => (planned()?, "modelled (buffer plan)", format!("not allocated: {e}")),
                     }
                 } else {
                     (
-                        planned,
+                        planned()?,
                         "modelled (buffer plan)",
                         format!("allocation sweep stops at T = {}", cfg.sweep.allocate_up_to_t),
                     )
                 };
                 // e-prop's bytes are constant in T within each of its two kernel paths; say which one this row is.
-                if alg == "eprop" {
-                    let path = kernels::eprop_kernel_path(&shape, ctx);
+                if let Some(path) = measured.path {
                     note = if note.is_empty() { path.to_string() } else { format!("{path}; {note}") };
                 }
-                t.push(vec![
-                    ("platform", "gpu".into()),
-                    ("algorithm", alg.into()),
-                    ("scope", scope.into()),
-                    ("batch", n.into()),
-                    ("t_steps", steps.into()),
-                    ("bytes", bytes.total().into()),
-                    ("bytes_history", bytes.history.into()),
-                    ("bytes_input", bytes.input.into()),
-                    ("fits", "yes".into()),
-                    ("adapter", info.adapter.clone().into()),
-                    ("git_rev", info.git_rev.clone().into()),
-                    ("source", source.into()),
-                    ("note", note.into()),
-                ])?;
+                let bytes = measured.bytes;
+                t.push_row(&MemoryRow {
+                    platform: "gpu".into(),
+                    algorithm: alg.into(),
+                    scope: scope.into(),
+                    batch: n,
+                    t_steps: steps,
+                    bytes: bytes.total(),
+                    bytes_history: bytes.history,
+                    bytes_input: bytes.input,
+                    fits: "yes".into(),
+                    adapter: info.adapter.clone(),
+                    git_rev: info.git_rev.clone(),
+                    source: source.into(),
+                    note,
+                })?;
                 bar.inc(1);
             }
         }
@@ -105,37 +120,30 @@ pub fn run(cfg: &ReproduceConfig, info: &RunInfo, ctx: &kernels::GpuContext) -> 
             let history: usize = maps.iter().map(|m| m.history).sum();
             let worst = maps.iter().map(|m| m.total()).max().unwrap_or(0);
             let fits = worst <= chip.sram_bytes_per_pe;
-            t.push(vec![
-                ("platform", "spinnaker2".into()),
-                ("algorithm", alg.into()),
-                ("scope", "per_sample".into()),
-                ("batch", 1usize.into()),
-                ("t_steps", steps.into()),
-                ("bytes", total.into()),
-                ("bytes_history", history.into()),
-                ("bytes_input", 0usize.into()),
-                (
-                    "fits",
-                    if fits {
-                        "yes".to_string()
-                    } else {
-                        format!("no: {worst} B on the fullest PE > {} B SRAM", chip.sram_bytes_per_pe)
-                    }
-                    .into(),
-                ),
-                ("adapter", format!("{} PEs, {} KiB SRAM each", cfg.cost.pes, chip.sram_bytes_per_pe / 1024).into()),
-                ("git_rev", info.git_rev.clone().into()),
-                (
-                    "source",
-                    if alg == "eprop" {
-                        "modelled (memory map of the emulator)"
-                    } else {
-                        "modelled (BPTT memory map, not emulated)"
-                    }
-                    .into(),
-                ),
-                ("note", "".into()),
-            ])?;
+            t.push_row(&MemoryRow {
+                platform: "spinnaker2".into(),
+                algorithm: alg.into(),
+                scope: "per_sample".into(),
+                batch: 1,
+                t_steps: steps,
+                bytes: total as u64,
+                bytes_history: history as u64,
+                bytes_input: 0,
+                fits: if fits {
+                    "yes".to_string()
+                } else {
+                    format!("no: {worst} B on the fullest PE > {} B SRAM", chip.sram_bytes_per_pe)
+                },
+                adapter: format!("{} PEs, {} KiB SRAM each", cfg.cost.pes, chip.sram_bytes_per_pe / 1024),
+                git_rev: info.git_rev.clone(),
+                source: if alg == "eprop" {
+                    "modelled (memory map of the emulator)"
+                } else {
+                    "modelled (BPTT memory map, not emulated)"
+                }
+                .into(),
+                note: String::new(),
+            })?;
         }
     }
     bar.finish_and_clear();

@@ -8,6 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use models::{AdamConfig, AdamState, NetConfig, Params, spinnaker2::Activity};
 use rand::{SeedableRng, seq::SliceRandom};
+use serde::{Deserialize, Serialize};
 
 use super::activity::{ActivityRecord, read_activity, write_activity};
 pub use super::experiment::{Experiment, Spec};
@@ -74,34 +75,38 @@ pub fn evaluate(cfg: &NetConfig, p: &Params<f32>, d: &BatchData) -> (f64, f64, V
     (ce / d.batch as f64, correct as f64 / d.batch as f64, spikes)
 }
 
-/// Columns of the training CSVs (a contract of the run folder; the test checks them).
-pub const TRAINING_COLUMNS: [&str; 25] = [
-    "experiment",
-    "algorithm",
-    "backend",
-    "adapter",
-    "batch",
-    "t_steps",
-    "seed",
-    "git_rev",
-    "epoch",
-    "lr",
-    "train_samples",
-    "train_loss",
-    "validation_loss",
-    "validation_accuracy",
-    "test_loss",
-    "test_accuracy",
-    "wall_time_s",
-    "gpu_time_s",
-    "samples_per_s",
-    "chip_time_s",
-    "gpu_energy_j",
-    "gpu_energy_note",
-    "spike_rate",
-    "gpu_buffer_bytes",
-    "source",
-];
+/// A row of a training CSV (`training_<experiment>.csv`): one epoch. Its columns are a contract of the run folder
+/// (the test checks them).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TrainingRow {
+    pub experiment: String,
+    pub algorithm: String,
+    pub backend: String,
+    pub adapter: String,
+    pub batch: usize,
+    pub t_steps: usize,
+    pub seed: u64,
+    pub git_rev: String,
+    /// 1-based.
+    pub epoch: usize,
+    pub lr: f64,
+    pub train_samples: usize,
+    pub train_loss: f64,
+    pub validation_loss: f64,
+    pub validation_accuracy: f64,
+    pub test_loss: f64,
+    pub test_accuracy: f64,
+    pub wall_time_s: f64,
+    pub gpu_time_s: Option<f64>,
+    pub samples_per_s: f64,
+    /// The chip's modelled time (T × 1 ms per sample); chip runs only.
+    pub chip_time_s: Option<f64>,
+    pub gpu_energy_j: Option<f64>,
+    pub gpu_energy_note: String,
+    pub spike_rate: f64,
+    pub gpu_buffer_bytes: Option<u64>,
+    pub source: String,
+}
 
 struct Checkpoint {
     params: Params<f32>,
@@ -161,20 +166,21 @@ pub fn run_all(
     energy_probe(cfg, info, ctx, data, meter)
 }
 
-/// Columns of `gpu_energy.csv`.
-pub const ENERGY_COLUMNS: [&str; 11] = [
-    "experiment",
-    "adapter",
-    "batch",
-    "samples",
-    "seconds",
-    "energy_j_total",
-    "idle_w",
-    "energy_j_above_idle",
-    "j_per_sample",
-    "source",
-    "note",
-];
+/// A row of `gpu_energy.csv`: one GPU experiment's energy per training sample, or why it was not measured.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EnergyProbeRow {
+    pub experiment: String,
+    pub adapter: String,
+    pub batch: usize,
+    pub samples: usize,
+    pub seconds: f64,
+    pub energy_j_total: Option<f64>,
+    pub idle_w: Option<f64>,
+    pub energy_j_above_idle: Option<f64>,
+    pub j_per_sample: Option<f64>,
+    pub source: String,
+    pub note: String,
+}
 
 /// GPU energy per training sample of each GPU experiment, measured with NVML over repeated epochs of the run's
 /// training data (fresh weights, the same schedule's batch and lr) until at least 3 s have passed, so the window is
@@ -191,7 +197,7 @@ pub fn energy_probe(
         return Ok(());
     }
     let net = NetConfig::default();
-    let mut table = Table::new(&ENERGY_COLUMNS);
+    let mut table = Table::of::<EnergyProbeRow>()?;
     for e in [Experiment::GpuEprop, Experiment::GpuBptt] {
         if interrupted() {
             return Err(Interrupted(info.out.display().to_string()).into());
@@ -199,19 +205,19 @@ pub fn energy_probe(
         let n = data.train.batch;
         let steps = n.div_ceil(cfg.gpu.batch);
         let mut row = |samples: usize, secs: f64, total: Option<f64>, above: Option<f64>, src: &str, note: String| {
-            table.push(vec![
-                ("experiment", e.name().into()),
-                ("adapter", info.adapter.clone().into()),
-                ("batch", cfg.gpu.batch.into()),
-                ("samples", samples.into()),
-                ("seconds", secs.into()),
-                ("energy_j_total", total.into()),
-                ("idle_w", meter.idle_w().into()),
-                ("energy_j_above_idle", above.into()),
-                ("j_per_sample", above.map(|a| a / samples.max(1) as f64).into()),
-                ("source", src.into()),
-                ("note", note.into()),
-            ])
+            table.push_row(&EnergyProbeRow {
+                experiment: e.name().into(),
+                adapter: info.adapter.clone(),
+                batch: cfg.gpu.batch,
+                samples,
+                seconds: secs,
+                energy_j_total: total,
+                idle_w: meter.idle_w(),
+                energy_j_above_idle: above,
+                j_per_sample: above.map(|a| a / samples.max(1) as f64),
+                source: src.into(),
+                note,
+            })
         };
         if meter.idle_w().is_none() {
             let (_, note) = meter.finish(meter.start(), 0.0);
@@ -311,20 +317,23 @@ pub enum Outcome {
     DidNotFit(String),
 }
 
-/// Columns of `fit_<name>.csv`, written when a run does not fit its device.
-pub const FIT_COLUMNS: [&str; 11] = [
-    "experiment",
-    "algorithm",
-    "backend",
-    "adapter",
-    "batch",
-    "t_steps",
-    "n_rec",
-    "fits",
-    "bytes_needed",
-    "git_rev",
-    "reason",
-];
+/// The row of `fit_<name>.csv`, written when a run does not fit its device.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FitRow {
+    pub experiment: String,
+    pub algorithm: String,
+    pub backend: String,
+    pub adapter: String,
+    pub batch: usize,
+    pub t_steps: usize,
+    pub n_rec: usize,
+    /// 0: it did not fit.
+    pub fits: usize,
+    /// The device bytes one training step needs (the trainer's buffer plan).
+    pub bytes_needed: usize,
+    pub git_rev: String,
+    pub reason: String,
+}
 
 /// The file that records a run that did not fit.
 pub fn fit_path(out: &Path, name: &str) -> std::path::PathBuf {
@@ -346,16 +355,20 @@ pub fn run_training(
     let sched = &spec.schedule;
     let is_chip = spec.is_chip();
     let csv = info.out.join(spec.csv());
-    let mut table = if csv.exists() { Table::read_csv(&csv)? } else { Table::new(&TRAINING_COLUMNS) };
+    let mut rows: Vec<TrainingRow> = if csv.exists() {
+        Table::read_csv(&csv)?.typed().with_context(|| format!("{}", csv.display()))?
+    } else {
+        vec![]
+    };
     // The CSV row of an epoch is written before its checkpoint: after a kill between the two the CSV holds one row
     // more, which the resumed run drops and writes again; the rows before stay as they were, byte for byte.
     let mut ck = match load_checkpoint(&info.out, &spec.name)? {
-        Some(c) if c.epochs_done <= table.len() => {
-            table.rows.truncate(c.epochs_done);
+        Some(c) if c.epochs_done <= rows.len() => {
+            rows.truncate(c.epochs_done);
             c
         }
         _ => {
-            table = Table::new(&TRAINING_COLUMNS);
+            rows.clear();
             let p = Params::init_authors(net, spec.seed);
             Checkpoint { adam: AdamState::like(&p), params: p, epochs_done: 0 }
         }
@@ -407,17 +420,20 @@ pub fn run_training(
             .with_resident(resident.max(batch))
             .with_max_steps(steps);
         let needed = kernels::plan_bytes(&shape, device_type);
-        let mut fit = Table::new(&FIT_COLUMNS);
-        let mut row = identity(spec, batch, t);
-        row.extend([
-            ("n_rec", net.n_rec.into()),
-            ("fits", 0usize.into()),
-            ("bytes_needed", (needed.total() as usize).into()),
-            ("git_rev", info.git_rev.clone().into()),
-            ("reason", reason.clone().into()),
-        ]);
-        fit.push(row)?;
-        fit.write_csv(&fit_path(&info.out, &spec.name))?;
+        let fit = FitRow {
+            experiment: spec.name.clone(),
+            algorithm: spec.rule.name().into(),
+            backend: spec.backend.clone(),
+            adapter: spec.adapter.clone(),
+            batch,
+            t_steps: t,
+            n_rec: net.n_rec,
+            fits: 0,
+            bytes_needed: needed.total() as usize,
+            git_rev: info.git_rev.clone(),
+            reason: reason.clone(),
+        };
+        Table::from_rows(&[fit])?.write_csv(&fit_path(&info.out, &spec.name))?;
         let msg = format!(
             "{} does not fit this device at batch {batch}, T = {t}: it needs {:.1} MB of buffers ({reason})",
             spec.name,
@@ -526,31 +542,35 @@ pub fn run_training(
         } else {
             "measured"
         };
-        let mut row = identity(spec, batch, t);
-        row.extend([
-            ("seed", (spec.seed as usize).into()),
-            ("git_rev", info.git_rev.clone().into()),
-            ("epoch", (epoch + 1).into()),
-            ("lr", lr.into()),
-            ("train_samples", trained.into()),
-            ("train_loss", train_loss.into()),
-            ("validation_loss", vl.into()),
-            ("validation_accuracy", va.into()),
-            ("test_loss", tl.into()),
-            ("test_accuracy", ta.into()),
-            ("wall_time_s", wall.into()),
-            ("gpu_time_s", gpu_time.into()),
-            ("samples_per_s", (trained as f64 / wall).into()),
-            ("chip_time_s", chip_time.into()),
-            ("gpu_energy_j", energy.into()),
-            ("gpu_energy_note", if is_chip { "n/a".to_string() } else { energy_note }.into()),
-            ("spike_rate", rate.into()),
-            ("gpu_buffer_bytes", contender.gpu_bytes().map(|b| b.total()).into()),
-            ("source", src.into()),
-        ]);
-        table.push(row)?;
+        rows.push(TrainingRow {
+            experiment: spec.name.clone(),
+            algorithm: spec.rule.name().into(),
+            backend: spec.backend.clone(),
+            adapter: spec.adapter.clone(),
+            batch,
+            t_steps: t,
+            seed: spec.seed,
+            git_rev: info.git_rev.clone(),
+            epoch: epoch + 1,
+            lr,
+            train_samples: trained,
+            train_loss,
+            validation_loss: vl,
+            validation_accuracy: va,
+            test_loss: tl,
+            test_accuracy: ta,
+            wall_time_s: wall,
+            gpu_time_s: gpu_time,
+            samples_per_s: trained as f64 / wall,
+            chip_time_s: chip_time,
+            gpu_energy_j: energy,
+            gpu_energy_note: if is_chip { "n/a".to_string() } else { energy_note },
+            spike_rate: rate,
+            gpu_buffer_bytes: contender.gpu_bytes().map(|b| b.total()),
+            source: src.into(),
+        });
         ck = Checkpoint { params, adam, epochs_done: epoch + 1 };
-        table.write_csv(&csv)?;
+        Table::from_rows(&rows)?.write_csv(&csv)?;
         if let Some(a) = &activity {
             write_activity(&info.out, &ActivityRecord { epochs: epoch + 1, activity: a.clone() })?;
         }
@@ -563,18 +583,6 @@ pub fn run_training(
 }
 
 use super::metrics;
-
-/// The columns that say which run a row belongs to: experiment, algorithm, backend, adapter, batch, T.
-fn identity(spec: &Spec, batch: usize, t: usize) -> Vec<(&'static str, crate::results::table::Value)> {
-    vec![
-        ("experiment", spec.name.clone().into()),
-        ("algorithm", spec.rule.name().into()),
-        ("backend", spec.backend.clone().into()),
-        ("adapter", spec.adapter.clone().into()),
-        ("batch", batch.into()),
-        ("t_steps", t.into()),
-    ]
-}
 
 /// The samples `idx` of a split, in that order: `x [n, T, n_in]`, `y [n]`.
 fn gather(d: &BatchData, idx: &[usize]) -> (Vec<f32>, Vec<i64>) {

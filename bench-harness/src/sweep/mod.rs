@@ -10,6 +10,7 @@ pub mod aggregate;
 pub mod exec;
 mod plots;
 pub mod spec;
+pub mod stats;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;

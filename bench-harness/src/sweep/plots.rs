@@ -8,8 +8,8 @@ use anyhow::Result;
 use plotters::prelude::*;
 
 use super::{
-    aggregate::{METRICS, Row, condition},
     spec::is_grouping_axis,
+    stats::{METRICS, Row, condition},
 };
 use crate::results::plot::{
     Dash, PAPER_ACCURACY_PERCENT, TEXT, TITLE, both, contender_color as color, contender_rank, dashed_line, e, legend,

@@ -45,9 +45,21 @@ pub struct BenchRow {
 impl BenchRow {
     /// A row of `rule_name` on `backend` with its floor columns (crate::floor) and no measurement yet.
     fn measured(rule_name: &str, backend: &str, adapter: String, batch: usize, steps: usize, rev: &str) -> Self {
-        let rule = rule_of(rule_name);
-        let flop = crate::floor::flop_per_sample(&models::NetConfig::default(), rule, steps);
+        let flop = crate::floor::flop_per_sample(&models::NetConfig::default(), rule_of(rule_name), steps);
         let (peak, source) = crate::floor::peak_gflops(backend, &adapter);
+        Self {
+            flop_per_sample: Some(flop),
+            adapter_peak_gflops: peak,
+            floor_ms_per_sample: peak.map(|p| 1e3 * flop / (p * 1e9)),
+            floor_source: Some(format!(
+                "modelled: work = the formulation's unskippable multiply-adds (a lower bound); peak: {source}"
+            )),
+            ..Self::empty(rule_name, backend, adapter, batch, steps, rev)
+        }
+    }
+
+    /// A row of `rule_name` on `backend` with every measurement and floor column empty.
+    fn empty(rule_name: &str, backend: &str, adapter: String, batch: usize, steps: usize, rev: &str) -> Self {
         Self {
             rule: rule_name.into(),
             backend: backend.into(),
@@ -66,12 +78,10 @@ impl BenchRow {
             git_rev: rev.into(),
             source: String::new(),
             note: String::new(),
-            flop_per_sample: Some(flop),
-            adapter_peak_gflops: peak,
-            floor_ms_per_sample: peak.map(|p| 1e3 * flop / (p * 1e9)),
-            floor_source: Some(format!(
-                "modelled: work = the formulation's unskippable multiply-adds (a lower bound); peak: {source}"
-            )),
+            flop_per_sample: None,
+            adapter_peak_gflops: None,
+            floor_ms_per_sample: None,
+            floor_source: None,
         }
     }
 
@@ -272,27 +282,9 @@ fn not_measured(
     note: String,
 ) -> Result<()> {
     t.push_row(&BenchRow {
-        rule: rule.into(),
-        backend: backend.into(),
-        adapter: String::new(),
-        batch,
-        t_steps: steps,
-        samples: 0,
-        reps: 0,
-        samples_per_s: f64::NAN,
-        time_per_sample_ms: f64::NAN,
-        wall_time_s: f64::NAN,
-        gpu_time_s: None,
-        bytes_total: None,
-        bytes_history: None,
-        bytes_input: None,
-        git_rev: rev.into(),
         source: "not measured".into(),
         note,
-        flop_per_sample: None,
-        adapter_peak_gflops: None,
-        floor_ms_per_sample: None,
-        floor_source: None,
+        ..BenchRow::empty(rule, backend, String::new(), batch, steps, rev)
     })
 }
 

@@ -129,7 +129,7 @@ pub fn emulated_activity(cfg: &NetConfig, t_steps: usize, pes: usize, samples: u
         seed + 1,
     );
     let len = t_steps * cfg.n_in;
-    let mut emu = Emulator::new(cfg, &ChipConfig::default(), &Partition::balanced(cfg.n_rec, pes), &params);
+    let mut emu = Emulator::new(cfg, &Partition::balanced(cfg.n_rec, pes), &params);
     let mut act = Activity::new(
         cfg,
         t_steps,

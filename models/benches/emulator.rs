@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use models::{
     AdamConfig, NetConfig, Params,
-    spinnaker2::{ChipConfig, Emulator, Partition},
+    spinnaker2::{Emulator, Partition},
 };
 
 fn main() {
@@ -18,7 +18,7 @@ fn main() {
     let runs = 11;
     let (x, y) = models::inputs::smooth_random_batch(n, 100, cfg.n_in, cfg.n_out, models::inputs::REALISTIC_GAIN, 1);
     let len = 100 * cfg.n_in;
-    let mut emu = Emulator::new(&cfg, &ChipConfig::default(), &Partition::balanced(cfg.n_rec, 12), &p);
+    let mut emu = Emulator::new(&cfg, &Partition::balanced(cfg.n_rec, 12), &p);
     let mut times = Vec::new();
     // Run 0 warms up (and starts the emulator's helper thread); runs 1.. are timed.
     for rep in 0..=runs {

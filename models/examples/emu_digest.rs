@@ -5,7 +5,7 @@
 
 use models::{
     AdamConfig, NetConfig, Params,
-    spinnaker2::{ChipConfig, Emulator, Partition},
+    spinnaker2::{Emulator, Partition},
 };
 fn main() {
     let cfg = NetConfig::default();
@@ -14,7 +14,7 @@ fn main() {
     let (x, y) = models::inputs::smooth_random_batch(n, 100, cfg.n_in, cfg.n_out, models::inputs::REALISTIC_GAIN, 1);
     let len = 100 * cfg.n_in;
     for pes in [12, 7] {
-        let mut emu = Emulator::new(&cfg, &ChipConfig::default(), &Partition::balanced(cfg.n_rec, pes), &p);
+        let mut emu = Emulator::new(&cfg, &Partition::balanced(cfg.n_rec, pes), &p);
         let mut losses = Vec::new();
         let mut cs = Vec::new();
         for b in 0..n {

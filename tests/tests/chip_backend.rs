@@ -7,7 +7,7 @@
 
 use models::{
     AdamConfig, AdamState, NetConfig, Params,
-    spinnaker2::{ChipConfig, Emulator, Partition},
+    spinnaker2::{Emulator, Partition},
 };
 use tests::snnbench;
 
@@ -43,7 +43,7 @@ fn train_steps_on_the_chip_equal_the_emulator() {
     let cfg = NetConfig::default();
     let p0: Params<f32> = bench_harness::tensors::read_params(&p).unwrap();
     let data = bench_harness::tensors::read_batch(&b, cfg.n_in, cfg.n_out).unwrap();
-    let mut emu = Emulator::new(&cfg, &ChipConfig::default(), &Partition::balanced(cfg.n_rec, 12), &p0);
+    let mut emu = Emulator::new(&cfg, &Partition::balanced(cfg.n_rec, 12), &p0);
     emu.set_adam(&AdamState::like(&p0));
     let len = 30 * cfg.n_in;
     for k in 0..5 {

@@ -24,9 +24,9 @@ fn run(pes: usize) {
     let p0 = fixture_params(&t, "").cast::<f32>();
     let data = fixture_batch(&t);
     let cfg = NetConfig::default();
-    let chip = ChipConfig::default();
+    let _chip = ChipConfig::default();
     let part = Partition::balanced(cfg.n_rec, pes);
-    let mut emu = Emulator::new(&cfg, &chip, &part, &p0);
+    let mut emu = Emulator::new(&cfg, &part, &p0);
     let mut losses = Vec::new();
     for k in 0..20 {
         let (loss, counts) = train_on(&mut emu, &data, k);
@@ -81,7 +81,7 @@ fn uneven_split_matches_the_reference() {
 fn params_round_trip_through_the_pes() {
     let cfg = NetConfig::default();
     let p = models::Params::init_authors(&cfg, 4);
-    let emu = Emulator::new(&cfg, &ChipConfig::default(), &Partition::balanced(cfg.n_rec, 5), &p);
+    let emu = Emulator::new(&cfg, &Partition::balanced(cfg.n_rec, 5), &p);
     assert_eq!(emu.params(), p);
 }
 
@@ -93,18 +93,18 @@ fn checkpoint_resumes_bit_exactly() {
     let p0 = fixture_params(&t, "").cast::<f32>();
     let data = fixture_batch(&t);
     let cfg = NetConfig::default();
-    let chip = ChipConfig::default();
+    let _chip = ChipConfig::default();
     let part = Partition::balanced(cfg.n_rec, 12);
     let step = |emu: &mut Emulator, k: usize| {
         train_on(emu, &data, k);
     };
-    let mut straight = Emulator::new(&cfg, &chip, &part, &p0);
+    let mut straight = Emulator::new(&cfg, &part, &p0);
     (0..5).for_each(|k| step(&mut straight, k));
-    let mut first = Emulator::new(&cfg, &chip, &part, &p0);
+    let mut first = Emulator::new(&cfg, &part, &p0);
     (0..3).for_each(|k| step(&mut first, k));
     let (p3, a3) = (first.params(), first.adam_state());
     assert_eq!(a3.step, 3);
-    let mut resumed = Emulator::new(&cfg, &chip, &part, &p3);
+    let mut resumed = Emulator::new(&cfg, &part, &p3);
     resumed.set_adam(&a3);
     (3..5).for_each(|k| step(&mut resumed, k));
     assert_eq!(resumed.params(), straight.params());
@@ -122,7 +122,7 @@ fn two_host_threads_equal_one() {
     for pes in [12, 7] {
         let part = Partition::balanced(cfg.n_rec, pes);
         let run = |threads: &[usize]| {
-            let mut emu = Emulator::new(&cfg, &ChipConfig::default(), &part, &p0);
+            let mut emu = Emulator::new(&cfg, &part, &p0);
             let mut out = Vec::new();
             for (k, &th) in threads.iter().enumerate() {
                 emu.set_host_threads(th);
@@ -147,7 +147,7 @@ fn lif_alif_mix_and_readout_window_match_the_reference() {
     let cfg = NetConfig { n_lif: 60, readout_window: 37, ..NetConfig::default() };
     let (p, data) = tests::random_case_shaped(&cfg, 3, 150, 51);
     let part = Partition::balanced(cfg.n_rec, 12);
-    let mut emu = Emulator::new(&cfg, &ChipConfig::default(), &part, &p);
+    let mut emu = Emulator::new(&cfg, &part, &p);
     let len = data.t_steps * data.n_in;
     for b in 0..data.batch {
         let x = &data.x[b * len..(b + 1) * len];

@@ -29,7 +29,7 @@ impl Chip {
         let part = Partition::balanced(cfg.n_rec, pes);
         memory_map(cfg, &chip, &part)?;
         let (p, _) = zero_state(cfg);
-        Ok(Self { cfg: cfg.clone(), pes, emu: Emulator::new(cfg, &chip, &part, &p), x: vec![], y: vec![], t_steps: 0 })
+        Ok(Self { cfg: cfg.clone(), pes, emu: Emulator::new(cfg, &part, &p), x: vec![], y: vec![], t_steps: 0 })
     }
 }
 
@@ -45,7 +45,7 @@ impl Contender for Chip {
     fn set_state(&mut self, params: &Params<f32>, adam: &AdamState<f32>) -> Result<()> {
         params.check_shape(&self.cfg)?;
         let part = Partition::balanced(self.cfg.n_rec, self.pes);
-        self.emu = Emulator::new(&self.cfg, &ChipConfig::default(), &part, params);
+        self.emu = Emulator::new(&self.cfg, &part, params);
         self.emu.set_adam(adam);
         Ok(())
     }

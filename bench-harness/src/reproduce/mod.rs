@@ -471,7 +471,6 @@ pub fn reproduce(cfg: &ReproduceConfig, out: &Path, quiet: bool) -> Result<Strin
             tracing::warn!("no {}: counting {k} training samples from the initial weights", activity::ACTIVITY_FILE);
             let mut emu = models::spinnaker2::Emulator::new(
                 &net,
-                &models::spinnaker2::ChipConfig::default(),
                 &models::spinnaker2::Partition::balanced(net.n_rec, cfg.cost.pes),
                 &models::Params::init_authors(&net, cfg.seed),
             );

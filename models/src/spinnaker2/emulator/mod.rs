@@ -14,7 +14,6 @@ mod host_thread;
 mod simd;
 
 use super::{
-    chip::ChipConfig,
     memory::Partition,
     workload::{PhaseCounts, SampleCounts, step_counts},
 };
@@ -101,8 +100,11 @@ fn own_rows(w: &[f32], rows: usize, cols: usize, col_range: Range<usize>) -> Vec
 }
 
 impl Emulator {
-    /// Loads `params` onto the PEs of `part` (fresh Adam state, zero traces).
-    pub fn new(cfg: &NetConfig, _chip: &ChipConfig, part: &Partition, params: &Params<f32>) -> Self {
+    /// Loads `params` onto the PEs of `part` (fresh Adam state, zero traces). The arithmetic does not depend on the
+    /// chip's description: what a PE must hold (SRAM, trace width) is [`memory_map`](super::memory_map)'s business,
+    /// which the chip contender checks before it emulates (the cost path emulates networks too large for the chip on
+    /// purpose, to say by how much).
+    pub fn new(cfg: &NetConfig, part: &Partition, params: &Params<f32>) -> Self {
         let (n_in, n_rec, n_out) = (cfg.n_in, cfg.n_rec, cfg.n_out);
         let n_pre = n_in + n_rec;
         let pes = part

@@ -44,7 +44,7 @@ pub struct BenchRow {
 
 impl BenchRow {
     /// A row of `rule_name` on `backend` with its floor columns (crate::floor) and no measurement yet.
-    fn measured(rule_name: &str, backend: &str, adapter: String, batch: usize, steps: usize, rev: &str) -> Self {
+    fn with_floor(rule_name: &str, backend: &str, adapter: String, batch: usize, steps: usize, rev: &str) -> Self {
         let flop = crate::floor::flop_per_sample(&models::NetConfig::default(), rule_of(rule_name), steps);
         let (peak, source) = crate::floor::peak_gflops(backend, &adapter);
         Self {
@@ -199,7 +199,7 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
                                 bytes_history: r.bytes_history,
                                 bytes_input: r.bytes_input,
                                 source: "measured (median of timed runs after a warm-up step)".into(),
-                                ..BenchRow::measured(rule_name, backend, r.adapter.clone(), batch, steps, &rev)
+                                ..BenchRow::with_floor(rule_name, backend, r.adapter.clone(), batch, steps, &rev)
                             };
                             lines.push(format!(
                                 "{rule_name:5} {backend:4} N={batch:4} T={steps:5}: {:10.1} samples/s, {:.3} ms/sample{}",
@@ -351,7 +351,7 @@ fn peer(
         time_per_sample_ms: 1e3 * wall / n,
         wall_time_s: wall,
         source: "measured (PyTorch eager autograd peer, median of runs after its warm-up step)".into(),
-        ..BenchRow::measured("bptt", floor_backend, adapter.clone(), batch, steps, rev)
+        ..BenchRow::with_floor("bptt", floor_backend, adapter.clone(), batch, steps, rev)
     };
     lines.push(format!(
         "bptt  torch N={batch:4} T={steps:5}: {:10.1} samples/s, {:.3} ms/sample{} ({adapter})",

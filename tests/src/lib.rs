@@ -224,18 +224,6 @@ pub struct Tolerance {
     abs: f64,
 }
 
-impl Tolerance {
-    /// The preset's name.
-    pub fn name(&self) -> &'static str {
-        self.name
-    }
-
-    /// The bound relative to max|want|.
-    pub fn rel(&self) -> f64 {
-        self.rel
-    }
-}
-
 /// Compares `got` with `want` to `tol` (one of the [`tol`] presets: |got − want| ≤ rel·max|want| + abs). Fails (with
 /// the first mismatches: index, both values, the bound) when lengths differ, anything is non-finite, or the reference
 /// is all zero, so a broken reference cannot make a test pass. Returns the worst |got − want| / max|want|.

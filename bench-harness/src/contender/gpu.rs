@@ -38,10 +38,7 @@ impl Wgpu {
 
     /// A trainer for `want` (or one with room for more losses) holding the current state and the resident set.
     fn trainer(&mut self, want: TrainerConfig) -> Result<&kernels::GpuTrainer> {
-        let fits = self.trainer.as_ref().is_some_and(|tr| {
-            let has = tr.config();
-            *has == TrainerConfig { max_steps: has.max_steps, ..want.clone() } && has.max_steps >= want.max_steps
-        });
+        let fits = self.trainer.as_ref().is_some_and(|tr| tr.config().serves(&want));
         if !fits {
             let state = self.take_state()?;
             let tr = kernels::GpuTrainer::new(&self.ctx, &want)?;

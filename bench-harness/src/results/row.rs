@@ -13,7 +13,7 @@ use serde::{
     de::{self, DeserializeOwned, IntoDeserializer, Visitor},
 };
 
-use super::table::{Table, Value};
+use super::table::{Table, Value, cell_text};
 
 /// A CSV's row type.
 pub trait Row: Serialize + DeserializeOwned {}
@@ -121,12 +121,7 @@ impl<'de> IntoDeserializer<'de, de::value::Error> for Cell<'_> {
 
 impl Cell<'_> {
     fn text(&self) -> String {
-        match self.0 {
-            Value::F(x) => format!("{x}"),
-            Value::I(x) => x.to_string(),
-            Value::S(s) => s.clone(),
-            Value::Null => String::new(),
-        }
+        cell_text(self.0)
     }
 
     fn integer(&self) -> Result<i64, de::value::Error> {

@@ -240,7 +240,8 @@ impl Table {
     }
 }
 
-fn cell_text(v: &Value) -> String {
+/// A cell as text: numbers formatted, empty cells as "".
+pub(super) fn cell_text(v: &Value) -> String {
     match v {
         Value::F(x) => format!("{x}"),
         Value::I(x) => x.to_string(),

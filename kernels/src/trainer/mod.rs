@@ -98,6 +98,12 @@ impl TrainerConfig {
         Self { max_steps, ..self }
     }
 
+    /// Whether a trainer built for `self` can run what `want` asks: the same in everything but the loss slots, of
+    /// which it has at least as many.
+    pub fn serves(&self, want: &TrainerConfig) -> bool {
+        self.max_steps >= want.max_steps && *self == TrainerConfig { max_steps: self.max_steps, ..want.clone() }
+    }
+
     fn is_eprop(&self) -> bool {
         matches!(self.rule, Rule::Eprop(_))
     }

@@ -8,6 +8,7 @@ fn main() {
         eprintln!("no kernel {stem}");
         std::process::exit(2);
     };
-    let v = kernels::shaders::Variant { subgroup_size: sg, chunk: 100, ..Default::default() };
+    let chunked = std::env::var("CHUNKED").is_ok();
+    let v = kernels::shaders::Variant { subgroup_size: sg, chunk: 100, chunked_forward: chunked, ..Default::default() };
     print!("{}", kernels::shaders::source(k, &models::NetConfig::default(), v));
 }

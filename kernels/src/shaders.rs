@@ -31,6 +31,9 @@ pub enum Kernel {
     /// e-prop for CPU adapters when T fits one chunk: the per-neuron trace adjoint times the learning signal, the
     /// dense input gradient summed on the way (generated per network from a template).
     EpropBackwardSg,
+    /// e-prop for CPU adapters over several chunks: a chunk's trace coefficients and the dense input rows' traces
+    /// advanced by it (generated per network from a template); eprop_traces then does the recurrent rows.
+    EpropTracesSg,
     /// The weights copied into the padded layouts that the subgroup kernels read as uniform buffers.
     PackWeights,
     /// BPTT forward pass for CPU adapters: input projection, ALIF steps and readout with the weight columns in
@@ -50,7 +53,7 @@ pub enum Kernel {
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 15] = [
+    pub const ALL: [Kernel; 16] = [
         Kernel::InputProjection,
         Kernel::AlifForward,
         Kernel::EpropCoeffs,
@@ -59,6 +62,7 @@ impl Kernel {
         Kernel::BpttBackward,
         Kernel::BpttBackwardSg,
         Kernel::EpropBackwardSg,
+        Kernel::EpropTracesSg,
         Kernel::PackWeights,
         Kernel::AlifForwardSg,
         Kernel::BpttWeightGrads,
@@ -79,6 +83,7 @@ impl Kernel {
             Kernel::BpttBackward => "bptt_backward",
             Kernel::BpttBackwardSg => "bptt_backward_sg",
             Kernel::EpropBackwardSg => "eprop_backward_sg",
+            Kernel::EpropTracesSg => "eprop_traces_sg",
             Kernel::PackWeights => "pack_weights",
             Kernel::AlifForwardSg => "alif_forward_sg",
             Kernel::BpttWeightGrads => "bptt_weight_grads",
@@ -99,6 +104,7 @@ impl Kernel {
             Kernel::BpttBackward => include_str!("../wgsl/bptt_backward.wgsl"),
             Kernel::BpttBackwardSg => include_str!("../wgsl/bptt_backward_sg.wgsl"),
             Kernel::EpropBackwardSg => include_str!("../wgsl/eprop_backward_sg.wgsl"),
+            Kernel::EpropTracesSg => include_str!("../wgsl/eprop_traces_sg.wgsl"),
             Kernel::PackWeights => include_str!("../wgsl/pack_weights.wgsl"),
             Kernel::AlifForwardSg => include_str!("../wgsl/alif_forward_sg.wgsl"),
             Kernel::BpttWeightGrads => include_str!("../wgsl/bptt_weight_grads.wgsl"),
@@ -111,7 +117,7 @@ impl Kernel {
 
     /// Generated from a slot template (`//@` lines) for one network and subgroup size.
     pub fn is_unrolled(self) -> bool {
-        matches!(self, Kernel::BpttBackwardSg | Kernel::AlifForwardSg | Kernel::EpropBackwardSg)
+        matches!(self, Kernel::BpttBackwardSg | Kernel::AlifForwardSg | Kernel::EpropBackwardSg | Kernel::EpropTracesSg)
     }
 
     fn needs_readout(self) -> bool {
@@ -149,7 +155,13 @@ pub struct Variant {
     pub dense_in_backward: bool,
     /// e-prop on the subgroup kernels: bptt_grad_reduce reduces eprop_backward_sg's sums (scale 1, no autapse).
     pub eprop_grads: bool,
+    /// e-prop over several chunks on the subgroup kernels (`CHUNKED`): alif_forward_sg runs one chunk per dispatch
+    /// with its state carried, lists the chunk's spike events and advances ε^v.
+    pub chunked_forward: bool,
 }
+
+/// Input rows per workgroup of eprop_traces_sg (its unrolled sums: 2·⌈N_REC/SG⌉·TRACE_ROWS per lane).
+pub const TRACE_ROWS: usize = 16;
 
 /// Workgroup size of the per-sample kernels: N_REC rounded up to a multiple of 32.
 pub fn per_sample_workgroup(n_rec: usize) -> u32 {
@@ -172,9 +184,13 @@ pub fn source(kernel: Kernel, cfg: &NetConfig, v: Variant) -> String {
     // unrolled kernel, then one entry in the driver's shader cache) per network and BPTT option.
     // Each keeps only the flags it reads, so that e.g. both rules share one compiled forward where they can.
     let v = match kernel {
-        Kernel::AlifForwardSg => {
-            Variant { store_thr: v.store_thr, subgroup_size: v.subgroup_size, ..Variant::default() }
-        }
+        Kernel::AlifForwardSg => Variant {
+            store_thr: v.store_thr,
+            subgroup_size: v.subgroup_size,
+            chunked_forward: v.chunked_forward,
+            chunk: if v.chunked_forward { v.chunk } else { 0 },
+            ..Variant::default()
+        },
         Kernel::BpttBackwardSg => Variant {
             detach_reset: v.detach_reset,
             stop_recurrent: v.stop_recurrent,
@@ -185,6 +201,12 @@ pub fn source(kernel: Kernel, cfg: &NetConfig, v: Variant) -> String {
         Kernel::EpropBackwardSg => {
             Variant { trace_aligned: v.trace_aligned, subgroup_size: v.subgroup_size, ..Variant::default() }
         }
+        Kernel::EpropTracesSg => Variant {
+            trace_aligned: v.trace_aligned,
+            subgroup_size: v.subgroup_size,
+            chunk: v.chunk,
+            ..Variant::default()
+        },
         _ => v,
     };
     let c = cfg.consts::<f32>();
@@ -205,7 +227,8 @@ pub fn source(kernel: Kernel, cfg: &NetConfig, v: Variant) -> String {
          const STORE_THR: bool = {};\nconst SPW: u32 = {}u;\nconst GRAD_SPLITS: u32 = {}u;\n\
          const SG: u32 = {}u;\nconst WR_QUADS: u32 = {}u;\nconst DENSE_IN_BACKWARD: bool = {};\n\
          const N_INP: u32 = {}u;\nconst NIQ: u32 = {}u;\nconst WIT_QUADS: u32 = {}u;\nconst WO_QUADS: u32 = {}u;\n\
-         const N_LIF: u32 = {}u;\nconst WINDOW: u32 = {}u;\nconst EPROP_GRADS: bool = {};\n",
+         const N_LIF: u32 = {}u;\nconst WINDOW: u32 = {}u;\nconst EPROP_GRADS: bool = {};\n\
+         const CHUNKED: bool = {};\nconst TRACE_ROWS: u32 = {}u;\n",
         n_in + n_rec,
         n_in * n_rec,
         n_in * n_rec + n_rec * n_rec,
@@ -242,6 +265,8 @@ pub fn source(kernel: Kernel, cfg: &NetConfig, v: Variant) -> String {
         cfg.n_lif,
         cfg.readout_window,
         v.eprop_grads,
+        v.chunked_forward,
+        TRACE_ROWS,
     );
     s.push_str(COMMON);
     s.push('\n');
@@ -284,6 +309,8 @@ pub fn expand_slots(template: &str, sg: usize, n_in: usize, n_rec: usize) -> Str
             'k' => n_rec,
             'i' => n_in,
             'p' => n_pslots,
+            'r' => TRACE_ROWS,
+            'u' => TRACE_ROWS.div_ceil(sg),
             other => panic!("unknown slot tag {other:?} in //@{tag} of a kernel template"),
         };
         // `<m>…</m>` inside a line is repeated for every slot m (after the line's own tags are substituted).

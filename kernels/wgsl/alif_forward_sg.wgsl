@@ -1,6 +1,5 @@
-// alif_forward_sg — the forward pass for CPU adapters (why: bptt_backward_sg.wgsl), for BPTT and for e-prop when the
-// sequence fits one chunk (eprop_backward_sg): input projection, ALIF steps and readout of a group of samples in one
-// subgroup of SG lanes, the whole sequence in one dispatch. Lane l owns
+// alif_forward_sg — the forward pass for CPU adapters (why: bptt_backward_sg.wgsl), for BPTT and for e-prop:
+// input projection, ALIF steps and readout of a group of samples in one subgroup of SG lanes. Lane l owns
 // neurons j = l + SG·m (m < M) and keeps their columns of W_in and W_rec in private values (read once from `wit`
 // and `wrt`, which pack_weights writes); x(t) and z(t−1) of the other lanes come by subgroupBroadcast:
 //   cur = Σ_i x_i(t) W_in[i,j] + Σ_k z_k(t−1) W_rec[k,j]     (increasing i, then increasing k)
@@ -9,13 +8,20 @@
 // The recurrent sum runs over every k with z_k(t−1) ∈ {0, 1}: adding 0·W = 0 leaves the sum unchanged and 1·W = W
 // exactly, so skipping the k with z_k(t−1) = 0 (a branch on a broadcast value, uniform over the lanes) gives bit for bit
 // the sparse sum over spiking neurons that input_projection + alif_forward compute (same order, same roundings: the
-// expressions are theirs). Writes z, ψ and (STORE_THR, BPTT) A for every step, each neuron's spike times
-// (spike_t, n_spikes) for bptt_weight_grads, and the readout record (readout.wgsl's equations, logits summed over j
-// in increasing order as there; every lane computes them, lane 0 writes them).
+// expressions are theirs). Writes z, ψ and (STORE_THR, BPTT) A for every step, and the readout record after the
+// last step (readout.wgsl's equations, logits summed over j in increasing order as there; every lane computes them,
+// lane 0 writes them).
+// Two modes. Whole sequence (CHUNKED = false; BPTT, and e-prop when T fits one chunk): one dispatch runs all T steps,
+// the records are [N,T,N_RECP], and each neuron lists its spike times (spike_t [N,N_REC,T], n_spikes) for
+// bptt_weight_grads. Chunked (CHUNKED, e-prop at any T): one dispatch per chunk of `chunk.tc` ≤ TC steps, v, a, z̄, Σz̄
+// and z(t−1) carried in `state` and z(t0−1) written to `z_start` as alif_forward does, records [N,TC,N_RECP], no spike
+// lists (eprop_coeffs lists the chunk's sources); with dims.record_spikes the spikes go to `spikes` [N,T,N_REC] u32
+// as alif_forward's do.
 // Lines that start with `//@` are expanded by the host (bptt_backward_sg.wgsl explains the tags).
 // Bindings: 0 dims | 1 wit [N_REC,N_INP] uniform | 2 wrt [N_REC,N_RECP] uniform | 3 wo [N_REC·N_OUT] uniform
-//           4 x [B,T,N_IN] | 5 y [B] u32 | 6 counters [2] u32 | 7 z_c | 8 thr_c | 9 psi_c [N,T,N_RECP]
-//           10 sample_out [N,S_OUT] | 11 spike_t [N,N_REC,T] u32 | 12 n_spikes [N,N_REC] u32
+//           4 x [B,T,N_IN] | 5 y [B] u32 | 6 counters [2] u32 | 7 z_c | 8 thr_c | 9 psi_c [N,T or TC,N_RECP]
+//           10 sample_out [N,S_OUT] | 11 spike_t [N,N_REC,T or TC] u32 | 12 n_spikes [N,N_REC] u32 | 13 chunk
+//           14 state [N,5,N_RECP] | 15 z_start [N,N_RECP] | 16 spikes [N,T,N_REC] u32
 // Dispatch: (G, 1, 1) workgroups of SG threads; workgroup g runs the g-th of G contiguous ranges of the minibatch.
 
 @group(0) @binding(0) var<uniform> dims: Dims;
@@ -31,6 +37,10 @@
 @group(0) @binding(10) var<storage, read_write> sample_out: array<f32>;
 @group(0) @binding(11) var<storage, read_write> spike_t: array<u32>;
 @group(0) @binding(12) var<storage, read_write> n_spikes: array<u32>;
+@group(0) @binding(13) var<uniform> chunk: Chunk;
+@group(0) @binding(14) var<storage, read_write> state: array<f32>;
+@group(0) @binding(15) var<storage, read_write> z_start: array<f32>;
+@group(0) @binding(16) var<storage, read_write> spikes: array<u32>;
 
 fn w_out(j: u32, o: u32) -> f32 {
     let e = j * N_OUT + o;
@@ -56,7 +66,14 @@ fn alif_forward_sg(
     for (var b = b_lo; b < b_hi; b++) {
         let s = (counters[1] * dims.n_batch + b) % dims.n_total;
 //@m        var v{m} = 0.0; var a{m} = 0.0; var zbar{m} = 0.0; var zsum{m} = 0.0; var zp{m} = 0.0; var nsp{m} = 0u;
-        for (var t = 0u; t < n_t; t++) {
+        let st = b * 5u * N_RECP;
+        if CHUNKED && chunk.index > 0u {
+//@m            v{m} = state[st + jc{m}]; a{m} = state[st + N_RECP + jc{m}]; zbar{m} = state[st + 2u * N_RECP + jc{m}]; zsum{m} = state[st + 3u * N_RECP + jc{m}]; zp{m} = state[st + 4u * N_RECP + jc{m}];
+        }
+        // z(t0−1), the chunk's first recurrent source, for eprop_coeffs.
+//@m        if CHUNKED && ok{m} { z_start[b * N_RECP + j{m}] = zp{m}; }
+        for (var t = chunk.t0; t < chunk.t0 + chunk.tc; t++) {
+            let k = t - chunk.t0;
             let xr = (s * n_t + t) * N_IN;
 //@p            let xl{p} = x[xr + min(l + {ps}u, N_IN - 1u)];
 //@i            let xb{i} = subgroupBroadcast(xl{ip}, {il}u);
@@ -64,7 +81,7 @@ fn alif_forward_sg(
 //@m            var cur{m} = 0.0;
 //@mi            cur{m} = cur{m} + xb{i} * wi{m}_{i};
 //@k            if zb{k} != 0.0 {<m> cur{m} = cur{m} + wr{m}_{k};</m> }
-            let hb = (b * n_t + t) * N_RECP;
+            let hb = select((b * n_t + t) * N_RECP, (b * TC + k) * N_RECP, CHUNKED);
 //@m            a{m} = RHO * a{m} + OM_RHO * zp{m};
 //@m            let thr{m} = V_TH + beta_of(j{m}) * a{m};
 //@m            v{m} = ALPHA * v{m} + OM_ALPHA * cur{m} - zp{m} * thr{m};
@@ -73,10 +90,16 @@ fn alif_forward_sg(
 //@m            zbar{m} = KAPPA * zbar{m} + z{m};
 //@m            if t >= ws { zsum{m} = zsum{m} + zbar{m}; }
 //@m            if ok{m} { z_c[hb + j{m}] = z{m}; psi_c[hb + j{m}] = psi(u{m}); if STORE_THR { thr_c[hb + j{m}] = thr{m}; } }
-//@m            if ok{m} && z{m} != 0.0 { spike_t[(b * N_REC + j{m}) * n_t + nsp{m}] = t; nsp{m} = nsp{m} + 1u; }
+//@m            if !CHUNKED && ok{m} && z{m} != 0.0 { spike_t[(b * N_REC + j{m}) * n_t + nsp{m}] = t; nsp{m} = nsp{m} + 1u; }
+//@m            if CHUNKED && ok{m} && dims.record_spikes != 0u { spikes[(b * n_t + t) * N_REC + j{m}] = u32(z{m}); }
 //@m            zp{m} = z{m};
         }
-//@m        if ok{m} { n_spikes[b * N_REC + j{m}] = nsp{m}; }
+//@m        if !CHUNKED && ok{m} { n_spikes[b * N_REC + j{m}] = nsp{m}; }
+        if CHUNKED {
+//@m            if ok{m} { state[st + j{m}] = v{m}; state[st + N_RECP + j{m}] = a{m}; state[st + 2u * N_RECP + j{m}] = zbar{m}; state[st + 3u * N_RECP + j{m}] = zsum{m}; state[st + 4u * N_RECP + j{m}] = zp{m}; }
+        }
+        // The readout after the sequence's last step.
+        if chunk.last != 0u {
         // Readout (readout.wgsl): logits_o = Σ_j W_out[j,o] Σz̄_j / W over j in increasing order, skipping Σz̄_j = 0.
 //@k        let zs{k} = subgroupBroadcast(zsum{kp}, {kl}u);
         let nt = window_len(n_t);
@@ -108,5 +131,6 @@ fn alif_forward_sg(
 //@m            sig{m} = sig{m} + err[o] * w_out(jc{m}, o);
         }
 //@m        if ok{m} { sample_out[ob + j{m}] = zsum{m}; sample_out[ob + O_SIG + j{m}] = sig{m} / nt; }
+        }
     }
 }

@@ -15,7 +15,7 @@
 // results agree to rounding, within the parity tolerances.
 // Lines that start with `//@` are expanded by the host (shaders.rs, `expand_slots`): the letters after `//@` name
 // the indices the line is repeated for — m: slot (< M = ⌈N_REC/SG⌉), k: neuron (< N_REC), i: input (< N_IN),
-// p: input slot (< ⌈N_IN/SG⌉); several letters: every combination. For an index X the line's {X} is its value,
+// p: input slot (< ⌈N_IN/SG⌉), r: row of a block (< TRACE_ROWS), u: row slot (< ⌈TRACE_ROWS/SG⌉); several letters: every combination. For an index X the line's {X} is its value,
 // {Xs} = SG·X, {Xp} = X / SG, {Xl} = X % SG (which lane's slot holds neuron or input X), {Xq} = X / 4, {Xc} = X % 4.
 // Bindings: 0 dims | 1 wr [N_REC, N_RECP] uniform | 2 z_c | 3 thr_c | 4 psi_c [N,T,N_RECP] | 5 sample_out [N,S_OUT]
 //           6 dv [N,T,N_RECP] | 7 x [B,T,N_IN] | 8 counters [2] u32 | 9 part [GRAD_SPLITS,N_PRE,N_RECP]

@@ -19,6 +19,7 @@
 // Bindings: 0 dims | 1 chunk | 2 x [B,T,N_IN] | 3 z_c | 4 psi_c [N,TC,N_RECP] | 5 z_start [N,N_RECP]
 //           6 ev_carry [2,N,N_PRE] | 7 coef [N,2,TC+1,N_RECP] | 8 scal [N,2,N_RECP]
 //           9 counters [2] u32 | 10 events [N,N_REC,TC] u32 | 11 n_events [N,N_REC] u32
+// With DENSE_IN_BACKWARD only the sources (ε^v carry, events): eprop_traces_sg computes the coefficients.
 // Dispatch: (N, 1, 1) workgroups of WGC ≥ max(N_PRE, N_REC) threads.
 
 @group(0) @binding(0) var<uniform> dims: Dims;
@@ -64,7 +65,8 @@ fn eprop_coeffs(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
         if i >= N_IN { n_events[b * N_REC + i - N_IN] = n_ev; }
         ev_carry[nxt] = ev;
     }
-    if lid < N_REC {
+    // DENSE_IN_BACKWARD (e-prop over several chunks on CPU adapters): eprop_traces_sg computes the coefficients.
+    if lid < N_REC && !DENSE_IN_BACKWARD {
         let j = lid;
         let n_t = dims.t_steps;
         let ws = window_start(n_t);

@@ -8,7 +8,10 @@
 // Bindings: 0 chunk | 1 ev_carry [2,N,N_PRE] | 2 coef [N,2,TC+1,N_RECP] (vec4) | 3 scal [N,2,N_RECP] (vec4)
 //           4 eps_a [N,N_PRE,N_RECP] (vec4) | 5 e_sum [N,N_PRE,N_RECP] (vec4) | 6 events [N,N_REC,TC] u32
 //           7 n_events [N,N_REC] u32 | 8 dims | 9 x [B,T,N_IN] | 10 counters [2] u32
-// Dispatch: (⌈N_PRE / 8⌉, N, 1) workgroups of 32 threads (thread l → post quad l < NQ).
+// With DENSE_IN_BACKWARD (e-prop over several chunks on CPU adapters) eprop_traces_sg has advanced the input rows and
+// written the coefficients; this kernel does the recurrent rows only.
+// Dispatch: (⌈N_PRE / 8⌉, N, 1) workgroups of 32 threads (thread l → post quad l < NQ); (⌈N_REC / 8⌉, N, 1) with
+// DENSE_IN_BACKWARD.
 
 @group(0) @binding(0) var<uniform> chunk: Chunk;
 @group(0) @binding(1) var<storage, read> ev_carry: array<f32>;
@@ -27,7 +30,8 @@ fn eprop_traces(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
     let q4 = lid;
     if q4 >= NQ { return; }
     let b = wg.y;
-    let i0 = wg.x * 8u;
+    // DENSE_IN_BACKWARD: the input rows are eprop_traces_sg's; this kernel takes the recurrent rows from N_IN.
+    let i0 = select(0u, N_IN, DENSE_IN_BACKWARD) + wg.x * 8u;
     let ca = scal[b * 2u * NQ + q4];
     let pp = scal[b * 2u * NQ + NQ + q4];
     var acc_e: array<vec4<f32>, 8>;

@@ -136,21 +136,26 @@ fn trainer_bytes_match_formulas() {
             let n_out = cfg.n_out as u64;
             let per_sample = 6 * n_recp + 2 * n_rec + 2 * n_out + 1;
             let tc = kernels::trainer::EPROP_CHUNK as u64;
-            let want = if sg {
+            // Chunked traces: ε^a and E per synapse (2·(N_IN + N_REC)·N_RECP), the carried ε^v and z̄ of the
+            // presynaptic side (2·(N_IN + N_REC)), the per-step coefficients (2·(TC + 1)·N_RECP and 2·N_RECP) and the
+            // event list (N_REC·TC + N_REC).
+            let synapse = 2 * (n_in + n_rec) * n_recp + 2 * (n_in + n_rec);
+            let coefficients = 2 * (tc + 1) * n_recp + 2 * n_recp + n_rec * tc + n_rec;
+            let want = if sg && t <= tc {
                 // One chunk: z, ψ and the adjoint dv per step (N_RECP each) and a spike-time list entry per neuron
                 // and step, over the chunk's TC steps, with each neuron's spike count; the input current is computed
                 // in place and e-prop needs no threshold record (two 4-byte placeholders).
                 f * n * (per_sample + tc * (3 * n_recp + n_rec) + n_rec) + 8
+            } else if sg {
+                // Chunked on the subgroup kernels: z and ψ per chunk step (the forward computes the input current in
+                // place); four 4-byte placeholders (input current, threshold record, spike lists).
+                f * n * (per_sample + synapse + 2 * tc * n_recp + coefficients) + 16
             } else {
-                // Chunked traces: ε^a and E per synapse (2·(N_IN + N_REC)·N_RECP), the carried ε^v and z̄ of the
-                // presynaptic side (2·(N_IN + N_REC)), per chunk step the input current, z and ψ (3·N_RECP), the
-                // per-step coefficients (2·(TC + 1)·N_RECP and 2·N_RECP) and the event list (N_REC·TC + N_REC); three
+                // Chunked on the general kernels: per chunk step the input current, z and ψ (3·N_RECP); three
                 // 4-byte placeholders (threshold record, spike lists) the shared forward binds.
-                let synapse = 2 * (n_in + n_rec) * n_recp + 2 * (n_in + n_rec);
-                let chunk = 3 * tc * n_recp + 2 * (tc + 1) * n_recp + 2 * n_recp + n_rec * tc + n_rec;
-                f * n * (per_sample + synapse + chunk) + 12
+                f * n * (per_sample + synapse + 3 * tc * n_recp + coefficients) + 12
             };
-            assert_eq!(e.per_sample_state, want, "{what}: e-prop per-sample state (one chunk: {sg}) {e:?}");
+            assert_eq!(e.per_sample_state, want, "{what}: e-prop per-sample state (subgroup kernels: {sg}) {e:?}");
         }
     }
 }

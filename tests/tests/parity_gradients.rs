@@ -98,11 +98,13 @@ fn paper_network_batch_64() {
 }
 
 /// 37 neurons: the per-sample workgroup (64 threads) has idle threads; 13 inputs and 5 outputs are odd too, and
-/// N_W = 13·37 + 37² + 37·5 = 1,035 is not a multiple of the 256-thread weight kernels.
+/// N_W = 13·37 + 37² + 37·5 = 1,035 is not a multiple of the 256-thread weight kernels. Over several e-prop chunks
+/// too: the subgroup lanes past neuron 37 and the input rows past 13 of eprop_traces_sg's row block must not write.
 #[test]
 fn odd_sizes_not_multiple_of_workgroup() {
     let cfg = NetConfig { n_in: 13, n_rec: 37, n_out: 5, ..NetConfig::default() };
     check(&cfg, 3, 30, 23);
+    check(&cfg, 3, kernels::trainer::EPROP_CHUNK + 23, 27);
 }
 
 /// T longer than e-prop's chunk: the traces carry ε^a and ε^v across chunks (the last one shorter).

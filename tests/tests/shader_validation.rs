@@ -18,6 +18,7 @@ fn all_kernels_compile_for_several_shapes_and_variants() {
             Variant::default(),
             Variant { trace_aligned: true, ..Variant::default() },
             Variant { detach_reset: true, stop_recurrent: true, ..Variant::default() },
+            Variant { chunked_forward: true, dense_in_backward: true, chunk: 100, ..Variant::default() },
         ] {
             for k in Kernel::ALL {
                 // The subgroup backward needs subgroups and W_rec in one uniform binding (the trainer checks both).

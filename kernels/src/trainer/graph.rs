@@ -4,11 +4,11 @@
 use super::{
     ChunkInfo, Dispatch, GpuTrainer, TrainerConfig,
     plan::{BufferBytes, buffer_plan, chunk_info_bytes, settle},
-    tuning::BpttTuning,
+    tuning::{BpttTuning, eprop_one_chunk},
 };
 use crate::{
     GpuContext, KernelError,
-    shaders::{Kernel, Variant, n_rec_padded, pipeline},
+    shaders::{Kernel, TRACE_ROWS, Variant, n_rec_padded, pipeline},
 };
 use models::{Rule, TraceVariant};
 
@@ -82,16 +82,30 @@ impl GpuTrainer {
         let n_pre = n_in + n_rec;
 
         let sg = tuning.subgroup_kernels;
+        // e-prop on the subgroup kernels: the whole sequence in one chunk, or chunk by chunk with per-synapse traces.
+        let eprop_one = is_eprop && sg && eprop_one_chunk(t_steps);
+        let eprop_chunked_sg = is_eprop && sg && !eprop_one;
         let var = match rule {
             // On the subgroup kernels e-prop's one chunk is the whole sequence (T ≤ TC): the kernels shared with
             // BPTT index its buffers by T.
-            Rule::Eprop(t) if sg => Variant {
+            Rule::Eprop(t) if eprop_one => Variant {
                 trace_aligned: t == TraceVariant::Aligned,
                 chunk: t_steps,
                 grad_splits: tuning.grad_splits,
                 subgroup_size: ctx.info.subgroup_min_size,
                 dense_in_backward: true,
                 eprop_grads: true,
+                ..Variant::default()
+            },
+            // Over several chunks: the subgroup forward per chunk, eprop_coeffs for the sources only, eprop_traces_sg
+            // for the coefficients and the input rows, eprop_traces for the recurrent rows (DENSE_IN_BACKWARD).
+            Rule::Eprop(t) if eprop_chunked_sg => Variant {
+                trace_aligned: t == TraceVariant::Aligned,
+                chunk: tc,
+                grad_splits: tuning.grad_splits,
+                subgroup_size: ctx.info.subgroup_min_size,
+                dense_in_backward: true,
+                chunked_forward: true,
                 ..Variant::default()
             },
             Rule::Eprop(t) => Variant { trace_aligned: t == TraceVariant::Aligned, chunk: tc, ..Variant::default() },
@@ -204,7 +218,65 @@ impl GpuTrainer {
             )?);
             Ok::<(), KernelError>(())
         };
-        if sg {
+        if eprop_chunked_sg {
+            let ev_carry = make("ev_carry")?;
+            let coef = make("coef")?;
+            let scal = make("scal")?;
+            let eps_a = make("eps_a")?;
+            let e_sum = make("e_sum")?;
+            let events = make("events")?;
+            let n_events = make("n_events")?;
+            let (wr_u, wrt_u, wit_u, wo_u) = (make("wr_u")?, make("wrt_u")?, make("wit_u")?, make("wo_u")?);
+            let packed = n_rec * n_rec_padded(cfg.n_rec).max(n_rec_padded(cfg.n_in)) as u64;
+            gradient.push(make_dispatch(
+                Kernel::PackWeights,
+                &[&w, &wr_u, &wrt_u, &wit_u, &wo_u],
+                ((packed as u32).div_ceil(256), 1),
+            )?);
+            let rec_tiles = (n_rec as u32).div_ceil(8);
+            for ch in &chunks {
+                gradient.push(make_dispatch(
+                    Kernel::AlifForwardSg,
+                    &[
+                        &dims,
+                        &wit_u,
+                        &wrt_u,
+                        &wo_u,
+                        &x,
+                        &y,
+                        &counters,
+                        &z_c,
+                        &thr_c,
+                        &psi_c,
+                        &sample_out,
+                        &spike_t,
+                        &n_spikes,
+                        ch,
+                        &state,
+                        &z_start,
+                        &spikes,
+                    ],
+                    (tuning.grad_splits, 1),
+                )?);
+                gradient.push(make_dispatch(
+                    Kernel::EpropCoeffs,
+                    &[&dims, ch, &x, &z_c, &psi_c, &z_start, &ev_carry, &coef, &scal, &counters, &events, &n_events],
+                    (nb32, 1),
+                )?);
+                gradient.push(make_dispatch(
+                    Kernel::EpropTracesSg,
+                    &[&dims, ch, &psi_c, &x, &counters, &ev_carry, &coef, &scal, &eps_a, &e_sum],
+                    (tuning.grad_splits, (cfg.n_in.div_ceil(TRACE_ROWS)) as u32),
+                )?);
+                gradient.push(make_dispatch(
+                    Kernel::EpropTraces,
+                    &[ch, &ev_carry, &coef, &scal, &eps_a, &e_sum, &events, &n_events, &dims, &x, &counters],
+                    (rec_tiles, nb32),
+                )?);
+            }
+            let groups = ((n_in * n_rec + n_rec * n_rec) as u32).div_ceil(256);
+            gradient.push(make_dispatch(Kernel::EpropAssemble, &[&dims, &w, &e_sum, &sample_out, &grad], (groups, 1))?);
+        } else if sg {
             // Both rules on a CPU adapter: the subgroup forward, then BPTT's backward or e-prop's trace adjoint
             // (each summing the dense input rows), the recurrent rows from the spike lists, the fixed-order reduction.
             let dv = make("dv")?;
@@ -232,6 +304,10 @@ impl GpuTrainer {
                     &sample_out,
                     &spike_t,
                     &n_spikes,
+                    &chunks[0],
+                    &state,
+                    &z_start,
+                    &spikes,
                 ],
                 (tuning.grad_splits, 1),
             )?);
@@ -327,8 +403,8 @@ impl GpuTrainer {
             counters,
             losses,
             sample_out,
-            spikes: if is_eprop && !sg { spikes } else { z_c },
-            z_history: !is_eprop || sg,
+            spikes: if is_eprop && !eprop_one { spikes } else { z_c },
+            z_history: !is_eprop || eprop_one,
             gradient,
             loss,
             adam,

@@ -12,7 +12,9 @@ mod run;
 mod tuning;
 
 pub use plan::{BufferBytes, allocate_plan, eprop_kernel_path, plan_bytes};
-pub use tuning::{BpttTuning, EPROP_CHUNK, LOOP_BUDGET, subgroup_kernels_fit, subgroup_kernels_fit_on};
+pub use tuning::{
+    BpttTuning, EPROP_CHUNK, LOOP_BUDGET, eprop_one_chunk, subgroup_kernels_fit, subgroup_kernels_fit_on,
+};
 
 use models::{NetConfig, Rule};
 
@@ -130,7 +132,7 @@ pub struct GpuTrainer {
     losses: wgpu::Buffer,
     sample_out: wgpu::Buffer,
     spikes: wgpu::Buffer,
-    /// `spikes` is the forward's z record [N, T, N_RECP] (BPTT, and e-prop on the subgroup kernels).
+    /// `spikes` is the forward's z record [N, T, N_RECP] (BPTT, and e-prop in one chunk on the subgroup kernels).
     z_history: bool,
     gradient: Vec<Dispatch>,
     loss: Dispatch,

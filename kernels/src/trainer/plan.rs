@@ -4,7 +4,7 @@
 
 use super::{
     ChunkInfo, Dims, TrainerConfig,
-    tuning::{BpttTuning, subgroup_kernels_fit, subgroup_kernels_fit_on},
+    tuning::{BpttTuning, eprop_one_chunk, subgroup_kernels_fit, subgroup_kernels_fit_on},
 };
 use crate::{
     GpuContext, KernelError,
@@ -119,30 +119,37 @@ pub(super) fn buffer_plan(c: &TrainerConfig, tuning: BpttTuning) -> Vec<BufferSp
     // The forward chunk buffers: e-prop's are per-sample state of fixed size, BPTT's (TC = T) its history.
     let chunk_role = if is_eprop { PerSample } else { History };
     let chunk_bytes = nb * tcu * n_recp * f;
-    // The subgroup kernels compute the input current in place. e-prop runs them only when T fits one chunk: its
-    // buffers keep the size of one chunk (TC steps) whatever T ≤ TC is.
+    // The subgroup kernels compute the input current in place. e-prop on them either holds its whole sequence in one
+    // chunk (T ≤ TC; buffers of one chunk whatever T is, gradient summed over samples directly) or carries
+    // per-synapse traces from chunk to chunk as the general kernels do.
     let sg = tuning.subgroup_kernels;
-    let eprop_sg = is_eprop && sg;
+    let eprop_one = is_eprop && sg && eprop_one_chunk(t_steps);
+    let eprop_chunked_sg = is_eprop && sg && !eprop_one;
     add("cur_in", if sg { 4 } else { chunk_bytes }, if sg { PerSample } else { chunk_role });
     add("z_c", chunk_bytes, chunk_role);
     add("psi_c", chunk_bytes, chunk_role);
     add("thr_c", if is_eprop { 4 } else { chunk_bytes }, chunk_role);
-    // BPTT's spike record is its z history, as is e-prop's on the subgroup kernels; otherwise e-prop writes a
-    // separate one when asked.
-    add("spikes", if c.record_spikes && is_eprop && !sg { nb * tt * n_rec * f } else { 4 }, Output);
+    // BPTT's spike record is its z history, as is e-prop's in one chunk on the subgroup kernels; otherwise e-prop
+    // writes a separate one when asked.
+    add("spikes", if c.record_spikes && is_eprop && !eprop_one { nb * tt * n_rec * f } else { 4 }, Output);
     // BPTT lists every neuron's spike times for the recurrent weight gradient (history: up to T per neuron), and so
-    // does e-prop on the subgroup kernels (up to TC); otherwise e-prop binds 4-byte placeholders.
-    let lists = !is_eprop || eprop_sg;
+    // does e-prop in one chunk on the subgroup kernels (up to TC); otherwise e-prop binds 4-byte placeholders.
+    let lists = !is_eprop || eprop_one;
     add("spike_t", if lists { nb * n_rec * tcu * f } else { 4 }, chunk_role);
     add("n_spikes", if lists { nb * n_rec * f } else { 4 }, PerSample);
-    if eprop_sg {
+    let n_inp = n_rec_padded(cfg.n_in) as u64;
+    // The subgroup kernels read the weights, padded, as uniform buffers (pack_weights.wgsl); 4-byte placeholders
+    // elsewhere.
+    let packed = |add: &mut dyn FnMut(&'static str, u64, Role)| {
+        add("wr_u", if sg { n_rec * n_recp * f } else { 4 }, WeightsOptimizer);
+        add("wrt_u", if sg { n_rec * n_recp * f } else { 4 }, WeightsOptimizer);
+        add("wit_u", if sg { n_rec * n_inp * f } else { 4 }, WeightsOptimizer);
+        add("wo_u", if sg { (n_rec * n_out).div_ceil(4) * 4 * f } else { 4 }, WeightsOptimizer);
+    };
+    if eprop_one {
         add("dv", chunk_bytes, PerSample);
         add("grad_parts", tuning.grad_splits.max(1) as u64 * n_pre * n_recp * f, WeightsOptimizer);
-        let n_inp = n_rec_padded(cfg.n_in) as u64;
-        add("wr_u", n_rec * n_recp * f, WeightsOptimizer);
-        add("wrt_u", n_rec * n_recp * f, WeightsOptimizer);
-        add("wit_u", n_rec * n_inp * f, WeightsOptimizer);
-        add("wo_u", (n_rec * n_out).div_ceil(4) * 4 * f, WeightsOptimizer);
+        packed(&mut add);
     } else if is_eprop {
         add("ev_carry", 2 * nb * n_pre * f, PerSample);
         add("coef", nb * 2 * (tcu + 1) * n_recp * f, PerSample);
@@ -151,31 +158,29 @@ pub(super) fn buffer_plan(c: &TrainerConfig, tuning: BpttTuning) -> Vec<BufferSp
         add("e_sum", nb * n_pre * n_recp * f, PerSample);
         add("events", nb * n_rec * tcu * f, PerSample);
         add("n_events", nb * n_rec * f, PerSample);
+        if eprop_chunked_sg {
+            packed(&mut add);
+        }
     } else {
         add("dv", chunk_bytes, History);
         // Partial weight-gradient sums (gradient scratch, independent of T).
         add("grad_parts", tuning.grad_splits.max(1) as u64 * n_pre * n_recp * f, WeightsOptimizer);
-        // The subgroup kernels read the weights, padded, as uniform buffers (pack_weights.wgsl).
-        let sg = tuning.subgroup_kernels;
-        let n_inp = n_rec_padded(cfg.n_in) as u64;
-        add("wr_u", if sg { n_rec * n_recp * f } else { 4 }, WeightsOptimizer);
-        add("wrt_u", if sg { n_rec * n_recp * f } else { 4 }, WeightsOptimizer);
-        add("wit_u", if sg { n_rec * n_inp * f } else { 4 }, WeightsOptimizer);
-        add("wo_u", if sg { (n_rec * n_out).div_ceil(4) * 4 * f } else { 4 }, WeightsOptimizer);
+        packed(&mut add);
     }
     v
 }
 
-/// Which of e-prop's two kernel paths [`GpuTrainer::new`](super::GpuTrainer::new) runs for this network, minibatch
+/// Which of e-prop's three kernel paths [`GpuTrainer::new`](super::GpuTrainer::new) runs for this network, minibatch
 /// and T on this adapter, in words (each path's bytes are constant in T; the one-chunk path holds no per-synapse
 /// state). The configuration's rule is not consulted: the answer is e-prop's.
 pub fn eprop_kernel_path(c: &TrainerConfig, ctx: &GpuContext) -> &'static str {
     let fits = subgroup_kernels_fit_on(&c.net, ctx);
     let tuning = BpttTuning::for_adapter(ctx.info.device_type, c.n_batch).clamped(c.n_batch);
-    if tuning.resolved(Rule::Eprop(TraceVariant::Authors), c.n_batch, c.t_steps, fits).subgroup_kernels {
-        "e-prop kernels: one chunk (T ≤ TC), subgroup forward + trace adjoint, no per-synapse state"
-    } else {
-        "e-prop kernels: chunked traces (TC steps per chunk), per-synapse ε^a and E"
+    let sg = tuning.resolved(Rule::Eprop(TraceVariant::Authors), c.n_batch, c.t_steps, fits).subgroup_kernels;
+    match (sg, eprop_one_chunk(c.t_steps)) {
+        (true, true) => "e-prop kernels: one chunk (T ≤ TC), subgroup forward + trace adjoint, no per-synapse state",
+        (true, false) => "e-prop kernels: subgroup forward and traces, TC steps per chunk, per-synapse ε^a and E",
+        (false, _) => "e-prop kernels: chunked traces (TC steps per chunk), per-synapse ε^a and E",
     }
 }
 

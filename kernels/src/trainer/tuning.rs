@@ -25,6 +25,13 @@ pub struct BpttTuning {
     pub subgroup_kernels: bool,
 }
 
+/// Whether e-prop's sequence fits one chunk: then the subgroup kernels keep its whole forward record and sum the
+/// gradient over samples directly (eprop_backward_sg, no per-synapse state); longer sequences carry per-synapse ε^a
+/// and E from chunk to chunk.
+pub fn eprop_one_chunk(t_steps: usize) -> bool {
+    t_steps <= EPROP_CHUNK
+}
+
 /// Loop iterations one invocation of a subgroup kernel may run: below the 65,535 after which Mesa 22.3's llvmpipe
 /// silently leaves a loop nest (ARCHITECTURE.md), with a margin.
 pub const LOOP_BUDGET: usize = 60_000;
@@ -57,15 +64,15 @@ impl BpttTuning {
         }
     }
 
-    /// What runs: the subgroup kernels on an adapter where they fit — for BPTT at any T, for e-prop when the sequence
-    /// fits one chunk (T ≤ [`EPROP_CHUNK`]; longer ones run the chunked trace kernels) — and then with enough sample
-    /// groups that no invocation loops more than [`LOOP_BUDGET`] times (lavapipe silently stops longer loop nests;
-    /// each sample costs T steps plus ≈ 3·N_OUT readout iterations). Past that (T alone too long) the general kernels
-    /// run.
+    /// What runs: the subgroup kernels on an adapter where they fit — for BPTT at any T, for e-prop at any T (one
+    /// dispatch per chunk of [`EPROP_CHUNK`] steps past one chunk, see [`eprop_one_chunk`]) — and then with enough
+    /// sample groups that no invocation loops more than [`LOOP_BUDGET`] times (lavapipe silently stops longer loop
+    /// nests; each sample costs its steps per dispatch, T or one chunk, plus ≈ 3·N_OUT readout iterations). Past that
+    /// (T alone too long for BPTT) the general kernels run.
     pub fn resolved(self, rule: Rule, n_batch: usize, t_steps: usize, fits: bool) -> Self {
-        let per_sample = t_steps + 64;
-        let rule_ok = !matches!(rule, Rule::Eprop(_)) || t_steps <= EPROP_CHUNK;
-        let sg = self.subgroup_kernels && fits && rule_ok && per_sample <= LOOP_BUDGET;
+        let steps = if matches!(rule, Rule::Eprop(_)) { t_steps.min(EPROP_CHUNK) } else { t_steps };
+        let per_sample = steps + 64;
+        let sg = self.subgroup_kernels && fits && per_sample <= LOOP_BUDGET;
         let mut r = Self { subgroup_kernels: sg, ..self };
         if sg {
             let samples_per_group = (LOOP_BUDGET / per_sample).max(1);
@@ -134,9 +141,12 @@ mod tests {
             assert!(base.resolved(Rule::Eprop(v), 32, EPROP_CHUNK, true).subgroup_kernels);
             assert!(base.resolved(Rule::Eprop(v), 100, 1, true).subgroup_kernels);
         }
-        // T alone past the budget, e-prop over several chunks, or a network that does not fit: the general kernels.
+        // e-prop over many chunks: one chunk per dispatch, so any T.
+        assert!(base.resolved(Rule::Eprop(TraceVariant::Authors), 32, EPROP_CHUNK + 1, true).subgroup_kernels);
+        assert!(base.resolved(Rule::Eprop(TraceVariant::Aligned), 1000, 100_000, true).subgroup_kernels);
+        // BPTT's T alone past the budget, or a network that does not fit: the general kernels.
         assert!(!base.resolved(bptt, 2, 70_000, true).subgroup_kernels);
-        assert!(!base.resolved(Rule::Eprop(TraceVariant::Authors), 32, EPROP_CHUNK + 1, true).subgroup_kernels);
         assert!(!base.resolved(bptt, 32, 100, false).subgroup_kernels);
+        assert!(!base.resolved(Rule::Eprop(TraceVariant::Authors), 32, 1000, false).subgroup_kernels);
     }
 }

@@ -226,3 +226,10 @@ fn eprop_both_kernel_paths() {
         }
     }
 }
+
+/// The cue task's network (40 inputs, 50 LIF + 50 ALIF, τ_a 2 s, 2 readouts over a 150-step recall window) at the
+/// task's shortest T: what the long-sequence experiments train.
+#[test]
+fn cue_task_network_t1200() {
+    check(&NetConfig::cue_task(), 2, 1200, 28);
+}

@@ -147,8 +147,8 @@ impl GpuTrainer {
                 if kernel.is_unrolled() {
                     tracing::info!(
                         kernel = kernel.stem(),
-                        "building the unrolled kernel for this network (≈ 20 s on lavapipe the first time; the driver \
-                         caches it)"
+                        "building the unrolled kernel for this network (20 s to 3 min on lavapipe the first time; the \
+                         driver caches it)"
                     );
                 }
                 let pipeline = pipeline(&device, kernel, cfg, var)?;

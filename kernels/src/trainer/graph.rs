@@ -218,6 +218,45 @@ impl GpuTrainer {
             )?);
             Ok::<(), KernelError>(())
         };
+        // The subgroup kernels: the weights copied into the padded uniform layouts (wr_u, wrt_u, wit_u, wo_u), then
+        // the forward of the whole sequence or of one chunk (its binding 13).
+        let pack_weights = |gradient: &mut Vec<Dispatch>, packed: [&wgpu::Buffer; 4]| {
+            let n = n_rec * n_rec_padded(cfg.n_rec).max(n_rec_padded(cfg.n_in)) as u64;
+            let [wr_u, wrt_u, wit_u, wo_u] = packed;
+            gradient.push(make_dispatch(
+                Kernel::PackWeights,
+                &[&w, wr_u, wrt_u, wit_u, wo_u],
+                ((n as u32).div_ceil(256), 1),
+            )?);
+            Ok::<(), KernelError>(())
+        };
+        let forward_sg = |gradient: &mut Vec<Dispatch>, ch: &wgpu::Buffer, weights: [&wgpu::Buffer; 3]| {
+            let [wit_u, wrt_u, wo_u] = weights;
+            gradient.push(make_dispatch(
+                Kernel::AlifForwardSg,
+                &[
+                    &dims,
+                    wit_u,
+                    wrt_u,
+                    wo_u,
+                    &x,
+                    &y,
+                    &counters,
+                    &z_c,
+                    &thr_c,
+                    &psi_c,
+                    &sample_out,
+                    &spike_t,
+                    &n_spikes,
+                    ch,
+                    &state,
+                    &z_start,
+                    &spikes,
+                ],
+                (tuning.grad_splits, 1),
+            )?);
+            Ok::<(), KernelError>(())
+        };
         if eprop_chunked_sg {
             let ev_carry = make("ev_carry")?;
             let coef = make("coef")?;
@@ -227,37 +266,10 @@ impl GpuTrainer {
             let events = make("events")?;
             let n_events = make("n_events")?;
             let (wr_u, wrt_u, wit_u, wo_u) = (make("wr_u")?, make("wrt_u")?, make("wit_u")?, make("wo_u")?);
-            let packed = n_rec * n_rec_padded(cfg.n_rec).max(n_rec_padded(cfg.n_in)) as u64;
-            gradient.push(make_dispatch(
-                Kernel::PackWeights,
-                &[&w, &wr_u, &wrt_u, &wit_u, &wo_u],
-                ((packed as u32).div_ceil(256), 1),
-            )?);
+            pack_weights(&mut gradient, [&wr_u, &wrt_u, &wit_u, &wo_u])?;
             let rec_tiles = (n_rec as u32).div_ceil(8);
             for ch in &chunks {
-                gradient.push(make_dispatch(
-                    Kernel::AlifForwardSg,
-                    &[
-                        &dims,
-                        &wit_u,
-                        &wrt_u,
-                        &wo_u,
-                        &x,
-                        &y,
-                        &counters,
-                        &z_c,
-                        &thr_c,
-                        &psi_c,
-                        &sample_out,
-                        &spike_t,
-                        &n_spikes,
-                        ch,
-                        &state,
-                        &z_start,
-                        &spikes,
-                    ],
-                    (tuning.grad_splits, 1),
-                )?);
+                forward_sg(&mut gradient, ch, [&wit_u, &wrt_u, &wo_u])?;
                 gradient.push(make_dispatch(
                     Kernel::EpropCoeffs,
                     &[&dims, ch, &x, &z_c, &psi_c, &z_start, &ev_carry, &coef, &scal, &counters, &events, &n_events],
@@ -282,35 +294,8 @@ impl GpuTrainer {
             let dv = make("dv")?;
             let grad_parts = make("grad_parts")?;
             let (wr_u, wrt_u, wit_u, wo_u) = (make("wr_u")?, make("wrt_u")?, make("wit_u")?, make("wo_u")?);
-            let packed = n_rec * n_rec_padded(cfg.n_rec).max(n_rec_padded(cfg.n_in)) as u64;
-            gradient.push(make_dispatch(
-                Kernel::PackWeights,
-                &[&w, &wr_u, &wrt_u, &wit_u, &wo_u],
-                ((packed as u32).div_ceil(256), 1),
-            )?);
-            gradient.push(make_dispatch(
-                Kernel::AlifForwardSg,
-                &[
-                    &dims,
-                    &wit_u,
-                    &wrt_u,
-                    &wo_u,
-                    &x,
-                    &y,
-                    &counters,
-                    &z_c,
-                    &thr_c,
-                    &psi_c,
-                    &sample_out,
-                    &spike_t,
-                    &n_spikes,
-                    &chunks[0],
-                    &state,
-                    &z_start,
-                    &spikes,
-                ],
-                (tuning.grad_splits, 1),
-            )?);
+            pack_weights(&mut gradient, [&wr_u, &wrt_u, &wit_u, &wo_u])?;
+            forward_sg(&mut gradient, &chunks[0], [&wit_u, &wrt_u, &wo_u])?;
             if is_eprop {
                 gradient.push(make_dispatch(
                     Kernel::EpropBackwardSg,

@@ -20,7 +20,7 @@
 // Lines that start with `//@` are expanded by the host (bptt_backward_sg.wgsl explains the tags).
 // Bindings: 0 dims | 1 wit [N_REC,N_INP] uniform | 2 wrt [N_REC,N_RECP] uniform | 3 wo [N_REC·N_OUT] uniform
 //           4 x [B,T,N_IN] | 5 y [B] u32 | 6 counters [2] u32 | 7 z_c | 8 thr_c | 9 psi_c [N,T or TC,N_RECP]
-//           10 sample_out [N,S_OUT] | 11 spike_t [N,N_REC,T or TC] u32 | 12 n_spikes [N,N_REC] u32 | 13 chunk
+//           10 sample_out [N,S_OUT] | 11 spike_t [N,N_REC,T] u32 | 12 n_spikes [N,N_REC] u32 | 13 chunk
 //           14 state [N,5,N_RECP] | 15 z_start [N,N_RECP] | 16 spikes [N,T,N_REC] u32
 // Dispatch: (G, 1, 1) workgroups of SG threads; workgroup g runs the g-th of G contiguous ranges of the minibatch.
 

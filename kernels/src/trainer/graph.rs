@@ -257,38 +257,7 @@ impl GpuTrainer {
             )?);
             Ok::<(), KernelError>(())
         };
-        if eprop_chunked_sg {
-            let ev_carry = make("ev_carry")?;
-            let coef = make("coef")?;
-            let scal = make("scal")?;
-            let eps_a = make("eps_a")?;
-            let e_sum = make("e_sum")?;
-            let events = make("events")?;
-            let n_events = make("n_events")?;
-            let (wr_u, wrt_u, wit_u, wo_u) = (make("wr_u")?, make("wrt_u")?, make("wit_u")?, make("wo_u")?);
-            pack_weights(&mut gradient, [&wr_u, &wrt_u, &wit_u, &wo_u])?;
-            let rec_tiles = (n_rec as u32).div_ceil(8);
-            for ch in &chunks {
-                forward_sg(&mut gradient, ch, [&wit_u, &wrt_u, &wo_u])?;
-                gradient.push(make_dispatch(
-                    Kernel::EpropCoeffs,
-                    &[&dims, ch, &x, &z_c, &psi_c, &z_start, &ev_carry, &coef, &scal, &counters, &events, &n_events],
-                    (nb32, 1),
-                )?);
-                gradient.push(make_dispatch(
-                    Kernel::EpropTracesSg,
-                    &[&dims, ch, &psi_c, &x, &counters, &ev_carry, &coef, &scal, &eps_a, &e_sum],
-                    (tuning.grad_splits, (cfg.n_in.div_ceil(TRACE_ROWS)) as u32),
-                )?);
-                gradient.push(make_dispatch(
-                    Kernel::EpropTraces,
-                    &[ch, &ev_carry, &coef, &scal, &eps_a, &e_sum, &events, &n_events, &dims, &x, &counters],
-                    (rec_tiles, nb32),
-                )?);
-            }
-            let groups = ((n_in * n_rec + n_rec * n_rec) as u32).div_ceil(256);
-            gradient.push(make_dispatch(Kernel::EpropAssemble, &[&dims, &w, &e_sum, &sample_out, &grad], (groups, 1))?);
-        } else if sg {
+        if sg && !eprop_chunked_sg {
             // Both rules on a CPU adapter: the subgroup forward, then BPTT's backward or e-prop's trace adjoint
             // (each summing the dense input rows), the recurrent rows from the spike lists, the fixed-order reduction.
             let dv = make("dv")?;
@@ -311,6 +280,9 @@ impl GpuTrainer {
             }
             weight_grads(&mut gradient, &dv, &grad_parts)?;
         } else if is_eprop {
+            // e-prop chunk by chunk, on either kernel family: per chunk the forward, eprop_coeffs (on the subgroup
+            // kernels only the sources), eprop_traces_sg for the coefficients and the dense input rows (subgroup
+            // kernels), eprop_traces for the rest; then the assembly of the gradient.
             let ev_carry = make("ev_carry")?;
             let coef = make("coef")?;
             let scal = make("scal")?;
@@ -318,18 +290,36 @@ impl GpuTrainer {
             let e_sum = make("e_sum")?;
             let events = make("events")?;
             let n_events = make("n_events")?;
-            for c in 0..n_chunks {
-                forward(&mut gradient, c)?;
-                let ch = &chunks[c];
+            let packed = if eprop_chunked_sg {
+                let p = [make("wr_u")?, make("wrt_u")?, make("wit_u")?, make("wo_u")?];
+                pack_weights(&mut gradient, [&p[0], &p[1], &p[2], &p[3]])?;
+                Some(p)
+            } else {
+                None
+            };
+            for (c, ch) in chunks.iter().enumerate() {
+                match &packed {
+                    Some([_, wrt_u, wit_u, wo_u]) => forward_sg(&mut gradient, ch, [wit_u, wrt_u, wo_u])?,
+                    None => forward(&mut gradient, c)?,
+                }
                 gradient.push(make_dispatch(
                     Kernel::EpropCoeffs,
                     &[&dims, ch, &x, &z_c, &psi_c, &z_start, &ev_carry, &coef, &scal, &counters, &events, &n_events],
                     (nb32, 1),
                 )?);
+                if eprop_chunked_sg {
+                    gradient.push(make_dispatch(
+                        Kernel::EpropTracesSg,
+                        &[&dims, ch, &psi_c, &x, &counters, &ev_carry, &coef, &scal, &eps_a, &e_sum],
+                        (tuning.grad_splits, (cfg.n_in.div_ceil(TRACE_ROWS)) as u32),
+                    )?);
+                }
+                // Rows in tiles of 8: all of them, or (after eprop_traces_sg) the recurrent ones.
+                let tiles = if eprop_chunked_sg { (n_rec as u32).div_ceil(8) } else { pre_tiles };
                 gradient.push(make_dispatch(
                     Kernel::EpropTraces,
                     &[ch, &ev_carry, &coef, &scal, &eps_a, &e_sum, &events, &n_events, &dims, &x, &counters],
-                    (pre_tiles, nb32),
+                    (tiles, nb32),
                 )?);
             }
             let groups = ((n_in * n_rec + n_rec * n_rec) as u32).div_ceil(256);

@@ -87,11 +87,11 @@ pub struct ChipBench {
 /// distinct samples, so its counted activity is not one sample's).
 type BenchCase = (NetConfig, Params<f32>, Vec<f32>, Vec<i64>);
 
-fn bench_case(n: usize, t_steps: usize, samples: usize, reps: usize) -> Result<BenchCase> {
+fn bench_case(cfg: &NetConfig, n: usize, t_steps: usize, samples: usize, reps: usize) -> Result<BenchCase> {
     if n == 0 || t_steps == 0 || samples == 0 || reps == 0 {
         bail!("--batch, --steps-t, --samples and --reps must be at least 1");
     }
-    let cfg = NetConfig::default();
+    let cfg = cfg.clone();
     let p = Params::init_authors(&cfg, 0);
     let (x, y) =
         models::inputs::smooth_random_batch(n, t_steps, cfg.n_in, cfg.n_out, models::inputs::REALISTIC_GAIN, 1);
@@ -106,7 +106,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// Runs the benchmark on one contender: one warm-up step (shader JIT, caches), then `reps` timed runs of ⌈M/N⌉
 /// steps on minibatches of N drawn from a seeded realistic batch; wall and GPU times are the medians over the runs.
 /// On the emulated chip it also prices the counted activity of the first timed run; with `energy`, it then measures
-/// GPU energy per sample over repeated timed runs by [`crate::power::measure`].
+/// GPU energy per sample over repeated timed runs by [`crate::power::measure`]. The paper's network.
 pub fn bench_train(
     kind: Kind,
     rule: Rule,
@@ -117,10 +117,40 @@ pub fn bench_train(
     reps: usize,
     energy: Option<(&(dyn crate::power::Counter + Sync), crate::power::Protocol)>,
 ) -> Result<BenchTrainResult> {
+    let case = BenchCaseSpec { net: &NetConfig::default(), batch, t_steps, samples, reps, profile: true };
+    bench_train_net(kind, rule, gpu, &case, energy)
+}
+
+/// What [`bench_train_net`] trains: any network, and whether to time each kernel of one step too.
+#[derive(Clone, Copy, Debug)]
+pub struct BenchCaseSpec<'a> {
+    /// The network (the authors' init, seed 0).
+    pub net: &'a NetConfig,
+    /// Minibatch N.
+    pub batch: usize,
+    /// Steps per sample.
+    pub t_steps: usize,
+    /// Samples per timed run (⌈M/N⌉ steps).
+    pub samples: usize,
+    /// Timed runs.
+    pub reps: usize,
+    /// Time each kernel of one step (one more pass per kernel; `kernel_time_s`).
+    pub profile: bool,
+}
+
+/// [`bench_train`] on any network.
+pub fn bench_train_net(
+    kind: Kind,
+    rule: Rule,
+    gpu: Option<&kernels::GpuContext>,
+    case: &BenchCaseSpec<'_>,
+    energy: Option<(&(dyn crate::power::Counter + Sync), crate::power::Protocol)>,
+) -> Result<BenchTrainResult> {
+    let BenchCaseSpec { net, batch, t_steps, samples, reps, profile } = *case;
     kind.check_rule(rule)?;
     let chip = matches!(kind, Kind::Chip { .. });
     let n_data = if chip { samples.clamp(1, 1024) } else { batch };
-    let (cfg, p, x, y) = bench_case(n_data, t_steps, samples, reps)?;
+    let (cfg, p, x, y) = bench_case(net, n_data, t_steps, samples, reps)?;
     let steps = samples.div_ceil(batch);
     let step = StepConfig { rule, lr: 0.01, l2: 1e-5, adam: AdamConfig::default() };
     let mut c = contender::open(kind, &cfg, gpu)?;
@@ -128,7 +158,7 @@ pub fn bench_train(
     c.load_data(Data { x: &x, y: &y, t_steps })?;
     c.prepare(Minibatches { first: 0, steps, batch }, &step)?;
     c.train(Minibatches { first: 0, steps: 1, batch }, &step)?;
-    let kernel_time_s = c.profile_step(&step, batch)?;
+    let kernel_time_s = if profile { c.profile_step(&step, batch)? } else { None };
     let mut walls = Vec::new();
     let mut gpus = Vec::new();
     let mut activity = None;

@@ -1,7 +1,8 @@
 //! Long sequences end to end through the binary: the cue task of Bellec et al. 2020 trains above chance with the
 //! emulated chip's e-prop and the WGSL kernels' e-prop and BPTT at T = 1,200; e-prop's device bytes do not change
 //! with T while BPTT's grow linearly; an epoch trained in parts equals one trained from one resident set; a BPTT run
-//! whose history does not fit the adapter is recorded as a result with the bytes it needed.
+//! whose history does not fit the adapter is recorded as a result with the bytes it needed; the map's time side is
+//! measured on the adapter within its cap and modelled beyond it, each cell tagged.
 
 mod common;
 
@@ -106,4 +107,68 @@ fn bptt_that_does_not_fit_is_a_result_with_the_bytes_it_needed() {
     let needed = last(&t, "bytes_needed");
     assert!(needed > 4.0 * 64.0 * 8000.0 * 100.0 * 4.0, "bytes_needed {needed}");
     assert!(!run.join("training_gpu_bptt.csv").exists(), "a run that did not fit wrote training rows");
+}
+
+fn energy_rows(out: &Path) -> Vec<bench_harness::crossover::energy::EnergyRow> {
+    Table::read_csv(&out.join("crossover_energy.csv")).expect("crossover_energy.csv").typed().expect("rows")
+}
+
+#[test]
+fn the_map_times_both_rules_on_the_adapter_within_the_cap_and_models_them_beyond() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let map = |cap: &str, n_rec: &str, out: &Path| {
+        let o = snnbench()
+            .args(["crossover", "--measure", "--measure-cap-s", cap, "--adapter-watts", "7", "--n-rec", n_rec])
+            .args(["--t-steps", "20,40", "--batch", "2", "--out"])
+            .arg(out)
+            .output()
+            .expect("crossover");
+        ok(&o, "crossover --measure");
+    };
+    // A cap no step meets: each rule's first cell is measured (nothing to predict from), every other one modelled.
+    let out = tmp.path().join("capped");
+    map("1e-9", "16,24", &out);
+    let rows = energy_rows(&out);
+    assert_eq!(rows.len(), 2 * 2 * 2, "2 sizes × 2 T × 2 rules");
+    let syn = |n: f64| (80.0 + n) * n;
+    for alg in ["eprop", "bptt"] {
+        let get = |n: usize, t: usize| {
+            rows.iter().find(|r| r.algorithm == alg && r.n_rec == n && r.t_steps == t).expect("row").clone()
+        };
+        let first = get(16, 20);
+        assert_eq!(first.time_source, "measured", "{first:?}");
+        let s0 = first.time_per_sample_s.expect("time");
+        assert!(s0 > 0.0);
+        for (n, t, want) in [
+            (16, 40, 2.0 * s0),
+            (24, 20, s0 * syn(24.0) / syn(16.0)),
+            (24, 40, 2.0 * s0 * syn(24.0) / syn(16.0)),
+        ] {
+            let r = get(n, t);
+            assert_eq!(r.time_source, "modelled", "{r:?}");
+            let got = r.time_per_sample_s.expect("time");
+            assert!((got / want - 1.0).abs() < 1e-9, "{alg} n_rec {n} T {t}: {got} against {want}");
+            assert!(r.time_note.contains("n_rec = 16, T = 20") || r.time_note.contains("at T = 20"), "{}", r.time_note);
+        }
+        for r in rows.iter().filter(|r| r.algorithm == alg) {
+            let (s, e) = (r.time_per_sample_s.expect("time"), r.energy_j_per_sample.expect("energy"));
+            assert!((e / (7.0 * s) - 1.0).abs() < 1e-9, "energy = time × the given 7 W: {r:?}");
+            let q = r.energy_ratio_over_chip.expect("ratio");
+            assert!((q * r.chip_energy_j_per_sample / e - 1.0).abs() < 1e-9, "{r:?}");
+            assert_eq!(r.chip_real_time, 1, "{r:?}");
+            assert!(r.chip_time_per_sample_s >= r.t_steps as f64 * 1e-3, "{r:?}");
+        }
+        assert!(get(16, 40).chip_energy_j_per_sample > get(16, 20).chip_energy_j_per_sample);
+    }
+    for f in ["crossover_energy_bptt.png", "crossover_energy_eprop.svg", "crossover_map.csv"] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    let md = std::fs::read_to_string(out.join("crossover.md")).expect("md");
+    assert!(md.contains("Time and energy per training sample") && md.contains("7 W"), "{md}");
+    // A cap every step meets: everything measured.
+    let out = tmp.path().join("open");
+    map("1e6", "16", &out);
+    let rows = energy_rows(&out);
+    assert_eq!(rows.len(), 4);
+    assert!(rows.iter().all(|r| r.time_source == "measured" && r.time_per_sample_s.is_some_and(|s| s > 0.0)), "{rows:?}");
 }

@@ -106,6 +106,20 @@ pub struct CrossoverArgs {
     /// Network TOML (n_in, n_out and neuron constants; n_rec comes from --n-rec). Default: the paper's network.
     #[arg(long)]
     pub net: Option<PathBuf>,
+    /// Also time both rules on a wgpu adapter at --batch (measured where one step fits --measure-cap-s, modelled
+    /// beyond) and price their energy per sample against e-prop on the emulated chip: crossover_energy.csv.
+    #[arg(long)]
+    pub measure: bool,
+    /// --measure: a cell is timed when one predicted step of the batch takes at most this many seconds.
+    #[arg(long, default_value_t = 10.0)]
+    pub measure_cap_s: f64,
+    /// --measure: the adapter's power in W (default: a stated guess for a CPU adapter, the preset TDP of a V100 or
+    /// a Hopper GPU; required for other GPUs).
+    #[arg(long)]
+    pub adapter_watts: Option<f64>,
+    /// --measure: the wgpu adapter whose name contains this (default: the first).
+    #[arg(long)]
+    pub adapter: Option<String>,
     /// The output folder.
     #[arg(long)]
     pub out: PathBuf,

@@ -57,7 +57,8 @@ pub enum Command {
     /// `sweep report DIR`.
     Sweep(SweepArgs),
     /// The map of where BPTT stops fitting a GPU's memory or a PE's SRAM while e-prop still trains, over network
-    /// size × sequence length (modelled bytes), with heat maps.
+    /// size × sequence length (modelled bytes), with heat maps; with --measure also each rule's time and energy per
+    /// sample on a wgpu adapter against e-prop on the emulated chip.
     Crossover(CrossoverArgs),
     /// Rebuild summaries, plots and report.md of a reproduce run folder from its CSVs.
     Report(ReportArgs),
@@ -82,7 +83,7 @@ pub fn run(cli: Cli) -> Result<String> {
         Command::Reproduce(a) => commands::jobs::reproduce(a, quiet),
         Command::Train(a) => commands::jobs::train(a, quiet),
         Command::Sweep(a) => commands::jobs::sweep(a, quiet),
-        Command::Crossover(a) => commands::jobs::crossover(a),
+        Command::Crossover(a) => commands::jobs::crossover(a, quiet),
         Command::Report(a) => crate::reproduce::report_only(&a.dir),
         Command::Bench(a) => commands::jobs::bench(a, quiet),
     }

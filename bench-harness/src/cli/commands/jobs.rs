@@ -162,7 +162,7 @@ pub fn sweep(a: SweepArgs, quiet: bool) -> Result<String> {
     crate::sweep::run(&spec, &out, &crate::sweep::SweepOptions { executor, snnbench, quiet })
 }
 
-pub fn crossover(a: CrossoverArgs) -> Result<String> {
+pub fn crossover(a: CrossoverArgs, quiet: bool) -> Result<String> {
     let net = match &a.net {
         Some(p) => {
             let text = std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))?;
@@ -171,13 +171,30 @@ pub fn crossover(a: CrossoverArgs) -> Result<String> {
         }
         None => models::NetConfig::default(),
     };
+    let gpu = if a.measure {
+        let ctx = kernels::GpuContext::new(a.adapter.as_deref())?;
+        tracing::info!("adapter: {}", ctx.describe());
+        Some(ctx)
+    } else {
+        None
+    };
+    let measure = match &gpu {
+        Some(g) => Some(crate::crossover::energy::Measure::for_adapter(
+            &g.info.name,
+            g.info.device_type,
+            a.measure_cap_s,
+            a.adapter_watts,
+        )?),
+        None => None,
+    };
     let cfg = crate::crossover::CrossoverConfig {
         net,
         n_rec: a.n_rec,
         t_steps: a.t_steps,
         batch: a.batch,
         gpu_budgets: a.gpu_gb.iter().map(|g| (format!("{g} GB GPU"), (g * 1e9) as u64)).collect(),
+        measure,
         ..Default::default()
     };
-    crate::crossover::run(&cfg, &a.out)
+    crate::crossover::run(&cfg, gpu.as_ref(), &a.out, quiet)
 }

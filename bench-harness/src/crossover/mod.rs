@@ -5,8 +5,11 @@
 //! history linear in T — fits a PE's SRAM. Writes `crossover_map.csv`, one heat map per budget (BPTT's bytes, the
 //! cells where BPTT does not fit but e-prop does marked) and `crossover.md`.
 //!
-//! Everything here is bytes from plans and memory maps: modelled, not measured, and each row says so. Energy is not
-//! part of the map (the chip's energy needs a run's spike activity; `train --backend chip` prices its own run).
+//! The bytes are from plans and memory maps: modelled, not measured, and each row says so. With `--measure`
+//! ([`energy`]) the map also has each rule's time per sample on the run's adapter (measured where it fits a time
+//! cap, modelled beyond) and its energy against e-prop on the emulated chip.
+
+pub mod energy;
 
 use std::path::Path;
 
@@ -37,6 +40,8 @@ pub struct CrossoverConfig {
     pub gpu_budgets: Vec<(String, u64)>,
     /// The chip (its SRAM per PE).
     pub chip: ChipConfig,
+    /// Time and energy on an adapter ([`energy`]); bytes only when `None`.
+    pub measure: Option<energy::Measure>,
 }
 
 impl Default for CrossoverConfig {
@@ -48,6 +53,7 @@ impl Default for CrossoverConfig {
             batch: 100,
             gpu_budgets: vec![("16 GB GPU".into(), 16_000_000_000), ("80 GB GPU".into(), 80_000_000_000)],
             chip: ChipConfig::default(),
+            measure: None,
         }
     }
 }
@@ -107,11 +113,17 @@ pub fn chip_bytes(net: &NetConfig, chip: &ChipConfig, t_steps: usize) -> Option<
     Some((pes, pe_memory(net, chip, local).total() as u64, bptt_pe_memory(net, chip, local, t_steps).total() as u64))
 }
 
-/// Computes the map, writes `crossover_map.csv`, the heat maps and `crossover.md` into `out`; returns a summary.
-pub fn run(cfg: &CrossoverConfig, out: &Path) -> Result<String> {
+/// Computes the map, writes `crossover_map.csv`, the heat maps and `crossover.md` into `out`; with
+/// `cfg.measure`, also the time and energy side on `gpu` (`crossover_energy.csv`); returns a summary.
+pub fn run(cfg: &CrossoverConfig, gpu: Option<&kernels::GpuContext>, out: &Path, quiet: bool) -> Result<String> {
     if cfg.n_rec.is_empty() || cfg.t_steps.is_empty() || cfg.batch == 0 {
         bail!("crossover needs at least one --n-rec, one --t-steps and a batch of at least 1");
     }
+    let measured = match (&cfg.measure, gpu) {
+        (Some(_), None) => bail!("crossover --measure needs an adapter to time the rules on"),
+        (Some(m), Some(g)) => Some((m, g)),
+        (None, _) => None,
+    };
     std::fs::create_dir_all(out)?;
     let mut t = Table::of::<MapRow>()?;
     let eprop = Rule::Eprop(TraceVariant::Authors);
@@ -182,8 +194,19 @@ pub fn run(cfg: &CrossoverConfig, out: &Path) -> Result<String> {
     ));
     for (k, (name, cells)) in maps.iter().enumerate() {
         let file = format!("crossover_{k}");
-        heat_map(&out.join(format!("{file}.png")), name, cells, &cfg.n_rec, &cfg.t_steps)?;
-        heat_map(&out.join(format!("{file}.svg")), name, cells, &cfg.n_rec, &cfg.t_steps)?;
+        let heat: Vec<HeatCell> = cells
+            .iter()
+            .map(|c| HeatCell {
+                n_rec: c.n_rec,
+                t_steps: c.t_steps,
+                value: c.bptt_bytes as f64,
+                text: format!("{}{}", human(c.bptt_bytes), if c.only_eprop_fits() { " ✗" } else { "" }),
+                outline: c.only_eprop_fits(),
+            })
+            .collect();
+        let title = format!("BPTT bytes vs {name} (red: only e-prop fits)");
+        heat_map(&out.join(format!("{file}.png")), &title, &heat, &cfg.n_rec, &cfg.t_steps)?;
+        heat_map(&out.join(format!("{file}.svg")), &title, &heat, &cfg.n_rec, &cfg.t_steps)?;
         md.push_str(&format!("## {name}\n\n![{name}]({file}.png)\n\n| n_rec | "));
         md.push_str(&cfg.t_steps.iter().map(|t| format!("T = {t}")).collect::<Vec<_>>().join(" | "));
         md.push_str(" |\n|---|");
@@ -230,9 +253,20 @@ pub fn run(cfg: &CrossoverConfig, out: &Path) -> Result<String> {
             format!("\nFirst T on the grid where only e-prop fits: {}.\n\n", first.join("; "))
         });
     }
+    let mut energy_note = String::new();
+    if let Some((m, g)) = measured {
+        let (rows, section) = energy::run(cfg, g, m, out, quiet)?;
+        md.push_str(&section);
+        let n_measured = rows.iter().filter(|r| r.time_source == "measured").count();
+        energy_note = format!(
+            "; time and energy on {}: {n_measured} of {} rule × cell times measured, crossover_energy.csv",
+            g.describe(),
+            rows.len()
+        );
+    }
     std::fs::write(out.join("crossover.md"), md)?;
     Ok(format!(
-        "crossover map of {} sizes × {} lengths: {}, crossover.md and heat maps in {}",
+        "crossover map of {} sizes × {} lengths: {}, crossover.md and heat maps in {}{energy_note}",
         cfg.n_rec.len(),
         cfg.t_steps.len(),
         out.join("crossover_map.csv").display(),
@@ -251,9 +285,20 @@ fn human(b: u64) -> String {
     }
 }
 
-/// A heat map of BPTT's bytes (log colour scale) over n_rec × T, each cell labelled; cells where only e-prop fits the
-/// budget are outlined in red and labelled ✗.
-fn heat_map(path: &Path, title: &str, cells: &[MapCell], n_rec: &[usize], t_steps: &[usize]) -> Result<()> {
+/// One labelled cell of a heat map.
+#[derive(Clone, Debug)]
+pub(crate) struct HeatCell {
+    pub n_rec: usize,
+    pub t_steps: usize,
+    /// The colour's value (log scale).
+    pub value: f64,
+    pub text: String,
+    /// Outlined in red.
+    pub outline: bool,
+}
+
+/// A heat map over n_rec × T (log colour scale), each cell labelled, some outlined in red.
+pub(crate) fn heat_map(path: &Path, title: &str, cells: &[HeatCell], n_rec: &[usize], t_steps: &[usize]) -> Result<()> {
     crate::results::plot::font_once()?;
     let size = (1000, 520);
     if path.extension().is_some_and(|e| e == "svg") {
@@ -267,7 +312,7 @@ fn heat_map(path: &Path, title: &str, cells: &[MapCell], n_rec: &[usize], t_step
 fn draw_heat<DB: DrawingBackend>(
     root: DrawingArea<DB, plotters::coord::Shift>,
     title: &str,
-    cells: &[MapCell],
+    cells: &[HeatCell],
     n_rec: &[usize],
     t_steps: &[usize],
 ) -> Result<()>
@@ -277,7 +322,7 @@ where
     root.fill(&WHITE).map_err(plot_err)?;
     let (cols, rows) = (t_steps.len(), n_rec.len());
     let mut chart = ChartBuilder::on(&root)
-        .caption(format!("BPTT bytes vs {title} (red: only e-prop fits)"), ("sans-serif", crate::results::plot::TITLE))
+        .caption(title, ("sans-serif", crate::results::plot::TITLE))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(60)
@@ -299,7 +344,7 @@ where
         .y_desc("recurrent neurons")
         .draw()
         .map_err(plot_err)?;
-    let logs: Vec<f64> = cells.iter().map(|c| (c.bptt_bytes.max(1) as f64).log10()).collect();
+    let logs: Vec<f64> = cells.iter().map(|c| c.value.max(f64::MIN_POSITIVE).log10()).collect();
     let (lo, hi) = logs.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));
     let seg = |i: usize| SegmentValue::Exact(i);
     for (c, &l) in cells.iter().zip(&logs) {
@@ -312,18 +357,17 @@ where
         let fill = RGBColor((40.0 + 200.0 * f) as u8, (90.0 + 110.0 * (1.0 - f)) as u8, (220.0 - 160.0 * f) as u8);
         let corners = [(seg(x), seg(y)), (seg(x + 1), seg(y + 1))];
         chart.draw_series(std::iter::once(Rectangle::new(corners.clone(), fill.filled()))).map_err(plot_err)?;
-        if c.only_eprop_fits() {
+        if c.outline {
             let red = RGBColor(200, 0, 0);
             chart.draw_series(std::iter::once(Rectangle::new(corners, red.stroke_width(3)))).map_err(plot_err)?;
         }
-        let text = format!("{}{}", human(c.bptt_bytes), if c.only_eprop_fits() { " ✗" } else { "" });
         let style = ("sans-serif", crate::results::plot::TEXT)
             .into_font()
             .color(&BLACK)
             .pos(Pos::new(HPos::Center, VPos::Center));
         chart
             .draw_series(std::iter::once(Text::new(
-                text,
+                c.text.clone(),
                 (SegmentValue::CenterOf(x), SegmentValue::CenterOf(y)),
                 style,
             )))
@@ -375,7 +419,7 @@ mod tests {
             gpu_budgets: vec![("1 GB".into(), 1_000_000_000)],
             ..CrossoverConfig::default()
         };
-        run(&cfg, dir.path())?;
+        run(&cfg, None, dir.path(), true)?;
         let t = Table::read_csv(&dir.path().join("crossover_map.csv"))?;
         assert_eq!(t.len(), 2 * 2 * 2 * 2);
         let md = std::fs::read_to_string(dir.path().join("crossover.md"))?;

@@ -116,10 +116,10 @@ fn energy_rows(out: &Path) -> Vec<bench_harness::crossover::energy::EnergyRow> {
 #[test]
 fn the_map_times_both_rules_on_the_adapter_within_the_cap_and_models_them_beyond() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let map = |cap: &str, n_rec: &str, out: &Path| {
+    let map = |cap: &str, n_rec: &str, t_steps: &str, out: &Path| {
         let o = snnbench()
             .args(["crossover", "--measure", "--measure-cap-s", cap, "--adapter-watts", "7", "--n-rec", n_rec])
-            .args(["--t-steps", "20,40", "--batch", "2", "--out"])
+            .args(["--t-steps", t_steps, "--batch", "2", "--out"])
             .arg(out)
             .output()
             .expect("crossover");
@@ -127,7 +127,7 @@ fn the_map_times_both_rules_on_the_adapter_within_the_cap_and_models_them_beyond
     };
     // A cap no step meets: each rule's first cell is measured (nothing to predict from), every other one modelled.
     let out = tmp.path().join("capped");
-    map("1e-9", "16,24", &out);
+    map("1e-9", "16,24", "20,40", &out);
     let rows = energy_rows(&out);
     assert_eq!(rows.len(), 2 * 2 * 2, "2 sizes × 2 T × 2 rules");
     let syn = |n: f64| (80.0 + n) * n;
@@ -139,11 +139,9 @@ fn the_map_times_both_rules_on_the_adapter_within_the_cap_and_models_them_beyond
         assert_eq!(first.time_source, "measured", "{first:?}");
         let s0 = first.time_per_sample_s.expect("time");
         assert!(s0 > 0.0);
-        for (n, t, want) in [
-            (16, 40, 2.0 * s0),
-            (24, 20, s0 * syn(24.0) / syn(16.0)),
-            (24, 40, 2.0 * s0 * syn(24.0) / syn(16.0)),
-        ] {
+        for (n, t, want) in
+            [(16, 40, 2.0 * s0), (24, 20, s0 * syn(24.0) / syn(16.0)), (24, 40, 2.0 * s0 * syn(24.0) / syn(16.0))]
+        {
             let r = get(n, t);
             assert_eq!(r.time_source, "modelled", "{r:?}");
             let got = r.time_per_sample_s.expect("time");
@@ -165,10 +163,22 @@ fn the_map_times_both_rules_on_the_adapter_within_the_cap_and_models_them_beyond
     }
     let md = std::fs::read_to_string(out.join("crossover.md")).expect("md");
     assert!(md.contains("Time and energy per training sample") && md.contains("7 W"), "{md}");
-    // A cap every step meets: everything measured.
+    // A cap every step meets: everything measured that fits the adapter. At T = 210,000 one minibatch's inputs
+    // (2 × 210,000 × 80 × 4 B = 134.4 MB) pass lavapipe's 128 MiB binding: modelled from T = 40, and the row says why.
     let out = tmp.path().join("open");
-    map("1e6", "16", &out);
+    map("1e6", "16", "20,40,210000", &out);
     let rows = energy_rows(&out);
-    assert_eq!(rows.len(), 4);
-    assert!(rows.iter().all(|r| r.time_source == "measured" && r.time_per_sample_s.is_some_and(|s| s > 0.0)), "{rows:?}");
+    assert_eq!(rows.len(), 6);
+    for r in &rows {
+        if r.t_steps < 1000 {
+            assert!(r.time_source == "measured" && r.time_per_sample_s.is_some_and(|s| s > 0.0), "{r:?}");
+        } else {
+            assert_eq!(r.time_source, "modelled", "{r:?}");
+            assert!(r.time_note.starts_with("did not fit this adapter") && r.time_note.contains("at T = 40"), "{r:?}");
+            let s40 =
+                rows.iter().find(|q| q.algorithm == r.algorithm && q.t_steps == 40).and_then(|q| q.time_per_sample_s);
+            let want = s40.expect("T = 40") * 210_000.0 / 40.0;
+            assert!((r.time_per_sample_s.expect("time") / want - 1.0).abs() < 1e-9, "{r:?}");
+        }
+    }
 }

@@ -69,10 +69,7 @@ impl Measure {
                     .or_else(|| upper.contains("V100").then(|| gpu_preset("v100-sxm2")))
                     .flatten();
                 match preset {
-                    Some(p) => (
-                        p.tdp_w,
-                        format!("assumed: the {} preset's TDP [S], an upper bound ({name})", p.name),
-                    ),
+                    Some(p) => (p.tdp_w, format!("assumed: the {} preset's TDP [S], an upper bound ({name})", p.name)),
                     None => bail!(
                         "crossover --measure: no power figure for adapter {name}; give its board power with \
                          --adapter-watts W"
@@ -148,18 +145,25 @@ fn time_cell(
         s0 * (t_steps as f64 / t0 as f64) * (synapses(net) / synapses(&net0))
     };
     let predicted = last.map(predict);
-    if let (Some(p), Some((n0, t0, _))) = (predicted, *last)
+    let how = |(n0, t0, _): (usize, usize, f64)| {
+        if n0 == net.n_rec {
+            format!("modelled linear in T from the measurement at T = {t0}")
+        } else {
+            format!("modelled linear in T × synapses from the measurement at n_rec = {n0}, T = {t0}")
+        }
+    };
+    if let (Some(p), Some(l)) = (predicted, *last)
         && p * batch as f64 > m.cap_s
     {
-        let how = if n0 == net.n_rec {
-            format!("linear in T from the measurement at T = {t0}")
-        } else {
-            format!("linear in T × synapses from the measurement at n_rec = {n0}, T = {t0}")
-        };
         return Ok(Timed {
             s_per_sample: Some(p),
             source: "modelled",
-            note: format!("{how} (one measured step would take ≈ {:.0} s, over the {} s cap)", p * batch as f64, m.cap_s),
+            note: format!(
+                "{} (one measured step would take ≈ {:.0} s, over the {} s cap)",
+                how(l),
+                p * batch as f64,
+                m.cap_s
+            ),
         });
     }
     if !quiet {
@@ -180,7 +184,10 @@ fn time_cell(
             Some(kernels::KernelError::Limits(reason)) => Ok(Timed {
                 s_per_sample: predicted,
                 source: if predicted.is_some() { "modelled" } else { "did not fit" },
-                note: format!("did not fit this adapter ({reason})"),
+                note: match *last {
+                    Some(l) => format!("did not fit this adapter ({reason}); {}", how(l)),
+                    None => format!("did not fit this adapter ({reason})"),
+                },
             }),
             _ => Err(e),
         },
@@ -318,7 +325,10 @@ mod tests {
         let h200 = Measure::for_adapter("NVIDIA H200", wgpu::DeviceType::DiscreteGpu, 10.0, None)?;
         assert_eq!(h200.watts, 700.0);
         assert!(h200.watts_source.contains("upper bound"), "{}", h200.watts_source);
-        assert_eq!(Measure::for_adapter("Tesla V100-SXM2-16GB", wgpu::DeviceType::DiscreteGpu, 1.0, None)?.watts, 300.0);
+        assert_eq!(
+            Measure::for_adapter("Tesla V100-SXM2-16GB", wgpu::DeviceType::DiscreteGpu, 1.0, None)?.watts,
+            300.0
+        );
         let given = Measure::for_adapter("Some GPU", wgpu::DeviceType::DiscreteGpu, 1.0, Some(123.0))?;
         assert_eq!((given.watts, given.watts_source.as_str()), (123.0, "given (--adapter-watts)"));
         let err = Measure::for_adapter("Some GPU", wgpu::DeviceType::DiscreteGpu, 1.0, None).unwrap_err();

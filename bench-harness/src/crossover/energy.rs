@@ -19,7 +19,7 @@ use models::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{CrossoverConfig, HeatCell, chip_bytes, heat_map};
+use super::{CrossoverConfig, Grid, HeatCell, chip_bytes};
 use crate::{
     bench_train::{BenchCaseSpec, bench_train_net},
     contender::Kind,
@@ -271,34 +271,23 @@ pub fn run(
             .collect();
         let title = format!("{name} on the adapter / e-prop on the chip, energy per sample (outlined: measured time)");
         let file = format!("crossover_energy_{alg}");
-        heat_map(&out.join(format!("{file}.png")), &title, &cells, &cfg.n_rec, &cfg.t_steps)?;
-        heat_map(&out.join(format!("{file}.svg")), &title, &cells, &cfg.n_rec, &cfg.t_steps)?;
-        md.push_str(&format!("### {name} on the adapter\n\n![{title}]({file}.png)\n\n| n_rec | "));
-        md.push_str(&cfg.t_steps.iter().map(|t| format!("T = {t}")).collect::<Vec<_>>().join(" | "));
-        md.push_str(" |\n|---|");
-        md.push_str(&"---|".repeat(cfg.t_steps.len()));
-        md.push('\n');
-        for &n in &cfg.n_rec {
-            md.push_str(&format!("| {n} |"));
-            for &ts in &cfg.t_steps {
-                let r = rows.iter().find(|r| r.algorithm == *alg && r.n_rec == n && r.t_steps == ts);
-                md.push_str(&match r {
-                    Some(r) => match (r.time_per_sample_s, r.energy_ratio_over_chip) {
-                        (Some(s), Some(q)) => format!(
-                            " {} ms {}, {} mJ vs chip {} mJ: {}× |",
-                            sig(s * 1e3),
-                            if r.time_source == "measured" { "m" } else { "~" },
-                            sig(s * m.watts * 1e3),
-                            sig(r.chip_energy_j_per_sample * 1e3),
-                            sig(q)
-                        ),
-                        _ => format!(" {} |", r.time_source),
-                    },
-                    None => " — |".into(),
-                });
+        let grid = Grid { out, file: &file, title: &title, alt: &title, n_rec: &cfg.n_rec, t_steps: &cfg.t_steps };
+        grid.write(&mut md, &format!("### {name} on the adapter"), &cells, |n, ts| {
+            match rows.iter().find(|r| r.algorithm == *alg && r.n_rec == n && r.t_steps == ts) {
+                Some(r) => match (r.time_per_sample_s, r.energy_ratio_over_chip) {
+                    (Some(s), Some(q)) => format!(
+                        "{} ms {}, {} mJ vs chip {} mJ: {}×",
+                        sig(s * 1e3),
+                        if r.time_source == "measured" { "m" } else { "~" },
+                        sig(s * m.watts * 1e3),
+                        sig(r.chip_energy_j_per_sample * 1e3),
+                        sig(q)
+                    ),
+                    _ => r.time_source.clone(),
+                },
+                None => "—".into(),
             }
-            md.push('\n');
-        }
+        })?;
         md.push('\n');
     }
     Ok((rows, md))

@@ -205,35 +205,24 @@ pub fn run(cfg: &CrossoverConfig, gpu: Option<&kernels::GpuContext>, out: &Path,
             })
             .collect();
         let title = format!("BPTT bytes vs {name} (red: only e-prop fits)");
-        heat_map(&out.join(format!("{file}.png")), &title, &heat, &cfg.n_rec, &cfg.t_steps)?;
-        heat_map(&out.join(format!("{file}.svg")), &title, &heat, &cfg.n_rec, &cfg.t_steps)?;
-        md.push_str(&format!("## {name}\n\n![{name}]({file}.png)\n\n| n_rec | "));
-        md.push_str(&cfg.t_steps.iter().map(|t| format!("T = {t}")).collect::<Vec<_>>().join(" | "));
-        md.push_str(" |\n|---|");
-        md.push_str(&"---|".repeat(cfg.t_steps.len()));
-        md.push('\n');
-        for &n in &cfg.n_rec {
-            md.push_str(&format!("| {n} |"));
-            for &ts in &cfg.t_steps {
-                let c = cells.iter().find(|c| c.n_rec == n && c.t_steps == ts);
-                md.push_str(&match c {
-                    Some(c) => format!(
-                        " BPTT {} / e-prop {}{} |",
-                        human(c.bptt_bytes),
-                        human(c.eprop_bytes),
-                        if c.only_eprop_fits() {
-                            " ✗"
-                        } else if c.eprop_bytes > c.budget {
-                            " (neither)"
-                        } else {
-                            ""
-                        }
-                    ),
-                    None => " — |".into(),
-                });
+        let table = Grid { out, file: &file, title: &title, alt: name, n_rec: &cfg.n_rec, t_steps: &cfg.t_steps };
+        table.write(&mut md, &format!("## {name}"), &heat, |n, ts| {
+            match cells.iter().find(|c| c.n_rec == n && c.t_steps == ts) {
+                Some(c) => format!(
+                    "BPTT {} / e-prop {}{}",
+                    human(c.bptt_bytes),
+                    human(c.eprop_bytes),
+                    if c.only_eprop_fits() {
+                        " ✗"
+                    } else if c.eprop_bytes > c.budget {
+                        " (neither)"
+                    } else {
+                        ""
+                    }
+                ),
+                None => "—".into(),
             }
-            md.push('\n');
-        }
+        })?;
         let first: Vec<String> = cfg
             .n_rec
             .iter()
@@ -282,6 +271,46 @@ fn human(b: u64) -> String {
         format!("{:.1} MB", b / 1e6)
     } else {
         format!("{:.0} kB", b / 1e3)
+    }
+}
+
+/// A heat map over n_rec × T and its table in `crossover.md`.
+pub(crate) struct Grid<'a> {
+    pub out: &'a Path,
+    /// File stem of the `.png` and `.svg`.
+    pub file: &'a str,
+    pub title: &'a str,
+    /// The image's alt text.
+    pub alt: &'a str,
+    pub n_rec: &'a [usize],
+    pub t_steps: &'a [usize],
+}
+
+impl Grid<'_> {
+    /// Draws `heat` into both files and appends `heading`, the image and a table whose cells are `cell(n_rec, T)`.
+    pub fn write(
+        &self,
+        md: &mut String,
+        heading: &str,
+        heat: &[HeatCell],
+        cell: impl Fn(usize, usize) -> String,
+    ) -> Result<()> {
+        for ext in ["png", "svg"] {
+            heat_map(&self.out.join(format!("{}.{ext}", self.file)), self.title, heat, self.n_rec, self.t_steps)?;
+        }
+        md.push_str(&format!("{heading}\n\n![{}]({}.png)\n\n| n_rec | ", self.alt, self.file));
+        md.push_str(&self.t_steps.iter().map(|t| format!("T = {t}")).collect::<Vec<_>>().join(" | "));
+        md.push_str(" |\n|---|");
+        md.push_str(&"---|".repeat(self.t_steps.len()));
+        md.push('\n');
+        for &n in self.n_rec {
+            md.push_str(&format!("| {n} |"));
+            for &ts in self.t_steps {
+                md.push_str(&format!(" {} |", cell(n, ts)));
+            }
+            md.push('\n');
+        }
+        Ok(())
     }
 }
 

@@ -208,8 +208,9 @@ pub fn bench_train_net(
     })
 }
 
-/// The chip's modelled time and energy per sample for the counted activity.
-fn chip_bench(cfg: &NetConfig, pes: usize, activity: &models::spinnaker2::Activity) -> Result<ChipBench> {
+/// The chip's modelled time and energy per sample for the counted activity (default chip, its default level,
+/// compiled-C trace loop).
+pub(crate) fn chip_bench(cfg: &NetConfig, pes: usize, activity: &models::spinnaker2::Activity) -> Result<ChipBench> {
     use models::spinnaker2::{ChipConfig, Partition, TraceCode, model::sample_cost};
     let chip = ChipConfig::default();
     let level = chip.level(None).ok_or_else(|| anyhow::anyhow!("the default chip has no default level"))?;

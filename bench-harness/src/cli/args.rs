@@ -538,10 +538,15 @@ impl RuleArgs {
     }
 
     pub(crate) fn gpu(&self) -> Result<kernels::GpuContext> {
-        let ctx = kernels::GpuContext::new(self.adapter.as_deref())?;
-        tracing::info!("adapter: {}", ctx.describe());
-        Ok(ctx)
+        open_gpu(self.adapter.as_deref())
     }
+}
+
+/// The wgpu adapter whose name contains `adapter` (default: the first), logged.
+pub(crate) fn open_gpu(adapter: Option<&str>) -> Result<kernels::GpuContext> {
+    let ctx = kernels::GpuContext::new(adapter)?;
+    tracing::info!("adapter: {}", ctx.describe());
+    Ok(ctx)
 }
 
 /// `snnbench init`.

@@ -11,17 +11,12 @@
 use std::path::Path;
 
 use anyhow::{Result, bail};
-use models::{
-    NetConfig, Rule, TraceVariant,
-    bptt::BpttOptions,
-    gpu_cost::gpu_preset,
-    spinnaker2::{ChipConfig, Partition, TraceCode, model::sample_cost},
-};
+use models::{NetConfig, Rule, TraceVariant, bptt::BpttOptions, gpu_cost::gpu_preset, spinnaker2::ChipConfig};
 use serde::{Deserialize, Serialize};
 
 use super::{CrossoverConfig, Grid, HeatCell, chip_bytes};
 use crate::{
-    bench_train::{BenchCaseSpec, bench_train_net},
+    bench_train::{BenchCaseSpec, bench_train_net, chip_bench},
     contender::Kind,
     results::table::Table,
 };
@@ -207,7 +202,6 @@ pub fn run(
     let eprop = Rule::Eprop(TraceVariant::Authors);
     let bptt = Rule::Bptt(BpttOptions::default());
     let chip = ChipConfig::default();
-    let level = chip.level(None).ok_or_else(|| anyhow::anyhow!("the default chip has no default level"))?;
     let adapter = gpu.describe();
     let mut rows = Vec::new();
     let (mut last_e, mut last_b): (Last, Last) = (None, None);
@@ -216,7 +210,7 @@ pub fn run(
         for &ts in &cfg.t_steps {
             let Some((pes, _, _)) = chip_bytes(&net, &chip, ts) else { continue };
             let act = crate::cost::emulated_activity(&net, ts, pes, 1, 0);
-            let cost = sample_cost(&chip, level, &act.workload(&Partition::balanced(n_rec, pes)), TraceCode::default());
+            let cost = chip_bench(&net, pes, &act)?;
             for (rule, last) in [(eprop, &mut last_e), (bptt, &mut last_b)] {
                 let t = time_cell(gpu, m, &net, rule, cfg.batch, ts, last, quiet)?;
                 let energy = t.s_per_sample.map(|s| s * m.watts);
@@ -233,11 +227,11 @@ pub fn run(
                     watts_source: m.watts_source.clone(),
                     energy_j_per_sample: energy,
                     chip_pes: pes,
-                    chip_time_per_sample_s: cost.time_s,
+                    chip_time_per_sample_s: cost.chip_time_per_sample_s,
                     chip_real_time: usize::from(cost.real_time),
-                    chip_energy_j_per_sample: cost.energy_total_j,
+                    chip_energy_j_per_sample: cost.chip_energy_j_per_sample_total,
                     chip_activity: act.source.clone(),
-                    energy_ratio_over_chip: energy.map(|e| e / cost.energy_total_j),
+                    energy_ratio_over_chip: energy.map(|e| e / cost.chip_energy_j_per_sample_total),
                 });
             }
         }

@@ -171,13 +171,7 @@ pub fn crossover(a: CrossoverArgs, quiet: bool) -> Result<String> {
         }
         None => models::NetConfig::default(),
     };
-    let gpu = if a.measure {
-        let ctx = kernels::GpuContext::new(a.adapter.as_deref())?;
-        tracing::info!("adapter: {}", ctx.describe());
-        Some(ctx)
-    } else {
-        None
-    };
+    let gpu = if a.measure { Some(open_gpu(a.adapter.as_deref())?) } else { None };
     let measure = match &gpu {
         Some(g) => Some(crate::crossover::energy::Measure::for_adapter(
             &g.info.name,

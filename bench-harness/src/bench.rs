@@ -40,6 +40,14 @@ pub struct BenchRow {
     /// The time the work would take at that peak.
     pub floor_ms_per_sample: Option<f64>,
     pub floor_source: Option<String>,
+    /// GPU energy by the MLPerf-style protocol (`--energy-window`): the board, the window, mean idle power, and
+    /// joules per sample in total and above idle; or why not (`gpu_energy_note`).
+    pub gpu_name: Option<String>,
+    pub gpu_energy_window_s: Option<f64>,
+    pub gpu_idle_w: Option<f64>,
+    pub gpu_j_per_sample_total: Option<f64>,
+    pub gpu_j_per_sample_above_idle: Option<f64>,
+    pub gpu_energy_note: Option<String>,
 }
 
 impl BenchRow {
@@ -82,6 +90,12 @@ impl BenchRow {
             adapter_peak_gflops: None,
             floor_ms_per_sample: None,
             floor_source: None,
+            gpu_name: None,
+            gpu_energy_window_s: None,
+            gpu_idle_w: None,
+            gpu_j_per_sample_total: None,
+            gpu_j_per_sample_above_idle: None,
+            gpu_energy_note: None,
         }
     }
 
@@ -117,6 +131,8 @@ pub struct BenchPlan {
     pub adapter: Option<String>,
     /// Run the PyTorch peer when torch imports.
     pub peers: bool,
+    /// GPU energy of the wgpu rows (window 0: off).
+    pub energy: crate::power::EnergyConfig,
 }
 
 fn peer_script() -> Option<PathBuf> {
@@ -149,6 +165,7 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
     } else {
         None
     };
+    let counter = plan.energy.counter();
     let total = plan.rules.len() * plan.backends.len() * plan.batches.len() * plan.t_steps.len();
     let bar = crate::results::run::progress(quiet, total as u64, "bench");
     let mut lines = vec![];
@@ -179,7 +196,10 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
                             steps,
                             plan.samples.max(batch),
                             plan.reps,
-                            None,
+                            match (&counter, kind) {
+                                (Ok(c), Kind::Wgpu) => Some((c.clone(), plan.energy.protocol())),
+                                _ => None,
+                            },
                         ),
                         None => Err(anyhow::anyhow!(
                             "unknown backend {backend}: choose cpu, wgpu, burn-wgpu, burn-cpu or chip"
@@ -188,7 +208,21 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
                     bar.inc(1);
                     match r {
                         Ok(r) => {
+                            let energy_note = match (&r.gpu_energy, &counter) {
+                                (Some(m), _) => Some(m.method.clone()),
+                                (None, Err(why)) if plan.energy.window_s > 0.0 && backend == "wgpu" => {
+                                    Some(format!("GPU energy not measured: {why}"))
+                                }
+                                _ => None,
+                            };
+                            let e = r.gpu_energy.as_ref();
                             let row = BenchRow {
+                                gpu_name: e.map(|m| m.gpu.clone()),
+                                gpu_energy_window_s: e.map(|m| m.window_s),
+                                gpu_idle_w: e.map(|m| 0.5 * (m.idle_w_before + m.idle_w_after)),
+                                gpu_j_per_sample_total: e.map(|m| m.total_j_per_sample),
+                                gpu_j_per_sample_above_idle: e.map(|m| m.above_idle_j_per_sample),
+                                gpu_energy_note: energy_note,
                                 samples: r.samples,
                                 reps: r.reps,
                                 samples_per_s: r.samples_per_s,

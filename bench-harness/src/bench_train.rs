@@ -115,7 +115,7 @@ pub fn bench_train(
     t_steps: usize,
     samples: usize,
     reps: usize,
-    energy: Option<(&(dyn crate::power::Counter + Sync), crate::power::Protocol)>,
+    energy: Option<(crate::power::SharedCounter, crate::power::Protocol)>,
 ) -> Result<BenchTrainResult> {
     let case = BenchCaseSpec { net: &NetConfig::default(), batch, t_steps, samples, reps, profile: true };
     bench_train_net(kind, rule, gpu, &case, energy)
@@ -144,7 +144,7 @@ pub fn bench_train_net(
     rule: Rule,
     gpu: Option<&kernels::GpuContext>,
     case: &BenchCaseSpec<'_>,
-    energy: Option<(&(dyn crate::power::Counter + Sync), crate::power::Protocol)>,
+    energy: Option<(crate::power::SharedCounter, crate::power::Protocol)>,
 ) -> Result<BenchTrainResult> {
     let BenchCaseSpec { net, batch, t_steps, samples, reps, profile } = *case;
     kind.check_rule(rule)?;

@@ -42,6 +42,8 @@ pub struct TrainConfig {
     pub net: NetConfig,
     /// The chip's PEs and the GPU its cost is compared with (`chip` only).
     pub cost: CostConfig,
+    /// GPU energy of the run (`gpu_energy.csv`, GPU backends with NVML): the MLPerf-style protocol.
+    pub energy: crate::power::EnergyConfig,
 }
 
 impl Default for TrainConfig {
@@ -73,6 +75,7 @@ impl TrainConfig {
             schedule: if backend == "chip" { r.chip } else { r.gpu },
             net: r.net,
             cost: r.cost,
+            energy: r.energy,
         };
         if task == DataTask::Cue {
             c.data.task = DataTask::Cue;
@@ -195,7 +198,7 @@ pub fn train(cfg: &TrainConfig, out: &Path, quiet: bool) -> Result<String> {
             Data::cue(&cfg.data.cue, cfg.data.seed)
         }
     };
-    let outcome = crate::reproduce::train::run_training(&spec, &cfg.net, &info, ctx.as_ref(), &data, &Meter::open())?;
+    let outcome = crate::reproduce::train::run_training(&spec, &cfg.net, &info, ctx.as_ref(), &data, &Meter::open(), Some(&cfg.energy))?;
     if let crate::reproduce::train::Outcome::DidNotFit(msg) = outcome {
         return Ok(format!(
             "train {}: {msg}. Recorded in {} (a result, not an error)",
@@ -258,6 +261,8 @@ pub struct TrainFlags {
     pub net: Option<PathBuf>,
     /// `--adapter`.
     pub adapter: Option<String>,
+    /// `--energy-window`: seconds of the GPU energy window (0: off).
+    pub energy_window: Option<f64>,
 }
 
 impl TrainFlags {
@@ -317,6 +322,12 @@ impl TrainFlags {
         }
         if let Some(a) = &self.adapter {
             set(&mut table, "adapter", V::String(a.clone()))?;
+        }
+        if let Some(w) = self.energy_window {
+            if !(w >= 0.0 && w.is_finite()) {
+                bail!("--energy-window {w}: expected seconds ≥ 0 (MLPerf: 60; 0 turns the measurement off)");
+            }
+            set(&mut table, "energy.window_s", V::Float(w))?;
         }
         if let Some(p) = &self.net {
             let text = std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))?;

@@ -80,6 +80,46 @@ fn bench_train_energy_window_gives_a_figure_or_a_reason() {
     }
 }
 
+/// `train` on a GPU backend writes `gpu_energy.csv` (the MLPerf-style window over the whole run, topped up) and
+/// `bench --energy-window` fills the wgpu rows' gpu_* columns — a figure where NVML works, otherwise a reason; never
+/// a failure. CPU rows carry no energy note.
+#[test]
+fn train_and_bench_energy_give_a_figure_or_a_reason() {
+    use bench_harness::results::table::Table;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let run = tmp.path().join("train");
+    let run_s = run.display().to_string();
+    let args = ["train", "--backend", "wgpu", "--rule", "bptt", "--quick", "--synth", "3", "--epochs", "1"];
+    snnbench(&[&args[..], &["--energy-window", "1", "--out", &run_s]].concat()).expect("train runs");
+    let e = Table::read_csv(&run.join("gpu_energy.csv")).expect("gpu_energy.csv");
+    assert_eq!(e.len(), 1);
+    let (source, note) = (&e.strs("source").expect("source")[0], &e.strs("note").expect("note")[0]);
+    if source.starts_with("measured") {
+        let f = |c: &str| e.f64s(c).expect(c)[0].unwrap_or(f64::NAN);
+        assert!(f("seconds") >= 1.0 && f("min_window_s") == 1.0, "{note}");
+        assert!(f("total_j_per_sample") > f("j_per_sample") && f("j_per_sample") > 0.0, "{note}");
+        assert!(note.starts_with("the run's epochs 1–1"), "{note}");
+    } else {
+        assert!(note.starts_with("not measured: no NVIDIA driver"), "{note}");
+    }
+    let bench = tmp.path().join("bench");
+    let bench_s = bench.display().to_string();
+    let args = ["bench", "--backends", "cpu,wgpu", "--batches", "2", "--t", "20", "--samples", "2", "--reps", "1"];
+    snnbench(&[&args[..], &["--no-peers", "--energy-window", "1", "--out", &bench_s]].concat()).expect("bench runs");
+    let b = Table::read_csv(&bench.join("bench.csv")).expect("bench.csv");
+    let (backends, notes) = (b.strs("backend").expect("backend"), b.strs("gpu_energy_note").expect("note"));
+    let totals = b.f64s("gpu_j_per_sample_total").expect("total");
+    assert_eq!(backends.len(), 4, "two rules × two backends");
+    for k in 0..backends.len() {
+        if backends[k] == "wgpu" {
+            let measured = totals[k].is_some_and(|j| j > 0.0) && notes[k].starts_with("MLPerf-style");
+            assert!(measured || notes[k].starts_with("GPU energy not measured: "), "{}", notes[k]);
+        } else {
+            assert!(notes[k].is_empty() && totals[k].is_none(), "{}: {}", backends[k], notes[k]);
+        }
+    }
+}
+
 /// The buffer plan (what a memory sweep reports past the adapter's binding limit) and the allocation without kernels
 /// (what it measures below that limit) both equal what the trainer allocates.
 #[test]

@@ -38,6 +38,10 @@ pub struct ReproduceArgs {
     /// wgpu adapter name filter for the GPU runs (also `SNNBENCH_ADAPTER`).
     #[arg(long)]
     pub adapter: Option<String>,
+    /// GPU energy (`gpu_energy.csv`, NVML): per GPU rule, at least this many seconds of repeated epochs (MLPerf: 60,
+    /// the default; 5 with --quick) between idle measurements from the energy counter; as `[energy] window_s`. 0: off.
+    #[arg(long)]
+    pub energy_window: Option<f64>,
 }
 
 /// `snnbench train`.
@@ -83,6 +87,11 @@ pub struct TrainArgs {
     /// wgpu adapter name filter.
     #[arg(long)]
     pub adapter: Option<String>,
+    /// GPU energy (GPU backends, NVML): the whole run is the window, topped up with repeated training to at least
+    /// this many seconds (MLPerf: 60, the default; 5 with --quick), the board's energy counter sampled at 2 Hz, idle
+    /// from the counter before and after a cooldown; `gpu_energy.csv`. 0: off. Without NVML a row says why.
+    #[arg(long)]
+    pub energy_window: Option<f64>,
     /// The run folder (default reports/<date>-<machine>-train/); the same command resumes it.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -232,6 +241,11 @@ pub struct BenchArgs {
     /// Skip the PyTorch peer.
     #[arg(long)]
     pub no_peers: bool,
+    /// GPU energy of every wgpu row by the MLPerf-style protocol (NVML): at least this many seconds of repeated
+    /// timed runs (MLPerf: 60) between idle measurements from the energy counter, 10 s cooldown and 10 s idle each
+    /// side; columns gpu_* of bench.csv. 0 (the default): off. Without NVML the rows say why.
+    #[arg(long, default_value_t = 0.0)]
+    pub energy_window: f64,
 }
 
 /// `snnbench features`.

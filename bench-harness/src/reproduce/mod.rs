@@ -168,6 +168,8 @@ pub struct ReproduceConfig {
     pub cost: CostConfig,
     /// The network: sizes and neuron constants (the paper's when absent). The cost stage prices this network.
     pub net: models::NetConfig,
+    /// GPU energy (`gpu_energy.csv`): the MLPerf-style protocol; NVML only, a note elsewhere.
+    pub energy: crate::power::EnergyConfig,
 }
 
 impl Default for ReproduceConfig {
@@ -248,6 +250,7 @@ impl ReproduceConfig {
             },
             cost: CostConfig { pes: 12, gpu: "v100-sxm2".into(), samples_counted: 16 },
             net: models::NetConfig::default(),
+            energy: crate::power::EnergyConfig::default(),
         }
     }
 
@@ -298,6 +301,7 @@ impl ReproduceConfig {
         c.gpu.epochs = 3;
         c.gpu.decay_every = 2;
         c.sweep.allocate_up_to_t = 100;
+        c.energy = crate::power::EnergyConfig::quick();
         c.cost.samples_counted = 4;
         c
     }
@@ -518,6 +522,8 @@ fn bench_stage(cfg: &ReproduceConfig, out: &Path, quiet: bool) -> Result<()> {
         reps: if cfg.quick { 1 } else { 3 },
         adapter: cfg.adapter.clone(),
         peers,
+        // The run's GPU energy is gpu_energy.csv's (energy_probe), measured once per rule.
+        energy: crate::power::EnergyConfig { window_s: 0.0, ..Default::default() },
     };
     let path = out.join("bench.csv");
     if !path.exists() {

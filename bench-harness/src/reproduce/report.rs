@@ -192,21 +192,29 @@ pub fn rebuild(dir: &Path) -> Result<()> {
     );
     if dir.join("gpu_energy.csv").exists() {
         let ge = Table::read_csv(&dir.join("gpu_energy.csv"))?;
+        let protocol = if ge.f64s("min_window_s").is_ok() {
+            "by the MLPerf-style protocol: a window of repeated epochs (MLPerf's minimum is 60 s; rows with a \
+             shorter minimum say so), the board's NVML total-energy counter sampled at 2 Hz, idle power from the same \
+             counter before and after, each after a cooldown"
+        } else {
+            "measured with NVML over at least 3 s of repeated epochs, idle power sampled once before (a run from \
+             before the MLPerf-style protocol)"
+        };
         let _ = writeln!(
             o,
-            "GPU energy of this run's training, measured with NVML over at least 3 s of repeated epochs (`gpu_energy.csv`):\n"
+            "GPU energy of this run's training {protocol} (`gpu_energy.csv`); per sample in total and above the \
+             idle power:\n"
         );
         md_table(
             &mut o,
             &[
                 "experiment",
-                "adapter",
+                "GPU",
                 "batch",
                 "samples",
-                "seconds",
-                "idle W",
-                "J total",
-                "J above idle",
+                "window s (min)",
+                "idle W before / after",
+                "J/sample total",
                 "J/sample above idle",
                 "note",
             ],
@@ -214,17 +222,20 @@ pub fn rebuild(dir: &Path) -> Result<()> {
                 .map(|k| {
                     let s = |n: &str| ge.strs(n).map(|v| v[k].clone()).unwrap_or_default();
                     let f = |n: &str| ge.f64s(n).ok().and_then(|v| v[k]);
+                    let gpu = s("gpu");
+                    let samples = f("samples").filter(|&n| n > 0.0);
+                    // Rows of runs before the MLPerf-style protocol have no per-sample total: derive it.
+                    let total = f("total_j_per_sample").or(f("energy_j_total").zip(samples).map(|(e, n)| e / n));
                     vec![
                         s("experiment"),
-                        s("adapter"),
+                        if gpu.is_empty() { s("adapter") } else { gpu },
                         s("batch"),
                         s("samples"),
-                        num(f("seconds"), 2),
-                        num(f("idle_w"), 1),
-                        num(f("energy_j_total"), 1),
-                        num(f("energy_j_above_idle"), 1),
+                        format!("{} ({})", num(f("seconds"), 1), num(f("min_window_s"), 0)),
+                        format!("{} / {}", num(f("idle_w_before").or(f("idle_w")), 1), num(f("idle_w_after").or(f("idle_w")), 1)),
+                        sci(total),
                         sci(f("j_per_sample")),
-                        s("note"),
+                        s("note").split("; MLPerf-style").next().unwrap_or_default().to_string(),
                     ]
                 })
                 .collect(),

@@ -14,6 +14,7 @@ use super::activity::{ActivityRecord, read_activity, write_activity};
 pub use super::experiment::{Experiment, Spec};
 use super::{Interrupted, ReproduceConfig, RunInfo, energy::Meter, interrupted, progress};
 use crate::contender::{self, Data as TrainingSet, Kind, Minibatches, StepConfig};
+use crate::power::EnergyRow;
 use crate::results::table::Table;
 use crate::tensors::{self, BatchData, Tensor};
 
@@ -163,67 +164,39 @@ pub fn run_all(
         }
         run_experiment(cfg, info, ctx, data, meter, e)?;
     }
-    energy_probe(cfg, info, ctx, data, meter)
+    energy_probe(cfg, info, ctx, data)
 }
 
-/// A row of `gpu_energy.csv`: one GPU experiment's energy per training sample, or why it was not measured.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct EnergyProbeRow {
-    pub experiment: String,
-    pub adapter: String,
-    pub batch: usize,
-    pub samples: usize,
-    pub seconds: f64,
-    pub energy_j_total: Option<f64>,
-    pub idle_w: Option<f64>,
-    pub energy_j_above_idle: Option<f64>,
-    pub j_per_sample: Option<f64>,
-    pub source: String,
-    pub note: String,
-}
-
-/// GPU energy per training sample of each GPU experiment, measured with NVML over repeated epochs of the run's
-/// training data (fresh weights, the same schedule's batch and lr) until at least 3 s have passed, so the window is
-/// far above the counter's resolution. Without NVML the rows say why not.
+/// GPU energy per training sample of each GPU experiment by the MLPerf-style protocol of `cfg.energy`
+/// ([`crate::power::measure`]): idle from the energy counter after a cooldown, then repeated epochs of the run's
+/// training data (fresh weights, the GPU schedule's batch and lr, after one warm-up epoch) for at least the window
+/// (60 s by default), then idle again. Without NVML (or with the window set to 0) the rows say why not.
 pub fn energy_probe(
     cfg: &ReproduceConfig,
     info: &RunInfo,
     ctx: &kernels::GpuContext,
     data: &Data,
-    meter: &Meter,
 ) -> Result<()> {
     let path = info.out.join("gpu_energy.csv");
     if path.exists() {
         return Ok(());
     }
     let net = NetConfig::default();
-    let mut table = Table::of::<EnergyProbeRow>()?;
+    let counter = cfg.energy.counter();
+    let mut table = Table::of::<EnergyRow>()?;
     for e in [Experiment::GpuEprop, Experiment::GpuBptt] {
         if interrupted() {
             return Err(Interrupted(info.out.display().to_string()).into());
         }
+        let counter = match &counter {
+            Ok(c) => c.clone(),
+            Err(why) => {
+                table.push_row(&EnergyRow::not_measured(e.name(), &info.adapter, cfg.gpu.batch, why))?;
+                continue;
+            }
+        };
         let n = data.train.batch;
         let steps = n.div_ceil(cfg.gpu.batch);
-        let mut row = |samples: usize, secs: f64, total: Option<f64>, above: Option<f64>, src: &str, note: String| {
-            table.push_row(&EnergyProbeRow {
-                experiment: e.name().into(),
-                adapter: info.adapter.clone(),
-                batch: cfg.gpu.batch,
-                samples,
-                seconds: secs,
-                energy_j_total: total,
-                idle_w: meter.idle_w(),
-                energy_j_above_idle: above,
-                j_per_sample: above.map(|a| a / samples.max(1) as f64),
-                source: src.into(),
-                note,
-            })
-        };
-        if meter.idle_w().is_none() {
-            let (_, note) = meter.finish(meter.start(), 0.0);
-            row(0, f64::NAN, None, None, "not measured", note)?;
-            continue;
-        }
         let mut c = contender::open(Kind::Wgpu, &net, Some(ctx))?;
         let p = Params::init_authors(&net, cfg.seed);
         c.set_state(&p, &AdamState::like(&p))?;
@@ -231,26 +204,15 @@ pub fn energy_probe(
         let step = StepConfig { rule: e.rule(), lr: cfg.gpu.lr, l2: cfg.gpu.l2, adam: AdamConfig::default() };
         let epoch = Minibatches { first: 0, steps, batch: cfg.gpu.batch };
         c.train(epoch, &step)?;
-        let w = meter.start();
-        let t0 = Instant::now();
-        let mut epochs = 0;
-        while t0.elapsed().as_secs_f64() < 3.0 && epochs < 10_000 {
+        let m = crate::power::measure(counter, cfg.energy.protocol(), &crate::power::real_sleep, || {
+            if interrupted() {
+                return Err(Interrupted(info.out.display().to_string()).into());
+            }
             c.train(epoch, &step)?;
-            epochs += 1;
-        }
-        let secs = t0.elapsed().as_secs_f64();
-        let (above, note) = meter.finish(w, secs);
-        let total = above.zip(meter.idle_w()).map(|(a, i)| a + i * secs);
-        let src =
-            if above.is_some() { "measured (NVML energy counter, idle power subtracted)" } else { "not measured" };
-        row(
-            epochs * steps * cfg.gpu.batch,
-            secs,
-            total,
-            above,
-            src,
-            format!("{epochs} epochs of the run's training data; {note}"),
-        )?;
+            Ok((steps * cfg.gpu.batch) as u64)
+        })?;
+        let what = format!("repeated epochs of the run's training data ({n} samples, fresh weights)");
+        table.push_row(&EnergyRow::measured(e.name(), &info.adapter, cfg.gpu.batch, &m, &what))?;
     }
     table.write_csv(&path)
 }
@@ -281,7 +243,7 @@ fn run_experiment(
         backend: backend_label(kind).to_string(),
         adapter: adapter_label(kind, &info.adapter),
     };
-    match run_training(&spec, &cfg.net, info, Some(ctx), data, meter)? {
+    match run_training(&spec, &cfg.net, info, Some(ctx), data, meter, None)? {
         Outcome::Trained => Ok(()),
         Outcome::DidNotFit(msg) => bail!("{msg}; use a smaller batch or T, or an adapter with more memory"),
     }
@@ -351,6 +313,7 @@ pub fn run_training(
     ctx: Option<&kernels::GpuContext>,
     data: &Data,
     meter: &Meter,
+    energy: Option<&crate::power::EnergyConfig>,
 ) -> Result<Outcome> {
     let sched = &spec.schedule;
     let is_chip = spec.is_chip();
@@ -455,6 +418,20 @@ pub fn run_training(
                 ck.epochs_done + 1
             ),
         )),
+    };
+    // GPU energy of a `train` run by the MLPerf-style protocol: the whole run (training and the host's evaluation
+    // between epochs) is the window, topped up after the last epoch with repeated training when it is shorter.
+    let first_epoch = ck.epochs_done;
+    let mut window = match energy {
+        Some(e) if matches!(kind, Kind::Wgpu | Kind::BurnWgpu) => match e.counter() {
+            Ok(c) => Some(crate::power::Window::open(c, e.protocol(), &crate::power::real_sleep)?),
+            Err(why) => {
+                let row = EnergyRow::not_measured(&spec.name, &spec.adapter, batch, &why);
+                Table::from_rows(&[row])?.write_csv(&info.out.join("gpu_energy.csv"))?;
+                None
+            }
+        },
+        _ => None,
     };
     let mut order: Vec<usize> = (0..data.train.batch).collect();
     for epoch in ck.epochs_done..sched.epochs {
@@ -575,7 +552,39 @@ pub fn run_training(
             write_activity(&info.out, &ActivityRecord { epochs: epoch + 1, activity: a.clone() })?;
         }
         save_checkpoint(&info.out, &spec.name, &ck)?;
+        if let Some(w) = window.as_mut() {
+            w.count(trained as u64);
+        }
         tracing::info!("{} epoch {}: validation {:.1} %, test {:.1} %", spec.name, epoch + 1, 100.0 * va, 100.0 * ta);
+    }
+    if let Some(mut w) = window {
+        // The weights are saved: the top-up trains on from them and is not kept.
+        let mb = Minibatches { first: 0, steps: if part.is_some() { part_steps } else { steps }, batch };
+        let last_lr = sched.lr_at(sched.epochs.saturating_sub(1));
+        let step = StepConfig { rule: spec.rule, lr: last_lr, l2: sched.l2, adam: AdamConfig::default() };
+        let mut calls = 0;
+        while w.needs_more() {
+            if interrupted() {
+                bar.abandon();
+                return Err(Interrupted(info.out.display().to_string()).into());
+            }
+            contender.train(mb, &step)?;
+            w.count((mb.steps * batch) as u64);
+            calls += 1;
+        }
+        let m = w.close(&crate::power::real_sleep)?;
+        let what = format!(
+            "the run's epochs {}–{} (training and the host's evaluation){}",
+            first_epoch + 1,
+            sched.epochs,
+            if calls > 0 {
+                format!(", then {calls} repeated trainings of {} samples of the last epoch's data to fill the window", mb.steps * batch)
+            } else {
+                String::new()
+            }
+        );
+        let row = EnergyRow::measured(&spec.name, &spec.adapter, batch, &m, &what);
+        Table::from_rows(&[row])?.write_csv(&info.out.join("gpu_energy.csv"))?;
     }
     bar.finish_and_clear();
     metrics::write_for(info, net, &spec.name, spec.rule.name(), &ck.params, &data.test)?;

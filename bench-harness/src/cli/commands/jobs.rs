@@ -62,6 +62,12 @@ pub fn reproduce(a: ReproduceArgs, quiet: bool) -> Result<String> {
     if a.adapter.is_some() {
         cfg.adapter = a.adapter.clone();
     }
+    if let Some(w) = a.energy_window {
+        if !(w >= 0.0 && w.is_finite()) {
+            bail!("--energy-window {w}: expected seconds ≥ 0 (MLPerf: 60; 0 turns the measurement off)");
+        }
+        cfg.energy.window_s = w;
+    }
     let out = a.out.clone().unwrap_or_else(|| default_folder("reproduce"));
     if let Some(n) = a.seeds {
         if n == 0 {
@@ -92,6 +98,9 @@ pub fn bench(a: BenchArgs, quiet: bool) -> Result<String> {
     if a.batches.contains(&0) || a.t.contains(&0) || a.samples == 0 || a.reps == 0 {
         bail!("--batches, --t, --samples and --reps must be at least 1");
     }
+    if !(a.energy_window >= 0.0 && a.energy_window.is_finite()) {
+        bail!("--energy-window {}: expected seconds ≥ 0 (MLPerf: 60; 0, the default, is off)", a.energy_window);
+    }
     let plan = crate::bench::BenchPlan {
         rules: vec!["eprop", "bptt"],
         backends: a.backends.clone(),
@@ -101,6 +110,7 @@ pub fn bench(a: BenchArgs, quiet: bool) -> Result<String> {
         reps: a.reps,
         adapter: a.adapter.clone(),
         peers: !a.no_peers,
+        energy: crate::power::EnergyConfig { window_s: a.energy_window, ..Default::default() },
     };
     let out = a.out.clone().unwrap_or_else(|| default_folder("bench"));
     crate::bench::run(&plan, &out, quiet)
@@ -121,6 +131,7 @@ pub fn train(a: TrainArgs, quiet: bool) -> Result<String> {
         seed: a.seed,
         net: a.net,
         adapter: a.adapter,
+        energy_window: a.energy_window,
     };
     let cfg = flags.resolve()?;
     let out = a.out.unwrap_or_else(|| default_folder("train"));

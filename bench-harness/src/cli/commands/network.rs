@@ -191,15 +191,14 @@ pub fn bench_train(a: BenchTrainArgs) -> Result<String> {
     a.rule.check_l2()?;
     let kind = a.rule.kind(a.pes);
     let ctx = if kind == Kind::Wgpu { Some(a.rule.gpu()?) } else { None };
-    let nvml = (a.energy_window > 0.0).then(crate::power::Nvml::open);
-    let protocol = crate::power::Protocol { min_window_s: a.energy_window, ..Default::default() };
-    let energy = match &nvml {
-        Some(Ok(n)) => Some((n as &(dyn crate::power::Counter + Sync), protocol)),
-        _ => None,
-    };
+    let energy_cfg = crate::power::EnergyConfig { window_s: a.energy_window, ..Default::default() };
+    let counter = energy_cfg.counter();
+    let energy = counter.as_ref().ok().map(|c| (c.clone(), energy_cfg.protocol()));
     let mut r =
         crate::bench_train::bench_train(kind, rule, ctx.as_ref(), a.batch, a.steps_t, a.samples, a.reps, energy)?;
-    if let Some(Err(e)) = nvml {
+    if a.energy_window > 0.0
+        && let Err(e) = counter
+    {
         r.gpu_energy_note = Some(format!("GPU energy not measured: {e}"));
     }
     Ok(if a.json { serde_json::to_string(&r)? } else { r.describe() })

@@ -39,4 +39,11 @@ fi
         --energy-window "${ENERGY_WINDOW:-60}" --json 2>/dev/null || echo "{\"rule\":\"$rule\",\"energy_failed\":true}"
     done
   fi
+  # `train` on the GPU (the cue task: generated from its seed, so no speech synthesiser is needed there): per-epoch
+  # samples/s after the warm-up step, and the whole run as the MLPerf-style energy window (gpu_energy.csv).
+  if [ "${TRAIN_CHECK:-1}" != 0 ]; then
+    timeout 200 $B train --task cue --t-steps 1200 --backend wgpu --rule bptt --epochs 3 \
+      --energy-window "${ENERGY_WINDOW:-60}" --out "$OUT/train-cue-bptt" 2>&1 | tail -2
+    cat "$OUT/train-cue-bptt/gpu_energy.csv" 2>/dev/null
+  fi
 } 2>&1 | tee "$OUT/device-check.log"

@@ -281,7 +281,12 @@ impl EnergyConfig {
 
     /// The protocol.
     pub fn protocol(&self) -> Protocol {
-        Protocol { min_window_s: self.window_s, cooldown_s: self.cooldown_s, idle_s: self.idle_s, ..Protocol::default() }
+        Protocol {
+            min_window_s: self.window_s,
+            cooldown_s: self.cooldown_s,
+            idle_s: self.idle_s,
+            ..Protocol::default()
+        }
     }
 
     /// The counter to measure with, or why there is none (off, or no NVIDIA driver).

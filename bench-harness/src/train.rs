@@ -198,7 +198,15 @@ pub fn train(cfg: &TrainConfig, out: &Path, quiet: bool) -> Result<String> {
             Data::cue(&cfg.data.cue, cfg.data.seed)
         }
     };
-    let outcome = crate::reproduce::train::run_training(&spec, &cfg.net, &info, ctx.as_ref(), &data, &Meter::open(), Some(&cfg.energy))?;
+    let outcome = crate::reproduce::train::run_training(
+        &spec,
+        &cfg.net,
+        &info,
+        ctx.as_ref(),
+        &data,
+        &Meter::open(),
+        Some(&cfg.energy),
+    )?;
     if let crate::reproduce::train::Outcome::DidNotFit(msg) = outcome {
         return Ok(format!(
             "train {}: {msg}. Recorded in {} (a result, not an error)",

@@ -232,7 +232,11 @@ pub fn rebuild(dir: &Path) -> Result<()> {
                         s("batch"),
                         s("samples"),
                         format!("{} ({})", num(f("seconds"), 1), num(f("min_window_s"), 0)),
-                        format!("{} / {}", num(f("idle_w_before").or(f("idle_w")), 1), num(f("idle_w_after").or(f("idle_w")), 1)),
+                        format!(
+                            "{} / {}",
+                            num(f("idle_w_before").or(f("idle_w")), 1),
+                            num(f("idle_w_after").or(f("idle_w")), 1)
+                        ),
                         sci(total),
                         sci(f("j_per_sample")),
                         s("note").split("; MLPerf-style").next().unwrap_or_default().to_string(),

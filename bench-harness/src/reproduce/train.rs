@@ -171,12 +171,7 @@ pub fn run_all(
 /// ([`crate::power::measure`]): idle from the energy counter after a cooldown, then repeated epochs of the run's
 /// training data (fresh weights, the GPU schedule's batch and lr, after one warm-up epoch) for at least the window
 /// (60 s by default), then idle again. Without NVML (or with the window set to 0) the rows say why not.
-pub fn energy_probe(
-    cfg: &ReproduceConfig,
-    info: &RunInfo,
-    ctx: &kernels::GpuContext,
-    data: &Data,
-) -> Result<()> {
+pub fn energy_probe(cfg: &ReproduceConfig, info: &RunInfo, ctx: &kernels::GpuContext, data: &Data) -> Result<()> {
     let path = info.out.join("gpu_energy.csv");
     if path.exists() {
         return Ok(());
@@ -598,7 +593,10 @@ pub fn run_training(
             first_epoch + 1,
             sched.epochs,
             if calls > 0 {
-                format!(", then {calls} repeated trainings of {} samples of the last epoch's data to fill the window", mb.steps * batch)
+                format!(
+                    ", then {calls} repeated trainings of {} samples of the last epoch's data to fill the window",
+                    mb.steps * batch
+                )
             } else {
                 String::new()
             }

@@ -291,8 +291,9 @@ impl EnergyConfig {
 
     /// The counter to measure with, or why there is none (off, or no NVIDIA driver).
     pub fn counter(&self) -> std::result::Result<SharedCounter, String> {
-        if self.window_s <= 0.0 {
-            return Err("off (energy window 0 s)".into());
+        // A window that is not a positive number of seconds (0, or a config's negative or NaN) is off.
+        if !(self.window_s > 0.0 && self.window_s.is_finite()) {
+            return Err(format!("off (energy window {} s)", self.window_s));
         }
         Nvml::open().map(|n| Arc::new(n) as SharedCounter).map_err(|e| format!("{e:#}"))
     }

@@ -40,7 +40,7 @@ pub struct ReproduceArgs {
     pub adapter: Option<String>,
     /// GPU energy (`gpu_energy.csv`, NVML): per GPU rule, at least this many seconds of repeated epochs (MLPerf: 60,
     /// the default; 5 with --quick) between idle measurements from the energy counter; as `[energy] window_s`. 0: off.
-    #[arg(long)]
+    #[arg(long, value_parser = energy_window)]
     pub energy_window: Option<f64>,
 }
 
@@ -90,7 +90,7 @@ pub struct TrainArgs {
     /// GPU energy (GPU backends, NVML): the whole run is the window, topped up with repeated training to at least
     /// this many seconds (MLPerf: 60, the default; 5 with --quick), the board's energy counter sampled at 2 Hz, idle
     /// from the counter before and after a cooldown; `gpu_energy.csv`. 0: off. Without NVML a row says why.
-    #[arg(long)]
+    #[arg(long, value_parser = energy_window)]
     pub energy_window: Option<f64>,
     /// The run folder (default reports/<date>-<machine>-train/); the same command resumes it.
     #[arg(long)]
@@ -244,7 +244,7 @@ pub struct BenchArgs {
     /// GPU energy of every wgpu row by the MLPerf-style protocol (NVML): at least this many seconds of repeated
     /// timed runs (MLPerf: 60) between idle measurements from the energy counter, 10 s cooldown and 10 s idle each
     /// side; columns gpu_* of bench.csv. 0 (the default): off. Without NVML the rows say why.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = energy_window)]
     pub energy_window: f64,
 }
 
@@ -411,7 +411,7 @@ pub struct BenchTrainArgs {
     /// Also measure GPU energy per sample by the MLPerf-style protocol: at least this many seconds of repeated
     /// training (MLPerf: 60), the board's energy counter sampled at ≥ 2 Hz, idle before and after after a 10 s
     /// cooldown (NVML; on other devices a note says why not). 0: off.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = energy_window)]
     pub energy_window: f64,
 }
 
@@ -653,4 +653,12 @@ pub struct RandomBatchArgs {
     /// Output file (`x`, `y`).
     #[arg(long)]
     pub out: PathBuf,
+}
+
+/// `--energy-window S`: seconds ≥ 0 (0 turns the GPU energy measurement off).
+fn energy_window(v: &str) -> Result<f64, String> {
+    match v.parse::<f64>() {
+        Ok(w) if w >= 0.0 && w.is_finite() => Ok(w),
+        _ => Err(format!("{v}: expected seconds ≥ 0 (MLPerf: 60; 0 turns the measurement off)")),
+    }
 }

@@ -404,16 +404,14 @@ pub fn run_training(
     // on an empty shader cache: ≈ 50 s, which made epoch 1 of the 2026-12-01 reproduce run 50× slower than epoch 2),
     // and the epoch's clock must not count that, as bench-train's warm-up step does not. The epochs that follow
     // train exactly as without it: the state is the checkpoint's again, and a step depends on nothing else.
-    let warm_up_s = if matches!(kind, Kind::Wgpu | Kind::BurnWgpu) {
+    let on_gpu = matches!(kind, Kind::Wgpu | Kind::BurnWgpu);
+    if on_gpu {
         let t0 = Instant::now();
         contender.train(Minibatches { first: 0, steps: 1, batch }, &probe)?;
         contender.set_state(&ck.params, &ck.adam)?;
         let s = t0.elapsed().as_secs_f64();
         tracing::info!("{}: kernels compiled and warmed up in {s:.1} s (one step, state restored)", spec.name);
-        Some(s)
-    } else {
-        None
-    };
+    }
     // The chip run's spikes, summed over every training sample (resumed with the checkpoint when the record has its
     // epoch count; otherwise counted from the resumed epoch on, which its `source` says).
     let mut activity = match read_activity(&info.out)? {
@@ -432,7 +430,7 @@ pub fn run_training(
     // between epochs) is the window, topped up after the last epoch with repeated training when it is shorter.
     let first_epoch = ck.epochs_done;
     let mut window = match energy {
-        Some(e) if matches!(kind, Kind::Wgpu | Kind::BurnWgpu) => match e.counter() {
+        Some(e) if on_gpu => match e.counter() {
             Ok(c) => Some(crate::power::Window::open(c, e.protocol(), &crate::power::real_sleep)?),
             Err(why) => {
                 let row = EnergyRow::not_measured(&spec.name, &spec.adapter, batch, &why);
@@ -523,16 +521,14 @@ pub fn run_training(
         let trained = if is_chip { n_train } else { steps * batch };
         // The chip runs in real time when every step meets its deadline (the cost stage checks that): T ms/sample.
         let chip_time = is_chip.then_some(n_train as f64 * t as f64 * net.dt_ms * 1e-3);
-        let src = match warm_up_s {
-            _ if is_chip => {
-                "measured (emulator wall time, accuracy); modelled (chip_time_s = T × 1 ms per sample)".to_string()
-            }
-            // The warm-up's seconds go to the log, not into this column: a timing in a text column would make two
-            // runs of the same training differ outside the timing columns.
-            Some(_) if epoch == first_epoch => {
-                "measured (after a warm-up step outside the clock: kernel compilation)".to_string()
-            }
-            _ => "measured".to_string(),
+        // The warm-up's seconds go to the log, not into this column: a timing in a text column would make two runs
+        // of the same training differ outside the timing columns.
+        let src = if is_chip {
+            "measured (emulator wall time, accuracy); modelled (chip_time_s = T × 1 ms per sample)"
+        } else if on_gpu && epoch == first_epoch {
+            "measured (after a warm-up step outside the clock: kernel compilation)"
+        } else {
+            "measured"
         };
         rows.push(TrainingRow {
             experiment: spec.name.clone(),
@@ -559,7 +555,7 @@ pub fn run_training(
             gpu_energy_note: if is_chip { "n/a".to_string() } else { energy_note },
             spike_rate: rate,
             gpu_buffer_bytes: contender.gpu_bytes().map(|b| b.total()),
-            source: src,
+            source: src.into(),
         });
         ck = Checkpoint { params, adam, epochs_done: epoch + 1 };
         Table::from_rows(&rows)?.write_csv(&csv)?;

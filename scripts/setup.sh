@@ -6,23 +6,60 @@
 #                                       (scripts/slurm-one-node.sh) and its test.
 # `--report-only` installs only what `snnbench reproduce` needs (the first three lines; the quickstart installs
 # Slurm after its first report). Rust itself must already be installed (rustup, rustc ≥ 1.95).
+# `--mesa-backports` (Debian 12 only, opt-in: it adds the bookworm-backports source) replaces Debian 12's Mesa 22.3
+# lavapipe by Mesa 25 from bookworm-backports, on which the same kernels train 1.6–1.8× faster on a CPU
+# (docs/bench.md, "Which lavapipe"). CI and the quickstart keep Debian's own Mesa.
 set -euo pipefail
 
+report_only=0
+mesa_backports=0
+for arg in "$@"; do
+  case "$arg" in
+    --report-only) report_only=1 ;;
+    --mesa-backports) mesa_backports=1 ;;
+    *) echo "error: unknown option $arg (options: --report-only, --mesa-backports)" >&2; exit 2 ;;
+  esac
+done
+
 packages=(mesa-vulkan-drivers libvulkan1 flite espeak-ng)
-[ "${1:-}" = --report-only ] || packages+=(slurm-wlm munge)
+((report_only)) || packages+=(slurm-wlm munge)
 need=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 
-if ((${#need[@]})); then
+root_or_sudo() {
   if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo="sudo"; else
-    echo "error: missing packages ${need[*]} and no root/sudo to install them; install them, then rerun" >&2
+    echo "error: $1 and no root/sudo to do it; do it as root, then rerun" >&2
     exit 1
   fi
+}
+
+if ((${#need[@]})); then
+  root_or_sudo "missing packages ${need[*]}"
   echo "setup: installing ${need[*]}" >&2
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+if ((mesa_backports)); then
+  codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+  if [ "$codename" != bookworm ]; then
+    echo "error: --mesa-backports is for Debian 12 (bookworm), this is '${codename:-unknown}'; install Mesa ≥ 25 from your distribution instead" >&2
+    exit 1
+  fi
+  version=$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers)
+  if [ "${version%%.*}" -lt 25 ]; then
+    root_or_sudo "--mesa-backports needs to add bookworm-backports and upgrade Mesa $version"
+    if ! grep -rqs '^[^#]*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+      echo "deb http://deb.debian.org/debian bookworm-backports main" | $sudo tee /etc/apt/sources.list.d/bookworm-backports.list >/dev/null
+    fi
+    echo "setup: installing Mesa's lavapipe from bookworm-backports (replacing $version)" >&2
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends -t bookworm-backports \
+      mesa-vulkan-drivers >/dev/null
+  fi
+  echo "setup: lavapipe is Mesa $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers)" >&2
 fi
 
 if ! command -v cargo >/dev/null; then

@@ -262,6 +262,9 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
     std::fs::write(md.with_extension("md.tmp"), markdown(&t)?)
         .and_then(|_| std::fs::rename(md.with_extension("md.tmp"), &md))
         .with_context(|| format!("{}: cannot write", md.display()))?;
+    if let Some(note) = ctx.as_ref().and_then(|c| crate::floor::old_lavapipe_note(&c.describe())) {
+        lines.push(format!("note: {note}"));
+    }
     lines.push(format!("wrote {} and bench.md", out.join("bench.csv").display()));
     Ok(lines.join("\n"))
 }
@@ -302,6 +305,9 @@ pub fn markdown(t: &Table) -> Result<String> {
     md.push_str("\nAdapters: ");
     md.push_str(&adapters.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", "));
     md.push('\n');
+    for note in adapters.iter().filter_map(|a| crate::floor::old_lavapipe_note(a)) {
+        md.push_str(&format!("\nNote: {note}.\n"));
+    }
     Ok(md)
 }
 

@@ -262,27 +262,30 @@ impl BenchTrainResult {
         ) + &self.kernel_time_s.as_ref().map_or(String::new(), |k| {
             let parts: Vec<String> = k.iter().map(|(n, t)| format!("{n} {:.3} ms", 1e3 * t)).collect();
             format!("\n  one step by kernel: {}", parts.join(", "))
-        }) + &self.chip.as_ref().map_or(String::new(), |c| {
-            format!(
-                "\n  the chip (modelled, {} PEs at {}): {:.1} ms per sample, real time {} (slowest step {:.0} \
+        }) + &crate::floor::old_lavapipe_note(&self.adapter).map_or(String::new(), |n| format!("\n  note: {n}"))
+            + &self.chip.as_ref().map_or(String::new(), |c| {
+                format!(
+                    "\n  the chip (modelled, {} PEs at {}): {:.1} ms per sample, real time {} (slowest step {:.0} \
                  cycles); {:.3} mJ per sample total (PEs + idle + floor), {:.3} mJ dynamic; {:.0} spikes/sample",
-                c.pes,
-                c.level,
-                1e3 * c.chip_time_per_sample_s,
-                if c.real_time { "yes" } else { "no" },
-                c.cycles_per_step_max,
-                1e3 * c.chip_energy_j_per_sample_total,
-                1e3 * c.chip_energy_j_per_sample_dynamic,
-                c.spikes_per_sample
-            )
-        }) + &self.gpu_energy.as_ref().map_or(String::new(), |e| {
-            format!(
-                "\n  GPU energy ({}, measured): {:.3} mJ per sample total, {:.3} mJ above idle; {}",
-                e.gpu,
-                1e3 * e.total_j_per_sample,
-                1e3 * e.above_idle_j_per_sample,
-                e.method
-            )
-        }) + &self.gpu_energy_note.as_ref().map_or(String::new(), |n| format!("\n  {n}"))
+                    c.pes,
+                    c.level,
+                    1e3 * c.chip_time_per_sample_s,
+                    if c.real_time { "yes" } else { "no" },
+                    c.cycles_per_step_max,
+                    1e3 * c.chip_energy_j_per_sample_total,
+                    1e3 * c.chip_energy_j_per_sample_dynamic,
+                    c.spikes_per_sample
+                )
+            })
+            + &self.gpu_energy.as_ref().map_or(String::new(), |e| {
+                format!(
+                    "\n  GPU energy ({}, measured): {:.3} mJ per sample total, {:.3} mJ above idle; {}",
+                    e.gpu,
+                    1e3 * e.total_j_per_sample,
+                    1e3 * e.above_idle_j_per_sample,
+                    e.method
+                )
+            })
+            + &self.gpu_energy_note.as_ref().map_or(String::new(), |n| format!("\n  {n}"))
     }
 }

@@ -69,6 +69,28 @@ fn lavapipe_bits(adapter: &str) -> Option<usize> {
     adapter[..i].rsplit(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
 }
 
+/// The Mesa release of a lavapipe adapter ("… driver llvmpipe Mesa 22.3.6 (LLVM 15.0.6)"): its major version.
+fn lavapipe_mesa_major(adapter: &str) -> Option<u32> {
+    if !adapter.contains("llvmpipe") {
+        return None;
+    }
+    let rest = &adapter[adapter.find("Mesa ")? + 5..];
+    rest.split('.').next()?.parse().ok()
+}
+
+/// A note beside a lavapipe figure when the adapter is Mesa's lavapipe from a release before 25: on one machine the
+/// same kernels trained 1.6–1.8× faster on Mesa 25.0.7 than on Debian 12's 22.3.6 (docs/bench.md, "Which
+/// lavapipe"), so a slow figure there may be the driver's.
+pub fn old_lavapipe_note(adapter: &str) -> Option<String> {
+    let major = lavapipe_mesa_major(adapter)?;
+    (major < 25).then(|| {
+        format!(
+            "lavapipe from Mesa {major}: on one measured machine the same kernels trained 1.6–1.8× faster on Mesa 25 \
+             (Debian 12: scripts/setup.sh --mesa-backports; docs/bench.md, \"Which lavapipe\")"
+        )
+    })
+}
+
 fn native_simd_bits() -> usize {
     #[cfg(target_arch = "x86_64")]
     {
@@ -101,6 +123,18 @@ mod tests {
         // 2 × 100·80·120 MAC = 1.92 MMAC for e-prop; + 100·120² = 1.44 MMAC for BPTT.
         assert_eq!(flop_per_sample(&cfg, Rule::Eprop(TraceVariant::Authors), 100), 2.0 * 1_920_000.0);
         assert_eq!(flop_per_sample(&cfg, Rule::Bptt(BpttOptions::default()), 100), 2.0 * 3_360_000.0);
+    }
+
+    #[test]
+    fn an_old_lavapipe_gets_a_note_and_nothing_else_does() {
+        let old = "llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan, Cpu, driver llvmpipe Mesa 22.3.6 (LLVM 15.0.6))";
+        let new = "llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan, Cpu, driver llvmpipe Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6))";
+        assert_eq!(lavapipe_mesa_major(old), Some(22));
+        assert_eq!(lavapipe_mesa_major(new), Some(25));
+        assert!(old_lavapipe_note(old).is_some_and(|n| n.contains("Mesa 22")));
+        assert_eq!(old_lavapipe_note(new), None);
+        assert_eq!(old_lavapipe_note("NVIDIA H200 (Vulkan, DiscreteGpu, driver NVIDIA 570.0)"), None);
+        assert_eq!(old_lavapipe_note("cpu (2 threads)"), None);
     }
 
     #[test]

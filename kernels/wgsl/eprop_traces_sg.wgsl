@@ -6,12 +6,16 @@
 // for i < N_IN (the symbols are eprop_coeffs'). Lane l owns neurons j = l + SG·m and runs their adjoint recursion
 // backwards through the chunk, keeping the sums of one block of TRACE_ROWS input rows (workgroup y) for each of its
 // neurons in private values; x(t) of the other lanes comes by subgroupBroadcast. Every block computes the same
-// coefficients and writes the same bits (blocks keep the unrolled body small: the driver's compile time grows
-// faster than linearly with it). The sum over k runs from the chunk's end (eprop_traces sums from its start): the
-// two agree to rounding, within the parity tolerances. The recurrent rows (sparse sources: the spike events that
-// eprop_coeffs lists) are then eprop_traces' (DENSE_IN_BACKWARD: from row N_IN), which reads the coefficients
-// and scal written here. ε^v at the chunk's start is eprop_coeffs' (ev_carry, the current half; with
-// DENSE_IN_BACKWARD eprop_coeffs computes only the sources).
+// coefficients and the first (y = 0) writes them: the others' stores would be the same bits, and skipping them took
+// this kernel from 1,009 to 893 ms per step at T = 1,000 on lavapipe. Blocks keep the unrolled body small (the
+// driver's compile time grows faster than linearly with it: with 40 rows per block this kernel ran in 708 ms per
+// step but took ≈ 4 min to compile, with 80 more than 5; smaller blocks run slower, each recomputing the
+// coefficients: 8 rows 1,215 ms, 4 rows 2,451 ms, against 893 with 16 — one run each, lavapipe, Mesa 22.3.6).
+// The sum over k runs from the chunk's end (eprop_traces sums from its start): the two agree to rounding, within
+// the parity tolerances. The recurrent rows (sparse sources: the spike events that eprop_coeffs lists) are then
+// eprop_traces' (DENSE_IN_BACKWARD: from row N_IN), which reads the coefficients and scal written here. ε^v at the
+// chunk's start is eprop_coeffs' (ev_carry, the current half; with DENSE_IN_BACKWARD eprop_coeffs computes only the
+// sources).
 // A lane whose slot is past N_REC (when SG does not divide N_REC) computes neuron N_REC − 1 again from the same
 // values, so it writes the same bits to the same places as that neuron's lane: no branch is needed.
 // Lines that start with `//@` are expanded by the host (bptt_backward_sg.wgsl explains the tags).
@@ -44,6 +48,8 @@ fn eprop_traces_sg(
     let first = chunk.index == 0u;
     // This workgroup's block of input rows.
     let i0 = wg.y * TRACE_ROWS;
+    // Every block computes the coefficients (it needs them); only the first writes them for eprop_traces.
+    let writes_coef = wg.y == 0u;
 //@m    let j{m} = l + {ms}u;
 //@m    let jc{m} = min(j{m}, N_REC - 1u);
 //@m    let beta{m} = beta_of(jc{m});
@@ -69,7 +75,7 @@ fn eprop_traces_sg(
 //@m            ga{m} = select(dn{m} * ga{m}, 1.0, at_end);
 //@m            lv{m} = OM_ALPHA * cpsi{m} + g{m} * la{m} + ALPHA * lv{m};
 //@m            gv{m} = g{m} * ga{m} + ALPHA * gv{m};
-//@m            coef[cb + (k + 1u) * N_RECP + jc{m}] = lv{m}; coef[cb + (TC + 2u + k) * N_RECP + jc{m}] = gv{m};
+//@m            if writes_coef { coef[cb + (k + 1u) * N_RECP + jc{m}] = lv{m}; coef[cb + (TC + 2u + k) * N_RECP + jc{m}] = gv{m}; }
 //@m            dn{m} = d{m}; cpn{m} = cpsi{m};
             let xr = (s * n_t + t) * N_IN;
 //@u            let xl{u} = x[xr + min(i0 + l + {us}u, N_IN - 1u)];
@@ -80,7 +86,7 @@ fn eprop_traces_sg(
         // The coefficients of the chunk's starting state (eprop_coeffs' lam[0], gam[0], scal_E, P).
 //@m        let lam0{m} = ALPHA * lv{m}; let gam0{m} = ALPHA * gv{m}; let pp{m} = dn{m} * ga{m};
 //@m        var ca{m} = dn{m} * la{m}; if TRACE_ALIGNED { ca{m} = -beta{m} * cpn{m} + dn{m} * la{m}; }
-//@m        coef[cb + jc{m}] = lam0{m}; coef[cb + (TC + 1u) * N_RECP + jc{m}] = gam0{m}; scal[b * 2u * N_RECP + jc{m}] = ca{m}; scal[b * 2u * N_RECP + N_RECP + jc{m}] = pp{m};
+//@m        if writes_coef { coef[cb + jc{m}] = lam0{m}; coef[cb + (TC + 1u) * N_RECP + jc{m}] = gam0{m}; scal[b * 2u * N_RECP + jc{m}] = ca{m}; scal[b * 2u * N_RECP + N_RECP + jc{m}] = pp{m}; }
         // The chunk's starting state (zero before the first chunk: `select`, never a product with what the buffers
         // held from an earlier sequence). After the last chunk ε^a is written but never read again.
         let ev0 = (chunk.index % 2u) * dims.n_batch * N_PRE + b * N_PRE;

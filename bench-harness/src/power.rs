@@ -99,11 +99,16 @@ pub struct Measurement {
     pub method: String,
 }
 
-/// Average power over `secs` of idling, from the counter.
+/// Average power over the protocol's idle time after its cooldown, from the counter.
 fn idle_power(c: &dyn Counter, p: &Protocol, sleep: &dyn Fn(f64)) -> Result<f64> {
     sleep(p.cooldown_s);
+    power_over(c, p.idle_s, sleep)
+}
+
+/// Average power over `secs` of `sleep`, from the counter: its energy divided by the time that really passed.
+pub(crate) fn power_over(c: &dyn Counter, secs: f64, sleep: &dyn Fn(f64)) -> Result<f64> {
     let (e0, t0) = (c.energy_mj()?, Instant::now());
-    sleep(p.idle_s);
+    sleep(secs);
     let (e1, dt) = (c.energy_mj()?, t0.elapsed().as_secs_f64());
     Ok(e1.saturating_sub(e0) as f64 / 1e3 / dt.max(1e-9))
 }

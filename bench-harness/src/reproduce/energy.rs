@@ -45,13 +45,7 @@ impl Meter {
     /// A meter on any counter: idle power is the counter's energy over `idle_s` of `sleep`, divided by the time that
     /// really passed.
     pub fn with_counter(counter: SharedCounter, idle_s: f64, sleep: &dyn Fn(f64)) -> Self {
-        let idle = (|| -> anyhow::Result<f64> {
-            let (e0, t0) = (counter.energy_mj()?, Instant::now());
-            sleep(idle_s);
-            let (e1, dt) = (counter.energy_mj()?, t0.elapsed().as_secs_f64());
-            Ok(e1.saturating_sub(e0) as f64 / 1e3 / dt.max(1e-9))
-        })();
-        match idle {
+        match crate::power::power_over(counter.as_ref(), idle_s, sleep) {
             Ok(w) => {
                 tracing::info!("{}: per-epoch GPU energy will be measured (idle power {w:.1} W)", counter.name());
                 Self { counter: Ok((counter, w)) }

@@ -144,14 +144,14 @@ pub struct Variant {
     pub store_thr: bool,
     /// BPTT: samples per workgroup of bptt_backward (`SPW`; 0 means 1).
     pub samples_per_workgroup: u32,
-    /// BPTT: groups of samples whose weight-gradient sums bptt_weight_grads computes in parallel (`GRAD_SPLITS`;
-    /// 0 means 1); bptt_grad_reduce adds them in a fixed order.
+    /// Groups of samples whose weight-gradient sums bptt_weight_grads or the subgroup backward kernels compute in
+    /// parallel (`GRAD_SPLITS`; 0 means 1); bptt_grad_reduce adds them in a fixed order.
     pub grad_splits: u32,
     /// Subgroup size the generated kernels (alif_forward_sg, bptt_backward_sg) are unrolled for (`SG`; 0 means 8, a value only
     /// used by shader validation when no subgroup kernel runs).
     pub subgroup_size: u32,
-    /// BPTT: the backward kernel (bptt_backward_sg) sums the dense input-gradient rows, so bptt_weight_grads only
-    /// adds the recurrent rows.
+    /// e-prop over several chunks on the subgroup kernels: eprop_traces_sg sums the dense input rows and computes the
+    /// coefficients, so eprop_coeffs lists only the sources and eprop_traces takes the recurrent rows.
     pub dense_in_backward: bool,
     /// e-prop on the subgroup kernels: bptt_grad_reduce reduces eprop_backward_sg's sums (scale 1, no autapse).
     pub eprop_grads: bool,
@@ -195,7 +195,6 @@ pub fn source(kernel: Kernel, cfg: &NetConfig, v: Variant) -> String {
             detach_reset: v.detach_reset,
             stop_recurrent: v.stop_recurrent,
             subgroup_size: v.subgroup_size,
-            dense_in_backward: true,
             ..Variant::default()
         },
         Kernel::EpropBackwardSg => {

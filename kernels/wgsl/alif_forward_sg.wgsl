@@ -12,16 +12,16 @@
 // last step (readout.wgsl's equations, logits summed over j in increasing order as there; every lane computes them,
 // lane 0 writes them).
 // Two modes. Whole sequence (CHUNKED = false; BPTT, and e-prop when T fits one chunk): one dispatch runs all T steps,
-// the records are [N,T,N_RECP], and each neuron lists its spike times (spike_t [N,N_REC,T], n_spikes) for
-// bptt_weight_grads. Chunked (CHUNKED, e-prop at any T): one dispatch per chunk of `chunk.tc` ≤ TC steps, v, a, z̄, Σz̄
+// the records are [N,T,N_RECP] (the backward kernels read z(t−1) from z_c for the recurrent weight gradient).
+// Chunked (CHUNKED, e-prop at any T): one dispatch per chunk of `chunk.tc` ≤ TC steps, v, a, z̄, Σz̄
 // and z(t−1) carried in `state` and z(t0−1) written to `z_start` as alif_forward does, records [N,TC,N_RECP], no spike
 // lists (eprop_coeffs lists the chunk's sources); with dims.record_spikes the spikes go to `spikes` [N,T,N_REC] u32
 // as alif_forward's do.
 // Lines that start with `//@` are expanded by the host (bptt_backward_sg.wgsl explains the tags).
 // Bindings: 0 dims | 1 wit [N_REC,N_INP] uniform | 2 wrt [N_REC,N_RECP] uniform | 3 wo [N_REC·N_OUT] uniform
 //           4 x [B,T,N_IN] | 5 y [B] u32 | 6 counters [2] u32 | 7 z_c | 8 thr_c | 9 psi_c [N,T or TC,N_RECP]
-//           10 sample_out [N,S_OUT] | 11 spike_t [N,N_REC,T] u32 | 12 n_spikes [N,N_REC] u32 | 13 chunk
-//           14 state [N,5,N_RECP] | 15 z_start [N,N_RECP] | 16 spikes [N,T,N_REC] u32
+//           10 sample_out [N,S_OUT] | 11 chunk | 12 state [N,5,N_RECP] | 13 z_start [N,N_RECP]
+//           14 spikes [N,T,N_REC] u32
 // Dispatch: (G, 1, 1) workgroups of SG threads; workgroup g runs the g-th of G contiguous ranges of the minibatch.
 
 @group(0) @binding(0) var<uniform> dims: Dims;
@@ -35,12 +35,10 @@
 @group(0) @binding(8) var<storage, read_write> thr_c: array<f32>;
 @group(0) @binding(9) var<storage, read_write> psi_c: array<f32>;
 @group(0) @binding(10) var<storage, read_write> sample_out: array<f32>;
-@group(0) @binding(11) var<storage, read_write> spike_t: array<u32>;
-@group(0) @binding(12) var<storage, read_write> n_spikes: array<u32>;
-@group(0) @binding(13) var<uniform> chunk: Chunk;
-@group(0) @binding(14) var<storage, read_write> state: array<f32>;
-@group(0) @binding(15) var<storage, read_write> z_start: array<f32>;
-@group(0) @binding(16) var<storage, read_write> spikes: array<u32>;
+@group(0) @binding(11) var<uniform> chunk: Chunk;
+@group(0) @binding(12) var<storage, read_write> state: array<f32>;
+@group(0) @binding(13) var<storage, read_write> z_start: array<f32>;
+@group(0) @binding(14) var<storage, read_write> spikes: array<u32>;
 
 fn w_out(j: u32, o: u32) -> f32 {
     let e = j * N_OUT + o;
@@ -65,7 +63,7 @@ fn alif_forward_sg(
 //@mk    let wr{m}_{k} = wrt[jc{m} * NQ + {kq}u][{kc}];
     for (var b = b_lo; b < b_hi; b++) {
         let s = (counters[1] * dims.n_batch + b) % dims.n_total;
-//@m        var v{m} = 0.0; var a{m} = 0.0; var zbar{m} = 0.0; var zsum{m} = 0.0; var zp{m} = 0.0; var nsp{m} = 0u;
+//@m        var v{m} = 0.0; var a{m} = 0.0; var zbar{m} = 0.0; var zsum{m} = 0.0; var zp{m} = 0.0;
         let st = b * 5u * N_RECP;
         if CHUNKED && chunk.index > 0u {
 //@m            v{m} = state[st + jc{m}]; a{m} = state[st + N_RECP + jc{m}]; zbar{m} = state[st + 2u * N_RECP + jc{m}]; zsum{m} = state[st + 3u * N_RECP + jc{m}]; zp{m} = state[st + 4u * N_RECP + jc{m}];
@@ -90,11 +88,9 @@ fn alif_forward_sg(
 //@m            zbar{m} = KAPPA * zbar{m} + z{m};
 //@m            if t >= ws { zsum{m} = zsum{m} + zbar{m}; }
 //@m            if ok{m} { z_c[hb + j{m}] = z{m}; psi_c[hb + j{m}] = psi(u{m}); if STORE_THR { thr_c[hb + j{m}] = thr{m}; } }
-//@m            if !CHUNKED && ok{m} && z{m} != 0.0 { spike_t[(b * N_REC + j{m}) * n_t + nsp{m}] = t; nsp{m} = nsp{m} + 1u; }
 //@m            if CHUNKED && ok{m} && dims.record_spikes != 0u { spikes[(b * n_t + t) * N_REC + j{m}] = u32(z{m}); }
 //@m            zp{m} = z{m};
         }
-//@m        if !CHUNKED && ok{m} { n_spikes[b * N_REC + j{m}] = nsp{m}; }
         if CHUNKED {
 //@m            if ok{m} { state[st + j{m}] = v{m}; state[st + N_RECP + j{m}] = a{m}; state[st + 2u * N_RECP + j{m}] = zbar{m}; state[st + 3u * N_RECP + j{m}] = zsum{m}; state[st + 4u * N_RECP + j{m}] = zp{m}; }
         }

@@ -4,21 +4,28 @@
 //   dz̄(t) = L_j + κ dz̄(t+1)
 //   dz(t) = dz̄(t) + (1−α) Σ_k W_rec[j,k] dv_k(t+1) − A_j(t+1) dv_j(t+1) + (1−ρ) da_j(t+1)
 //   du = dz ψ(t);  dv(t) = du + α dv(t+1);  dA = −du − z_j(t−1) dv(t);  da(t) = β dA + ρ da(t+1)
-// One workgroup is one subgroup of SG lanes and works through one group of samples (the groups of
-// bptt_weight_grads: as many contiguous ranges of the minibatch as workgroups). Lane l owns neurons j = l + SG·m (m < M)
-// and keeps their rows of W_rec in private values for the whole dispatch (read once from `wr`, a copy of W_rec
-// with rows padded to N_RECP that pack_w_rec writes), so the recurrent sum needs no memory loads: the other
-// neurons' dv(t+1) come by subgroupBroadcast. The lane also sums the dense input gradient of its neurons,
-//   part[s, i, j] = Σ_{b in group s} Σ_t x_bi(t) dv_bj(t)      (i < N_IN)
-// whose other rows (i ≥ N_IN, from the spike lists) bptt_weight_grads adds (DENSE_IN_BACKWARD).
-// The recurrent sum runs over k in increasing order with one accumulator (bptt_backward keeps four per quad): the
-// results agree to rounding, within the parity tolerances.
+// One workgroup is one subgroup of SG lanes and works through one group of samples (as many contiguous ranges of the
+// minibatch as workgroups). Lane l owns neurons j = l + SG·m (m < M) and keeps their rows of W_rec in
+// private values for the whole dispatch (read once from `wr`, a copy of W_rec with rows padded to N_RECP that
+// pack_weights writes), so the recurrent sum needs no memory loads: the other neurons' dv(t+1) come by
+// subgroupBroadcast. dv(t) never leaves the lane: the lane sums both weight-gradient blocks of its neurons,
+//   part[s, i, j] = Σ_{b in group s} Σ_t x_bi(t) dv_bj(t)                      (i < N_IN: dense, in private values)
+//   part[s, N_IN + k, j] = Σ_{b in group s} Σ_{t: z_bk(t−1) = 1} dv_bj(t)      (recurrent rows: spike events)
+// For the recurrent rows each step broadcasts z(t−1) and, for every neuron k that spiked, adds dv(t) to the lane's
+// accumulators of row k (a branch uniform over the lanes, as alif_forward_sg's recurrent sum). On lavapipe a
+// storage-buffer load at a computed address is a loop over the lanes (reports/2026-12-02-lavapipe-memory-paths.md):
+// keeping dv in the lane replaced bptt_weight_grads' dv gather per spike event, the largest single cost of a step
+// there. The per-step code has no inner loop: llvmpipe ends a loop nest after 65,535 iterations, which a loop per
+// step would reach in long sequences. bptt_grad_reduce adds the groups in a fixed order. Sums run over samples in
+// increasing order and over t backwards (bptt_weight_grads, on GPUs, forwards): the results agree to rounding,
+// within the parity tolerances, as does the recurrent sum here, which runs over k in increasing order with one
+// accumulator (bptt_backward keeps four per quad).
 // Lines that start with `//@` are expanded by the host (shaders.rs, `expand_slots`): the letters after `//@` name
 // the indices the line is repeated for — m: slot (< M = ⌈N_REC/SG⌉), k: neuron (< N_REC), i: input (< N_IN),
 // p: input slot (< ⌈N_IN/SG⌉), r: row of a block (< TRACE_ROWS), u: row slot (< ⌈TRACE_ROWS/SG⌉); several letters: every combination. For an index X the line's {X} is its value,
 // {Xs} = SG·X, {Xp} = X / SG, {Xl} = X % SG (which lane's slot holds neuron or input X), {Xq} = X / 4, {Xc} = X % 4.
 // Bindings: 0 dims | 1 wr [N_REC, N_RECP] uniform | 2 z_c | 3 thr_c | 4 psi_c [N,T,N_RECP] | 5 sample_out [N,S_OUT]
-//           6 dv [N,T,N_RECP] | 7 x [B,T,N_IN] | 8 counters [2] u32 | 9 part [GRAD_SPLITS,N_PRE,N_RECP]
+//           6 x [B,T,N_IN] | 7 counters [2] u32 | 8 part [GRAD_SPLITS,N_PRE,N_RECP]
 // Dispatch: (GRAD_SPLITS, 1, 1) workgroups of SG threads (the count is read back as num_workgroups).
 
 @group(0) @binding(0) var<uniform> dims: Dims;
@@ -27,10 +34,9 @@
 @group(0) @binding(3) var<storage, read> thr_c: array<f32>;
 @group(0) @binding(4) var<storage, read> psi_c: array<f32>;
 @group(0) @binding(5) var<storage, read> sample_out: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dv_hist: array<f32>;
-@group(0) @binding(7) var<storage, read> x: array<f32>;
-@group(0) @binding(8) var<storage, read> counters: array<u32>;
-@group(0) @binding(9) var<storage, read_write> part: array<f32>;
+@group(0) @binding(6) var<storage, read> x: array<f32>;
+@group(0) @binding(7) var<storage, read> counters: array<u32>;
+@group(0) @binding(8) var<storage, read_write> part: array<f32>;
 
 @compute @workgroup_size(SG)
 fn bptt_backward_sg(
@@ -51,6 +57,7 @@ fn bptt_backward_sg(
 //@m    let r{m} = jc{m} * NQ;
 //@mk    let w{m}_{k} = wr[r{m} + {kq}u][{kc}];
 //@mi    var g{m}_{i} = 0.0;
+//@mk    var gr{m}_{k} = 0.0;
     for (var b = b_lo; b < b_hi; b++) {
         let s = (counters[1] * dims.n_batch + b) % dims.n_total;
 //@m        let sig{m} = sample_out[b * S_OUT + O_SIG + jc{m}];
@@ -73,10 +80,13 @@ fn bptt_backward_sg(
 //@m            let du{m} = dz{m} * psi_c[hb + jc{m}];
 //@m            let d{m} = du{m} + ALPHA * dvn{m};
 //@m            var dthr{m} = -du{m};
-//@m            if !DETACH_RESET { dthr{m} = select(dthr{m}, dthr{m} - z_c[hp + jc{m}] * d{m}, has_prev); }
+//@m            let zp{m} = select(0.0, z_c[hp + jc{m}], has_prev);
+//@m            if !DETACH_RESET { dthr{m} = dthr{m} - zp{m} * d{m}; }
 //@m            dan{m} = beta_of(j{m}) * dthr{m} + RHO * dan{m};
 //@m            dvn{m} = d{m};
-//@m            if ok{m} { dv_hist[hb + j{m}] = d{m}; }
+            // The recurrent rows: dv(t) into the rows of the neurons that spiked at t−1.
+//@k            let zs{k} = subgroupBroadcast(zp{kp}, {kl}u);
+//@k            if zs{k} != 0.0 {<m> gr{m}_{k} = gr{m}_{k} + d{m};</m> }
             let xr = (s * n_t + t) * N_IN;
 //@p            let xl{p} = x[xr + min(l + {ps}u, N_IN - 1u)];
 //@i            let xb{i} = subgroupBroadcast(xl{ip}, {il}u);
@@ -84,4 +94,5 @@ fn bptt_backward_sg(
         }
     }
 //@mi    if ok{m} { part[(wg.x * N_PRE + {i}u) * N_RECP + j{m}] = g{m}_{i}; }
+//@mk    if ok{m} { part[(wg.x * N_PRE + N_IN + {k}u) * N_RECP + j{m}] = gr{m}_{k}; }
 }

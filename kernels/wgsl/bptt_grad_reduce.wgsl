@@ -1,5 +1,6 @@
-// bptt_grad_reduce — BPTT's input and recurrent gradients from bptt_weight_grads' partial sums, added in a fixed
-// order (group 0 first), then the batch mean and L2:
+// bptt_grad_reduce — BPTT's input and recurrent gradients from the per-group partial sums (of bptt_weight_grads,
+// or of the subgroup backward kernels on CPU adapters), added in a fixed order (group 0 first), then the batch mean
+// and L2:
 //   g[i,j] = (1−α)/N Σ_s part[s, i, j] + 2·l2·W[i,j]
 // EPROP_GRADS (the partial sums of eprop_backward_sg's dv = L·Λv): g[i,j] = 1/N Σ_s part[s, i, j] + 2·l2·W[i,j],
 // and the autapse (recurrent i = j) gets only its L2 term, as e-prop gives it no trace.

@@ -3,8 +3,8 @@
 //   part[s, i, j] = Σ_{b in group s} Σ_{t: z_bi(t−1) = 1} dv_bj(t)         (i ≥ N_IN: only the spikes of neuron i,
 //                                                                            listed by alif_forward)
 // bptt_grad_reduce adds the GRAD_SPLITS groups in a fixed order and scales them (so the result does not depend on
-// scheduling). With DENSE_IN_BACKWARD the dense rows (i < N_IN) come from bptt_backward_sg and only the recurrent
-// rows are written here. Splitting the minibatch gives a GPU ⌈N_PRE/8⌉ × GRAD_SPLITS workgroups; on lavapipe one group is
+// scheduling). The general kernels' path (GPUs); on CPU adapters the subgroup backward kernels sum both blocks
+// themselves (bptt_backward_sg.wgsl). Splitting the minibatch gives a GPU ⌈N_PRE/8⌉ × GRAD_SPLITS workgroups; on lavapipe one group is
 // enough. One thread: 8 presynaptic rows × 4 posts (vec4); loops over rows have constant trip counts so the
 // accumulators stay in registers.
 // Bindings: 0 dims | 1 x [B,T,N_IN] | 2 dv [N,T,N_RECP] (vec4) | 3 part [GRAD_SPLITS,N_PRE,N_RECP] (vec4)
@@ -31,8 +31,7 @@ fn bptt_weight_grads(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invoca
     let b_hi = range.y;
     var acc: array<vec4<f32>, 8>;
     for (var r = 0u; r < 8u; r++) { acc[r] = vec4<f32>(0.0); }
-    // With DENSE_IN_BACKWARD, bptt_backward_sg has written the dense rows' partial sums: leave them alone.
-    let n_dense = select(min(select(0u, N_IN - i0, i0 < N_IN), 8u), 0u, DENSE_IN_BACKWARD);
+    let n_dense = min(select(0u, N_IN - i0, i0 < N_IN), 8u);
     if n_dense > 0u {
         for (var b = b_lo; b < b_hi; b++) {
             let s = (counters[1] * dims.n_batch + b) % dims.n_total;
@@ -60,7 +59,6 @@ fn bptt_weight_grads(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invoca
     for (var r = 0u; r < 8u; r++) {
         let i = i0 + r;
         if i >= N_PRE { break; }
-        if DENSE_IN_BACKWARD && i < N_IN { continue; }
         part[(wg.y * N_PRE + i) * NQ + q4] = acc[r];
     }
 }

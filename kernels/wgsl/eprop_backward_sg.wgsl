@@ -6,20 +6,21 @@
 //   Λv(k) = (1−α)cψ(k) + g(k)Λa(k) + αΛv(k+1),   d = ρ − (1−ρ)βψ, g = (1−ρ)(1−α)ψ
 // with c(t) = Σ_{t' ≥ max(t, t_w)} κ^{t'−t} summed backwards here as c(t) = [t ≥ t_w] + κ c(t+1) (eprop_coeffs
 // uses the closed form; equal in real arithmetic). After the forward pass the learning signal L_j is known, so
-// instead of E per sample this kernel writes dv_j(k) = L_j Λv_j(k) and the gradient is a sum over samples and steps,
-//   part[s, i, j] = Σ_{b in group s} Σ_k x_bi(k) dv_bj(k)              (i < N_IN, summed here)
-// and bptt_weight_grads adds the recurrent rows from the spike lists (Σ over spikes of z_i(k−1) of dv_j(k)), then
-// bptt_grad_reduce takes the batch mean (EPROP_GRADS: scale 1, no autapse term). Memory: the forward's chunk
-// buffers and dv, [N, TC, N_RECP] each, whatever T ≤ TC is. Lane l owns neurons j = l + SG·m (m < M); x(t) of the
-// other lanes comes by subgroupBroadcast; the tags of the `//@` lines are bptt_backward_sg.wgsl's.
-// Bindings: 0 dims | 1 psi_c [N,T,N_RECP] | 2 sample_out [N,S_OUT] | 3 dv [N,T,N_RECP] | 4 x [B,T,N_IN]
+// instead of E per sample this kernel forms dv_j(k) = L_j Λv_j(k) and the gradient is a sum over samples and steps,
+//   part[s, i, j] = Σ_{b in group s} Σ_k x_bi(k) dv_bj(k)                 (i < N_IN, in private values)
+//   part[s, N_IN + n, j] = Σ_{b in group s} Σ_{k: z_bn(k−1) = 1} dv_bj(k)  (recurrent rows: spike events)
+// summed in the lane as bptt_backward_sg sums BPTT's (its header says how and why), then bptt_grad_reduce takes the
+// batch mean (EPROP_GRADS: scale 1, no autapse term). Memory: the forward's chunk buffers, [N, TC, N_RECP] each,
+// whatever T ≤ TC is. Lane l owns neurons j = l + SG·m (m < M); x(t) of the other lanes comes by subgroupBroadcast;
+// the tags of the `//@` lines are bptt_backward_sg.wgsl's.
+// Bindings: 0 dims | 1 psi_c [N,T,N_RECP] | 2 sample_out [N,S_OUT] | 3 z_c [N,T,N_RECP] | 4 x [B,T,N_IN]
 //           5 counters [2] u32 | 6 part [GRAD_SPLITS,N_PRE,N_RECP]
 // Dispatch: (G, 1, 1) workgroups of SG threads; workgroup g runs the g-th of G contiguous ranges of the minibatch.
 
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> psi_c: array<f32>;
 @group(0) @binding(2) var<storage, read> sample_out: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dv_hist: array<f32>;
+@group(0) @binding(3) var<storage, read> z_c: array<f32>;
 @group(0) @binding(4) var<storage, read> x: array<f32>;
 @group(0) @binding(5) var<storage, read> counters: array<u32>;
 @group(0) @binding(6) var<storage, read_write> part: array<f32>;
@@ -40,6 +41,7 @@ fn eprop_backward_sg(
 //@m    let jc{m} = min(j{m}, N_REC - 1u);
 //@m    let beta{m} = beta_of(jc{m});
 //@mi    var g{m}_{i} = 0.0;
+//@mk    var gr{m}_{k} = 0.0;
     for (var b = b_lo; b < b_hi; b++) {
         let s = (counters[1] * dims.n_batch + b) % dims.n_total;
 //@m        let sig{m} = sample_out[b * S_OUT + O_SIG + jc{m}];
@@ -56,7 +58,11 @@ fn eprop_backward_sg(
 //@m            dn{m} = RHO - OM_RHO * beta{m} * p{m};
 //@m            cpn{m} = cp{m};
 //@m            let d{m} = sig{m} * lv{m};
-//@m            if ok{m} { dv_hist[hb + j{m}] = d{m}; }
+            // The recurrent rows: dv(k) into the rows of the neurons that spiked at k−1 (as in bptt_backward_sg).
+            let hp = (b * n_t + select(0u, t - 1u, t > 0u)) * N_RECP;
+//@m            let zp{m} = select(0.0, z_c[hp + jc{m}], t > 0u);
+//@k            let zs{k} = subgroupBroadcast(zp{kp}, {kl}u);
+//@k            if zs{k} != 0.0 {<m> gr{m}_{k} = gr{m}_{k} + d{m};</m> }
             let xr = (s * n_t + t) * N_IN;
 //@p            let xl{p} = x[xr + min(l + {ps}u, N_IN - 1u)];
 //@i            let xb{i} = subgroupBroadcast(xl{ip}, {il}u);
@@ -64,4 +70,5 @@ fn eprop_backward_sg(
         }
     }
 //@mi    if ok{m} { part[(wg.x * N_PRE + {i}u) * N_RECP + j{m}] = g{m}_{i}; }
+//@mk    if ok{m} { part[(wg.x * N_PRE + N_IN + {k}u) * N_RECP + j{m}] = gr{m}_{k}; }
 }

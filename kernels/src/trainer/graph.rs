@@ -93,7 +93,6 @@ impl GpuTrainer {
                 chunk: t_steps,
                 grad_splits: tuning.grad_splits,
                 subgroup_size: ctx.info.subgroup_min_size,
-                dense_in_backward: true,
                 eprop_grads: true,
                 ..Variant::default()
             },
@@ -117,7 +116,6 @@ impl GpuTrainer {
                 samples_per_workgroup: tuning.samples_per_workgroup,
                 grad_splits: tuning.grad_splits,
                 subgroup_size: if tuning.subgroup_kernels { ctx.info.subgroup_min_size } else { 0 },
-                dense_in_backward: tuning.subgroup_kernels,
                 ..Variant::default()
             },
         };
@@ -203,14 +201,8 @@ impl GpuTrainer {
             )?);
             Ok(())
         };
-        // The recurrent (and, without the subgroup backward, the dense) weight-gradient sums from dv and the spike
-        // lists, then the fixed-order reduction: shared by BPTT and by e-prop on the subgroup kernels.
-        let weight_grads = |gradient: &mut Vec<Dispatch>, dv: &wgpu::Buffer, grad_parts: &wgpu::Buffer| {
-            gradient.push(make_dispatch(
-                Kernel::BpttWeightGrads,
-                &[&dims, &x, dv, grad_parts, &counters, &spike_t, &n_spikes],
-                (pre_tiles, tuning.grad_splits),
-            )?);
+        // The fixed-order reduction of the per-group partial sums into the gradient (bptt_grad_reduce).
+        let grad_reduce = |gradient: &mut Vec<Dispatch>, grad_parts: &wgpu::Buffer| {
             gradient.push(make_dispatch(
                 Kernel::BpttGradReduce,
                 &[&dims, &w, grad_parts, &grad],
@@ -219,7 +211,7 @@ impl GpuTrainer {
             Ok::<(), KernelError>(())
         };
         // The subgroup kernels: the weights copied into the padded uniform layouts (wr_u, wrt_u, wit_u, wo_u), then
-        // the forward of the whole sequence or of one chunk (its binding 13).
+        // the forward of the whole sequence or of one chunk (its binding 11).
         let pack_weights = |gradient: &mut Vec<Dispatch>, packed: [&wgpu::Buffer; 4]| {
             let n = n_rec * n_rec_padded(cfg.n_rec).max(n_rec_padded(cfg.n_in)) as u64;
             let [wr_u, wrt_u, wit_u, wo_u] = packed;
@@ -246,8 +238,6 @@ impl GpuTrainer {
                     &thr_c,
                     &psi_c,
                     &sample_out,
-                    &spike_t,
-                    &n_spikes,
                     ch,
                     &state,
                     &z_start,
@@ -258,9 +248,9 @@ impl GpuTrainer {
             Ok::<(), KernelError>(())
         };
         if sg && !eprop_chunked_sg {
-            // Both rules on a CPU adapter: the subgroup forward, then BPTT's backward or e-prop's trace adjoint
-            // (each summing the dense input rows), the recurrent rows from the spike lists, the fixed-order reduction.
-            let dv = make("dv")?;
+            // Both rules on a CPU adapter: the subgroup forward, then BPTT's backward or e-prop's trace adjoint, each
+            // summing both weight-gradient blocks (dense input rows, recurrent rows from z(t−1)) per sample group,
+            // then the fixed-order reduction.
             let grad_parts = make("grad_parts")?;
             let (wr_u, wrt_u, wit_u, wo_u) = (make("wr_u")?, make("wrt_u")?, make("wit_u")?, make("wo_u")?);
             pack_weights(&mut gradient, [&wr_u, &wrt_u, &wit_u, &wo_u])?;
@@ -268,17 +258,17 @@ impl GpuTrainer {
             if is_eprop {
                 gradient.push(make_dispatch(
                     Kernel::EpropBackwardSg,
-                    &[&dims, &psi_c, &sample_out, &dv, &x, &counters, &grad_parts],
+                    &[&dims, &psi_c, &sample_out, &z_c, &x, &counters, &grad_parts],
                     (tuning.grad_splits, 1),
                 )?);
             } else {
                 gradient.push(make_dispatch(
                     Kernel::BpttBackwardSg,
-                    &[&dims, &wr_u, &z_c, &thr_c, &psi_c, &sample_out, &dv, &x, &counters, &grad_parts],
+                    &[&dims, &wr_u, &z_c, &thr_c, &psi_c, &sample_out, &x, &counters, &grad_parts],
                     (tuning.grad_splits, 1),
                 )?);
             }
-            weight_grads(&mut gradient, &dv, &grad_parts)?;
+            grad_reduce(&mut gradient, &grad_parts)?;
         } else if is_eprop {
             // e-prop chunk by chunk, on either kernel family: per chunk the forward, eprop_coeffs (on the subgroup
             // kernels only the sources), eprop_traces_sg for the coefficients and the dense input rows (subgroup
@@ -337,7 +327,13 @@ impl GpuTrainer {
                 &[&dims, &w, &z_c, &thr_c, &psi_c, &sample_out, &dv, &w],
                 (nb32.div_ceil(tuning.samples_per_workgroup), 1),
             )?);
-            weight_grads(&mut gradient, &dv, &grad_parts)?;
+            // The input and recurrent weight-gradient sums from dv and the spike lists.
+            gradient.push(make_dispatch(
+                Kernel::BpttWeightGrads,
+                &[&dims, &x, &dv, &grad_parts, &counters, &spike_t, &n_spikes],
+                (pre_tiles, tuning.grad_splits),
+            )?);
+            grad_reduce(&mut gradient, &grad_parts)?;
         }
         let out_groups = ((n_rec * n_out) as u32).div_ceil(64);
         gradient.push(make_dispatch(Kernel::ReadoutGrads, &[&dims, &w, &sample_out, &grad], (out_groups, 1))?);

@@ -132,9 +132,10 @@ pub(super) fn buffer_plan(c: &TrainerConfig, tuning: BpttTuning) -> Vec<BufferSp
     // BPTT's spike record is its z history, as is e-prop's in one chunk on the subgroup kernels; otherwise e-prop
     // writes a separate one when asked.
     add("spikes", if c.record_spikes && is_eprop && !eprop_one { nb * tt * n_rec * f } else { 4 }, Output);
-    // BPTT lists every neuron's spike times for the recurrent weight gradient (history: up to T per neuron), and so
-    // does e-prop in one chunk on the subgroup kernels (up to TC); otherwise e-prop binds 4-byte placeholders.
-    let lists = !is_eprop || eprop_one;
+    // BPTT on the general kernels lists every neuron's spike times for bptt_weight_grads (history: up to T per
+    // neuron); the subgroup backward kernels read z(t−1) from z_c instead, and e-prop's general kernels list each
+    // chunk's sources in `events`: 4-byte placeholders there.
+    let lists = !is_eprop && !sg;
     add("spike_t", if lists { nb * n_rec * tcu * f } else { 4 }, chunk_role);
     add("n_spikes", if lists { nb * n_rec * f } else { 4 }, PerSample);
     let n_inp = n_rec_padded(cfg.n_in) as u64;
@@ -147,7 +148,6 @@ pub(super) fn buffer_plan(c: &TrainerConfig, tuning: BpttTuning) -> Vec<BufferSp
         add("wo_u", if sg { (n_rec * n_out).div_ceil(4) * 4 * f } else { 4 }, WeightsOptimizer);
     };
     if eprop_one {
-        add("dv", chunk_bytes, PerSample);
         add("grad_parts", tuning.grad_splits.max(1) as u64 * n_pre * n_recp * f, WeightsOptimizer);
         packed(&mut add);
     } else if is_eprop {
@@ -162,7 +162,10 @@ pub(super) fn buffer_plan(c: &TrainerConfig, tuning: BpttTuning) -> Vec<BufferSp
             packed(&mut add);
         }
     } else {
-        add("dv", chunk_bytes, History);
+        // dv leaves the backward kernel only on the general kernels (the subgroup backward sums it in the lanes).
+        if !sg {
+            add("dv", chunk_bytes, History);
+        }
         // Partial weight-gradient sums (gradient scratch, independent of T).
         add("grad_parts", tuning.grad_splits.max(1) as u64 * n_pre * n_recp * f, WeightsOptimizer);
         packed(&mut add);

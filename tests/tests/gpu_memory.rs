@@ -144,8 +144,9 @@ fn planned_bytes_equal_allocated_bytes() {
 }
 
 /// The trainer's bytes against formulas written from what each rule must keep, not from the buffer plan: BPTT's
-/// history is, per sample and step, z, ψ, the threshold A and dv (N_RECP = N_REC rounded up to 4 floats each), a
-/// spike-time list entry per neuron, and on the general kernels the input current; e-prop's state does not grow with
+/// history is, per sample and step, z, ψ and the threshold A (N_RECP = N_REC rounded up to 4 floats each), and on
+/// the general kernels also dv, the input current and a spike-time list entry per neuron (the subgroup kernels keep
+/// dv in the lanes and read z(t−1) instead of a list); e-prop's state does not grow with
 /// T: its chunked path holds ε^a and E per synapse and sample, its one-chunk path nothing per synapse. Weights and optimiser: W, its gradient,
 /// Adam m and v, plus small fixed scratch.
 #[test]
@@ -165,7 +166,7 @@ fn trainer_bytes_match_formulas() {
             };
             let what = format!("{}→{} N {n} T {t}", cfg.n_in, cfg.n_rec);
             let (b, sg) = build(Rule::Bptt(BpttOptions::default()));
-            let per_step = 4 * n_recp + n_rec + if sg { 0 } else { n_recp };
+            let per_step = 3 * n_recp + if sg { 0 } else { 2 * n_recp + n_rec };
             assert_eq!(b.history, f * n * t * per_step, "{what}: BPTT history (subgroup kernels: {sg})");
             assert!(b.weights_optimizer >= 4 * f * n_w, "{what}: W, grad, m, v");
             assert_eq!(b.input, f * n * t * n_in + f * n + 16, "{what}: x, y and one chunk descriptor");
@@ -182,10 +183,10 @@ fn trainer_bytes_match_formulas() {
             let synapse = 2 * (n_in + n_rec) * n_recp + 2 * (n_in + n_rec);
             let coefficients = 2 * (tc + 1) * n_recp + 2 * n_recp + n_rec * tc + n_rec;
             let want = if sg && t <= tc {
-                // One chunk: z, ψ and the adjoint dv per step (N_RECP each) and a spike-time list entry per neuron
-                // and step, over the chunk's TC steps, with each neuron's spike count; the input current is computed
-                // in place and e-prop needs no threshold record (two 4-byte placeholders).
-                f * n * (per_sample + tc * (3 * n_recp + n_rec) + n_rec) + 8
+                // One chunk: z and ψ per step (N_RECP each) over the chunk's TC steps (the adjoint dv stays in the
+                // lanes); the input current is computed in place, e-prop needs no threshold record and the backward
+                // reads z(t−1) instead of spike lists (four 4-byte placeholders).
+                f * n * (per_sample + tc * 2 * n_recp) + 16
             } else if sg {
                 // Chunked on the subgroup kernels: z and ψ per chunk step (the forward computes the input current in
                 // place); four 4-byte placeholders (input current, threshold record, spike lists).

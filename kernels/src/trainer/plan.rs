@@ -136,7 +136,7 @@ pub(super) fn buffer_plan(c: &TrainerConfig, tuning: BpttTuning) -> Vec<BufferSp
     // neuron); the subgroup backward kernels read z(t−1) from z_c instead, and e-prop's general kernels list each
     // chunk's sources in `events`: 4-byte placeholders there.
     let lists = !is_eprop && !sg;
-    add("spike_t", if lists { nb * n_rec * tcu * f } else { 4 }, chunk_role);
+    add("spike_t", if lists { nb * n_rec * tcu * f } else { 4 }, if lists { chunk_role } else { PerSample });
     add("n_spikes", if lists { nb * n_rec * f } else { 4 }, PerSample);
     let n_inp = n_rec_padded(cfg.n_in) as u64;
     // The subgroup kernels read the weights, padded, as uniform buffers (pack_weights.wgsl); 4-byte placeholders

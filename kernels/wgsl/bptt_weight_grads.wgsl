@@ -3,9 +3,9 @@
 //   part[s, i, j] = Σ_{b in group s} Σ_{t: z_bi(t−1) = 1} dv_bj(t)         (i ≥ N_IN: only the spikes of neuron i,
 //                                                                            listed by alif_forward)
 // bptt_grad_reduce adds the GRAD_SPLITS groups in a fixed order and scales them (so the result does not depend on
-// scheduling). The general kernels' path (GPUs); on CPU adapters the subgroup backward kernels sum both blocks
-// themselves (bptt_backward_sg.wgsl). Splitting the minibatch gives a GPU ⌈N_PRE/8⌉ × GRAD_SPLITS workgroups; on lavapipe one group is
-// enough. One thread: 8 presynaptic rows × 4 posts (vec4); loops over rows have constant trip counts so the
+// scheduling). The general kernels' path (GPUs, or SNNBENCH_BPTT_SG=0); on CPU adapters the subgroup backward
+// kernels sum both blocks themselves (bptt_backward_sg.wgsl). Splitting the minibatch gives a GPU
+// ⌈N_PRE/8⌉ × GRAD_SPLITS workgroups. One thread: 8 presynaptic rows × 4 posts (vec4); loops over rows have constant trip counts so the
 // accumulators stay in registers.
 // Bindings: 0 dims | 1 x [B,T,N_IN] | 2 dv [N,T,N_RECP] (vec4) | 3 part [GRAD_SPLITS,N_PRE,N_RECP] (vec4)
 //           4 counters [2] u32 | 5 spike_t [N,N_REC,T] u32 | 6 n_spikes [N,N_REC] u32

@@ -15,8 +15,8 @@
 // accumulators of row k (a branch uniform over the lanes, as alif_forward_sg's recurrent sum). On lavapipe a
 // storage-buffer load at a computed address is a loop over the lanes (reports/2026-12-02-lavapipe-memory-paths.md):
 // keeping dv in the lane replaced bptt_weight_grads' dv gather per spike event, the largest single cost of a step
-// there. The per-step code has no inner loop: llvmpipe ends a loop nest after 65,535 iterations, which a loop per
-// step would reach in long sequences. bptt_grad_reduce adds the groups in a fixed order. Sums run over samples in
+// there. The per-step code has no inner loop: llvmpipe stops all of an invocation's loops once they have run 65,535
+// iterations together, which a loop per step would reach in long sequences. bptt_grad_reduce adds the groups in a fixed order. Sums run over samples in
 // increasing order and over t backwards (bptt_weight_grads, on GPUs, forwards): the results agree to rounding,
 // within the parity tolerances, as does the recurrent sum here, which runs over k in increasing order with one
 // accumulator (bptt_backward keeps four per quad).

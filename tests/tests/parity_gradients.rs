@@ -124,7 +124,8 @@ fn lif_alif_mix_and_readout_window() {
 }
 
 /// A long sequence: several e-prop chunks, and per-invocation loop counts far above short-clip sizes (lavapipe
-/// silently cuts loop nests at 65,535 iterations per invocation; this would expose a kernel that hits that).
+/// silently stops an invocation's loops after 65,535 iterations of all of them together; this would expose a kernel
+/// that hits that).
 #[test]
 fn long_sequence_t1000() {
     check(&NetConfig::default(), 2, 1000, 25);

@@ -32,8 +32,9 @@ pub fn eprop_one_chunk(t_steps: usize) -> bool {
     t_steps <= EPROP_CHUNK
 }
 
-/// Loop iterations one invocation of a subgroup kernel may run: below the 65,535 after which Mesa 22.3's llvmpipe
-/// silently leaves a loop nest (ARCHITECTURE.md), with a margin.
+/// Loop iterations one invocation of a subgroup kernel may run, counted over all its loops: below the 65,535 after
+/// which Mesa 22.3's llvmpipe silently stops every loop of the invocation (one counter shared by all of them;
+/// ARCHITECTURE.md), with a margin.
 pub const LOOP_BUDGET: usize = 60_000;
 
 /// Whether the subgroup kernels can run a network: W_rec and W_in (rows padded to a multiple of 4) and W_out must

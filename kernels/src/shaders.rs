@@ -160,8 +160,10 @@ pub struct Variant {
     pub chunked_forward: bool,
 }
 
-/// Input rows per workgroup of eprop_traces_sg (its unrolled sums: 2·⌈N_REC/SG⌉·TRACE_ROWS per lane).
-pub const TRACE_ROWS: usize = 16;
+/// Input rows per workgroup of eprop_traces_sg (its unrolled sums: 2·⌈N_REC/SG⌉·TRACE_ROWS per lane): two blocks for
+/// the 80 inputs of the paper's network. Fewer blocks recompute the coefficients less often but compile longer
+/// (measured in eprop_traces_sg.wgsl's header).
+pub const TRACE_ROWS: usize = 40;
 
 /// Workgroup size of the per-sample kernels: N_REC rounded up to a multiple of 32.
 pub fn per_sample_workgroup(n_rec: usize) -> u32 {

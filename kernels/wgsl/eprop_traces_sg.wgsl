@@ -8,9 +8,10 @@
 // neurons in private values; x(t) of the other lanes comes by subgroupBroadcast. Every block computes the same
 // coefficients and the first (y = 0) writes them: the others' stores would be the same bits, and skipping them took
 // this kernel from 1,009 to 893 ms per step at T = 1,000 on lavapipe. Blocks keep the unrolled body small (the
-// driver's compile time grows faster than linearly with it: with 40 rows per block this kernel ran in 708 ms per
-// step but took ≈ 4 min to compile, with 80 more than 5; smaller blocks run slower, each recomputing the
-// coefficients: 8 rows 1,215 ms, 4 rows 2,451 ms, against 893 with 16 — one run each, lavapipe, Mesa 22.3.6).
+// driver's compile time grows faster than linearly with it), and each block recomputes the coefficients, so fewer
+// blocks run faster. Measured on one 2-core VM (lavapipe, Mesa 22.3.6, batch 100, T = 1,000, ms per step of this
+// kernel; compile time with the shader cache missing): 16 rows (5 blocks for 80 inputs) 552–583 ms; 27 rows (3)
+// 469–475 ms, ≈ 35 s; 40 rows (2) 401–406 ms, ≈ 1 min; 80 rows (1) 330 ms but 5 min 23 s to compile. 40 it is.
 // The sum over k runs from the chunk's end (eprop_traces sums from its start): the two agree to rounding, within
 // the parity tolerances. The recurrent rows (sparse sources: the spike events that eprop_coeffs lists) are then
 // eprop_traces' (DENSE_IN_BACKWARD: from row N_IN), which reads the coefficients and scal written here. ε^v at the

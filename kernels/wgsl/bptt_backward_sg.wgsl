@@ -16,10 +16,10 @@
 // storage-buffer load at a computed address is a loop over the lanes (reports/2026-12-02-lavapipe-memory-paths.md):
 // keeping dv in the lane replaced bptt_weight_grads' dv gather per spike event, the largest single cost of a step
 // there. The per-step code has no inner loop: llvmpipe stops all of an invocation's loops once they have run 65,535
-// iterations together, which a loop per step would reach in long sequences. bptt_grad_reduce adds the groups in a fixed order. Sums run over samples in
-// increasing order and over t backwards (bptt_weight_grads, on GPUs, forwards): the results agree to rounding,
-// within the parity tolerances, as does the recurrent sum here, which runs over k in increasing order with one
-// accumulator (bptt_backward keeps four per quad).
+// iterations together, which a loop per step would reach in long sequences. bptt_grad_reduce adds the groups in a
+// fixed order. Sums run over samples in increasing order and over t backwards (bptt_weight_grads, on GPUs,
+// forwards): the results agree to rounding, within the parity tolerances, as does the recurrent sum here, which runs
+// over k in increasing order with one accumulator (bptt_backward keeps four per quad).
 // Lines that start with `//@` are expanded by the host (shaders.rs, `expand_slots`): the letters after `//@` name
 // the indices the line is repeated for — m: slot (< M = ⌈N_REC/SG⌉), k: neuron (< N_REC), i: input (< N_IN),
 // p: input slot (< ⌈N_IN/SG⌉), r: row of a block (< TRACE_ROWS), u: row slot (< ⌈TRACE_ROWS/SG⌉); several letters: every combination. For an index X the line's {X} is its value,

@@ -5,8 +5,8 @@
 // bptt_grad_reduce adds the GRAD_SPLITS groups in a fixed order and scales them (so the result does not depend on
 // scheduling). The general kernels' path (GPUs, or SNNBENCH_BPTT_SG=0); on CPU adapters the subgroup backward
 // kernels sum both blocks themselves (bptt_backward_sg.wgsl). Splitting the minibatch gives a GPU
-// ⌈N_PRE/8⌉ × GRAD_SPLITS workgroups. One thread: 8 presynaptic rows × 4 posts (vec4); loops over rows have constant trip counts so the
-// accumulators stay in registers.
+// ⌈N_PRE/8⌉ × GRAD_SPLITS workgroups. One thread: 8 presynaptic rows × 4 posts (vec4); loops over rows have
+// constant trip counts so the accumulators stay in registers.
 // Bindings: 0 dims | 1 x [B,T,N_IN] | 2 dv [N,T,N_RECP] (vec4) | 3 part [GRAD_SPLITS,N_PRE,N_RECP] (vec4)
 //           4 counters [2] u32 | 5 spike_t [N,N_REC,T] u32 | 6 n_spikes [N,N_REC] u32
 // Dispatch: (⌈N_PRE / 8⌉, GRAD_SPLITS, 1) workgroups of 32 threads (thread l → post quad l < NQ).

@@ -88,8 +88,9 @@ impl BpttTuning {
     /// A CPU adapter (lavapipe) has a few threads: on the general kernels 8 samples per backward workgroup share each
     /// weight read, and 4 gradient groups halved bptt_weight_grads against 1 (the subgroup kernels, lavapipe's
     /// default, run one backward workgroup per gradient group and need no bptt_weight_grads). A GPU needs thousands
-    /// of threads in flight and the backward pass is latency-bound: on an H200, one sample per workgroup and up to 128 gradient groups train a GSC epoch
-    /// at batch 100 in 0.67 s against 1.61 s with 8 samples per workgroup and 7.6 s unsplit.
+    /// of threads in flight and the backward pass is latency-bound: on an H200, one sample per workgroup and up to 128
+    /// gradient groups train a GSC epoch at batch 100 in 0.67 s against 1.61 s with 8 samples per workgroup and 7.6 s
+    /// unsplit.
     pub fn for_adapter(device_type: wgpu::DeviceType, n_batch: usize) -> Self {
         let d = Self::defaults(device_type, n_batch);
         let env = |name: &str, default: u32| {

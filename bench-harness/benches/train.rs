@@ -8,7 +8,7 @@
 use std::process::Command;
 
 use bench_harness::bench_train::{BenchTrainResult, bench_train};
-use bench_harness::contender::Kind;
+use bench_harness::contender::{EpropChunk, Kind};
 use models::{Rule, TraceVariant, bptt::BpttOptions};
 
 fn arg(name: &str, default: usize) -> usize {
@@ -61,10 +61,30 @@ fn main() {
     let ms = |r: anyhow::Result<BenchTrainResult>| r.map(|r| r.time_per_sample_ms).ok();
     for round in 0..rounds {
         let row = [
-            ms(bench_train(Kind::Wgpu, eprop, Some(&ctx), batch, t_steps, samples, 1, None)),
-            ms(bench_train(Kind::Wgpu, bptt, Some(&ctx), batch, t_steps, samples, 1, None)),
-            ms(bench_train(Kind::Cpu { f64: false }, eprop, None, batch, t_steps, samples, 1, None)),
-            ms(bench_train(Kind::Cpu { f64: false }, bptt, None, batch, t_steps, samples, 1, None)),
+            ms(bench_train(Kind::Wgpu, eprop, Some(&ctx), batch, t_steps, samples, 1, EpropChunk::default(), None)),
+            ms(bench_train(Kind::Wgpu, bptt, Some(&ctx), batch, t_steps, samples, 1, EpropChunk::default(), None)),
+            ms(bench_train(
+                Kind::Cpu { f64: false },
+                eprop,
+                None,
+                batch,
+                t_steps,
+                samples,
+                1,
+                EpropChunk::default(),
+                None,
+            )),
+            ms(bench_train(
+                Kind::Cpu { f64: false },
+                bptt,
+                None,
+                batch,
+                t_steps,
+                samples,
+                1,
+                EpropChunk::default(),
+                None,
+            )),
             if torch_ok { torch_run(batch, t_steps, samples) } else { None },
         ];
         for (t, v) in times.iter_mut().zip(row) {

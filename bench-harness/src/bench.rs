@@ -8,7 +8,7 @@ use std::process::Command;
 use anyhow::{Context, Result};
 use models::{Rule, TraceVariant, bptt::BpttOptions};
 
-use crate::contender::Kind;
+use crate::contender::{EpropChunk, Kind};
 use serde::{Deserialize, Serialize};
 
 use crate::results::table::Table;
@@ -48,6 +48,10 @@ pub struct BenchRow {
     pub gpu_j_per_sample_total: Option<f64>,
     pub gpu_j_per_sample_above_idle: Option<f64>,
     pub gpu_energy_note: Option<String>,
+    /// WGSL e-prop: steps per forward chunk (`all`: the whole sequence); empty for other rows and in runs before
+    /// the option existed (they ran 100).
+    #[serde(default)]
+    pub eprop_chunk: Option<String>,
 }
 
 impl BenchRow {
@@ -96,6 +100,7 @@ impl BenchRow {
             gpu_j_per_sample_total: None,
             gpu_j_per_sample_above_idle: None,
             gpu_energy_note: None,
+            eprop_chunk: None,
         }
     }
 
@@ -127,6 +132,8 @@ pub struct BenchPlan {
     pub samples: usize,
     /// Timed runs.
     pub reps: usize,
+    /// WGSL e-prop's chunk lengths (a row each; lengths that come to the same steps at a T run once).
+    pub eprop_chunks: Vec<EpropChunk>,
     /// Adapter filter.
     pub adapter: Option<String>,
     /// Run the PyTorch peer when torch imports.
@@ -166,7 +173,15 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
         None
     };
     let counter = plan.energy.counter();
-    let total = plan.rules.len() * plan.backends.len() * plan.batches.len() * plan.t_steps.len();
+    let mut total = plan.rules.len() * plan.backends.len() * plan.batches.len() * plan.t_steps.len();
+    if plan.rules.contains(&"eprop") && plan.backends.iter().any(|b| b == "wgpu") {
+        for &t in &plan.t_steps {
+            let mut lengths: Vec<usize> = plan.eprop_chunks.iter().map(|c| c.steps(t).min(t)).collect();
+            lengths.sort_unstable();
+            lengths.dedup();
+            total += lengths.len().saturating_sub(1) * plan.batches.len();
+        }
+    }
     let bar = crate::results::run::progress(quiet, total as u64, "bench");
     let mut lines = vec![];
     for &steps in &plan.t_steps {
@@ -186,66 +201,93 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
                         bar.inc(1);
                         continue;
                     }
-                    let gpu = if backend == "wgpu" { ctx.as_ref() } else { None };
-                    let r = match kind {
-                        Some(kind) => crate::bench_train::bench_train(
-                            kind,
-                            rule,
-                            gpu,
-                            batch,
-                            steps,
-                            plan.samples.max(batch),
-                            plan.reps,
-                            match (&counter, kind) {
-                                (Ok(c), Kind::Wgpu) => Some((c.clone(), plan.energy.protocol())),
-                                _ => None,
-                            },
-                        ),
-                        None => Err(anyhow::anyhow!(
-                            "unknown backend {backend}: choose cpu, wgpu, burn-wgpu, burn-cpu or chip"
-                        )),
-                    };
-                    bar.inc(1);
-                    match r {
-                        Ok(r) => {
-                            let energy_note = match (&r.gpu_energy, &counter) {
-                                (Some(m), _) => Some(m.method.clone()),
-                                (None, Err(why)) if plan.energy.window_s > 0.0 && backend == "wgpu" => {
-                                    Some(format!("GPU energy not measured: {why}"))
-                                }
-                                _ => None,
-                            };
-                            let e = r.gpu_energy.as_ref();
-                            let row = BenchRow {
-                                gpu_name: e.map(|m| m.gpu.clone()),
-                                gpu_energy_window_s: e.map(|m| m.window_s),
-                                gpu_idle_w: e.map(|m| 0.5 * (m.idle_w_before + m.idle_w_after)),
-                                gpu_j_per_sample_total: e.map(|m| m.total_j_per_sample),
-                                gpu_j_per_sample_above_idle: e.map(|m| m.above_idle_j_per_sample),
-                                gpu_energy_note: energy_note,
-                                samples: r.samples,
-                                reps: r.reps,
-                                samples_per_s: r.samples_per_s,
-                                time_per_sample_ms: r.time_per_sample_ms,
-                                wall_time_s: r.wall_time_s,
-                                gpu_time_s: r.gpu_time_s,
-                                bytes_total: r.bytes_total,
-                                bytes_history: r.bytes_history,
-                                bytes_input: r.bytes_input,
-                                source: "measured (median of timed runs after a warm-up step)".into(),
-                                ..BenchRow::with_floor(rule_name, backend, r.adapter.clone(), batch, steps, &rev)
-                            };
-                            lines.push(format!(
-                                "{rule_name:5} {backend:4} N={batch:4} T={steps:5}: {:10.1} samples/s, {:.3} ms/sample{}",
-                                r.samples_per_s,
-                                r.time_per_sample_ms,
-                                row.times_floor()
-                            ));
-                            t.push_row(&row)?;
+                    // WGSL e-prop: one row per chunk length; lengths that come to the same at this T run once (every
+                    // length ≥ T is one chunk: the first listed runs).
+                    let mut chunks: Vec<Option<EpropChunk>> = vec![None];
+                    if backend == "wgpu" && matches!(rule, Rule::Eprop(_)) {
+                        chunks = vec![];
+                        let listed = plan.eprop_chunks.iter().copied();
+                        for c in listed.chain(plan.eprop_chunks.is_empty().then(EpropChunk::default)) {
+                            let same = |o: EpropChunk| o.steps(steps).min(steps) == c.steps(steps).min(steps);
+                            if !chunks.iter().any(|o| o.is_some_and(same)) {
+                                chunks.push(Some(c));
+                            }
                         }
-                        Err(e) => {
-                            lines.push(format!("{rule_name:5} {backend:4} N={batch:4} T={steps:5}: not run ({e})"));
-                            not_measured(&mut t, rule_name, backend, batch, steps, &rev, format!("{e}"))?;
+                    }
+                    for chunk in chunks {
+                        let gpu = if backend == "wgpu" { ctx.as_ref() } else { None };
+                        let r = match kind {
+                            Some(kind) => crate::bench_train::bench_train(
+                                kind,
+                                rule,
+                                gpu,
+                                batch,
+                                steps,
+                                plan.samples.max(batch),
+                                plan.reps,
+                                chunk.unwrap_or_default(),
+                                match (&counter, kind) {
+                                    (Ok(c), Kind::Wgpu) => Some((c.clone(), plan.energy.protocol())),
+                                    _ => None,
+                                },
+                            ),
+                            None => Err(anyhow::anyhow!(
+                                "unknown backend {backend}: choose cpu, wgpu, burn-wgpu, burn-cpu or chip"
+                            )),
+                        };
+                        bar.inc(1);
+                        let chunk_label = chunk.map(|c| c.to_string());
+                        let what = match &chunk_label {
+                            Some(c) => format!("{rule_name:5} {backend:4} N={batch:4} T={steps:5} chunk {c}"),
+                            None => format!("{rule_name:5} {backend:4} N={batch:4} T={steps:5}"),
+                        };
+                        match r {
+                            Ok(r) => {
+                                let energy_note = match (&r.gpu_energy, &counter) {
+                                    (Some(m), _) => Some(m.method.clone()),
+                                    (None, Err(why)) if plan.energy.window_s > 0.0 && backend == "wgpu" => {
+                                        Some(format!("GPU energy not measured: {why}"))
+                                    }
+                                    _ => None,
+                                };
+                                let e = r.gpu_energy.as_ref();
+                                let row = BenchRow {
+                                    gpu_name: e.map(|m| m.gpu.clone()),
+                                    gpu_energy_window_s: e.map(|m| m.window_s),
+                                    gpu_idle_w: e.map(|m| 0.5 * (m.idle_w_before + m.idle_w_after)),
+                                    gpu_j_per_sample_total: e.map(|m| m.total_j_per_sample),
+                                    gpu_j_per_sample_above_idle: e.map(|m| m.above_idle_j_per_sample),
+                                    gpu_energy_note: energy_note,
+                                    samples: r.samples,
+                                    reps: r.reps,
+                                    samples_per_s: r.samples_per_s,
+                                    time_per_sample_ms: r.time_per_sample_ms,
+                                    wall_time_s: r.wall_time_s,
+                                    gpu_time_s: r.gpu_time_s,
+                                    bytes_total: r.bytes_total,
+                                    bytes_history: r.bytes_history,
+                                    bytes_input: r.bytes_input,
+                                    source: "measured (median of timed runs after a warm-up step)".into(),
+                                    eprop_chunk: chunk_label.clone(),
+                                    ..BenchRow::with_floor(rule_name, backend, r.adapter.clone(), batch, steps, &rev)
+                                };
+                                lines.push(format!(
+                                    "{what}: {:10.1} samples/s, {:.3} ms/sample{}",
+                                    r.samples_per_s,
+                                    r.time_per_sample_ms,
+                                    row.times_floor()
+                                ));
+                                t.push_row(&row)?;
+                            }
+                            Err(e) => {
+                                lines.push(format!("{what}: not run ({e})"));
+                                t.push_row(&BenchRow {
+                                    source: "not measured".into(),
+                                    note: format!("{e}"),
+                                    eprop_chunk: chunk_label.clone(),
+                                    ..BenchRow::empty(rule_name, backend, String::new(), batch, steps, &rev)
+                                })?;
+                            }
                         }
                     }
                 }
@@ -279,8 +321,11 @@ pub fn markdown(t: &Table) -> Result<String> {
     adapters.dedup();
     let mut md = format!(
         "Measured by `snnbench bench` at {}; medians of timed runs after a warm-up step. Floor: the formulation's \
-         unskippable multiply-adds at the adapter's peak (bench.csv's `floor_source`; a lower bound).\n\n\
-         | rule | backend | batch | T | ms/sample | samples/s | floor ms/sample | × floor |\n|---|---|---|---|---|---|---|---|\n",
+         unskippable multiply-adds at the adapter's peak (bench.csv's `floor_source`; a lower bound). GPU MiB: the \
+         trainer's device buffers without the input set. WGSL e-prop runs its forward in chunks of the steps named \
+         (`all`: the whole sequence in one chunk).\n\n\
+         | rule | backend | batch | T | ms/sample | samples/s | GPU MiB | floor ms/sample | × floor |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
         rows.first().map_or("?", |r| r.git_rev.as_str())
     );
     for r in &rows {
@@ -291,14 +336,19 @@ pub fn markdown(t: &Table) -> Result<String> {
             "–".into()
         };
         let what = if r.time_per_sample_ms.is_finite() { String::new() } else { format!(" ({})", r.note) };
+        let rule = match &r.eprop_chunk {
+            Some(c) => format!("{} (chunk {c})", r.rule),
+            None => r.rule.clone(),
+        };
+        let mib = r.bytes_total.map_or(f64::NAN, |b| b as f64 / 1048576.0);
         md.push_str(&format!(
-            "| {} | {}{what} | {} | {} | {} | {} | {} | {times} |\n",
-            r.rule,
+            "| {rule} | {}{what} | {} | {} | {} | {} | {} | {} | {times} |\n",
             r.backend,
             r.batch,
             r.t_steps,
             num(r.time_per_sample_ms, 3),
             num(r.samples_per_s, 0),
+            num(mib, 1),
             num(floor, 4),
         ));
     }

@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 use models::{AdamConfig, AdamState, NetConfig, Params, Rule};
 
-use crate::contender::{self, Data, Kind, Minibatches, StepConfig};
+use crate::contender::{self, Data, EpropChunk, Kind, Minibatches, StepConfig};
 use serde::Serialize;
 
 /// One measurement, as printed by `--json` (a contract: keep the field names).
@@ -45,6 +45,10 @@ pub struct BenchTrainResult {
     pub samples: usize,
     /// Milliseconds per training sample.
     pub time_per_sample_ms: f64,
+    /// WGSL e-prop: steps per forward chunk (`--eprop-chunk`: a number, `all` for the whole sequence) and the kernel
+    /// path that ran (absent for other rules and backends).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eprop_chunk: Option<String>,
     /// Device seconds per kernel for one training step (timestamp queries, one pass per kernel), when available.
     pub kernel_time_s: Option<Vec<(String, f64)>>,
     /// `--backend chip`: the emulated chip's modelled cost of the samples it trained (absent on other backends).
@@ -115,9 +119,10 @@ pub fn bench_train(
     t_steps: usize,
     samples: usize,
     reps: usize,
+    eprop_chunk: EpropChunk,
     energy: Option<(crate::power::SharedCounter, crate::power::Protocol)>,
 ) -> Result<BenchTrainResult> {
-    let case = BenchCaseSpec { net: &NetConfig::default(), batch, t_steps, samples, reps, profile: true };
+    let case = BenchCaseSpec { net: &NetConfig::default(), batch, t_steps, samples, reps, profile: true, eprop_chunk };
     bench_train_net(kind, rule, gpu, &case, energy)
 }
 
@@ -136,6 +141,8 @@ pub struct BenchCaseSpec<'a> {
     pub reps: usize,
     /// Time each kernel of one step (one more pass per kernel; `kernel_time_s`).
     pub profile: bool,
+    /// e-prop's chunk length on the WGSL kernels.
+    pub eprop_chunk: EpropChunk,
 }
 
 /// [`bench_train`] on any network.
@@ -146,7 +153,7 @@ pub fn bench_train_net(
     case: &BenchCaseSpec<'_>,
     energy: Option<(crate::power::SharedCounter, crate::power::Protocol)>,
 ) -> Result<BenchTrainResult> {
-    let BenchCaseSpec { net, batch, t_steps, samples, reps, profile } = *case;
+    let BenchCaseSpec { net, batch, t_steps, samples, reps, profile, eprop_chunk } = *case;
     kind.check_rule(rule)?;
     let chip = matches!(kind, Kind::Chip { .. });
     let n_data = if chip { samples.clamp(1, 1024) } else { batch };
@@ -154,6 +161,7 @@ pub fn bench_train_net(
     let steps = samples.div_ceil(batch);
     let step = StepConfig { rule, lr: 0.01, l2: 1e-5, adam: AdamConfig::default() };
     let mut c = contender::open(kind, &cfg, gpu)?;
+    c.set_eprop_chunk(eprop_chunk);
     c.set_state(&p, &AdamState::like(&p))?;
     c.load_data(Data { x: &x, y: &y, t_steps })?;
     c.prepare(Minibatches { first: 0, steps, batch }, &step)?;
@@ -198,6 +206,17 @@ pub fn bench_train_net(
         t_steps,
         samples: n,
         time_per_sample_ms: 1e3 * wall / n as f64,
+        eprop_chunk: match (kind, rule) {
+            (Kind::Wgpu, Rule::Eprop(_)) => {
+                let path = c.step_bytes(rule, batch, t_steps, contender::Measure::Plan)?.and_then(|s| s.path);
+                Some(format!(
+                    "{} steps per chunk{}",
+                    eprop_chunk.steps(t_steps),
+                    path.map_or(String::new(), |p| format!(" ({p})"))
+                ))
+            }
+            _ => None,
+        },
         kernel_time_s,
         chip: match (kind, activity) {
             (Kind::Chip { pes }, Some(a)) => Some(chip_bench(&cfg, pes, &a)?),
@@ -259,10 +278,12 @@ impl BenchTrainResult {
             self.time_per_sample_ms,
             self.wall_time_s,
             self.gpu_time_s.map_or("not measured".into(), |t| format!("{t:.3} s")),
-        ) + &self.kernel_time_s.as_ref().map_or(String::new(), |k| {
-            let parts: Vec<String> = k.iter().map(|(n, t)| format!("{n} {:.3} ms", 1e3 * t)).collect();
-            format!("\n  one step by kernel: {}", parts.join(", "))
-        }) + &crate::floor::old_lavapipe_note(&self.adapter).map_or(String::new(), |n| format!("\n  note: {n}"))
+        ) + &self.eprop_chunk.as_ref().map_or(String::new(), |c| format!("\n  e-prop: {c}"))
+            + &self.kernel_time_s.as_ref().map_or(String::new(), |k| {
+                let parts: Vec<String> = k.iter().map(|(n, t)| format!("{n} {:.3} ms", 1e3 * t)).collect();
+                format!("\n  one step by kernel: {}", parts.join(", "))
+            })
+            + &crate::floor::old_lavapipe_note(&self.adapter).map_or(String::new(), |n| format!("\n  note: {n}"))
             + &self.chip.as_ref().map_or(String::new(), |c| {
                 format!(
                     "\n  the chip (modelled, {} PEs at {}): {:.1} ms per sample, real time {} (slowest step {:.0} \

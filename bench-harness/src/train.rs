@@ -90,6 +90,7 @@ impl TrainConfig {
                 l2: 0.0,
                 shuffle: true,
                 max_samples_per_epoch: None,
+                eprop_chunk: None,
             };
             if quick {
                 let cue = &mut c.data.cue;
@@ -263,6 +264,8 @@ pub struct TrainFlags {
     pub epochs: Option<usize>,
     /// `--batch`.
     pub batch: Option<usize>,
+    /// `--eprop-chunk`: WGSL e-prop's steps per forward chunk.
+    pub eprop_chunk: Option<crate::contender::EpropChunk>,
     /// `--seed`.
     pub seed: Option<u64>,
     /// `--net`: a network TOML.
@@ -325,6 +328,13 @@ impl TrainFlags {
         if let Some(b) = self.batch {
             set(&mut table, "schedule.batch", V::Integer(b as i64))?;
         }
+        if let Some(c) = self.eprop_chunk {
+            let v = match c {
+                crate::contender::EpropChunk::Steps(n) => V::Integer(n as i64),
+                crate::contender::EpropChunk::Whole => V::String("all".into()),
+            };
+            set(&mut table, "schedule.eprop_chunk", v)?;
+        }
         if let Some(s) = self.seed {
             set(&mut table, "seed", V::Integer(s as i64))?;
         }
@@ -367,6 +377,39 @@ mod tests {
         std::fs::write(&file, "backend = \"chip\"\nrule = \"bptt\"\n")?;
         let err = TrainFlags { config: Some(file), ..Default::default() }.resolve().expect_err("chip BPTT accepted");
         assert!(err.to_string().contains("e-prop"), "{err}");
+        Ok(())
+    }
+
+    #[test]
+    fn the_eprop_chunk_is_a_number_of_steps_or_all_from_the_file_or_the_flag() -> Result<()> {
+        use crate::contender::EpropChunk;
+        let dir = tempfile::tempdir()?;
+        let file = dir.path().join("c.toml");
+        let read = |text: &str| -> Result<TrainConfig> {
+            std::fs::write(&file, format!("backend = \"wgpu\"\nrule = \"eprop\"\n{text}"))?;
+            TrainFlags { config: Some(file.clone()), ..Default::default() }.resolve()
+        };
+        assert_eq!(read("")?.schedule.eprop_chunk, None);
+        assert_eq!(read("[schedule]\neprop_chunk = 500\n")?.schedule.eprop_chunk, Some(EpropChunk::Steps(500)));
+        assert_eq!(read("[schedule]\neprop_chunk = \"all\"\n")?.schedule.eprop_chunk, Some(EpropChunk::Whole));
+        for bad in ["0", "-3", "\"most\""] {
+            let err = read(&format!("[schedule]\neprop_chunk = {bad}\n")).expect_err(bad).to_string();
+            assert!(err.contains("`all`") && !err.contains('\n'), "{bad}: {err}");
+        }
+        let flag = TrainFlags {
+            backend: Some("wgpu".into()),
+            rule: Some("eprop".into()),
+            eprop_chunk: Some(EpropChunk::Whole),
+            ..Default::default()
+        }
+        .resolve()?;
+        assert_eq!(flag.schedule.eprop_chunk, Some(EpropChunk::Whole));
+        // Written back (the run folder's config) and read again, it is the same value.
+        let c = read("[schedule]\neprop_chunk = 250\n")?;
+        let again = read(&toml::to_string(&c.schedule).map(|s| format!("[schedule]\n{s}"))?)?;
+        assert_eq!(again.schedule.eprop_chunk, Some(EpropChunk::Steps(250)));
+        assert_eq!(EpropChunk::Whole.steps(1234), 1234);
+        assert_eq!(EpropChunk::default().steps(1234), kernels::trainer::EPROP_CHUNK);
         Ok(())
     }
 }

@@ -36,6 +36,32 @@ fn eprop_bytes_are_flat_in_t_and_bptt_history_is_linear() {
     assert!(bytes(b, 100).total() < chunked.total());
 }
 
+/// e-prop with the whole sequence as one chunk (`--eprop-chunk all`): its chunk buffers are the sequence's record,
+/// counted as history and growing linearly with T (on a CPU adapter exactly proportional, two thirds of BPTT's); the
+/// rest stays flat. Measured by allocating the buffer plan (no kernels compiled).
+#[test]
+fn eprop_in_one_whole_chunk_keeps_a_history_linear_in_t() {
+    let ctx = gpu();
+    let cfg = NetConfig::default();
+    let e = Rule::Eprop(TraceVariant::Authors);
+    let bytes = |rule, t| {
+        let c = TrainerConfig::new(&cfg, rule, 4, t).with_eprop_chunk(None);
+        kernels::allocate_plan(&ctx, &c).expect("plan")
+    };
+    let (e100, e200, e400) = (bytes(e, 100), bytes(e, 200), bytes(e, 400));
+    assert!(e200.history > e100.history, "{e100:?} {e200:?}");
+    assert_eq!(e400.history - e200.history, 2 * (e200.history - e100.history), "not linear in T");
+    assert_eq!(e400.total() - e400.history, e100.total() - e100.history, "only the history grows");
+    let path = kernels::eprop_kernel_path(&TrainerConfig::new(&cfg, e, 4, 400).with_eprop_chunk(None), &ctx);
+    if ctx.info.device_type == kernels::wgpu::DeviceType::Cpu {
+        assert!(path.contains("one chunk"), "{path}");
+        assert_eq!(e200.history, 2 * e100.history);
+        // z and ψ per step against BPTT's z, ψ and threshold.
+        let bptt = bytes(Rule::Bptt(BpttOptions::default()), 400).history;
+        assert_eq!(3 * e400.history, 2 * bptt, "e-prop {} vs BPTT {bptt}", e400.history);
+    }
+}
+
 /// `bench-train --json` of a tiny wgpu case (batch 2, T 20, 2 samples, 1 run) with `extra` flags.
 fn bench_train_json(rule: &str, extra: &[&str]) -> String {
     let mut args = vec!["bench-train", "--rule", rule, "--backend", "wgpu", "--batch", "2", "--steps-t", "20"];
@@ -199,4 +225,27 @@ fn trainer_bytes_match_formulas() {
             assert_eq!(e.per_sample_state, want, "{what}: e-prop per-sample state (subgroup kernels: {sg}) {e:?}");
         }
     }
+}
+
+/// `bench --eprop-chunk`: a WGSL e-prop row per chunk length that differs at a T (500 and `all` are both one chunk
+/// at T = 130, so only the first of them runs), labelled in `eprop_chunk`, the whole-sequence chunk's record counted
+/// as history; BPTT's row has no chunk.
+#[test]
+fn bench_gives_a_wgsl_eprop_row_per_distinct_chunk_length() {
+    use bench_harness::results::table::Table;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("bench");
+    let args = ["bench", "--backends", "wgpu", "--batches", "2", "--t", "130", "--samples", "2", "--reps", "1"];
+    let extra = ["--no-peers", "--eprop-chunk", "100,all,500", "--out", out.to_str().expect("utf-8 path")];
+    snnbench(&[&args[..], &extra[..]].concat()).expect("bench runs");
+    let b = Table::read_csv(&out.join("bench.csv")).expect("bench.csv");
+    let rules = b.strs("rule").expect("rule");
+    let chunks = b.strs("eprop_chunk").expect("eprop_chunk");
+    assert_eq!(rules, ["eprop", "eprop", "bptt"], "{chunks:?}");
+    assert_eq!(chunks, ["100", "all", ""]);
+    let history = b.f64s("bytes_history").expect("bytes_history");
+    assert_eq!(history[0], Some(0.0), "chunks of 100 keep no history");
+    assert!(history[1].is_some_and(|h| h > 0.0), "the whole-sequence chunk is the sequence's record: {history:?}");
+    let md = std::fs::read_to_string(out.join("bench.md")).expect("bench.md");
+    assert!(md.contains("| eprop (chunk all) | wgpu |") && md.contains("GPU MiB"), "{md}");
 }

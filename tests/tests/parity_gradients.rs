@@ -34,10 +34,11 @@ fn trainer(
     rule: Rule,
     batch: usize,
     t_steps: usize,
+    eprop_chunk: usize,
     subgroup: bool,
 ) -> (GpuTrainer, &'static str) {
     let tuning = BpttTuning { subgroup_kernels: subgroup, ..BpttTuning::defaults(ctx.info.device_type, batch) };
-    let config = TrainerConfig::new(cfg, rule, batch, t_steps).with_spike_record();
+    let config = TrainerConfig::new(cfg, rule, batch, t_steps).with_spike_record().with_eprop_chunk(Some(eprop_chunk));
     let tr = GpuTrainer::with_tuning(ctx, &config, tuning).expect("trainer");
     let ran = tr.gradient_kernels();
     let sg = ran.contains(&"alif_forward_sg");
@@ -48,26 +49,42 @@ fn trainer(
     if ctx.info.device_type == kernels::wgpu::DeviceType::Cpu && cfg.n_rec <= 128 {
         assert!(fits, "a CPU adapter must fit the subgroup kernels for {}→{}", cfg.n_in, cfg.n_rec);
     }
-    let expected = tuning.clamped(batch).resolved(rule, batch, t_steps, fits).subgroup_kernels;
+    let expected = tuning.clamped(batch).resolved(rule, batch, t_steps, eprop_chunk, fits).subgroup_kernels;
     assert_eq!(sg, expected, "subgroup kernels ran: {sg}, expected {expected} ({ran:?})");
     (tr, if sg { "subgroup kernels" } else { "general kernels" })
 }
 
 /// Every rule, under both kernel families (the subgroup family only where it can run: see [`trainer`]).
 fn check(cfg: &NetConfig, batch: usize, t_steps: usize, seed: u64) {
+    check_rules(cfg, batch, t_steps, kernels::trainer::EPROP_CHUNK, &rules(), seed);
+}
+
+/// The given rules with e-prop's forward in chunks of `eprop_chunk` steps, under both kernel families.
+fn check_rules(
+    cfg: &NetConfig,
+    batch: usize,
+    t_steps: usize,
+    eprop_chunk: usize,
+    rules: &[(&'static str, Rule, tests::Tolerance)],
+    seed: u64,
+) {
     let ctx = gpu();
     let (p, data) = random_case_shaped(cfg, batch, t_steps, seed);
-    for (name, rule, tolerance) in rules() {
+    for &(name, rule, tolerance) in rules {
         let cpu = compute_grads::<f32>(cfg, &p, &data.as_batch(), rule, L2).expect("cpu");
         let mut families = vec![];
         for subgroup in [false, true] {
-            let (tr, family) = trainer(&ctx, cfg, rule, batch, t_steps, subgroup);
+            let (tr, family) = trainer(&ctx, cfg, rule, batch, t_steps, eprop_chunk, subgroup);
             if families.contains(&family) {
                 continue;
             }
             families.push(family);
-            let what =
-                format!("{name}, {}→{}→{}, B = {batch}, T = {t_steps}, {family}", cfg.n_in, cfg.n_rec, cfg.n_out);
+            let chunk =
+                if matches!(rule, Rule::Eprop(_)) { format!(", chunks of {eprop_chunk}") } else { String::new() };
+            let what = format!(
+                "{name}, {}→{}→{}, B = {batch}, T = {t_steps}{chunk}, {family}",
+                cfg.n_in, cfg.n_rec, cfg.n_out
+            );
             tr.upload_batch(&data.x, &data.y).expect("upload");
             tr.set_params(&p).expect("params");
             let g = tr.grads(L2).expect("gpu grads");
@@ -112,6 +129,38 @@ fn odd_sizes_not_multiple_of_workgroup() {
 fn eprop_across_several_chunks() {
     let t_steps = 2 * kernels::trainer::EPROP_CHUNK + 17;
     check(&NetConfig::default(), 2, t_steps, 24);
+}
+
+/// e-prop's chunk length set per trainer (`--eprop-chunk`): the whole sequence in one chunk past the default
+/// length (the trace adjoint over T = 237 steps, no per-synapse state), and short chunks whose last one is shorter
+/// (37 steps: six full chunks and one of 15), both against the same reference.
+#[test]
+fn eprop_chunk_lengths() {
+    let eprop: Vec<_> = rules().into_iter().filter(|r| matches!(r.1, Rule::Eprop(_))).collect();
+    let t_steps = 2 * kernels::trainer::EPROP_CHUNK + 37;
+    check_rules(&NetConfig::default(), 2, t_steps, t_steps, &eprop, 26);
+    check_rules(&NetConfig::default(), 2, t_steps, 37, &eprop, 26);
+}
+
+/// On a CPU adapter one dispatch must stay inside llvmpipe's loop limit (65,535 iterations per invocation, all loops
+/// together): an e-prop chunk or a BPTT sequence longer than that is refused before anything is allocated, since
+/// llvmpipe would silently truncate it. A GPU has no such limit (nothing to check there).
+#[test]
+fn a_dispatch_past_the_cpu_adapter_loop_limit_is_refused() {
+    let ctx = gpu();
+    if ctx.info.device_type != kernels::wgpu::DeviceType::Cpu {
+        return;
+    }
+    let cfg = NetConfig::default();
+    let eprop = Rule::Eprop(TraceVariant::Authors);
+    let long = TrainerConfig::new(&cfg, eprop, 1, 61_000).with_eprop_chunk(None);
+    let err = GpuTrainer::new(&ctx, &long).expect_err("an e-prop chunk past the loop limit").to_string();
+    assert!(err.contains("65,535") && err.contains("--eprop-chunk"), "{err}");
+    let bptt = TrainerConfig::new(&cfg, Rule::Bptt(BpttOptions::default()), 1, 61_000);
+    let err = GpuTrainer::new(&ctx, &bptt).expect_err("a BPTT sequence past the loop limit").to_string();
+    assert!(err.contains("65,535"), "{err}");
+    let zero = TrainerConfig::new(&cfg, eprop, 1, 100).with_eprop_chunk(Some(0));
+    assert!(GpuTrainer::new(&ctx, &zero).is_err(), "a chunk of 0 steps accepted");
 }
 
 /// The cue task's network description: plain LIF neurons beside adaptive ones (per-neuron β), and a readout

@@ -75,6 +75,10 @@ pub struct TrainArgs {
     /// Minibatch size (default 100; the chip trains online).
     #[arg(long)]
     pub batch: Option<usize>,
+    /// WGSL e-prop: time steps per forward chunk, or `all` (the whole sequence in one chunk: faster, memory that
+    /// grows with T); as `schedule.eprop_chunk` in the config. Default 100: memory constant in T.
+    #[arg(long)]
+    pub eprop_chunk: Option<crate::contender::EpropChunk>,
     /// Seed of the initial weights and the shuffles.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -235,6 +239,11 @@ pub struct BenchArgs {
     /// Timed runs (medians reported).
     #[arg(long, default_value_t = 3)]
     pub reps: usize,
+    /// WGSL e-prop's steps per forward chunk (comma-separated, `all` = the whole sequence in one chunk): one row
+    /// per length, with its GPU bytes; lengths that come to the same at a T run once (docs/bench.md, "e-prop's
+    /// chunk length").
+    #[arg(long, value_delimiter = ',', default_value = "100,all")]
+    pub eprop_chunk: Vec<crate::contender::EpropChunk>,
     /// wgpu adapter name filter.
     #[arg(long)]
     pub adapter: Option<String>,
@@ -402,6 +411,10 @@ pub struct BenchTrainArgs {
     /// Timed runs (the reported times are their medians).
     #[arg(long, default_value_t = 5)]
     pub reps: usize,
+    /// WGSL e-prop: time steps per forward chunk, or `all` (the whole sequence in one chunk: faster, memory that
+    /// grows with T). Default 100: memory constant in T (docs/bench.md, "e-prop's chunk length").
+    #[arg(long, default_value = "100")]
+    pub eprop_chunk: crate::contender::EpropChunk,
     /// `--backend chip`: processing elements.
     #[arg(long, default_value_t = 12)]
     pub pes: usize,

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use kernels::TrainerConfig;
 use models::{AdamState, GradOutput, NetConfig, Params, Rule};
 
-use super::{Contender, Data, Kind, Measure, Minibatches, StepBytes, StepConfig, Trained, zero_state};
+use super::{Contender, Data, EpropChunk, Kind, Measure, Minibatches, StepBytes, StepConfig, Trained, zero_state};
 
 /// The WGSL kernels on one adapter.
 pub struct Wgpu {
@@ -18,6 +18,7 @@ pub struct Wgpu {
     x: Vec<f32>,
     y: Vec<i64>,
     t_steps: usize,
+    eprop_chunk: EpropChunk,
 }
 
 impl std::fmt::Debug for Wgpu {
@@ -28,12 +29,24 @@ impl std::fmt::Debug for Wgpu {
 
 impl Wgpu {
     pub fn new(cfg: &NetConfig, ctx: kernels::GpuContext) -> Self {
-        Self { cfg: cfg.clone(), ctx, trainer: None, host: Some(zero_state(cfg)), x: vec![], y: vec![], t_steps: 0 }
+        Self {
+            cfg: cfg.clone(),
+            ctx,
+            trainer: None,
+            host: Some(zero_state(cfg)),
+            x: vec![],
+            y: vec![],
+            t_steps: 0,
+            eprop_chunk: EpropChunk::default(),
+        }
     }
 
     /// Minibatches of `batch` drawn from the resident set, with room for `max_steps` losses.
     fn config(&self, rule: Rule, batch: usize, max_steps: usize) -> TrainerConfig {
-        TrainerConfig::new(&self.cfg, rule, batch, self.t_steps).with_resident(self.y.len()).with_max_steps(max_steps)
+        TrainerConfig::new(&self.cfg, rule, batch, self.t_steps)
+            .with_resident(self.y.len())
+            .with_max_steps(max_steps)
+            .with_eprop_chunk(self.eprop_chunk.kernel_steps())
     }
 
     /// A trainer for `want` (or one with room for more losses) holding the current state and the resident set.
@@ -120,6 +133,11 @@ impl Contender for Wgpu {
         Ok(tr.grads(step.l2)?)
     }
 
+    fn set_eprop_chunk(&mut self, chunk: EpropChunk) {
+        // A trainer built for another chunk no longer serves: the next call builds one (keeping the state).
+        self.eprop_chunk = chunk;
+    }
+
     fn prepare(&mut self, mb: Minibatches, step: &StepConfig) -> Result<()> {
         self.trainer(self.config(step.rule, mb.batch, mb.steps))?;
         Ok(())
@@ -142,7 +160,8 @@ impl Contender for Wgpu {
     }
 
     fn step_bytes(&self, rule: Rule, batch: usize, t_steps: usize, how: Measure) -> Result<Option<StepBytes>> {
-        let shape = TrainerConfig::new(&self.cfg, rule, batch, t_steps);
+        let shape =
+            TrainerConfig::new(&self.cfg, rule, batch, t_steps).with_eprop_chunk(self.eprop_chunk.kernel_steps());
         let bytes = match how {
             Measure::Allocate => kernels::allocate_plan(&self.ctx, &shape)?,
             Measure::Plan => kernels::plan_bytes(&shape, self.ctx.info.device_type),

@@ -19,6 +19,96 @@ use models::{AdamConfig, AdamState, GradOutput, NetConfig, Params, Rule, TraceVa
 /// it when a build with burn resumes the run).
 pub const WITHOUT_BURN: &str = "this snnbench was built without the `burn` feature";
 
+/// How many steps the WGSL kernels run e-prop's forward per chunk (`--eprop-chunk`, `schedule.eprop_chunk`). Chunk
+/// by chunk, e-prop carries per-synapse traces and its device memory does not grow with T; a sequence that fits one
+/// chunk runs the trace adjoint over its whole record instead, faster and with memory that grows with T
+/// (docs/bench.md, "e-prop's chunk length"). The gradient is the same in real arithmetic; the other contenders
+/// compute it over the whole sequence and ignore this. Written as a number of steps or `"all"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "ChunkValue", into = "ChunkValue")]
+pub enum EpropChunk {
+    /// This many steps (≥ 1).
+    Steps(usize),
+    /// The whole sequence in one chunk (`all`).
+    Whole,
+}
+
+impl Default for EpropChunk {
+    /// [`kernels::trainer::EPROP_CHUNK`] steps.
+    fn default() -> Self {
+        EpropChunk::Steps(kernels::trainer::EPROP_CHUNK)
+    }
+}
+
+impl EpropChunk {
+    /// Steps per chunk for sequences of `t_steps`.
+    pub fn steps(self, t_steps: usize) -> usize {
+        match self {
+            EpropChunk::Steps(n) => n,
+            EpropChunk::Whole => t_steps.max(1),
+        }
+    }
+
+    /// As [`kernels::TrainerConfig::eprop_chunk`] takes it: `None` for the whole sequence.
+    pub fn kernel_steps(self) -> Option<usize> {
+        match self {
+            EpropChunk::Steps(n) => Some(n),
+            EpropChunk::Whole => None,
+        }
+    }
+}
+
+impl std::str::FromStr for EpropChunk {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "all" => Ok(EpropChunk::Whole),
+            n => match n.parse::<usize>() {
+                Ok(0) | Err(_) => Err(format!(
+                    "e-prop chunk `{n}`: give a number of time steps (≥ 1) or `all` (the whole sequence in one chunk)"
+                )),
+                Ok(n) => Ok(EpropChunk::Steps(n)),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for EpropChunk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EpropChunk::Steps(n) => write!(f, "{n}"),
+            EpropChunk::Whole => f.write_str("all"),
+        }
+    }
+}
+
+/// [`EpropChunk`] in a config file: a number of steps or the string `"all"`.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+enum ChunkValue {
+    Steps(i64),
+    Word(String),
+}
+
+impl TryFrom<ChunkValue> for EpropChunk {
+    type Error = String;
+    fn try_from(v: ChunkValue) -> Result<Self, String> {
+        match v {
+            ChunkValue::Steps(n) => n.to_string().parse(),
+            ChunkValue::Word(w) => w.parse(),
+        }
+    }
+}
+
+impl From<EpropChunk> for ChunkValue {
+    fn from(c: EpropChunk) -> Self {
+        match c {
+            EpropChunk::Steps(n) => ChunkValue::Steps(n as i64),
+            EpropChunk::Whole => ChunkValue::Word("all".into()),
+        }
+    }
+}
+
 /// Which contender.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -215,6 +305,9 @@ pub trait Contender: std::fmt::Debug {
     fn train(&mut self, mb: Minibatches, step: &StepConfig) -> Result<Trained>;
     /// d(loss)/dW of the whole resident set as one batch, with logits, loss and spikes; the state is unchanged.
     fn grads(&mut self, step: &StepConfig) -> Result<GradOutput<f32>>;
+    /// How the WGSL kernels chunk e-prop's forward (see [`EpropChunk`]); the other contenders compute e-prop over the
+    /// whole sequence and keep no chunk, so for them this does nothing.
+    fn set_eprop_chunk(&mut self, _chunk: EpropChunk) {}
     /// Allocates what `train` calls of up to `mb.steps` steps need (compiles, sizes buffers), without training.
     fn prepare(&mut self, _mb: Minibatches, _step: &StepConfig) -> Result<()> {
         Ok(())

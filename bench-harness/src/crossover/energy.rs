@@ -164,7 +164,15 @@ fn time_cell(
     if !quiet {
         tracing::info!("crossover: timing {} at n_rec {}, T = {t_steps}, batch {batch}", rule.name(), net.n_rec);
     }
-    let case = BenchCaseSpec { net, batch, t_steps, samples: batch, reps: 1, profile: false };
+    let case = BenchCaseSpec {
+        net,
+        batch,
+        t_steps,
+        samples: batch,
+        reps: 1,
+        profile: false,
+        eprop_chunk: crate::contender::EpropChunk::default(),
+    };
     match bench_train_net(Kind::Wgpu, rule, Some(gpu), &case, None) {
         Ok(r) => {
             let s = r.time_per_sample_ms / 1e3;
@@ -314,7 +322,8 @@ mod tests {
         );
         let given = Measure::for_adapter("Some GPU", wgpu::DeviceType::DiscreteGpu, 1.0, Some(123.0))?;
         assert_eq!((given.watts, given.watts_source.as_str()), (123.0, "given (--adapter-watts)"));
-        let err = Measure::for_adapter("Some GPU", wgpu::DeviceType::DiscreteGpu, 1.0, None).unwrap_err();
+        let err = Measure::for_adapter("Some GPU", wgpu::DeviceType::DiscreteGpu, 1.0, None)
+            .expect_err("a GPU without a preset or --adapter-watts");
         assert!(err.to_string().contains("--adapter-watts"), "{err}");
         assert!(Measure::for_adapter("llvmpipe", wgpu::DeviceType::Cpu, 0.0, None).is_err());
         assert!(Measure::for_adapter("llvmpipe", wgpu::DeviceType::Cpu, 1.0, Some(-1.0)).is_err());

@@ -110,6 +110,9 @@ pub struct Schedule {
     pub shuffle: bool,
     /// Train on at most this many samples per epoch (all when absent).
     pub max_samples_per_epoch: Option<usize>,
+    /// e-prop's chunk length on the WGSL kernels: steps or `"all"` (absent: the built-in 100; see
+    /// [`crate::contender::EpropChunk`]). The other contenders ignore it.
+    pub eprop_chunk: Option<crate::contender::EpropChunk>,
 }
 
 impl Schedule {
@@ -232,6 +235,7 @@ impl ReproduceConfig {
                 l2: 1e-5,
                 shuffle: false,
                 max_samples_per_epoch: None,
+                eprop_chunk: None,
             },
             gpu: Schedule {
                 batch: 100,
@@ -242,6 +246,7 @@ impl ReproduceConfig {
                 l2: 5e-7,
                 shuffle: true,
                 max_samples_per_epoch: None,
+                eprop_chunk: None,
             },
             sweep: SweepConfig {
                 t_steps: vec![25, 50, 100, 200, 500, 1000, 2000, 5000, 10000],
@@ -520,6 +525,7 @@ fn bench_stage(cfg: &ReproduceConfig, out: &Path, quiet: bool) -> Result<()> {
         t_steps: vec![100],
         samples: if cfg.quick { cfg.gpu.batch } else { 4 * cfg.gpu.batch },
         reps: if cfg.quick { 1 } else { 3 },
+        eprop_chunks: vec![cfg.gpu.eprop_chunk.unwrap_or_default()],
         adapter: cfg.adapter.clone(),
         peers,
         // The run's GPU energy is gpu_energy.csv's (energy_probe), measured once per rule.

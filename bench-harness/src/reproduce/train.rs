@@ -193,6 +193,7 @@ pub fn energy_probe(cfg: &ReproduceConfig, info: &RunInfo, ctx: &kernels::GpuCon
         let n = data.train.batch;
         let steps = n.div_ceil(cfg.gpu.batch);
         let mut c = contender::open(Kind::Wgpu, &net, Some(ctx))?;
+        c.set_eprop_chunk(cfg.gpu.eprop_chunk.unwrap_or_default());
         let p = Params::init_authors(&net, cfg.seed);
         c.set_state(&p, &AdamState::like(&p))?;
         c.load_data(TrainingSet { x: &data.train.x, y: &data.train.y, t_steps: data.train.t_steps })?;
@@ -342,6 +343,7 @@ pub fn run_training(
     let batch = if is_chip { 1 } else { sched.batch };
     let steps = n_train.div_ceil(batch);
     let mut contender = contender::open(kind, net, ctx)?;
+    contender.set_eprop_chunk(sched.eprop_chunk.unwrap_or_default());
     contender.set_state(&ck.params, &ck.adam)?;
     // An epoch larger than the device holds is trained in parts of whole minibatches, each loaded in turn; the
     // minibatches see the same samples in the same order as from one resident set.
@@ -376,7 +378,8 @@ pub fn run_training(
         let device_type = ctx.map_or(wgpu::DeviceType::Cpu, |c| c.info.device_type);
         let shape = kernels::TrainerConfig::new(net, spec.rule, batch, t)
             .with_resident(resident.max(batch))
-            .with_max_steps(steps);
+            .with_max_steps(steps)
+            .with_eprop_chunk(sched.eprop_chunk.unwrap_or_default().kernel_steps());
         let needed = kernels::plan_bytes(&shape, device_type);
         let fit = FitRow {
             experiment: spec.name.clone(),

@@ -228,6 +228,28 @@ mod tests {
         Ok(())
     }
 
+    /// e-prop's chunk length as an axis (numbers and `"all"` in one array): each train cell's schedule carries it.
+    #[test]
+    fn the_eprop_chunk_is_a_sweep_axis() -> Result<()> {
+        use crate::contender::EpropChunk;
+        let text = "job = \"train\"\nbackend = \"wgpu\"\nrule = \"eprop\"\n\
+                    [axes]\n\"schedule.eprop_chunk\" = [100, 500, \"all\"]\n";
+        let spec = SweepSpec::parse(text, Path::new("s.toml"))?;
+        let cells = spec.cells(Path::new("s.toml"))?;
+        let chunks: Vec<_> = cells
+            .iter()
+            .map(|c| match &c.config {
+                Resolved::Train(t) => t.schedule.eprop_chunk,
+                Resolved::Reproduce(_) => None,
+            })
+            .collect();
+        assert_eq!(chunks, [Some(EpropChunk::Steps(100)), Some(EpropChunk::Steps(500)), Some(EpropChunk::Whole)]);
+        assert_eq!(cells[2].id, "schedule.eprop_chunk=all");
+        let bad = text.replace("\"all\"", "\"most\"");
+        assert!(SweepSpec::parse(&bad, Path::new("s.toml")).is_err(), "an unknown chunk accepted");
+        Ok(())
+    }
+
     #[test]
     fn a_wrong_axis_or_job_is_refused_naming_it() {
         let bad = |text: &str| SweepSpec::parse(text, Path::new("s.toml")).expect_err(text).to_string();

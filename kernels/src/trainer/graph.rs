@@ -4,7 +4,7 @@
 use super::{
     ChunkInfo, Dispatch, GpuTrainer, TrainerConfig,
     plan::{BufferBytes, buffer_plan, chunk_info_bytes, settle},
-    tuning::{BpttTuning, eprop_one_chunk},
+    tuning::BpttTuning,
 };
 use crate::{
     GpuContext, KernelError,
@@ -26,7 +26,7 @@ impl GpuTrainer {
         let tuning = settle(ctx, config, tuning)?;
         let (cfg, rule, n_batch, t_steps) = (&config.net, config.rule, config.n_batch, config.t_steps);
         let is_eprop = config.is_eprop();
-        // e-prop's chunk buffers are sized for EPROP_CHUNK steps whatever T is, so its bytes do not depend on T.
+        // e-prop's chunk buffers are sized for its chunk length whatever T is, so its bytes do not depend on T.
         let tc = config.chunk_steps();
         let n_chunks = t_steps.div_ceil(tc);
         let lim = &ctx.limits;
@@ -83,7 +83,7 @@ impl GpuTrainer {
 
         let sg = tuning.subgroup_kernels;
         // e-prop on the subgroup kernels: the whole sequence in one chunk, or chunk by chunk with per-synapse traces.
-        let eprop_one = is_eprop && sg && eprop_one_chunk(t_steps);
+        let eprop_one = is_eprop && sg && config.eprop_one_chunk();
         let eprop_chunked_sg = is_eprop && sg && !eprop_one;
         let var = match rule {
             // On the subgroup kernels e-prop's one chunk is the whole sequence (T ≤ TC): the kernels shared with

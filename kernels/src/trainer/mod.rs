@@ -77,12 +77,38 @@ pub struct TrainerConfig {
     pub record_spikes: bool,
     /// At most this many losses are recorded per [`GpuTrainer::train`] call.
     pub max_steps: usize,
+    /// e-prop's steps per forward chunk (TC; [`EPROP_CHUNK`] unless set): its chunk buffers hold this many steps
+    /// whatever T is, and a sequence of at most this many steps runs in one chunk (the trace adjoint, no per-synapse
+    /// state). `None`: the whole sequence in one chunk (TC = T; the buffers are then its history, linear in T). Not
+    /// used by BPTT, whose chunk is its whole history.
+    pub eprop_chunk: Option<usize>,
 }
 
 impl TrainerConfig {
     /// Minibatches of `n_batch` = the whole resident batch, sequences of `t_steps`, no spike record, one loss slot.
     pub fn new(net: &NetConfig, rule: Rule, n_batch: usize, t_steps: usize) -> Self {
-        Self { net: net.clone(), rule, n_total: n_batch, n_batch, t_steps, record_spikes: false, max_steps: 1 }
+        Self {
+            net: net.clone(),
+            rule,
+            n_total: n_batch,
+            n_batch,
+            t_steps,
+            record_spikes: false,
+            max_steps: 1,
+            eprop_chunk: Some(EPROP_CHUNK),
+        }
+    }
+
+    /// e-prop's forward in chunks of `steps` (≥ 1) instead of [`EPROP_CHUNK`], or (`None`) the whole sequence in one
+    /// chunk: longer chunks run faster and hold more memory. Ignored by BPTT.
+    pub fn with_eprop_chunk(self, steps: Option<usize>) -> Self {
+        Self { eprop_chunk: steps, ..self }
+    }
+
+    /// Whether e-prop's chunk buffers hold the whole sequence by construction (`eprop_chunk` = `None`): then they
+    /// grow with T and count as history.
+    fn eprop_whole_sequence(&self) -> bool {
+        self.is_eprop() && self.eprop_chunk.is_none()
     }
 
     /// `n_total` samples resident on the device, minibatches drawn from them.
@@ -110,9 +136,17 @@ impl TrainerConfig {
         matches!(self.rule, Rule::Eprop(_))
     }
 
-    /// Steps per forward chunk: [`EPROP_CHUNK`] for e-prop (its buffers do not grow with T), all of T for BPTT.
+    /// Steps per forward chunk: the configured chunk for e-prop (its buffers do not grow with T), all of T for BPTT.
     fn chunk_steps(&self) -> usize {
-        if self.is_eprop() { EPROP_CHUNK } else { self.t_steps.max(1) }
+        match self.eprop_chunk {
+            Some(n) if self.is_eprop() => n.max(1),
+            _ => self.t_steps.max(1),
+        }
+    }
+
+    /// Whether e-prop's whole sequence fits one chunk (see [`eprop_one_chunk`]).
+    fn eprop_one_chunk(&self) -> bool {
+        eprop_one_chunk(self.t_steps, self.chunk_steps())
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::{
     ChunkInfo, Dims, TrainerConfig,
-    tuning::{BpttTuning, eprop_one_chunk, subgroup_kernels_fit, subgroup_kernels_fit_on},
+    tuning::{BpttTuning, LOOP_BUDGET, subgroup_kernels_fit, subgroup_kernels_fit_on},
 };
 use crate::{
     GpuContext, KernelError,
@@ -116,19 +116,20 @@ pub(super) fn buffer_plan(c: &TrainerConfig, tuning: BpttTuning) -> Vec<BufferSp
     add("sample_out", nb * s_out * f, PerSample);
     add("state", nb * 5 * n_recp * f, PerSample);
     add("z_start", nb * n_recp * f, PerSample);
-    // The forward chunk buffers: e-prop's are per-sample state of fixed size, BPTT's (TC = T) its history.
-    let chunk_role = if is_eprop { PerSample } else { History };
+    // The forward chunk buffers: e-prop's are per-sample state of fixed size, BPTT's (TC = T) its history, as are
+    // e-prop's when its chunk is the whole sequence.
+    let chunk_role = if is_eprop && !c.eprop_whole_sequence() { PerSample } else { History };
     let chunk_bytes = nb * tcu * n_recp * f;
     // The subgroup kernels compute the input current in place. e-prop on them either holds its whole sequence in one
     // chunk (T ≤ TC; buffers of one chunk whatever T is, gradient summed over samples directly) or carries
     // per-synapse traces from chunk to chunk as the general kernels do.
     let sg = tuning.subgroup_kernels;
-    let eprop_one = is_eprop && sg && eprop_one_chunk(t_steps);
+    let eprop_one = is_eprop && sg && c.eprop_one_chunk();
     let eprop_chunked_sg = is_eprop && sg && !eprop_one;
     add("cur_in", if sg { 4 } else { chunk_bytes }, if sg { PerSample } else { chunk_role });
     add("z_c", chunk_bytes, chunk_role);
     add("psi_c", chunk_bytes, chunk_role);
-    add("thr_c", if is_eprop { 4 } else { chunk_bytes }, chunk_role);
+    add("thr_c", if is_eprop { 4 } else { chunk_bytes }, if is_eprop { PerSample } else { chunk_role });
     // BPTT's spike record is its z history, as is e-prop's in one chunk on the subgroup kernels; otherwise e-prop
     // writes a separate one when asked.
     add("spikes", if c.record_spikes && is_eprop && !eprop_one { nb * tt * n_rec * f } else { 4 }, Output);
@@ -152,11 +153,11 @@ pub(super) fn buffer_plan(c: &TrainerConfig, tuning: BpttTuning) -> Vec<BufferSp
         packed(&mut add);
     } else if is_eprop {
         add("ev_carry", 2 * nb * n_pre * f, PerSample);
-        add("coef", nb * 2 * (tcu + 1) * n_recp * f, PerSample);
+        add("coef", nb * 2 * (tcu + 1) * n_recp * f, chunk_role);
         add("scal", nb * 2 * n_recp * f, PerSample);
         add("eps_a", nb * n_pre * n_recp * f, PerSample);
         add("e_sum", nb * n_pre * n_recp * f, PerSample);
-        add("events", nb * n_rec * tcu * f, PerSample);
+        add("events", nb * n_rec * tcu * f, chunk_role);
         add("n_events", nb * n_rec * f, PerSample);
         if eprop_chunked_sg {
             packed(&mut add);
@@ -174,13 +175,14 @@ pub(super) fn buffer_plan(c: &TrainerConfig, tuning: BpttTuning) -> Vec<BufferSp
 }
 
 /// Which of e-prop's three kernel paths [`GpuTrainer::new`](super::GpuTrainer::new) runs for this network, minibatch
-/// and T on this adapter, in words (each path's bytes are constant in T; the one-chunk path holds no per-synapse
-/// state). The configuration's rule is not consulted: the answer is e-prop's.
+/// and T on this adapter, in words (each path's bytes are constant in T at a fixed chunk length; the one-chunk path
+/// holds no per-synapse state). The configuration's rule is not consulted: the answer is e-prop's.
 pub fn eprop_kernel_path(c: &TrainerConfig, ctx: &GpuContext) -> &'static str {
     let fits = subgroup_kernels_fit_on(&c.net, ctx);
     let tuning = BpttTuning::for_adapter(ctx.info.device_type, c.n_batch).clamped(c.n_batch);
-    let sg = tuning.resolved(Rule::Eprop(TraceVariant::Authors), c.n_batch, c.t_steps, fits).subgroup_kernels;
-    match (sg, eprop_one_chunk(c.t_steps)) {
+    let eprop = Rule::Eprop(TraceVariant::Authors);
+    let sg = tuning.resolved(eprop, c.n_batch, c.t_steps, c.chunk_steps(), fits).subgroup_kernels;
+    match (sg, c.eprop_one_chunk()) {
         (true, true) => "e-prop kernels: one chunk (T ≤ TC), subgroup forward + trace adjoint, no per-synapse state",
         (true, false) => "e-prop kernels: subgroup forward and traces, TC steps per chunk, per-synapse ε^a and E",
         (false, _) => "e-prop kernels: chunked traces (TC steps per chunk), per-synapse ε^a and E",
@@ -197,7 +199,7 @@ pub fn plan_bytes(c: &TrainerConfig, device_type: wgpu::DeviceType) -> BufferByt
     // adapter) fixed subgroups.
     let sizes = (device_type == wgpu::DeviceType::Cpu).then_some((8, 8));
     let fits = subgroup_kernels_fit(cfg, 65536, sizes);
-    let tuning = tuning.resolved(rule, n_batch, t_steps, fits);
+    let tuning = tuning.resolved(rule, n_batch, t_steps, c.chunk_steps(), fits);
     let mut b = BufferBytes::default();
     for spec in buffer_plan(c, tuning) {
         b.add(spec.role, spec.size);
@@ -210,7 +212,7 @@ pub fn plan_bytes(c: &TrainerConfig, device_type: wgpu::DeviceType) -> BufferByt
 /// shape checks.
 pub(super) fn settle(ctx: &GpuContext, c: &TrainerConfig, tuning: BpttTuning) -> Result<BpttTuning, KernelError> {
     let fits = subgroup_kernels_fit_on(&c.net, ctx);
-    let tuning = tuning.clamped(c.n_batch).resolved(c.rule, c.n_batch, c.t_steps, fits);
+    let tuning = tuning.clamped(c.n_batch).resolved(c.rule, c.n_batch, c.t_steps, c.chunk_steps(), fits);
     check_shape(ctx, c)?;
     Ok(tuning)
 }
@@ -222,10 +224,27 @@ pub(super) fn chunk_info_bytes(c: &TrainerConfig) -> u64 {
 }
 
 /// The checks [`GpuTrainer::new`](super::GpuTrainer::new) makes before it allocates: a valid network, some work,
-/// workgroups the adapter allows.
+/// workgroups the adapter allows, and on a CPU adapter no dispatch longer than its loop limit.
 fn check_shape(ctx: &GpuContext, c: &TrainerConfig) -> Result<(), KernelError> {
     let (cfg, n_total, n_batch, t_steps) = (&c.net, c.n_total, c.n_batch, c.t_steps);
     cfg.validate().map_err(|e| KernelError::Input(e.to_string()))?;
+    if c.is_eprop() && c.eprop_chunk == Some(0) {
+        return Err(KernelError::Input("e-prop's chunk length must be at least 1 step".into()));
+    }
+    // One invocation runs a whole chunk (e-prop) or the whole sequence (BPTT) on any kernel family; llvmpipe would
+    // silently stop it after 65,535 loop iterations (LOOP_BUDGET), so refuse instead of training on wrong gradients.
+    let steps = if c.is_eprop() { t_steps.min(c.chunk_steps()) } else { t_steps };
+    if ctx.info.device_type == wgpu::DeviceType::Cpu && steps + 64 > LOOP_BUDGET {
+        let fix = if c.is_eprop() {
+            format!("choose an e-prop chunk of at most {} steps (--eprop-chunk)", LOOP_BUDGET - 64)
+        } else {
+            "train with e-prop (its forward runs chunk by chunk) or on a GPU".to_string()
+        };
+        return Err(KernelError::Limits(format!(
+            "{steps} time steps in one dispatch: a CPU adapter (llvmpipe) stops every loop of an invocation after \
+             65,535 iterations in all, so this would train on truncated sequences; {fix}"
+        )));
+    }
     if n_total == 0 || n_batch == 0 || t_steps == 0 {
         return Err(KernelError::Input(format!(
             "empty work: B = {n_total}, N = {n_batch}, T = {t_steps}; all must be at least 1"

@@ -5,8 +5,12 @@
 use crate::{GpuContext, shaders::n_rec_padded};
 use models::{NetConfig, Rule};
 
-/// Steps per forward chunk for e-prop: the chunk buffers (and so e-prop's memory) do not depend on T. Chosen on
-/// lavapipe (see the issue note): longer chunks amortise the per-chunk trace update, shorter ones save memory.
+/// Steps per forward chunk for e-prop by default: the chunk buffers (and so e-prop's memory) do not depend on T.
+/// Longer chunks amortise the per-chunk trace update, shorter ones save memory; a sequence that fits one chunk runs
+/// the trace adjoint instead (no per-synapse state, the fastest path). [`TrainerConfig::with_eprop_chunk`] sets
+/// another length per trainer (docs/bench.md, "e-prop's chunk length").
+///
+/// [`TrainerConfig::with_eprop_chunk`]: super::TrainerConfig::with_eprop_chunk
 pub const EPROP_CHUNK: usize = 100;
 
 /// How BPTT's backward work is spread over the device: chosen per adapter type, overridable for experiments with
@@ -25,11 +29,11 @@ pub struct BpttTuning {
     pub subgroup_kernels: bool,
 }
 
-/// Whether e-prop's sequence fits one chunk: then the subgroup kernels keep its whole forward record and sum the
-/// gradient over samples directly (eprop_backward_sg, no per-synapse state); longer sequences carry per-synapse ε^a
-/// and E from chunk to chunk.
-pub fn eprop_one_chunk(t_steps: usize) -> bool {
-    t_steps <= EPROP_CHUNK
+/// Whether e-prop's sequence of `t_steps` fits one chunk of `chunk` steps: then the subgroup kernels keep its whole
+/// forward record and sum the gradient over samples directly (eprop_backward_sg, no per-synapse state); longer
+/// sequences carry per-synapse ε^a and E from chunk to chunk.
+pub fn eprop_one_chunk(t_steps: usize, chunk: usize) -> bool {
+    t_steps <= chunk
 }
 
 /// Loop iterations one invocation of a subgroup kernel may run, counted over all its loops: below the 65,535 after
@@ -66,12 +70,12 @@ impl BpttTuning {
     }
 
     /// What runs: the subgroup kernels on an adapter where they fit — for BPTT at any T, for e-prop at any T (one
-    /// dispatch per chunk of [`EPROP_CHUNK`] steps past one chunk, see [`eprop_one_chunk`]) — and then with enough
+    /// dispatch per chunk of `eprop_chunk` steps past one chunk, see [`eprop_one_chunk`]) — and then with enough
     /// sample groups that no invocation loops more than [`LOOP_BUDGET`] times (lavapipe silently stops longer loop
     /// nests; each sample costs its steps per dispatch, T or one chunk, plus ≈ 3·N_OUT readout iterations). Past that
     /// (T alone too long for BPTT) the general kernels run.
-    pub fn resolved(self, rule: Rule, n_batch: usize, t_steps: usize, fits: bool) -> Self {
-        let steps = if matches!(rule, Rule::Eprop(_)) { t_steps.min(EPROP_CHUNK) } else { t_steps };
+    pub fn resolved(self, rule: Rule, n_batch: usize, t_steps: usize, eprop_chunk: usize, fits: bool) -> Self {
+        let steps = if matches!(rule, Rule::Eprop(_)) { t_steps.min(eprop_chunk) } else { t_steps };
         let per_sample = steps + 64;
         let sg = self.subgroup_kernels && fits && per_sample <= LOOP_BUDGET;
         let mut r = Self { subgroup_kernels: sg, ..self };
@@ -133,7 +137,7 @@ mod tests {
         let bptt = Rule::Bptt(BpttOptions::default());
         let base = BpttTuning { samples_per_workgroup: 8, grad_splits: 4, subgroup_kernels: true };
         for (n, t) in [(1, 100), (32, 100), (256, 1000), (1000, 1000), (7, 30_000)] {
-            let r = base.clamped(n).resolved(bptt, n, t, true);
+            let r = base.clamped(n).resolved(bptt, n, t, EPROP_CHUNK, true);
             assert!(r.subgroup_kernels, "N = {n}, T = {t}");
             let per_group = n.div_ceil(r.grad_splits as usize);
             assert!(per_group * (t + 64) <= LOOP_BUDGET, "N = {n}, T = {t}: {per_group} samples per group");
@@ -141,15 +145,25 @@ mod tests {
         }
         // e-prop while T fits one chunk, for both trace variants.
         for v in [TraceVariant::Authors, TraceVariant::Aligned] {
-            assert!(base.resolved(Rule::Eprop(v), 32, EPROP_CHUNK, true).subgroup_kernels);
-            assert!(base.resolved(Rule::Eprop(v), 100, 1, true).subgroup_kernels);
+            assert!(base.resolved(Rule::Eprop(v), 32, EPROP_CHUNK, EPROP_CHUNK, true).subgroup_kernels);
+            assert!(base.resolved(Rule::Eprop(v), 100, 1, EPROP_CHUNK, true).subgroup_kernels);
         }
         // e-prop over many chunks: one chunk per dispatch, so any T.
-        assert!(base.resolved(Rule::Eprop(TraceVariant::Authors), 32, EPROP_CHUNK + 1, true).subgroup_kernels);
-        assert!(base.resolved(Rule::Eprop(TraceVariant::Aligned), 1000, 100_000, true).subgroup_kernels);
+        assert!(
+            base.resolved(Rule::Eprop(TraceVariant::Authors), 32, EPROP_CHUNK + 1, EPROP_CHUNK, true).subgroup_kernels
+        );
+        assert!(base.resolved(Rule::Eprop(TraceVariant::Aligned), 1000, 100_000, EPROP_CHUNK, true).subgroup_kernels);
+        // e-prop with the whole sequence as its chunk: one sample costs all of T per dispatch, as BPTT's.
+        for (n, t) in [(100, 1000), (64, 8500), (3, 59_000)] {
+            let r = base.clamped(n).resolved(Rule::Eprop(TraceVariant::Authors), n, t, t, true);
+            assert!(r.subgroup_kernels, "N = {n}, T = {t}");
+            let per_group = n.div_ceil(r.grad_splits as usize);
+            assert!(per_group * (t + 64) <= LOOP_BUDGET, "N = {n}, T = {t}: {per_group} samples per group");
+        }
+        assert!(eprop_one_chunk(1000, 1000) && !eprop_one_chunk(1001, 1000));
         // BPTT's T alone past the budget, or a network that does not fit: the general kernels.
-        assert!(!base.resolved(bptt, 2, 70_000, true).subgroup_kernels);
-        assert!(!base.resolved(bptt, 32, 100, false).subgroup_kernels);
-        assert!(!base.resolved(Rule::Eprop(TraceVariant::Authors), 32, 1000, false).subgroup_kernels);
+        assert!(!base.resolved(bptt, 2, 70_000, EPROP_CHUNK, true).subgroup_kernels);
+        assert!(!base.resolved(bptt, 32, 100, EPROP_CHUNK, false).subgroup_kernels);
+        assert!(!base.resolved(Rule::Eprop(TraceVariant::Authors), 32, 1000, EPROP_CHUNK, false).subgroup_kernels);
     }
 }

@@ -194,8 +194,17 @@ pub fn bench_train(a: BenchTrainArgs) -> Result<String> {
     let energy_cfg = crate::power::EnergyConfig { window_s: a.energy_window, ..Default::default() };
     let counter = energy_cfg.counter();
     let energy = counter.as_ref().ok().map(|c| (c.clone(), energy_cfg.protocol()));
-    let mut r =
-        crate::bench_train::bench_train(kind, rule, ctx.as_ref(), a.batch, a.steps_t, a.samples, a.reps, energy)?;
+    let mut r = crate::bench_train::bench_train(
+        kind,
+        rule,
+        ctx.as_ref(),
+        a.batch,
+        a.steps_t,
+        a.samples,
+        a.reps,
+        a.eprop_chunk,
+        energy,
+    )?;
     if a.energy_window > 0.0
         && let Err(e) = counter
     {

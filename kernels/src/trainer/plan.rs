@@ -231,8 +231,9 @@ fn check_shape(ctx: &GpuContext, c: &TrainerConfig) -> Result<(), KernelError> {
     if c.is_eprop() && c.eprop_chunk == Some(0) {
         return Err(KernelError::Input("e-prop's chunk length must be at least 1 step".into()));
     }
-    // One invocation runs a whole chunk (e-prop) or the whole sequence (BPTT) on any kernel family; llvmpipe would
-    // silently stop it after 65,535 loop iterations (LOOP_BUDGET), so refuse instead of training on wrong gradients.
+    // One invocation runs a whole chunk (e-prop) or the whole sequence (BPTT) on any kernel family; llvmpipe silently
+    // stops an invocation after 65,535 loop iterations (LOOP_BUDGET keeps a margin), so refuse rather than risk
+    // training on wrong gradients.
     let steps = if c.is_eprop() { t_steps.min(c.chunk_steps()) } else { t_steps };
     if ctx.info.device_type == wgpu::DeviceType::Cpu && steps + 64 > LOOP_BUDGET {
         let fix = if c.is_eprop() {
@@ -242,7 +243,7 @@ fn check_shape(ctx: &GpuContext, c: &TrainerConfig) -> Result<(), KernelError> {
         };
         return Err(KernelError::Limits(format!(
             "{steps} time steps in one dispatch: a CPU adapter (llvmpipe) stops every loop of an invocation after \
-             65,535 iterations in all, so this would train on truncated sequences; {fix}"
+             65,535 iterations in all (60,000 allowed, with a margin), so this could train on truncated sequences; {fix}"
         )));
     }
     if n_total == 0 || n_batch == 0 || t_steps == 0 {

@@ -30,6 +30,9 @@ fi
     timeout 60 $B bench-train --rule bptt --backend wgpu --batch 100 --steps-t $T --samples 2000 --reps 1 --json 2>/dev/null
     timeout 60 $B bench-train --rule eprop --backend wgpu --batch 100 --steps-t $T --samples 2000 --reps 1 --json 2>/dev/null
   done
+  # e-prop at T = 1,000 as one chunk (the trace adjoint, memory linear in T) beside the default chunks of 100 above.
+  timeout 60 $B bench-train --rule eprop --backend wgpu --batch 100 --steps-t 1000 --samples 2000 --reps 1 \
+    --eprop-chunk all --json 2>/dev/null
   # GPU energy per sample by the MLPerf-style protocol (bench_harness::power): ≥ ENERGY_WINDOW s of repeated
   # training, the NVML energy counter sampled at 2 Hz, idle before and after a 10 s cooldown (≈ 1.5 min per rule
   # at the default 60 s). ENERGY_WINDOW=0 skips it.

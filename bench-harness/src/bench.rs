@@ -174,12 +174,16 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
     };
     let counter = plan.energy.counter();
     let mut total = plan.rules.len() * plan.backends.len() * plan.batches.len() * plan.t_steps.len();
-    if plan.rules.contains(&"eprop") && plan.backends.iter().any(|b| b == "wgpu") {
+    let eprop = rule_of("eprop");
+    if let (true, Some(ctx)) = (plan.rules.contains(&"eprop"), &ctx) {
         for &t in &plan.t_steps {
-            let mut lengths: Vec<usize> = plan.eprop_chunks.iter().map(|c| c.steps(t).min(t)).collect();
-            lengths.sort_unstable();
-            lengths.dedup();
-            total += lengths.len().saturating_sub(1) * plan.batches.len();
+            for &batch in &plan.batches {
+                let shape = kernels::TrainerConfig::new(&models::NetConfig::default(), eprop, batch, t);
+                let mut lengths: Vec<usize> = plan.eprop_chunks.iter().map(|c| c.first_chunk(ctx, &shape)).collect();
+                lengths.sort_unstable();
+                lengths.dedup();
+                total += lengths.len().saturating_sub(1);
+            }
         }
     }
     let bar = crate::results::run::progress(quiet, total as u64, "bench");
@@ -204,11 +208,12 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
                     // WGSL e-prop: one row per chunk length; lengths that come to the same at this T run once (every
                     // length ≥ T is one chunk: the first listed runs).
                     let mut chunks: Vec<Option<EpropChunk>> = vec![None];
-                    if backend == "wgpu" && matches!(rule, Rule::Eprop(_)) {
+                    let shape = kernels::TrainerConfig::new(&models::NetConfig::default(), rule, batch, steps);
+                    if let (true, Some(ctx)) = (backend == "wgpu" && matches!(rule, Rule::Eprop(_)), &ctx) {
                         chunks = vec![];
                         let listed = plan.eprop_chunks.iter().copied();
                         for c in listed.chain(plan.eprop_chunks.is_empty().then(EpropChunk::default)) {
-                            let same = |o: EpropChunk| o.steps(steps).min(steps) == c.steps(steps).min(steps);
+                            let same = |o: EpropChunk| o.first_chunk(ctx, &shape) == c.first_chunk(ctx, &shape);
                             if !chunks.iter().any(|o| o.is_some_and(same)) {
                                 chunks.push(Some(c));
                             }
@@ -236,7 +241,10 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
                             )),
                         };
                         bar.inc(1);
-                        let chunk_label = chunk.map(|c| c.to_string());
+                        let chunk_label = match (chunk, &ctx) {
+                            (Some(c), Some(ctx)) => Some(c.label(ctx, &shape)),
+                            _ => None,
+                        };
                         let what = match &chunk_label {
                             Some(c) => format!("{rule_name:5} {backend:4} N={batch:4} T={steps:5} chunk {c}"),
                             None => format!("{rule_name:5} {backend:4} N={batch:4} T={steps:5}"),

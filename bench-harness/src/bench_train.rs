@@ -206,12 +206,14 @@ pub fn bench_train_net(
         t_steps,
         samples: n,
         time_per_sample_ms: 1e3 * wall / n as f64,
-        eprop_chunk: match (kind, rule) {
-            (Kind::Wgpu, Rule::Eprop(_)) => {
+        eprop_chunk: match (kind, rule, gpu) {
+            (Kind::Wgpu, Rule::Eprop(_), Some(ctx)) => {
                 let path = c.step_bytes(rule, batch, t_steps, contender::Measure::Plan)?.and_then(|s| s.path);
+                let shape = kernels::TrainerConfig::new(&cfg, rule, batch, t_steps);
                 Some(format!(
-                    "{} steps per chunk{}",
-                    eprop_chunk.steps(t_steps),
+                    "--eprop-chunk {}: {} steps per chunk{}",
+                    eprop_chunk.label(ctx, &shape),
+                    eprop_chunk.kernel_steps(ctx, &shape).unwrap_or(t_steps),
                     path.map_or(String::new(), |p| format!(" ({p})"))
                 ))
             }

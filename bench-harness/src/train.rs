@@ -331,7 +331,7 @@ impl TrainFlags {
         if let Some(c) = self.eprop_chunk {
             let v = match c {
                 crate::contender::EpropChunk::Steps(n) => V::Integer(n as i64),
-                crate::contender::EpropChunk::Whole => V::String("all".into()),
+                other => V::String(other.to_string()),
             };
             set(&mut table, "schedule.eprop_chunk", v)?;
         }
@@ -408,8 +408,8 @@ mod tests {
         let c = read("[schedule]\neprop_chunk = 250\n")?;
         let again = read(&toml::to_string(&c.schedule).map(|s| format!("[schedule]\n{s}"))?)?;
         assert_eq!(again.schedule.eprop_chunk, Some(EpropChunk::Steps(250)));
-        assert_eq!(EpropChunk::Whole.steps(1234), 1234);
-        assert_eq!(EpropChunk::default().steps(1234), kernels::trainer::EPROP_CHUNK);
+        assert_eq!(read("[schedule]\neprop_chunk = \"auto\"\n")?.schedule.eprop_chunk, Some(EpropChunk::Auto));
+        assert_eq!(EpropChunk::default(), EpropChunk::Auto);
         Ok(())
     }
 }

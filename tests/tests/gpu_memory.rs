@@ -62,6 +62,42 @@ fn eprop_in_one_whole_chunk_keeps_a_history_linear_in_t() {
     }
 }
 
+/// `auto` (the default chunk length): one chunk exactly where its buffers need no more bytes than chunks of 100 —
+/// on a CPU adapter's subgroup kernels for the paper's network up to T = 354 / 429 / 450 at batch 1 / 16 / 100 (the
+/// buffer plan's per-batch parts move it; at batch 100: 41.6 MiB at T = 440 against 42.5, 43.4 at T = 460), never on
+/// a GPU's general kernels — and chunks of 100 at T ≤ 100 (one chunk either way; the buffers as before).
+#[test]
+fn auto_takes_one_chunk_where_it_needs_less_memory() {
+    let ctx = gpu();
+    let cfg = NetConfig::default();
+    let e = Rule::Eprop(TraceVariant::Authors);
+    let tc = kernels::trainer::EPROP_CHUNK;
+    for (batch, last_one_chunk) in [(1, 354), (16, 429), (100, 450)] {
+        let auto = |t| kernels::eprop_chunk_for_least_memory(&ctx, &TrainerConfig::new(&cfg, e, batch, t));
+        let bytes = |t, chunk| {
+            let c = TrainerConfig::new(&cfg, e, batch, t).with_eprop_chunk(chunk);
+            kernels::allocate_plan(&ctx, &c).expect("plan").total()
+        };
+        assert_eq!(auto(60), Some(tc));
+        for t in [101, 250, 440, 460, 1000] {
+            let (one, chunked) = (bytes(t, None), bytes(t, Some(tc)));
+            let want = if one <= chunked { None } else { Some(tc) };
+            assert_eq!(auto(t), want, "batch {batch}, T = {t}: one chunk {one} B, chunks of {tc} {chunked} B");
+        }
+        if ctx.info.device_type == kernels::wgpu::DeviceType::Cpu {
+            // The last T that takes one chunk (auto is monotone in T: one chunk's record grows, the traces do not).
+            let (mut lo, mut hi) = (tc, 2000);
+            while hi - lo > 1 {
+                let mid = (lo + hi) / 2;
+                if auto(mid).is_none() { lo = mid } else { hi = mid }
+            }
+            assert_eq!(lo, last_one_chunk, "batch {batch}: the crossover moved (the buffer plan changed?)");
+        } else {
+            assert_eq!(auto(440), Some(tc), "batch {batch}: the general kernels keep the traces either way");
+        }
+    }
+}
+
 /// `bench-train --json` of a tiny wgpu case (batch 2, T 20, 2 samples, 1 run) with `extra` flags.
 fn bench_train_json(rule: &str, extra: &[&str]) -> String {
     let mut args = vec!["bench-train", "--rule", rule, "--backend", "wgpu", "--batch", "2", "--steps-t", "20"];

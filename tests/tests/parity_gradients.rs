@@ -142,6 +142,16 @@ fn eprop_chunk_lengths() {
     check_rules(&NetConfig::default(), 2, t_steps, 37, &eprop, 26);
 }
 
+/// The cue task's network (LIF and ALIF neurons, a readout window of the last 150 steps) at its shortest T, as one
+/// chunk and in chunks of the default length: what `train --task cue --eprop-chunk all|100` computes.
+#[test]
+fn eprop_chunk_lengths_cue_network() {
+    let eprop: Vec<_> = rules().into_iter().filter(|r| matches!(r.1, Rule::Eprop(TraceVariant::Authors))).collect();
+    let cfg = NetConfig::cue_task();
+    check_rules(&cfg, 2, 1200, 1200, &eprop, 28);
+    check_rules(&cfg, 2, 1200, kernels::trainer::EPROP_CHUNK, &eprop, 28);
+}
+
 /// On a CPU adapter one dispatch must stay inside llvmpipe's loop limit (65,535 iterations per invocation, all loops
 /// together): an e-prop chunk or a BPTT sequence longer than that is refused before anything is allocated, since
 /// llvmpipe would silently truncate it. A GPU has no such limit (nothing to check there).

@@ -75,8 +75,9 @@ pub struct TrainArgs {
     /// Minibatch size (default 100; the chip trains online).
     #[arg(long)]
     pub batch: Option<usize>,
-    /// WGSL e-prop: time steps per forward chunk, or `all` (the whole sequence in one chunk: faster, memory that
-    /// grows with T); as `schedule.eprop_chunk` in the config. Default 100: memory constant in T.
+    /// WGSL e-prop: time steps per forward chunk (memory constant in T), `all` (the whole sequence in one chunk:
+    /// faster, memory that grows with T) or `auto` (the default: the one of 100 and `all` that needs less device
+    /// memory); as `schedule.eprop_chunk` in the config.
     #[arg(long)]
     pub eprop_chunk: Option<crate::contender::EpropChunk>,
     /// Seed of the initial weights and the shuffles.
@@ -239,9 +240,9 @@ pub struct BenchArgs {
     /// Timed runs (medians reported).
     #[arg(long, default_value_t = 3)]
     pub reps: usize,
-    /// WGSL e-prop's steps per forward chunk (comma-separated, `all` = the whole sequence in one chunk): one row
-    /// per length, with its GPU bytes; lengths that come to the same at a T run once (docs/bench.md, "e-prop's
-    /// chunk length").
+    /// WGSL e-prop's steps per forward chunk (comma-separated; `all` = the whole sequence in one chunk, `auto` = the
+    /// one of 100 and `all` with less device memory): one row per length, with its GPU bytes; lengths that come to
+    /// the same at a T run once (docs/bench.md, "e-prop's chunk length").
     #[arg(long, value_delimiter = ',', default_value = "100,all")]
     pub eprop_chunk: Vec<crate::contender::EpropChunk>,
     /// wgpu adapter name filter.
@@ -411,9 +412,10 @@ pub struct BenchTrainArgs {
     /// Timed runs (the reported times are their medians).
     #[arg(long, default_value_t = 5)]
     pub reps: usize,
-    /// WGSL e-prop: time steps per forward chunk, or `all` (the whole sequence in one chunk: faster, memory that
-    /// grows with T). Default 100: memory constant in T (docs/bench.md, "e-prop's chunk length").
-    #[arg(long, default_value = "100")]
+    /// WGSL e-prop: time steps per forward chunk (memory constant in T), `all` (the whole sequence in one chunk:
+    /// faster, memory that grows with T) or `auto` (the one of 100 and `all` that needs less device memory;
+    /// docs/bench.md, "e-prop's chunk length").
+    #[arg(long, default_value = "auto")]
     pub eprop_chunk: crate::contender::EpropChunk,
     /// `--backend chip`: processing elements.
     #[arg(long, default_value_t = 12)]

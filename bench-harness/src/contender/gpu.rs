@@ -43,10 +43,11 @@ impl Wgpu {
 
     /// Minibatches of `batch` drawn from the resident set, with room for `max_steps` losses.
     fn config(&self, rule: Rule, batch: usize, max_steps: usize) -> TrainerConfig {
-        TrainerConfig::new(&self.cfg, rule, batch, self.t_steps)
+        let c = TrainerConfig::new(&self.cfg, rule, batch, self.t_steps)
             .with_resident(self.y.len())
-            .with_max_steps(max_steps)
-            .with_eprop_chunk(self.eprop_chunk.kernel_steps())
+            .with_max_steps(max_steps);
+        let chunk = self.eprop_chunk.kernel_steps(&self.ctx, &c);
+        c.with_eprop_chunk(chunk)
     }
 
     /// A trainer for `want` (or one with room for more losses) holding the current state and the resident set.
@@ -160,8 +161,8 @@ impl Contender for Wgpu {
     }
 
     fn step_bytes(&self, rule: Rule, batch: usize, t_steps: usize, how: Measure) -> Result<Option<StepBytes>> {
-        let shape =
-            TrainerConfig::new(&self.cfg, rule, batch, t_steps).with_eprop_chunk(self.eprop_chunk.kernel_steps());
+        let shape = TrainerConfig::new(&self.cfg, rule, batch, t_steps);
+        let shape = shape.clone().with_eprop_chunk(self.eprop_chunk.kernel_steps(&self.ctx, &shape));
         let bytes = match how {
             Measure::Allocate => kernels::allocate_plan(&self.ctx, &shape)?,
             Measure::Plan => kernels::plan_bytes(&shape, self.ctx.info.device_type),

@@ -23,38 +23,52 @@ pub const WITHOUT_BURN: &str = "this snnbench was built without the `burn` featu
 /// by chunk, e-prop carries per-synapse traces and its device memory does not grow with T; a sequence that fits one
 /// chunk runs the trace adjoint over its whole record instead, faster and with memory that grows with T
 /// (docs/bench.md, "e-prop's chunk length"). The gradient is the same in real arithmetic; the other contenders
-/// compute it over the whole sequence and ignore this. Written as a number of steps or `"all"`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// compute it over the whole sequence and ignore this. Written as a number of steps, `"all"` or `"auto"`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "ChunkValue", into = "ChunkValue")]
 pub enum EpropChunk {
+    /// The least device memory: the whole sequence where one chunk's record needs no more bytes than chunks of
+    /// [`kernels::trainer::EPROP_CHUNK`] steps with their traces (on the adapter's kernel family; see
+    /// [`kernels::eprop_chunk_for_least_memory`]), else chunks of that length (`auto`, the default).
+    #[default]
+    Auto,
     /// This many steps (≥ 1).
     Steps(usize),
     /// The whole sequence in one chunk (`all`).
     Whole,
 }
 
-impl Default for EpropChunk {
-    /// [`kernels::trainer::EPROP_CHUNK`] steps.
-    fn default() -> Self {
-        EpropChunk::Steps(kernels::trainer::EPROP_CHUNK)
-    }
-}
-
 impl EpropChunk {
-    /// Steps per chunk for sequences of `t_steps`.
-    pub fn steps(self, t_steps: usize) -> usize {
+    /// As [`kernels::TrainerConfig::eprop_chunk`] takes it for `config` on `ctx`'s adapter: `None` for the whole
+    /// sequence.
+    pub fn kernel_steps(self, ctx: &kernels::GpuContext, config: &kernels::TrainerConfig) -> Option<usize> {
         match self {
-            EpropChunk::Steps(n) => n,
-            EpropChunk::Whole => t_steps.max(1),
-        }
-    }
-
-    /// As [`kernels::TrainerConfig::eprop_chunk`] takes it: `None` for the whole sequence.
-    pub fn kernel_steps(self) -> Option<usize> {
-        match self {
+            EpropChunk::Auto => kernels::eprop_chunk_for_least_memory(ctx, config),
             EpropChunk::Steps(n) => Some(n),
             EpropChunk::Whole => None,
         }
+    }
+
+    /// `auto` decided for `config` on `ctx`'s adapter (a number of steps or `all`; the others as they are).
+    pub fn resolved(self, ctx: &kernels::GpuContext, config: &kernels::TrainerConfig) -> EpropChunk {
+        match self.kernel_steps(ctx, config) {
+            Some(n) => EpropChunk::Steps(n),
+            None => EpropChunk::Whole,
+        }
+    }
+
+    /// How a result names it: `100`, `all`, or `auto (all)` with what `auto` chose.
+    pub fn label(self, ctx: &kernels::GpuContext, config: &kernels::TrainerConfig) -> String {
+        match self {
+            EpropChunk::Auto => format!("auto ({})", self.resolved(ctx, config)),
+            other => other.to_string(),
+        }
+    }
+
+    /// Steps in the first chunk of a sequence of `t_steps` once resolved (rows whose chunks come to the same steps
+    /// run the same kernels with the same buffers).
+    pub fn first_chunk(self, ctx: &kernels::GpuContext, config: &kernels::TrainerConfig) -> usize {
+        self.kernel_steps(ctx, config).unwrap_or(config.t_steps).min(config.t_steps)
     }
 }
 
@@ -63,9 +77,11 @@ impl std::str::FromStr for EpropChunk {
     fn from_str(s: &str) -> Result<Self, String> {
         match s.trim() {
             "all" => Ok(EpropChunk::Whole),
+            "auto" => Ok(EpropChunk::Auto),
             n => match n.parse::<usize>() {
                 Ok(0) | Err(_) => Err(format!(
-                    "e-prop chunk `{n}`: give a number of time steps (≥ 1) or `all` (the whole sequence in one chunk)"
+                    "e-prop chunk `{n}`: give a number of time steps (≥ 1), `all` (the whole sequence in one chunk) \
+                     or `auto` (the least device memory)"
                 )),
                 Ok(n) => Ok(EpropChunk::Steps(n)),
             },
@@ -76,6 +92,7 @@ impl std::str::FromStr for EpropChunk {
 impl std::fmt::Display for EpropChunk {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            EpropChunk::Auto => f.write_str("auto"),
             EpropChunk::Steps(n) => write!(f, "{n}"),
             EpropChunk::Whole => f.write_str("all"),
         }
@@ -104,7 +121,7 @@ impl From<EpropChunk> for ChunkValue {
     fn from(c: EpropChunk) -> Self {
         match c {
             EpropChunk::Steps(n) => ChunkValue::Steps(n as i64),
-            EpropChunk::Whole => ChunkValue::Word("all".into()),
+            other => ChunkValue::Word(other.to_string()),
         }
     }
 }

@@ -171,7 +171,8 @@ fn time_cell(
         samples: batch,
         reps: 1,
         profile: false,
-        eprop_chunk: crate::contender::EpropChunk::default(),
+        // The map's e-prop bytes are the chunked, memory-flat mode's (the buffer plan's default): time the same.
+        eprop_chunk: crate::contender::EpropChunk::Steps(kernels::trainer::EPROP_CHUNK),
     };
     match bench_train_net(Kind::Wgpu, rule, Some(gpu), &case, None) {
         Ok(r) => {

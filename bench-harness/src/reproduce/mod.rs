@@ -110,7 +110,7 @@ pub struct Schedule {
     pub shuffle: bool,
     /// Train on at most this many samples per epoch (all when absent).
     pub max_samples_per_epoch: Option<usize>,
-    /// e-prop's chunk length on the WGSL kernels: steps or `"all"` (absent: the built-in 100; see
+    /// e-prop's chunk length on the WGSL kernels: steps, `"all"` or `"auto"` (absent: `auto`; see
     /// [`crate::contender::EpropChunk`]). The other contenders ignore it.
     pub eprop_chunk: Option<crate::contender::EpropChunk>,
 }

@@ -47,7 +47,10 @@ pub fn run(cfg: &ReproduceConfig, info: &RunInfo, ctx: &kernels::GpuContext) -> 
         return Ok(());
     }
     let net = cfg.net.clone();
-    let gpu = contender::open(contender::Kind::Wgpu, &net, Some(ctx))?;
+    let mut gpu = contender::open(contender::Kind::Wgpu, &net, Some(ctx))?;
+    // The sweep shows e-prop's online mode, memory flat in T: chunks of the built-in length whatever T is (not
+    // `auto`, which takes one chunk where that is smaller, so its bytes grow with T up to the crossover).
+    gpu.set_eprop_chunk(contender::EpropChunk::Steps(kernels::trainer::EPROP_CHUNK));
     let mut t = Table::of::<MemoryRow>()?;
     let rules = [("eprop", Rule::Eprop(TraceVariant::Authors)), ("bptt", Rule::Bptt(BpttOptions::default()))];
     let scopes = [("per_sample", 1usize), ("per_batch", cfg.sweep.batch)];

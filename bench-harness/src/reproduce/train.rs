@@ -378,8 +378,12 @@ pub fn run_training(
         let device_type = ctx.map_or(wgpu::DeviceType::Cpu, |c| c.info.device_type);
         let shape = kernels::TrainerConfig::new(net, spec.rule, batch, t)
             .with_resident(resident.max(batch))
-            .with_max_steps(steps)
-            .with_eprop_chunk(sched.eprop_chunk.unwrap_or_default().kernel_steps());
+            .with_max_steps(steps);
+        let chunk = match ctx {
+            Some(ctx) => sched.eprop_chunk.unwrap_or_default().kernel_steps(ctx, &shape),
+            None => shape.eprop_chunk,
+        };
+        let shape = shape.with_eprop_chunk(chunk);
         let needed = kernels::plan_bytes(&shape, device_type);
         let fit = FitRow {
             experiment: spec.name.clone(),

@@ -11,7 +11,7 @@ mod plan;
 mod run;
 mod tuning;
 
-pub use plan::{BufferBytes, allocate_plan, eprop_kernel_path, plan_bytes};
+pub use plan::{BufferBytes, allocate_plan, eprop_chunk_for_least_memory, eprop_kernel_path, plan_bytes};
 pub use tuning::{
     BpttTuning, EPROP_CHUNK, LOOP_BUDGET, eprop_one_chunk, subgroup_kernels_fit, subgroup_kernels_fit_on,
 };

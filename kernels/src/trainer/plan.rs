@@ -189,6 +189,27 @@ pub fn eprop_kernel_path(c: &TrainerConfig, ctx: &GpuContext) -> &'static str {
     }
 }
 
+/// e-prop's chunk length with the least device memory for this configuration on `ctx`'s adapter: the whole sequence
+/// in one chunk (`None`) when T is longer than [`EPROP_CHUNK`](super::EPROP_CHUNK) and one chunk's record needs no
+/// more bytes than chunks of that length with their per-synapse traces (on a CPU adapter's subgroup kernels, for the
+/// paper's network, up to T = 354 / 429 / 450 at batch 1 / 16 / 100; never on the general kernels, which keep the
+/// traces either way), else `Some(EPROP_CHUNK)`. One chunk is then also the faster path. Computed from the buffer
+/// plan, nothing allocated.
+pub fn eprop_chunk_for_least_memory(ctx: &GpuContext, c: &TrainerConfig) -> Option<usize> {
+    let chunked = c.clone().with_eprop_chunk(Some(super::EPROP_CHUNK));
+    if c.t_steps <= super::EPROP_CHUNK {
+        return chunked.eprop_chunk;
+    }
+    let whole = c.clone().with_eprop_chunk(None);
+    let fits = subgroup_kernels_fit_on(&c.net, ctx);
+    let bytes = |c: &TrainerConfig| {
+        let tuning = BpttTuning::for_adapter(ctx.info.device_type, c.n_batch).clamped(c.n_batch);
+        let tuning = tuning.resolved(c.rule, c.n_batch, c.t_steps, c.chunk_steps(), fits);
+        buffer_plan(c, tuning).iter().map(|s| s.size).sum::<u64>()
+    };
+    if bytes(&whole) <= bytes(&chunked) { None } else { chunked.eprop_chunk }
+}
+
 /// The bytes [`GpuTrainer::new`](super::GpuTrainer::new) would allocate on an adapter of this type, without a device
 /// (for memory sweeps past what an adapter can bind). Equal to [`GpuTrainer::bytes`](super::GpuTrainer::bytes) of a
 /// trainer built with the same configuration.
@@ -243,7 +264,8 @@ fn check_shape(ctx: &GpuContext, c: &TrainerConfig) -> Result<(), KernelError> {
         };
         return Err(KernelError::Limits(format!(
             "{steps} time steps in one dispatch: a CPU adapter (llvmpipe) stops every loop of an invocation after \
-             65,535 iterations in all (60,000 allowed, with a margin), so this could train on truncated sequences; {fix}"
+             65,535 iterations in all (60,000 allowed, with a margin), so this could train on truncated sequences; \
+             {fix}"
         )));
     }
     if n_total == 0 || n_batch == 0 || t_steps == 0 {

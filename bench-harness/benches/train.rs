@@ -58,33 +58,18 @@ fn main() {
     let bptt = Rule::Bptt(BpttOptions::default());
     let names = ["eprop wgpu", "bptt wgpu", "eprop cpu-ref", "bptt cpu-ref", "bptt torch-cpu"];
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
-    let ms = |r: anyhow::Result<BenchTrainResult>| r.map(|r| r.time_per_sample_ms).ok();
+    // One timed run of a contender, its ms per sample (the default e-prop chunk length).
+    let ms = |kind: Kind, rule: Rule, gpu: Option<&kernels::GpuContext>| {
+        let r: anyhow::Result<BenchTrainResult> =
+            bench_train(kind, rule, gpu, batch, t_steps, samples, 1, EpropChunk::default(), None);
+        r.map(|r| r.time_per_sample_ms).ok()
+    };
     for round in 0..rounds {
         let row = [
-            ms(bench_train(Kind::Wgpu, eprop, Some(&ctx), batch, t_steps, samples, 1, EpropChunk::default(), None)),
-            ms(bench_train(Kind::Wgpu, bptt, Some(&ctx), batch, t_steps, samples, 1, EpropChunk::default(), None)),
-            ms(bench_train(
-                Kind::Cpu { f64: false },
-                eprop,
-                None,
-                batch,
-                t_steps,
-                samples,
-                1,
-                EpropChunk::default(),
-                None,
-            )),
-            ms(bench_train(
-                Kind::Cpu { f64: false },
-                bptt,
-                None,
-                batch,
-                t_steps,
-                samples,
-                1,
-                EpropChunk::default(),
-                None,
-            )),
+            ms(Kind::Wgpu, eprop, Some(&ctx)),
+            ms(Kind::Wgpu, bptt, Some(&ctx)),
+            ms(Kind::Cpu { f64: false }, eprop, None),
+            ms(Kind::Cpu { f64: false }, bptt, None),
             if torch_ok { torch_run(batch, t_steps, samples) } else { None },
         ];
         for (t, v) in times.iter_mut().zip(row) {

@@ -323,22 +323,23 @@ fn reproduce_seeds_reports_mean_and_se_over_seeds() {
 }
 
 /// The paper's task at T = 1,001 (hop 16: one frame per ms): a synthetic set prepared at that hop trains with the
-/// chip, WGSL e-prop and WGSL BPTT; e-prop's device buffers are the bytes they are at T = 201 (both several chunks)
-/// and never fewer than at T = 100 (one chunk: on a CPU adapter a path with no per-synapse state), BPTT's grow.
+/// chip, WGSL e-prop and WGSL BPTT; e-prop's device buffers in chunks of 100 are the bytes they are at T = 201 (both
+/// several chunks) and never fewer than at T = 100 (one chunk: on a CPU adapter a path with no per-synapse state);
+/// the default chunk length (`auto`) at T = 201 needs no more than chunks of 100; BPTT's grow.
 #[test]
 fn the_speech_task_trains_at_t_1001_with_every_contender() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let bytes = |backend: &str, rule: &str, hop: usize| -> (usize, Option<f64>) {
-        let cfg = tmp.path().join(format!("{backend}-{rule}-{hop}.toml"));
+    let bytes_with = |backend: &str, rule: &str, hop: usize, chunk: &str| -> (usize, Option<f64>) {
+        let cfg = tmp.path().join(format!("{backend}-{rule}-{hop}-{chunk}.toml"));
         std::fs::write(
             &cfg,
             format!(
                 "backend = \"{backend}\"\nrule = \"{rule}\"\nquick = true\n[data]\nhop_length = {hop}\n\
-                 [schedule]\nepochs = 1\nbatch = 16\nmax_samples_per_epoch = 32\n"
+                 [schedule]\nepochs = 1\nbatch = 16\nmax_samples_per_epoch = 32\neprop_chunk = \"{chunk}\"\n"
             ),
         )
         .expect("cfg");
-        let run = tmp.path().join(format!("{backend}-{rule}-{hop}"));
+        let run = tmp.path().join(format!("{backend}-{rule}-{hop}-{chunk}"));
         let o = snnbench().args(["train", "--config"]).arg(&cfg).arg("--out").arg(&run).output().expect("train");
         ok(&o, &format!("train {backend} {rule} at hop {hop}"));
         let name = if backend == "chip" { "chip_eprop".to_string() } else { format!("gpu_{rule}") };
@@ -348,13 +349,16 @@ fn the_speech_task_trains_at_t_1001_with_every_contender() {
         assert!(loss.is_finite() && loss > 0.0, "{backend} {rule}: loss {loss}");
         (steps, t.f64s("gpu_buffer_bytes").expect("bytes")[0])
     };
+    let bytes = |backend: &str, rule: &str, hop: usize| bytes_with(backend, rule, hop, "100");
     assert_eq!(bytes("chip", "eprop", 16).0, 1001);
     let (t_long, eprop_long) = bytes("wgpu", "eprop", 16);
     let (t_mid, eprop_mid) = bytes("wgpu", "eprop", 80);
     let (t_short, eprop_short) = bytes("wgpu", "eprop", 161);
     assert_eq!((t_long, t_mid, t_short), (1001, 201, 100));
-    assert_eq!(eprop_long, eprop_mid, "e-prop's device memory changed with T");
+    assert_eq!(eprop_long, eprop_mid, "e-prop's device memory in chunks of 100 changed with T");
     assert!(eprop_short.expect("bytes") <= eprop_long.expect("bytes"), "one chunk needs more than several");
+    let (_, eprop_mid_auto) = bytes_with("wgpu", "eprop", 80, "auto");
+    assert!(eprop_mid_auto.expect("bytes") <= eprop_mid.expect("bytes"), "auto took more memory than chunks of 100");
     let (_, bptt_long) = bytes("wgpu", "bptt", 16);
     let (_, bptt_short) = bytes("wgpu", "bptt", 161);
     assert!(bptt_long.expect("bytes") > 5.0 * bptt_short.expect("bytes"), "BPTT's history did not grow with T");

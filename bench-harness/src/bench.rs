@@ -179,10 +179,7 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
         for &t in &plan.t_steps {
             for &batch in &plan.batches {
                 let shape = kernels::TrainerConfig::new(&models::NetConfig::default(), eprop, batch, t);
-                let mut lengths: Vec<usize> = plan.eprop_chunks.iter().map(|c| c.first_chunk(ctx, &shape)).collect();
-                lengths.sort_unstable();
-                lengths.dedup();
-                total += lengths.len().saturating_sub(1);
+                total += distinct_chunks(&plan.eprop_chunks, ctx, &shape).len().saturating_sub(1);
             }
         }
     }
@@ -210,14 +207,7 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
                     let mut chunks: Vec<Option<EpropChunk>> = vec![None];
                     let shape = kernels::TrainerConfig::new(&models::NetConfig::default(), rule, batch, steps);
                     if let (true, Some(ctx)) = (backend == "wgpu" && matches!(rule, Rule::Eprop(_)), &ctx) {
-                        chunks = vec![];
-                        let listed = plan.eprop_chunks.iter().copied();
-                        for c in listed.chain(plan.eprop_chunks.is_empty().then(EpropChunk::default)) {
-                            let same = |o: EpropChunk| o.first_chunk(ctx, &shape) == c.first_chunk(ctx, &shape);
-                            if !chunks.iter().any(|o| o.is_some_and(same)) {
-                                chunks.push(Some(c));
-                            }
-                        }
+                        chunks = distinct_chunks(&plan.eprop_chunks, ctx, &shape).into_iter().map(Some).collect();
                     }
                     for chunk in chunks {
                         let gpu = if backend == "wgpu" { ctx.as_ref() } else { None };
@@ -317,6 +307,22 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
     }
     lines.push(format!("wrote {} and bench.md", out.join("bench.csv").display()));
     Ok(lines.join("\n"))
+}
+
+/// The chunk lengths of `listed` (the default when empty) that run different kernels or buffers for `shape`, in
+/// order: a length whose first chunk comes to the same steps as an earlier one's is left out.
+fn distinct_chunks(
+    listed: &[EpropChunk],
+    ctx: &kernels::GpuContext,
+    shape: &kernels::TrainerConfig,
+) -> Vec<EpropChunk> {
+    let mut out: Vec<EpropChunk> = vec![];
+    for &c in listed.iter().chain(listed.is_empty().then_some(&EpropChunk::Auto)) {
+        if !out.iter().any(|o| o.first_chunk(ctx, shape) == c.first_chunk(ctx, shape)) {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// bench.md: the run as a Markdown table (the README's performance table is this file of a committed run, pasted

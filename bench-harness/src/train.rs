@@ -329,11 +329,7 @@ impl TrainFlags {
             set(&mut table, "schedule.batch", V::Integer(b as i64))?;
         }
         if let Some(c) = self.eprop_chunk {
-            let v = match c {
-                crate::contender::EpropChunk::Steps(n) => V::Integer(n as i64),
-                other => V::String(other.to_string()),
-            };
-            set(&mut table, "schedule.eprop_chunk", v)?;
+            set(&mut table, "schedule.eprop_chunk", V::try_from(c)?)?;
         }
         if let Some(s) = self.seed {
             set(&mut table, "seed", V::Integer(s as i64))?;

@@ -77,7 +77,9 @@ fn alif_forward_sg(
 //@i            let xb{i} = subgroupBroadcast(xl{ip}, {il}u);
 //@k            let zb{k} = subgroupBroadcast(zp{kp}, {kl}u);
 //@m            var cur{m} = 0.0;
-//@mi            cur{m} = cur{m} + xb{i} * wi{m}_{i};
+            // Input outer, slot inner (`im`): each broadcast x_i is used as soon as it is made instead of all 80 staying
+            // live across the slots; every cur{m} still adds its inputs in increasing i, so the sums are the same bit for bit.
+//@im            cur{m} = cur{m} + xb{i} * wi{m}_{i};
 //@k            if zb{k} != 0.0 {<m> cur{m} = cur{m} + wr{m}_{k};</m> }
             let hb = select((b * n_t + t) * N_RECP, (b * TC + k) * N_RECP, CHUNKED);
 //@m            a{m} = RHO * a{m} + OM_RHO * zp{m};

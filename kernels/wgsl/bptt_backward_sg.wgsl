@@ -72,7 +72,9 @@ fn bptt_backward_sg(
 //@m            var rec{m} = 0.0;
             if !STOP_RECURRENT {
 //@k                let e{k} = subgroupBroadcast(dvn{kp}, {kl}u);
-//@mk                rec{m} = fma(w{m}_{k}, e{k}, rec{m});
+                // Neuron outer, slot inner (`km`, as `im` below and in alif_forward_sg): a broadcast is used at once; each
+                // accumulator's order (increasing k) is unchanged, so the results are bit-identical to slot-outer.
+//@km                rec{m} = fma(w{m}_{k}, e{k}, rec{m});
             }
 //@m            dzbar{m} = select(0.0, sig{m}, t >= ws) + KAPPA * dzbar{m};
 //@m            var dz{m} = dzbar{m} + OM_ALPHA * rec{m} + OM_RHO * dan{m};
@@ -90,7 +92,7 @@ fn bptt_backward_sg(
             let xr = (s * n_t + t) * N_IN;
 //@p            let xl{p} = x[xr + min(l + {ps}u, N_IN - 1u)];
 //@i            let xb{i} = subgroupBroadcast(xl{ip}, {il}u);
-//@mi            g{m}_{i} = g{m}_{i} + xb{i} * d{m};
+//@im            g{m}_{i} = g{m}_{i} + xb{i} * d{m};
         }
     }
 //@mi    if ok{m} { part[(wg.x * N_PRE + {i}u) * N_RECP + j{m}] = g{m}_{i}; }

@@ -66,7 +66,7 @@ fn eprop_backward_sg(
             let xr = (s * n_t + t) * N_IN;
 //@p            let xl{p} = x[xr + min(l + {ps}u, N_IN - 1u)];
 //@i            let xb{i} = subgroupBroadcast(xl{ip}, {il}u);
-//@mi            g{m}_{i} = g{m}_{i} + xb{i} * d{m};
+//@im            g{m}_{i} = g{m}_{i} + xb{i} * d{m};
         }
     }
 //@mi    if ok{m} { part[(wg.x * N_PRE + {i}u) * N_RECP + j{m}] = g{m}_{i}; }

@@ -79,13 +79,13 @@ fn lavapipe_mesa_major(adapter: &str) -> Option<u32> {
 }
 
 /// A note beside a lavapipe figure when the adapter is Mesa's lavapipe from a release before 25: on one machine the
-/// same kernels trained ≈ 1.4× faster on Mesa 25.0.7 than on Debian 12's 22.3.6 (docs/bench.md, "Which
-/// lavapipe"), so a slow figure there may be the driver's.
+/// same kernels trained ≈ 1.4× (older kernels) to ≈ 2× (today's) faster on Mesa 25.0.7 than on Debian 12's 22.3.6
+/// (docs/bench.md, "Which lavapipe"), so a slow figure there may be the driver's.
 pub fn old_lavapipe_note(adapter: &str) -> Option<String> {
     let major = lavapipe_mesa_major(adapter)?;
     (major < 25).then(|| {
         format!(
-            "lavapipe from Mesa {major}: on one measured machine the same kernels trained ≈ 1.4× faster on Mesa 25 \
+            "lavapipe from Mesa {major}: on one measured machine the same kernels trained ≈ 1.9–2.2× faster on Mesa 25 \
              (Debian 12: scripts/setup.sh --mesa-backports; docs/bench.md, \"Which lavapipe\")"
         )
     })

@@ -382,3 +382,28 @@ pub fn pipeline(
     }
     Ok(pipeline)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::expand_slots;
+
+    /// The tag's letters are the loop nest, the last fastest; each placeholder names its index's lane, slot and quad.
+    #[test]
+    fn slot_lines_expand_in_the_tags_order_with_their_placeholders() {
+        // 2 lanes, 3 inputs, 3 neurons: slots m < 2 (neurons 0, 2 / 1), input slots p < 2.
+        let lines = |tpl: &str| expand_slots(tpl, 2, 3, 3).lines().map(|l| l.trim().to_string()).collect::<Vec<_>>();
+        assert_eq!(lines("//@mi a{m}_{i}"), ["a0_0", "a0_1", "a0_2", "a1_0", "a1_1", "a1_2"]);
+        assert_eq!(lines("//@im a{m}_{i}"), ["a0_0", "a1_0", "a0_1", "a1_1", "a0_2", "a1_2"]);
+        assert_eq!(lines("//@k {k}:{kp}:{kl}:{kq}:{kc}:{ks}"), ["0:0:0:0:0:0", "1:0:1:0:1:2", "2:1:0:0:2:4"]);
+        assert_eq!(lines("//@p x{p} = x[l + {ps}u];"), ["x0 = x[l + 0u];", "x1 = x[l + 2u];"]);
+        assert_eq!(
+            lines("//@k if z{k} {<m> c{m} += w{m}_{k};</m> }"),
+            [
+                "if z0 { c0 += w0_0; c1 += w1_0; }",
+                "if z1 { c0 += w0_1; c1 += w1_1; }",
+                "if z2 { c0 += w0_2; c1 += w1_2; }"
+            ]
+        );
+        assert_eq!(lines("plain line {m}"), ["plain line {m}"]);
+    }
+}

@@ -203,8 +203,7 @@ pub fn eprop_chunk_for_least_memory(ctx: &GpuContext, c: &TrainerConfig) -> Opti
     let whole = c.clone().with_eprop_chunk(None);
     let fits = subgroup_kernels_fit_on(&c.net, ctx);
     let bytes = |c: &TrainerConfig| {
-        let tuning = BpttTuning::for_adapter(ctx.info.device_type, c.n_batch).clamped(c.n_batch);
-        let tuning = tuning.resolved(c.rule, c.n_batch, c.t_steps, c.chunk_steps(), fits);
+        let tuning = BpttTuning::for_adapter(ctx.info.device_type, c.n_batch).for_config(c, fits);
         buffer_plan(c, tuning).iter().map(|s| s.size).sum::<u64>()
     };
     if bytes(&whole) <= bytes(&chunked) { None } else { chunked.eprop_chunk }
@@ -214,13 +213,11 @@ pub fn eprop_chunk_for_least_memory(ctx: &GpuContext, c: &TrainerConfig) -> Opti
 /// (for memory sweeps past what an adapter can bind). Equal to [`GpuTrainer::bytes`](super::GpuTrainer::bytes) of a
 /// trainer built with the same configuration.
 pub fn plan_bytes(c: &TrainerConfig, device_type: wgpu::DeviceType) -> BufferBytes {
-    let (cfg, rule, n_batch, t_steps) = (&c.net, c.rule, c.n_batch, c.t_steps);
-    let tuning = BpttTuning::for_adapter(device_type, n_batch).clamped(n_batch);
     // Without a device: assume what lavapipe and WebGPU's defaults give, a 64 KiB uniform binding and (on a CPU
     // adapter) fixed subgroups.
     let sizes = (device_type == wgpu::DeviceType::Cpu).then_some((8, 8));
-    let fits = subgroup_kernels_fit(cfg, 65536, sizes);
-    let tuning = tuning.resolved(rule, n_batch, t_steps, c.chunk_steps(), fits);
+    let fits = subgroup_kernels_fit(&c.net, 65536, sizes);
+    let tuning = BpttTuning::for_adapter(device_type, c.n_batch).for_config(c, fits);
     let mut b = BufferBytes::default();
     for spec in buffer_plan(c, tuning) {
         b.add(spec.role, spec.size);
@@ -233,7 +230,7 @@ pub fn plan_bytes(c: &TrainerConfig, device_type: wgpu::DeviceType) -> BufferByt
 /// shape checks.
 pub(super) fn settle(ctx: &GpuContext, c: &TrainerConfig, tuning: BpttTuning) -> Result<BpttTuning, KernelError> {
     let fits = subgroup_kernels_fit_on(&c.net, ctx);
-    let tuning = tuning.clamped(c.n_batch).resolved(c.rule, c.n_batch, c.t_steps, c.chunk_steps(), fits);
+    let tuning = tuning.for_config(c, fits);
     check_shape(ctx, c)?;
     Ok(tuning)
 }

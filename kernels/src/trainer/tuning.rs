@@ -69,6 +69,12 @@ impl BpttTuning {
         }
     }
 
+    /// [`BpttTuning::clamped`] and [`BpttTuning::resolved`] for a trainer configuration: its minibatch, T, rule and
+    /// chunk length.
+    pub(super) fn for_config(self, c: &super::TrainerConfig, fits: bool) -> Self {
+        self.clamped(c.n_batch).resolved(c.rule, c.n_batch, c.t_steps, c.chunk_steps(), fits)
+    }
+
     /// What runs: the subgroup kernels on an adapter where they fit — for BPTT at any T, for e-prop at any T (one
     /// dispatch per chunk of `eprop_chunk` steps past one chunk, see [`eprop_one_chunk`]) — and then with enough
     /// sample groups that no invocation loops more than [`LOOP_BUDGET`] times (lavapipe silently stops longer loop

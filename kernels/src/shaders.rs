@@ -28,6 +28,9 @@ pub enum Kernel {
     /// BPTT backward pass for CPU adapters: W_rec rows in private values, dv by subgroup broadcast, the dense input
     /// gradient summed on the way (generated per network from a template).
     BpttBackwardSg,
+    /// BPTT's forward and backward for CPU adapters in one kernel per sample group, the forward's records in private
+    /// arrays (sequences of T ≤ [`FUSED_MAX_T`]; assembled from the sections of the two kernels above).
+    BpttFusedSg,
     /// e-prop for CPU adapters when T fits one chunk: the per-neuron trace adjoint times the learning signal, the
     /// dense input gradient summed on the way (generated per network from a template).
     EpropBackwardSg,
@@ -53,7 +56,7 @@ pub enum Kernel {
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 16] = [
+    pub const ALL: [Kernel; 17] = [
         Kernel::InputProjection,
         Kernel::AlifForward,
         Kernel::EpropCoeffs,
@@ -61,6 +64,7 @@ impl Kernel {
         Kernel::EpropAssemble,
         Kernel::BpttBackward,
         Kernel::BpttBackwardSg,
+        Kernel::BpttFusedSg,
         Kernel::EpropBackwardSg,
         Kernel::EpropTracesSg,
         Kernel::PackWeights,
@@ -82,6 +86,7 @@ impl Kernel {
             Kernel::EpropAssemble => "eprop_assemble",
             Kernel::BpttBackward => "bptt_backward",
             Kernel::BpttBackwardSg => "bptt_backward_sg",
+            Kernel::BpttFusedSg => "bptt_fused_sg",
             Kernel::EpropBackwardSg => "eprop_backward_sg",
             Kernel::EpropTracesSg => "eprop_traces_sg",
             Kernel::PackWeights => "pack_weights",
@@ -103,6 +108,7 @@ impl Kernel {
             Kernel::EpropAssemble => include_str!("../wgsl/eprop_assemble.wgsl"),
             Kernel::BpttBackward => include_str!("../wgsl/bptt_backward.wgsl"),
             Kernel::BpttBackwardSg => include_str!("../wgsl/bptt_backward_sg.wgsl"),
+            Kernel::BpttFusedSg => include_str!("../wgsl/bptt_fused_sg.wgsl"),
             Kernel::EpropBackwardSg => include_str!("../wgsl/eprop_backward_sg.wgsl"),
             Kernel::EpropTracesSg => include_str!("../wgsl/eprop_traces_sg.wgsl"),
             Kernel::PackWeights => include_str!("../wgsl/pack_weights.wgsl"),
@@ -117,7 +123,14 @@ impl Kernel {
 
     /// Generated from a slot template (`//@` lines) for one network and subgroup size.
     pub fn is_unrolled(self) -> bool {
-        matches!(self, Kernel::BpttBackwardSg | Kernel::AlifForwardSg | Kernel::EpropBackwardSg | Kernel::EpropTracesSg)
+        matches!(
+            self,
+            Kernel::BpttBackwardSg
+                | Kernel::BpttFusedSg
+                | Kernel::AlifForwardSg
+                | Kernel::EpropBackwardSg
+                | Kernel::EpropTracesSg
+        )
     }
 
     fn needs_readout(self) -> bool {
@@ -199,6 +212,13 @@ pub fn source(kernel: Kernel, cfg: &NetConfig, v: Variant) -> String {
             subgroup_size: v.subgroup_size,
             ..Variant::default()
         },
+        Kernel::BpttFusedSg => Variant {
+            detach_reset: v.detach_reset,
+            stop_recurrent: v.stop_recurrent,
+            subgroup_size: v.subgroup_size,
+            chunk: FUSED_MAX_T,
+            ..Variant::default()
+        },
         Kernel::EpropBackwardSg => {
             Variant { trace_aligned: v.trace_aligned, subgroup_size: v.subgroup_size, ..Variant::default() }
         }
@@ -272,7 +292,7 @@ pub fn source(kernel: Kernel, cfg: &NetConfig, v: Variant) -> String {
     s.push_str(COMMON);
     s.push('\n');
     if kernel.is_unrolled() {
-        s.push_str(&expand_slots(kernel.body(), sg_size(v) as usize, n_in, n_rec));
+        s.push_str(&expand_slots(&insert_sections(kernel.body()), sg_size(v) as usize, n_in, n_rec));
     } else {
         s.push_str(kernel.body());
     }
@@ -289,6 +309,51 @@ pub fn source(kernel: Kernel, cfg: &NetConfig, v: Variant) -> String {
 
 fn sg_size(v: Variant) -> u32 {
     if v.subgroup_size == 0 { 8 } else { v.subgroup_size }
+}
+
+/// The longest sequence bptt_fused_sg runs: the length of its private record arrays (a compile-time constant, so one
+/// compiled kernel serves every T up to it). 128 covers the paper's T = 100 with its per-lane records at
+/// ⌈N_REC/SG⌉·3 + ⌈N_IN/SG⌉ arrays of 128 values (225 KiB of stack per subgroup for the paper's network).
+pub const FUSED_MAX_T: usize = 128;
+
+/// Replaces each `//#insert STEM:SECTION` line of a template by the lines between `//<SECTION>` and `//</SECTION>` in
+/// the template of the kernel named STEM (the markers' own lines excluded; text after the marker on its line is a
+/// comment), so that a kernel made of others' parts (bptt_fused_sg) runs the same code. Templates are part of the
+/// program: a missing kernel or section is a bug and panics.
+pub fn insert_sections(template: &str) -> String {
+    insert_sections_from(template, |stem| Kernel::ALL.into_iter().find(|k| k.stem() == stem).map(Kernel::body))
+}
+
+/// [`insert_sections`] with the templates looked up by `template_of(stem)`.
+fn insert_sections_from<'a>(template: &str, template_of: impl Fn(&str) -> Option<&'a str>) -> String {
+    if !template.contains("//#insert ") {
+        return template.to_string();
+    }
+    let mut out = String::with_capacity(template.len() * 4);
+    for line in template.lines() {
+        let Some(what) = line.trim_start().strip_prefix("//#insert ") else {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        };
+        let (stem, section) = what.trim().split_once(':').expect("`//#insert STEM:SECTION` in a kernel template");
+        let source = template_of(stem).unwrap_or_else(|| panic!("`//#insert {stem}:{section}`: no kernel {stem}"));
+        let (open, close) = (format!("//<{section}>"), format!("//</{section}>"));
+        let start = source
+            .lines()
+            .position(|l| l.starts_with(&open))
+            .unwrap_or_else(|| panic!("`//#insert {stem}:{section}`: {stem} has no `{open}` line"));
+        let len = source
+            .lines()
+            .skip(start + 1)
+            .position(|l| l.starts_with(&close))
+            .unwrap_or_else(|| panic!("`//#insert {stem}:{section}`: {stem} has no `{close}` line after `{open}`"));
+        for l in source.lines().skip(start + 1).take(len) {
+            out.push_str(l);
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// Expands the `//@` lines of a slot template (bptt_backward_sg.wgsl explains the tags) for subgroup size `sg`:
@@ -385,7 +450,41 @@ pub fn pipeline(
 
 #[cfg(test)]
 mod tests {
-    use super::expand_slots;
+    use super::{Kernel, expand_slots, insert_sections, insert_sections_from};
+
+    /// A section's lines replace the `//#insert` line, markers excluded; lines outside sections stay out.
+    #[test]
+    fn inserted_sections_are_the_lines_between_their_markers() {
+        let a = "head\n//<step> comment\n  one\n//@m two{m}\n//</step>\ntail\n//<other>\nthree\n//</other>\n";
+        let lookup = |stem: &str| (stem == "a").then_some(a);
+        let out = insert_sections_from("x\n    //#insert a:step\ny\n//#insert a:other\n", lookup);
+        assert_eq!(out, "x\n  one\n//@m two{m}\ny\nthree\n");
+        assert_eq!(insert_sections_from("no inserts {m}", lookup), "no inserts {m}");
+        let missing = std::panic::catch_unwind(|| insert_sections_from("//#insert a:none\n", lookup));
+        assert!(missing.is_err(), "a missing section must not be left out silently");
+    }
+
+    /// Every kernel's inserts resolve: bptt_fused_sg gets the forward's and the backward's step code, not a copy.
+    #[test]
+    fn the_fused_kernel_is_made_of_the_split_kernels_sections() {
+        for k in Kernel::ALL {
+            let body = insert_sections(k.body());
+            assert!(!body.lines().any(|l| l.trim_start().starts_with("//#insert")), "{}", k.stem());
+        }
+        let fused = insert_sections(Kernel::BpttFusedSg.body());
+        for line in [
+            "//@im            cur{m} = cur{m} + xb{i} * wi{m}_{i};",
+            "//@km                rec{m} = fma(w{m}_{k}, e{k}, rec{m});",
+            "//@im            g{m}_{i} = g{m}_{i} + xb{i} * d{m};",
+            "        if l == 0u { sample_out[ob + O_CE] = log(sum) + mx - logits[label]; }",
+        ] {
+            assert_eq!(fused.matches(line).count(), 1, "{line}");
+        }
+        // The split kernels' storage records are not read or written by the fused one.
+        for record in ["psi_c[", "thr_c[", "state["] {
+            assert!(!fused.contains(record), "{record}");
+        }
+    }
 
     /// The tag's letters are the loop nest, the last fastest; each placeholder names its index's lane, slot and quad.
     #[test]

@@ -72,6 +72,8 @@ fn alif_forward_sg(
 //@m        if CHUNKED && ok{m} { z_start[b * N_RECP + j{m}] = zp{m}; }
         for (var t = chunk.t0; t < chunk.t0 + chunk.tc; t++) {
             let k = t - chunk.t0;
+            let hb = select((b * n_t + t) * N_RECP, (b * TC + k) * N_RECP, CHUNKED);
+//<step> (bptt_fused_sg inlines the lines up to </step>)
             let xr = (s * n_t + t) * N_IN;
 //@p            let xl{p} = x[xr + min(l + {ps}u, N_IN - 1u)];
 //@i            let xb{i} = subgroupBroadcast(xl{ip}, {il}u);
@@ -81,7 +83,6 @@ fn alif_forward_sg(
             // live across the slots; every cur{m} still adds its inputs in increasing i, so the sums are the same bit for bit.
 //@im            cur{m} = cur{m} + xb{i} * wi{m}_{i};
 //@k            if zb{k} != 0.0 {<m> cur{m} = cur{m} + wr{m}_{k};</m> }
-            let hb = select((b * n_t + t) * N_RECP, (b * TC + k) * N_RECP, CHUNKED);
 //@m            a{m} = RHO * a{m} + OM_RHO * zp{m};
 //@m            let thr{m} = V_TH + beta_of(j{m}) * a{m};
 //@m            v{m} = ALPHA * v{m} + OM_ALPHA * cur{m} - zp{m} * thr{m};
@@ -89,6 +90,7 @@ fn alif_forward_sg(
 //@m            let z{m} = select(0.0, 1.0, u{m} > 0.0);
 //@m            zbar{m} = KAPPA * zbar{m} + z{m};
 //@m            if t >= ws { zsum{m} = zsum{m} + zbar{m}; }
+//</step>
 //@m            if ok{m} { z_c[hb + j{m}] = z{m}; psi_c[hb + j{m}] = psi(u{m}); if STORE_THR { thr_c[hb + j{m}] = thr{m}; } }
 //@m            if CHUNKED && ok{m} && dims.record_spikes != 0u { spikes[(b * n_t + t) * N_REC + j{m}] = u32(z{m}); }
 //@m            zp{m} = z{m};
@@ -99,6 +101,7 @@ fn alif_forward_sg(
         // The readout after the sequence's last step.
         if chunk.last != 0u {
         // Readout (readout.wgsl): logits_o = Σ_j W_out[j,o] Σz̄_j / W over j in increasing order, skipping Σz̄_j = 0.
+//<readout> (bptt_fused_sg inlines the lines up to </readout>)
 //@k        let zs{k} = subgroupBroadcast(zsum{kp}, {kl}u);
         let nt = window_len(n_t);
         var logits: array<f32, N_OUT>;
@@ -129,6 +132,7 @@ fn alif_forward_sg(
 //@m            sig{m} = sig{m} + err[o] * w_out(jc{m}, o);
         }
 //@m        if ok{m} { sample_out[ob + j{m}] = zsum{m}; sample_out[ob + O_SIG + j{m}] = sig{m} / nt; }
+//</readout>
         }
     }
 }

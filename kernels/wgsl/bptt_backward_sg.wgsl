@@ -60,7 +60,7 @@ fn bptt_backward_sg(
 //@mk    var gr{m}_{k} = 0.0;
     for (var b = b_lo; b < b_hi; b++) {
         let s = (counters[1] * dims.n_batch + b) % dims.n_total;
-//@m        let sig{m} = sample_out[b * S_OUT + O_SIG + jc{m}];
+//@m        let ls{m} = sample_out[b * S_OUT + O_SIG + jc{m}];
 //@m        var dzbar{m} = 0.0; var dvn{m} = 0.0; var dan{m} = 0.0;
         for (var tt = 0u; tt < n_t; tt++) {
             let t = n_t - 1u - tt;
@@ -69,6 +69,11 @@ fn bptt_backward_sg(
             let hb = (b * n_t + t) * N_RECP;
             let hn = (b * n_t + min(t + 1u, n_t - 1u)) * N_RECP;
             let hp = (b * n_t + select(0u, t - 1u, has_prev)) * N_RECP;
+            // The forward's records this step reads: A(t+1), ψ(t), z(t−1) (bptt_fused_sg keeps them in private arrays).
+//@m            let thn{m} = thr_c[hn + jc{m}];
+//@m            let psv{m} = psi_c[hb + jc{m}];
+//@m            let zl{m} = z_c[hp + jc{m}];
+//<step> (bptt_fused_sg inlines the lines up to </step>)
 //@m            var rec{m} = 0.0;
             if !STOP_RECURRENT {
 //@k                let e{k} = subgroupBroadcast(dvn{kp}, {kl}u);
@@ -76,23 +81,26 @@ fn bptt_backward_sg(
                 // accumulator's order (increasing k) is unchanged, so the results are bit-identical to slot-outer.
 //@km                rec{m} = fma(w{m}_{k}, e{k}, rec{m});
             }
-//@m            dzbar{m} = select(0.0, sig{m}, t >= ws) + KAPPA * dzbar{m};
+//@m            dzbar{m} = select(0.0, ls{m}, t >= ws) + KAPPA * dzbar{m};
 //@m            var dz{m} = dzbar{m} + OM_ALPHA * rec{m} + OM_RHO * dan{m};
-//@m            if !DETACH_RESET { dz{m} = select(dz{m}, dz{m} - thr_c[hn + jc{m}] * dvn{m}, has_next); }
-//@m            let du{m} = dz{m} * psi_c[hb + jc{m}];
+//@m            if !DETACH_RESET { dz{m} = select(dz{m}, dz{m} - thn{m} * dvn{m}, has_next); }
+//@m            let du{m} = dz{m} * psv{m};
 //@m            let d{m} = du{m} + ALPHA * dvn{m};
 //@m            var dthr{m} = -du{m};
-//@m            let zp{m} = select(0.0, z_c[hp + jc{m}], has_prev);
+//@m            let zp{m} = select(0.0, zl{m}, has_prev);
 //@m            if !DETACH_RESET { dthr{m} = dthr{m} - zp{m} * d{m}; }
 //@m            dan{m} = beta_of(j{m}) * dthr{m} + RHO * dan{m};
 //@m            dvn{m} = d{m};
             // The recurrent rows: dv(t) into the rows of the neurons that spiked at t−1.
 //@k            let zs{k} = subgroupBroadcast(zp{kp}, {kl}u);
 //@k            if zs{k} != 0.0 {<m> gr{m}_{k} = gr{m}_{k} + d{m};</m> }
+//</step>
             let xr = (s * n_t + t) * N_IN;
 //@p            let xl{p} = x[xr + min(l + {ps}u, N_IN - 1u)];
+//<grads> (bptt_fused_sg inlines the lines up to </grads>)
 //@i            let xb{i} = subgroupBroadcast(xl{ip}, {il}u);
 //@im            g{m}_{i} = g{m}_{i} + xb{i} * d{m};
+//</grads>
         }
     }
 //@mi    if ok{m} { part[(wg.x * N_PRE + {i}u) * N_RECP + j{m}] = g{m}_{i}; }

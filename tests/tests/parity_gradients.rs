@@ -37,11 +37,13 @@ fn trainer(
     eprop_chunk: usize,
     subgroup: bool,
 ) -> (GpuTrainer, &'static str) {
-    let tuning = BpttTuning { subgroup_kernels: subgroup, ..BpttTuning::defaults(ctx.info.device_type, batch) };
+    let tuning =
+        BpttTuning { subgroup_kernels: subgroup, fused: false, ..BpttTuning::defaults(ctx.info.device_type, batch) };
     let config = TrainerConfig::new(cfg, rule, batch, t_steps).with_spike_record().with_eprop_chunk(Some(eprop_chunk));
     let tr = GpuTrainer::with_tuning(ctx, &config, tuning).expect("trainer");
     let ran = tr.gradient_kernels();
     let sg = ran.contains(&"alif_forward_sg");
+    assert!(!ran.contains(&"bptt_fused_sg"), "BPTT's fused kernel ran although not asked for: {ran:?}");
     assert!(subgroup || !sg, "the subgroup kernels ran although not asked for: {ran:?}");
     // Where they should run they must: asked for, fitting this adapter, and (e-prop) T within one chunk, with every
     // invocation inside the loop budget. On lavapipe (CI) the paper-sized networks always fit.
@@ -207,7 +209,7 @@ fn bptt_every_work_split() {
         .into_iter()
         .chain(splits_sg.map(|c| (c, true)));
     for ((spw, splits), sg) in cases {
-        let tuning = BpttTuning { samples_per_workgroup: spw, grad_splits: splits, subgroup_kernels: sg };
+        let tuning = BpttTuning { samples_per_workgroup: spw, grad_splits: splits, subgroup_kernels: sg, fused: false };
         let config = TrainerConfig::new(&cfg, rule, batch, 60).with_spike_record();
         let tr = GpuTrainer::with_tuning(&ctx, &config, tuning).expect("trainer");
         let kernels_run = tr.gradient_kernels();
@@ -254,7 +256,7 @@ fn eprop_both_kernel_paths() {
         let rule = Rule::Eprop(variant);
         let cpu = compute_grads::<f32>(&cfg, &p, &data.as_batch(), rule, L2).expect("cpu");
         for sg in [false, true] {
-            let tuning = BpttTuning { samples_per_workgroup: 1, grad_splits: 4, subgroup_kernels: sg };
+            let tuning = BpttTuning { samples_per_workgroup: 1, grad_splits: 4, subgroup_kernels: sg, fused: false };
             let config = TrainerConfig::new(&cfg, rule, batch, t_steps).with_spike_record();
             let tr = GpuTrainer::with_tuning(&ctx, &config, tuning).expect("trainer");
             let ran = tr.gradient_kernels();
@@ -292,4 +294,63 @@ fn eprop_both_kernel_paths() {
 #[test]
 fn cue_task_network_t1200() {
     check(&NetConfig::cue_task(), 2, 1200, 28);
+}
+
+/// BPTT's fused kernel (bptt_fused_sg: forward and backward in one dispatch, the records in private arrays) runs the
+/// split subgroup kernels' code and must give their results bit for bit — gradients, loss, logits and spikes — for
+/// uneven sample groups, a T that is not a multiple of anything, with and without the spike record. The split kernels
+/// are checked against the CPU reference above, so this carries their parity over. Only on an adapter where the
+/// subgroup kernels run (lavapipe in CI); one BPTT variant (its compile takes minutes on lavapipe).
+#[test]
+fn bptt_fused_kernel_equals_the_split_kernels_bit_for_bit() {
+    let ctx = gpu();
+    let cfg = NetConfig::default();
+    if !kernels::subgroup_kernels_fit_on(&cfg, &ctx) {
+        eprintln!("skipped: the subgroup kernels do not run on {}", ctx.describe());
+        return;
+    }
+    let (batch, t_steps) = (13, 97);
+    let (p, data) = random_case_shaped(&cfg, batch, t_steps, 31);
+    let rule = Rule::Bptt(BpttOptions::default());
+    for record in [true, false] {
+        let run = |fused: bool, splits: u32| {
+            let tuning = BpttTuning { samples_per_workgroup: 1, grad_splits: splits, subgroup_kernels: true, fused };
+            let mut config = TrainerConfig::new(&cfg, rule, batch, t_steps);
+            if record {
+                config = config.with_spike_record();
+            }
+            let tr = GpuTrainer::with_tuning(&ctx, &config, tuning).expect("trainer");
+            let ran = tr.gradient_kernels();
+            assert_eq!(ran.contains(&"bptt_fused_sg"), fused, "{ran:?}");
+            assert_eq!(ran.contains(&"bptt_backward_sg"), !fused, "{ran:?}");
+            // The fused kernel's records are private memory, counted as history (one sample per group at a time);
+            // z_c holds only the spike record, if asked for, ψ and A have 4-byte placeholders.
+            let history = tr.bytes().history;
+            let per_step = (cfg.n_rec.div_ceil(4) * 4 * 4) as u64;
+            let z_c = if record { (batch * t_steps) as u64 * per_step } else { 4 };
+            if fused {
+                let records = (splits as usize * kernels::shaders::FUSED_MAX_T * (3 * cfg.n_rec + cfg.n_in) * 4) as u64;
+                assert_eq!(history, records + z_c + 8, "fused kernel's history bytes");
+            } else {
+                assert_eq!(history, 3 * (batch * t_steps) as u64 * per_step, "split history");
+            }
+            tr.upload_batch(&data.x, &data.y).expect("upload");
+            tr.set_params(&p).expect("params");
+            tr.grads(L2).expect("gpu grads")
+        };
+        for splits in [4, 5] {
+            let (split, fused) = (run(false, splits), run(true, splits));
+            assert!(!record || split.spikes.contains(&1), "no spikes: the case does not test the recurrent paths");
+            let what = format!("fused vs split, {splits} sample groups, spike record {record}");
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&fused.grads.w_in), bits(&split.grads.w_in), "{what}: g_in");
+            assert_eq!(bits(&fused.grads.w_rec), bits(&split.grads.w_rec), "{what}: g_rec");
+            assert_eq!(bits(&fused.grads.w_out), bits(&split.grads.w_out), "{what}: g_out");
+            assert_eq!(fused.loss.to_bits(), split.loss.to_bits(), "{what}: loss");
+            assert_eq!(bits(&fused.logits), bits(&split.logits), "{what}: logits");
+            if record {
+                assert_eq!(fused.spikes, split.spikes, "{what}: spikes");
+            }
+        }
+    }
 }

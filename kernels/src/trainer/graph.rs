@@ -248,25 +248,30 @@ impl GpuTrainer {
             Ok::<(), KernelError>(())
         };
         if sg && !eprop_chunked_sg {
-            // Both rules on a CPU adapter: the subgroup forward, then BPTT's backward or e-prop's trace adjoint, each
-            // summing both weight-gradient blocks (dense input rows, recurrent rows from z(t−1)) per sample group,
-            // then the fixed-order reduction.
+            // Both rules on a CPU adapter: the subgroup forward, then BPTT's backward or e-prop's trace adjoint (or,
+            // BPTT with T ≤ FUSED_MAX_T, both passes in bptt_fused_sg), each summing both weight-gradient blocks
+            // (dense input rows, recurrent rows from z(t−1)) per sample group, then the fixed-order reduction.
             let grad_parts = make("grad_parts")?;
             let (wr_u, wrt_u, wit_u, wo_u) = (make("wr_u")?, make("wrt_u")?, make("wit_u")?, make("wo_u")?);
             pack_weights(&mut gradient, [&wr_u, &wrt_u, &wit_u, &wo_u])?;
-            forward_sg(&mut gradient, &chunks[0], [&wit_u, &wrt_u, &wo_u])?;
-            if is_eprop {
+            if tuning.fused {
+                // BPTT with T ≤ FUSED_MAX_T: forward and backward in one kernel, the records in private arrays.
                 gradient.push(make_dispatch(
-                    Kernel::EpropBackwardSg,
-                    &[&dims, &psi_c, &sample_out, &z_c, &x, &counters, &grad_parts],
+                    Kernel::BpttFusedSg,
+                    &[&dims, &wit_u, &wrt_u, &wo_u, &wr_u, &x, &y, &counters, &z_c, &sample_out, &grad_parts],
                     (tuning.grad_splits, 1),
                 )?);
             } else {
-                gradient.push(make_dispatch(
-                    Kernel::BpttBackwardSg,
-                    &[&dims, &wr_u, &z_c, &thr_c, &psi_c, &sample_out, &x, &counters, &grad_parts],
-                    (tuning.grad_splits, 1),
-                )?);
+                forward_sg(&mut gradient, &chunks[0], [&wit_u, &wrt_u, &wo_u])?;
+                let (backward, bindings): (Kernel, &[&wgpu::Buffer]) = if is_eprop {
+                    (Kernel::EpropBackwardSg, &[&dims, &psi_c, &sample_out, &z_c, &x, &counters, &grad_parts])
+                } else {
+                    (
+                        Kernel::BpttBackwardSg,
+                        &[&dims, &wr_u, &z_c, &thr_c, &psi_c, &sample_out, &x, &counters, &grad_parts],
+                    )
+                };
+                gradient.push(make_dispatch(backward, bindings, (tuning.grad_splits, 1))?);
             }
             grad_reduce(&mut gradient, &grad_parts)?;
         } else if is_eprop {
@@ -340,10 +345,14 @@ impl GpuTrainer {
         let loss = make_dispatch(Kernel::LossReduce, &[&dims, &w, &sample_out, &losses, &counters], (1, 1))?;
         let adam = make_dispatch(Kernel::Adam, &[&dims, &w, &grad, &m, &v, &counters], (weight_groups, 1))?;
         bytes.input += chunk_info_bytes(config);
-        if created != plan.len() {
+        // A kernel's private memory (bptt_fused_sg's records) is counted, not allocated.
+        for spec in plan.iter().filter(|s| s.private) {
+            bytes.add(spec.role, spec.size);
+        }
+        let buffers = plan.iter().filter(|s| !s.private).count();
+        if created != buffers {
             return Err(KernelError::Input(format!(
-                "internal: {created} buffers created but the plan lists {}",
-                plan.len()
+                "internal: {created} buffers created but the plan lists {buffers}"
             )));
         }
         let timestamps = ctx.has_timestamps.then(|| {

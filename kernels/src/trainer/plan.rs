@@ -8,18 +8,20 @@ use super::{
 };
 use crate::{
     GpuContext, KernelError,
-    shaders::{coeffs_workgroup, n_rec_padded, per_sample_workgroup},
+    shaders::{FUSED_MAX_T, coeffs_workgroup, n_rec_padded, per_sample_workgroup},
 };
 use models::{Rule, TraceVariant};
 
-/// Exact bytes of every GPU buffer the trainer allocated, by role.
+/// Exact bytes of every GPU buffer the trainer allocated, by role (and of the kernel private memory the buffer plan
+/// lists: bptt_fused_sg's records).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BufferBytes {
     /// Weights, gradient, Adam m and v, counters, uniforms, losses.
     pub weights_optimizer: u64,
     /// Per-sample state that does not grow with T (e-prop traces; per-sample readout record).
     pub per_sample_state: u64,
-    /// BPTT's stored history (z, A, ψ, dv per step), linear in T. Zero for e-prop.
+    /// BPTT's stored history (z, A, ψ, dv per step), linear in T; with its fused kernel on a CPU adapter (T ≤ 128) the
+    /// records one sample per group holds in private memory instead, constant in T. Zero for e-prop.
     pub history: u64,
     /// Optional outputs (spike record), linear in T when present.
     pub outputs: u64,
@@ -65,6 +67,9 @@ pub(super) struct BufferSpec {
     pub(super) uniform: bool,
     /// A storage buffer that another kernel binds as uniform.
     pub(super) also_uniform: bool,
+    /// Not a buffer: a kernel's private memory, counted with the buffers but never allocated by the trainer (the
+    /// driver provides it as scratch; bptt_fused_sg's records).
+    pub(super) private: bool,
 }
 
 impl BufferSpec {
@@ -102,6 +107,7 @@ pub(super) fn buffer_plan(c: &TrainerConfig, tuning: BpttTuning) -> Vec<BufferSp
             role,
             uniform: label == "dims",
             also_uniform: label.ends_with("_u"),
+            private: false,
         });
     };
     add("dims", std::mem::size_of::<Dims>() as u64, WeightsOptimizer);
@@ -127,9 +133,12 @@ pub(super) fn buffer_plan(c: &TrainerConfig, tuning: BpttTuning) -> Vec<BufferSp
     let eprop_one = is_eprop && sg && c.eprop_one_chunk();
     let eprop_chunked_sg = is_eprop && sg && !eprop_one;
     add("cur_in", if sg { 4 } else { chunk_bytes }, if sg { PerSample } else { chunk_role });
-    add("z_c", chunk_bytes, chunk_role);
-    add("psi_c", chunk_bytes, chunk_role);
-    add("thr_c", if is_eprop { 4 } else { chunk_bytes }, if is_eprop { PerSample } else { chunk_role });
+    // BPTT's fused kernel keeps z, ψ and A in private arrays: z_c only as the spike record, if asked for.
+    let fused = tuning.fused;
+    let z_bytes = if fused && !c.record_spikes { 4 } else { chunk_bytes };
+    add("z_c", z_bytes, chunk_role);
+    add("psi_c", if fused { 4 } else { chunk_bytes }, chunk_role);
+    add("thr_c", if is_eprop || fused { 4 } else { chunk_bytes }, if is_eprop { PerSample } else { chunk_role });
     // BPTT's spike record is its z history, as is e-prop's in one chunk on the subgroup kernels; otherwise e-prop
     // writes a separate one when asked.
     add("spikes", if c.record_spikes && is_eprop && !eprop_one { nb * tt * n_rec * f } else { 4 }, Output);
@@ -170,6 +179,19 @@ pub(super) fn buffer_plan(c: &TrainerConfig, tuning: BpttTuning) -> Vec<BufferSp
         // Partial weight-gradient sums (gradient scratch, independent of T).
         add("grad_parts", tuning.grad_splits.max(1) as u64 * n_pre * n_recp * f, WeightsOptimizer);
         packed(&mut add);
+    }
+    if fused {
+        // bptt_fused_sg's records of one sample per group at a time (z, ψ, A of each neuron and the inputs, FUSED_MAX_T
+        // steps) in private arrays: counted as history, as if every group ran at once (a CPU adapter runs as many as
+        // it has threads), the values the arrays hold (not the driver's padding lanes).
+        v.push(BufferSpec {
+            label: "fused_records",
+            size: tuning.grad_splits.max(1) as u64 * FUSED_MAX_T as u64 * (3 * n_rec + n_in) * f,
+            role: History,
+            uniform: false,
+            also_uniform: false,
+            private: true,
+        });
     }
     v
 }
@@ -302,6 +324,10 @@ pub fn allocate_plan(ctx: &GpuContext, c: &TrainerConfig) -> Result<BufferBytes,
     let mut held = vec![];
     let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
     for spec in buffer_plan(c, tuning) {
+        if spec.private {
+            bytes.add(spec.role, spec.size);
+            continue;
+        }
         bytes.add(spec.role, spec.bindable(max_bind)?);
         held.push(ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(spec.label),

@@ -2,7 +2,10 @@
 //! they fit, the general ones elsewhere), BPTT's samples per workgroup and gradient groups, and the loop budget that
 //! keeps every invocation inside what llvmpipe runs.
 
-use crate::{GpuContext, shaders::n_rec_padded};
+use crate::{
+    GpuContext,
+    shaders::{FUSED_MAX_T, n_rec_padded},
+};
 use models::{NetConfig, Rule};
 
 /// Steps per forward chunk for e-prop by default: the chunk buffers (and so e-prop's memory) do not depend on T.
@@ -27,6 +30,14 @@ pub struct BpttTuning {
     /// otherwise input_projection + alif_forward and bptt_backward. Chosen for CPU adapters, where memory loads are
     /// loops over lanes and these kernels are several times faster (reports/2026-11-26-lavapipe-training.md).
     pub subgroup_kernels: bool,
+    /// BPTT on the subgroup kernels with T ≤ [`FUSED_MAX_T`]: the forward and the backward as one kernel per sample
+    /// group, bptt_fused_sg, which keeps the forward's records (z, ψ, A, x) in private arrays instead of storage
+    /// buffers — the same code and results bit for bit, ≈ 14 % faster per step on lavapipe (Mesa 22.3, T = 100,
+    /// batch 100) and no history buffers, but ≈ 6 min for llvmpipe to compile against ≈ 2 min for the two kernels it
+    /// replaces (reports/2026-12-03-lavapipe-fused-bptt.md). Off by default (`SNNBENCH_BPTT_FUSED=1`): with an empty
+    /// shader cache it repays its compile only after ≈ 3 million training samples. Otherwise alif_forward_sg and
+    /// bptt_backward_sg run.
+    pub fused: bool,
 }
 
 /// Whether e-prop's sequence of `t_steps` fits one chunk of `chunk` steps: then the subgroup kernels keep its whole
@@ -66,6 +77,7 @@ impl BpttTuning {
             samples_per_workgroup: self.samples_per_workgroup.clamp(1, 64),
             grad_splits: self.grad_splits.clamp(1, n_batch.max(1) as u32),
             subgroup_kernels: self.subgroup_kernels,
+            fused: self.fused,
         }
     }
 
@@ -78,13 +90,15 @@ impl BpttTuning {
     /// What runs: the subgroup kernels on an adapter where they fit — for BPTT at any T, for e-prop at any T (one
     /// dispatch per chunk of `eprop_chunk` steps past one chunk, see [`eprop_one_chunk`]) — and then with enough
     /// sample groups that no invocation loops more than [`LOOP_BUDGET`] times (lavapipe silently stops longer loop
-    /// nests; each sample costs its steps per dispatch, T or one chunk, plus ≈ 3·N_OUT readout iterations). Past that
-    /// (T alone too long for BPTT) the general kernels run.
+    /// nests; each sample costs its steps per dispatch, T or one chunk, plus ≈ 3·N_OUT readout iterations; twice the
+    /// steps in BPTT's fused kernel, forward and backward). Past that (T alone too long for BPTT) the general kernels
+    /// run. BPTT's fused kernel where asked for and T ≤ [`FUSED_MAX_T`].
     pub fn resolved(self, rule: Rule, n_batch: usize, t_steps: usize, eprop_chunk: usize, fits: bool) -> Self {
         let steps = if matches!(rule, Rule::Eprop(_)) { t_steps.min(eprop_chunk) } else { t_steps };
-        let per_sample = steps + 64;
-        let sg = self.subgroup_kernels && fits && per_sample <= LOOP_BUDGET;
-        let mut r = Self { subgroup_kernels: sg, ..self };
+        let sg = self.subgroup_kernels && fits && steps + 64 <= LOOP_BUDGET;
+        let fused = self.fused && sg && matches!(rule, Rule::Bptt(_)) && t_steps <= FUSED_MAX_T;
+        let per_sample = if fused { 2 * steps + 64 } else { steps + 64 };
+        let mut r = Self { subgroup_kernels: sg, fused, ..self };
         if sg {
             let samples_per_group = (LOOP_BUDGET / per_sample).max(1);
             let groups = n_batch.div_ceil(samples_per_group) as u32;
@@ -94,7 +108,8 @@ impl BpttTuning {
     }
 
     /// The defaults for an adapter type and minibatch size, all measured (see reports/2026-11-26-h200-training.md and
-    /// reports/2026-11-26-lavapipe-training.md). `SNNBENCH_BPTT_SG=0|1` overrides the choice of backward kernel.
+    /// reports/2026-11-26-lavapipe-training.md). `SNNBENCH_BPTT_SG=0|1` overrides the choice of backward kernel,
+    /// `SNNBENCH_BPTT_FUSED=0|1` that of BPTT's fused kernel on the subgroup family.
     /// A CPU adapter (lavapipe) has a few threads: on the general kernels 8 samples per backward workgroup share each
     /// weight read, and 4 gradient groups halved bptt_weight_grads against 1 (the subgroup kernels, lavapipe's
     /// default, run one backward workgroup per gradient group and need no bptt_weight_grads). A GPU needs thousands
@@ -106,15 +121,16 @@ impl BpttTuning {
         let env = |name: &str, default: u32| {
             std::env::var(name).ok().and_then(|v| v.parse::<u32>().ok()).filter(|&v| v > 0).unwrap_or(default)
         };
-        let subgroup_kernels = match std::env::var("SNNBENCH_BPTT_SG").ok().as_deref() {
+        let flag = |name: &str, default: bool| match std::env::var(name).ok().as_deref() {
             Some("0") => false,
             Some("1") => true,
-            _ => d.subgroup_kernels,
+            _ => default,
         };
         Self {
             samples_per_workgroup: env("SNNBENCH_BPTT_SPW", d.samples_per_workgroup),
             grad_splits: env("SNNBENCH_BPTT_SPLITS", d.grad_splits).min(n_batch.max(1) as u32),
-            subgroup_kernels,
+            subgroup_kernels: flag("SNNBENCH_BPTT_SG", d.subgroup_kernels),
+            fused: flag("SNNBENCH_BPTT_FUSED", d.fused),
         }
     }
 
@@ -129,6 +145,7 @@ impl BpttTuning {
             samples_per_workgroup: spw,
             grad_splits: splits.min(n_batch.max(1) as u32),
             subgroup_kernels: device_type == wgpu::DeviceType::Cpu,
+            fused: false,
         }
     }
 }
@@ -141,13 +158,15 @@ mod tests {
     #[test]
     fn subgroup_groups_keep_every_invocation_inside_the_loop_budget() {
         let bptt = Rule::Bptt(BpttOptions::default());
-        let base = BpttTuning { samples_per_workgroup: 8, grad_splits: 4, subgroup_kernels: true };
-        for (n, t) in [(1, 100), (32, 100), (256, 1000), (1000, 1000), (7, 30_000)] {
+        let base = BpttTuning { samples_per_workgroup: 8, grad_splits: 4, subgroup_kernels: true, fused: true };
+        for (n, t) in [(1, 100), (32, 100), (1000, FUSED_MAX_T), (256, 1000), (1000, 1000), (7, 30_000)] {
             let r = base.clamped(n).resolved(bptt, n, t, EPROP_CHUNK, true);
             assert!(r.subgroup_kernels, "N = {n}, T = {t}");
             let per_group = n.div_ceil(r.grad_splits as usize);
-            assert!(per_group * (t + 64) <= LOOP_BUDGET, "N = {n}, T = {t}: {per_group} samples per group");
+            let per_sample = if r.fused { 2 * t + 64 } else { t + 64 };
+            assert!(per_group * per_sample <= LOOP_BUDGET, "N = {n}, T = {t}: {per_group} samples per group");
             assert!(r.grad_splits >= 4.min(n as u32), "never fewer groups than asked for");
+            assert_eq!(r.fused, t <= FUSED_MAX_T, "N = {n}, T = {t}: BPTT's fused kernel exactly while T fits it");
         }
         // e-prop while T fits one chunk, for both trace variants.
         for v in [TraceVariant::Authors, TraceVariant::Aligned] {
@@ -167,6 +186,11 @@ mod tests {
             assert!(per_group * (t + 64) <= LOOP_BUDGET, "N = {n}, T = {t}: {per_group} samples per group");
         }
         assert!(eprop_one_chunk(1000, 1000) && !eprop_one_chunk(1001, 1000));
+        // The fused kernel only for BPTT on the subgroup kernels, and only when asked for.
+        assert!(!base.resolved(Rule::Eprop(TraceVariant::Authors), 32, 100, EPROP_CHUNK, true).fused);
+        assert!(!base.resolved(bptt, 32, 100, EPROP_CHUNK, false).fused);
+        assert!(!BpttTuning { fused: false, ..base }.resolved(bptt, 32, 100, EPROP_CHUNK, true).fused);
+        assert!(BpttTuning { grad_splits: 1, ..base }.resolved(bptt, 1000, FUSED_MAX_T, EPROP_CHUNK, true).fused);
         // BPTT's T alone past the budget, or a network that does not fit: the general kernels.
         assert!(!base.resolved(bptt, 2, 70_000, EPROP_CHUNK, true).subgroup_kernels);
         assert!(!base.resolved(bptt, 32, 100, EPROP_CHUNK, false).subgroup_kernels);

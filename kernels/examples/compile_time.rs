@@ -21,18 +21,7 @@ fn main() {
             Err(_) => kernels::shaders::source(k, &cfg, v),
         };
         let t = Instant::now();
-        let module = dev.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some(k.stem()),
-            source: wgpu::ShaderSource::Wgsl(src.as_str().into()),
-        });
-        let pipeline = dev.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(k.stem()),
-            layout: None,
-            module: &module,
-            entry_point: Some(k.stem()),
-            compilation_options: Default::default(),
-            cache: None,
-        });
+        let pipeline = kernels::shaders::pipeline_from_source(dev, k.stem(), src.clone()).expect("compiles");
         let created = t.elapsed().as_secs_f64();
         // Every binding of the source, zeroed: uniforms at the largest binding size, storage buffers of 1 MiB (the
         // dispatch runs no step: T = 0 and an empty minibatch).

@@ -428,22 +428,30 @@ pub fn pipeline(
     cfg: &NetConfig,
     v: Variant,
 ) -> Result<wgpu::ComputePipeline, KernelError> {
-    let src = source(kernel, cfg, v);
+    pipeline_from_source(device, kernel.stem(), source(kernel, cfg, v))
+}
+
+/// Compiles WGSL source whose entry point is named `stem` (for [`pipeline`], and for timing an edited kernel).
+pub fn pipeline_from_source(
+    device: &wgpu::Device,
+    stem: &'static str,
+    src: String,
+) -> Result<wgpu::ComputePipeline, KernelError> {
     let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-        label: Some(kernel.stem()),
+        label: Some(stem),
         source: wgpu::ShaderSource::Wgsl(src.into()),
     });
     let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-        label: Some(kernel.stem()),
+        label: Some(stem),
         layout: None,
         module: &module,
-        entry_point: Some(kernel.stem()),
+        entry_point: Some(stem),
         compilation_options: Default::default(),
         cache: None,
     });
     if let Some(err) = pollster::block_on(scope.pop()) {
-        return Err(KernelError::Shader { stem: kernel.stem(), message: err.to_string() });
+        return Err(KernelError::Shader { stem, message: err.to_string() });
     }
     Ok(pipeline)
 }

@@ -51,6 +51,7 @@ fn alif_forward_sg(
     @builtin(num_workgroups) groups: vec3<u32>,
     @builtin(subgroup_invocation_id) l: u32,
 ) {
+//<setup> (bptt_fused_sg inlines the lines up to </setup>)
     let n_t = dims.t_steps;
     let ws = window_start(n_t);
     let range = sample_group(wg.x, groups.x, dims.n_batch);
@@ -61,6 +62,7 @@ fn alif_forward_sg(
 //@m    let jc{m} = min(j{m}, N_REC - 1u);
 //@mi    let wi{m}_{i} = wit[jc{m} * NIQ + {iq}u][{ic}];
 //@mk    let wr{m}_{k} = wrt[jc{m} * NQ + {kq}u][{kc}];
+//</setup>
     for (var b = b_lo; b < b_hi; b++) {
         let s = (counters[1] * dims.n_batch + b) % dims.n_total;
 //@m        var v{m} = 0.0; var a{m} = 0.0; var zbar{m} = 0.0; var zsum{m} = 0.0; var zp{m} = 0.0;

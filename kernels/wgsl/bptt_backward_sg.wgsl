@@ -54,10 +54,12 @@ fn bptt_backward_sg(
 //@m    let j{m} = l + {ms}u;
 //@m    let ok{m} = j{m} < N_REC;
 //@m    let jc{m} = min(j{m}, N_REC - 1u);
+//<weights> (bptt_fused_sg inlines the lines up to </weights>)
 //@m    let r{m} = jc{m} * NQ;
 //@mk    let w{m}_{k} = wr[r{m} + {kq}u][{kc}];
 //@mi    var g{m}_{i} = 0.0;
 //@mk    var gr{m}_{k} = 0.0;
+//</weights>
     for (var b = b_lo; b < b_hi; b++) {
         let s = (counters[1] * dims.n_batch + b) % dims.n_total;
 //@m        let ls{m} = sample_out[b * S_OUT + O_SIG + jc{m}];

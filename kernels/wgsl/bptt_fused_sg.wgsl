@@ -43,20 +43,9 @@ fn bptt_fused_sg(
     @builtin(num_workgroups) groups: vec3<u32>,
     @builtin(subgroup_invocation_id) l: u32,
 ) {
-    // The host runs this kernel only for T ≤ TC; the min keeps every record index inside its array regardless.
-    let n_t = min(dims.t_steps, TC);
-    let ws = window_start(n_t);
-    let range = sample_group(wg.x, groups.x, dims.n_batch);
-    let b_lo = range.x;
-    let b_hi = range.y;
-//@m    let j{m} = l + {ms}u;
-//@m    let ok{m} = j{m} < N_REC;
-//@m    let jc{m} = min(j{m}, N_REC - 1u);
-//@mi    let wi{m}_{i} = wit[jc{m} * NIQ + {iq}u][{ic}];
-//@mk    let wr{m}_{k} = wrt[jc{m} * NQ + {kq}u][{kc}];
-//@mk    let w{m}_{k} = wr[jc{m} * NQ + {kq}u][{kc}];
-//@mi    var g{m}_{i} = 0.0;
-//@mk    var gr{m}_{k} = 0.0;
+    // The host runs this kernel only for T ≤ TC (BpttTuning::resolved); the record arrays hold TC steps.
+//#insert alif_forward_sg:setup
+//#insert bptt_backward_sg:weights
 //@m    var hz{m}: array<f32, TC>; var hpsi{m}: array<f32, TC>; var hthr{m}: array<f32, TC>;
 //@p    var hx{p}: array<f32, TC>;
     for (var b = b_lo; b < b_hi; b++) {

@@ -24,19 +24,21 @@
 // the indices the line is repeated for — m: slot (< M = ⌈N_REC/SG⌉), k: neuron (< N_REC), i: input (< N_IN),
 // p: input slot (< ⌈N_IN/SG⌉), r: row of a block (< TRACE_ROWS), u: row slot (< ⌈TRACE_ROWS/SG⌉); several letters: every combination. For an index X the line's {X} is its value,
 // {Xs} = SG·X, {Xp} = X / SG, {Xl} = X % SG (which lane's slot holds neuron or input X), {Xq} = X / 4, {Xc} = X % 4.
-// Bindings: 0 dims | 1 wr [N_REC, N_RECP] uniform | 2 z_c | 3 thr_c | 4 psi_c [N,T,N_RECP] | 5 sample_out [N,S_OUT]
-//           6 x [B,T,N_IN] | 7 counters [2] u32 | 8 part [GRAD_SPLITS,N_PRE,N_RECP]
+// The forward's records are A(t) (thr_c) and u(t) = v(t) − A(t) (psi_c): the step needs ψ(t) = ψ(u(t)) and
+// z(t−1) = H(u(t−1)), computed here from u with alif_forward_sg's expressions (the same bits it would have stored), so
+// each step loads two records, A(t+1) and u(t−1), and carries u(t−1) to the next step as its u(t).
+// Bindings: 0 dims | 1 wr [N_REC, N_RECP] uniform | 2 thr_c | 3 psi_c (u) [N,T,N_RECP] | 4 sample_out [N,S_OUT]
+//           5 x [B,T,N_IN] | 6 counters [2] u32 | 7 part [GRAD_SPLITS,N_PRE,N_RECP]
 // Dispatch: (GRAD_SPLITS, 1, 1) workgroups of SG threads (the count is read back as num_workgroups).
 
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<uniform> wr: array<vec4<f32>, WR_QUADS>;
-@group(0) @binding(2) var<storage, read> z_c: array<f32>;
-@group(0) @binding(3) var<storage, read> thr_c: array<f32>;
-@group(0) @binding(4) var<storage, read> psi_c: array<f32>;
-@group(0) @binding(5) var<storage, read> sample_out: array<f32>;
-@group(0) @binding(6) var<storage, read> x: array<f32>;
-@group(0) @binding(7) var<storage, read> counters: array<u32>;
-@group(0) @binding(8) var<storage, read_write> part: array<f32>;
+@group(0) @binding(2) var<storage, read> thr_c: array<f32>;
+@group(0) @binding(3) var<storage, read> psi_c: array<f32>;
+@group(0) @binding(4) var<storage, read> sample_out: array<f32>;
+@group(0) @binding(5) var<storage, read> x: array<f32>;
+@group(0) @binding(6) var<storage, read> counters: array<u32>;
+@group(0) @binding(7) var<storage, read_write> part: array<f32>;
 
 @compute @workgroup_size(SG)
 fn bptt_backward_sg(
@@ -64,17 +66,23 @@ fn bptt_backward_sg(
         let s = (counters[1] * dims.n_batch + b) % dims.n_total;
 //@m        let ls{m} = sample_out[b * S_OUT + O_SIG + jc{m}];
 //@m        var dzbar{m} = 0.0; var dvn{m} = 0.0; var dan{m} = 0.0;
+        // u(T−1), the last step's record (n_t ≥ 1 whenever a sample runs).
+//@m        var uc{m} = psi_c[(b * n_t + max(n_t, 1u) - 1u) * N_RECP + jc{m}];
         for (var tt = 0u; tt < n_t; tt++) {
             let t = n_t - 1u - tt;
             let has_next = t + 1u < n_t;
             let has_prev = t > 0u;
-            let hb = (b * n_t + t) * N_RECP;
             let hn = (b * n_t + min(t + 1u, n_t - 1u)) * N_RECP;
             let hp = (b * n_t + select(0u, t - 1u, has_prev)) * N_RECP;
-            // The forward's records this step reads: A(t+1), ψ(t), z(t−1) (bptt_fused_sg keeps them in private arrays).
+            // The forward's records this step reads: A(t+1) and u(t−1); u(t) came with the step before (bptt_fused_sg
+            // keeps them in private arrays).
 //@m            let thn{m} = thr_c[hn + jc{m}];
-//@m            let psv{m} = psi_c[hb + jc{m}];
-//@m            let zl{m} = z_c[hp + jc{m}];
+//@m            let up{m} = psi_c[hp + jc{m}];
+//<u_record> (bptt_fused_sg inlines the lines up to </u_record>)
+//@m            let psv{m} = psi(uc{m});
+//@m            let zl{m} = select(0.0, 1.0, up{m} > 0.0);
+//@m            uc{m} = up{m};
+//</u_record>
 //<step> (bptt_fused_sg inlines the lines up to </step>)
 //@m            var rec{m} = 0.0;
             if !STOP_RECURRENT {

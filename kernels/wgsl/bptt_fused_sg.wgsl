@@ -1,6 +1,6 @@
 // bptt_fused_sg — BPTT's whole step for CPU adapters in one kernel: alif_forward_sg's forward (whole sequence) and
-// bptt_backward_sg's backward for one group of samples in one subgroup, the forward's records (z, ψ, A and the lane's
-// inputs x, per step) kept in private arrays indexed by t instead of storage buffers. On lavapipe a storage-buffer load
+// bptt_backward_sg's backward for one group of samples in one subgroup, the forward's records (u = v − A, A and the
+// lane's inputs x, per step) kept in private arrays indexed by t instead of storage buffers. On lavapipe a storage-buffer load
 // at a per-lane address is a loop over the lanes with a store-forwarding stall per lane (reports/2026-12-02-lavapipe-
 // memory-paths.md): in the split kernels these records cost ≈ 40 % of the step's samples (perf, Mesa 22.3.6); here the
 // only storage accesses per step are the forward's input loads. The private arrays hold TC steps, so this kernel runs
@@ -12,7 +12,8 @@
 // once. What the sections read from their surroundings: the forward step x's row `s`, the step `t`, the window start
 // `ws` and the state v, a, z̄, Σz̄, z(t−1) (`zp`); the readout `b`, `s`, `n_t`, Σz̄ and writes logits, the error, CE,
 // Σz̄ and L_j / W (`sig{m} / nt`) to sample_out; the backward step t, has_next, has_prev, the learning signal `ls`,
-// the records A(t+1) (`thn`), ψ(t) (`psv`), z(t−1) (`zl`); the gradient sums the lane's inputs `xl`.
+// the records A(t+1) (`thn`), ψ(t) (`psv`), z(t−1) (`zl`), both of the latter computed from u as in bptt_backward_sg;
+// the gradient sums the lane's inputs `xl`.
 // Bindings: 0 dims | 1 wit [N_REC,N_INP] uniform | 2 wrt [N_REC,N_RECP] uniform | 3 wo [N_REC·N_OUT] uniform
 //           4 wr [N_REC,N_RECP] uniform | 5 x [B,T,N_IN] | 6 y [B] u32 | 7 counters [2] u32
 //           8 z_c [N,T,N_RECP] (spikes, only with dims.record_spikes) | 9 sample_out [N,S_OUT]
@@ -46,7 +47,7 @@ fn bptt_fused_sg(
     // The host runs this kernel only for T ≤ TC (BpttTuning::resolved); the record arrays hold TC steps.
 //#insert alif_forward_sg:setup
 //#insert bptt_backward_sg:weights
-//@m    var hz{m}: array<f32, TC>; var hpsi{m}: array<f32, TC>; var hthr{m}: array<f32, TC>;
+//@m    var hu{m}: array<f32, TC>; var hthr{m}: array<f32, TC>;
 //@p    var hx{p}: array<f32, TC>;
     for (var b = b_lo; b < b_hi; b++) {
         let s = (counters[1] * dims.n_batch + b) % dims.n_total;
@@ -54,7 +55,7 @@ fn bptt_fused_sg(
         for (var t = 0u; t < n_t; t++) {
 //#insert alif_forward_sg:step
 //@p            hx{p}[t] = xl{p};
-//@m            hz{m}[t] = z{m}; hpsi{m}[t] = psi(u{m}); hthr{m}[t] = thr{m};
+//@m            hu{m}[t] = u{m}; hthr{m}[t] = thr{m};
 //@m            if ok{m} && dims.record_spikes != 0u { z_c[(b * n_t + t) * N_RECP + j{m}] = z{m}; }
 //@m            zp{m} = z{m};
         }
@@ -62,13 +63,14 @@ fn bptt_fused_sg(
 //#insert alif_forward_sg:readout
 //@m        let ls{m} = sig{m} / nt;
 //@m        var dzbar{m} = 0.0; var dvn{m} = 0.0; var dan{m} = 0.0;
+//@m        var uc{m} = hu{m}[max(n_t, 1u) - 1u];
         for (var tt = 0u; tt < n_t; tt++) {
             let t = n_t - 1u - tt;
             let has_next = t + 1u < n_t;
             let has_prev = t > 0u;
 //@m            let thn{m} = hthr{m}[min(t + 1u, n_t - 1u)];
-//@m            let psv{m} = hpsi{m}[t];
-//@m            let zl{m} = hz{m}[select(0u, t - 1u, has_prev)];
+//@m            let up{m} = hu{m}[select(0u, t - 1u, has_prev)];
+//#insert bptt_backward_sg:u_record
 //#insert bptt_backward_sg:step
 //@p            let xl{p} = hx{p}[t];
 //#insert bptt_backward_sg:grads

@@ -323,16 +323,17 @@ fn bptt_fused_kernel_equals_the_split_kernels_bit_for_bit() {
             let ran = tr.gradient_kernels();
             assert_eq!(ran.contains(&"bptt_fused_sg"), fused, "{ran:?}");
             assert_eq!(ran.contains(&"bptt_backward_sg"), !fused, "{ran:?}");
-            // The fused kernel's records are private memory, counted as history (one sample per group at a time);
-            // z_c holds only the spike record, if asked for, ψ and A have 4-byte placeholders.
+            // Both record u = v − A and A, not ψ and z; z_c holds only the spike record, if asked for. The fused
+            // kernel's records are private memory, counted as history (one sample per group at a time); a record
+            // not kept is a 4-byte placeholder outside the history.
             let history = tr.bytes().history;
             let per_step = (cfg.n_rec.div_ceil(4) * 4 * 4) as u64;
-            let z_c = if record { (batch * t_steps) as u64 * per_step } else { 4 };
+            let z_c = if record { (batch * t_steps) as u64 * per_step } else { 0 };
             if fused {
-                let records = (splits as usize * kernels::shaders::FUSED_MAX_T * (3 * cfg.n_rec + cfg.n_in) * 4) as u64;
-                assert_eq!(history, records + z_c + 8, "fused kernel's history bytes");
+                let records = (splits as usize * kernels::shaders::FUSED_MAX_T * (2 * cfg.n_rec + cfg.n_in) * 4) as u64;
+                assert_eq!(history, records + z_c, "fused kernel's history bytes");
             } else {
-                assert_eq!(history, 3 * (batch * t_steps) as u64 * per_step, "split history");
+                assert_eq!(history, 2 * (batch * t_steps) as u64 * per_step + z_c, "split history");
             }
             tr.upload_batch(&data.x, &data.y).expect("upload");
             tr.set_params(&p).expect("params");

@@ -133,12 +133,17 @@ pub(super) fn buffer_plan(c: &TrainerConfig, tuning: BpttTuning) -> Vec<BufferSp
     let eprop_one = is_eprop && sg && c.eprop_one_chunk();
     let eprop_chunked_sg = is_eprop && sg && !eprop_one;
     add("cur_in", if sg { 4 } else { chunk_bytes }, if sg { PerSample } else { chunk_role });
-    // BPTT's fused kernel keeps z, ψ and A in private arrays: z_c only as the spike record, if asked for.
+    // BPTT on the subgroup kernels records u = v − A (in psi_c) and A, and computes ψ(u) and z = H(u) from them: z_c
+    // only as the spike record, if asked for. Its fused kernel keeps u and A in private arrays.
     let fused = tuning.fused;
-    let z_bytes = if fused && !c.record_spikes { 4 } else { chunk_bytes };
-    add("z_c", z_bytes, chunk_role);
-    add("psi_c", if fused { 4 } else { chunk_bytes }, chunk_role);
-    add("thr_c", if is_eprop || fused { 4 } else { chunk_bytes }, if is_eprop { PerSample } else { chunk_role });
+    let bptt_sg = !is_eprop && sg;
+    // A record not kept is a 4-byte placeholder, counted as per-sample state so that the history stays exactly linear.
+    let record = |add: &mut dyn FnMut(&'static str, u64, Role), name: &'static str, kept: bool| {
+        if kept { add(name, chunk_bytes, chunk_role) } else { add(name, 4, PerSample) }
+    };
+    record(&mut add, "z_c", !bptt_sg || c.record_spikes);
+    record(&mut add, "psi_c", !fused);
+    record(&mut add, "thr_c", !(is_eprop || fused));
     // BPTT's spike record is its z history, as is e-prop's in one chunk on the subgroup kernels; otherwise e-prop
     // writes a separate one when asked.
     add("spikes", if c.record_spikes && is_eprop && !eprop_one { nb * tt * n_rec * f } else { 4 }, Output);
@@ -181,12 +186,12 @@ pub(super) fn buffer_plan(c: &TrainerConfig, tuning: BpttTuning) -> Vec<BufferSp
         packed(&mut add);
     }
     if fused {
-        // bptt_fused_sg's records of one sample per group at a time (z, ψ, A of each neuron and the inputs, FUSED_MAX_T
-        // steps) in private arrays: counted as history, as if every group ran at once (a CPU adapter runs as many as
-        // it has threads), the values the arrays hold (not the driver's padding lanes).
+        // bptt_fused_sg's records of one sample per group at a time (u and A of each neuron and the inputs,
+        // FUSED_MAX_T steps) in private arrays: counted as history, as if every group ran at once (a CPU adapter runs as
+        // many as it has threads), the values the arrays hold (not the driver's padding lanes).
         v.push(BufferSpec {
             label: "fused_records",
-            size: tuning.grad_splits.max(1) as u64 * FUSED_MAX_T as u64 * (3 * n_rec + n_in) * f,
+            size: tuning.grad_splits.max(1) as u64 * FUSED_MAX_T as u64 * (2 * n_rec + n_in) * f,
             role: History,
             uniform: false,
             also_uniform: false,

@@ -31,7 +31,7 @@ pub struct BpttTuning {
     /// loops over lanes and these kernels are several times faster (reports/2026-11-26-lavapipe-training.md).
     pub subgroup_kernels: bool,
     /// BPTT on the subgroup kernels with T ≤ [`FUSED_MAX_T`]: the forward and the backward as one kernel per sample
-    /// group, bptt_fused_sg, which keeps the forward's records (z, ψ, A, x) in private arrays instead of storage
+    /// group, bptt_fused_sg, which keeps the forward's records (u = v − A, A, x) in private arrays instead of storage
     /// buffers — the same code and results bit for bit, ≈ 14 % faster per step on lavapipe (Mesa 22.3, T = 100,
     /// batch 100) and no history buffers, but ≈ 6 min for llvmpipe to compile against ≈ 2 min for the two kernels it
     /// replaces (reports/2026-12-03-lavapipe-fused-bptt.md). Off by default (`SNNBENCH_BPTT_FUSED=1`): with an empty

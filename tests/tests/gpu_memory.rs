@@ -206,9 +206,9 @@ fn planned_bytes_equal_allocated_bytes() {
 }
 
 /// The trainer's bytes against formulas written from what each rule must keep, not from the buffer plan: BPTT's
-/// history is, per sample and step, z, ψ and the threshold A (N_RECP = N_REC rounded up to 4 floats each), and on
-/// the general kernels also dv, the input current and a spike-time list entry per neuron (the subgroup kernels keep
-/// dv in the lanes and read z(t−1) instead of a list); e-prop's state does not grow with
+/// history is, per sample and step, z, ψ and the threshold A (N_RECP = N_REC rounded up to 4 floats each) and on
+/// the general kernels also dv, the input current and a spike-time list entry per neuron; the subgroup kernels record
+/// u = v − A and A only (ψ and z come from u, dv stays in the lanes, z(t−1) replaces the list); e-prop's state does not grow with
 /// T: its chunked path holds ε^a and E per synapse and sample, its one-chunk path nothing per synapse. Weights and optimiser: W, its gradient,
 /// Adam m and v, plus small fixed scratch.
 #[test]

@@ -84,7 +84,7 @@ fn alif_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
             let thr = V_TH + beta * a;
             v = ALPHA * v + OM_ALPHA * cur - zp * thr;
             let u = v - thr;
-            z = select(0.0, 1.0, u > 0.0);
+            z = spike(u);
             zbar = KAPPA * zbar + z;
             if chunk.t0 + k >= ws { zsum = zsum + zbar; }
             z_c[h] = z;

@@ -8,19 +8,19 @@
 // The recurrent sum runs over every k with z_k(t−1) ∈ {0, 1}: adding 0·W = 0 leaves the sum unchanged and 1·W = W
 // exactly, so skipping the k with z_k(t−1) = 0 (a branch on a broadcast value, uniform over the lanes) gives bit for bit
 // the sparse sum over spiking neurons that input_projection + alif_forward compute (same order, same roundings: the
-// expressions are theirs). Writes z and ψ for every step (e-prop), or u = v − A and A (STORE_THR, BPTT; z only as
-// the spike record, dims.record_spikes), and the readout record after the last step (readout.wgsl's equations,
-// logits summed over j in increasing order as there; every lane computes them, lane 0 writes them).
+// expressions are theirs). Writes u = v − A for every step (and A for BPTT, STORE_THR; z only as the spike record,
+// dims.record_spikes) and the readout record after the last step (readout.wgsl's equations, logits summed over j in
+// increasing order as there; every lane computes them, lane 0 writes them).
 // Two modes. Whole sequence (CHUNKED = false; BPTT, and e-prop when T fits one chunk): one dispatch runs all T steps,
-// the records are [N,T,N_RECP] (the backward kernels read z(t−1) for the recurrent weight gradient: e-prop's from z_c,
-// BPTT's as H(u(t−1)) from psi_c).
+// the records are [N,T,N_RECP] (the backward kernels compute z(t−1) for the recurrent weight gradient as H(u(t−1))
+// from psi_c; z_c is the spike record).
 // Chunked (CHUNKED, e-prop at any T): one dispatch per chunk of `chunk.tc` ≤ TC steps, v, a, z̄, Σz̄
 // and z(t−1) carried in `state` and z(t0−1) written to `z_start` as alif_forward does, records [N,TC,N_RECP], no spike
-// lists (eprop_coeffs lists the chunk's sources); with dims.record_spikes the spikes go to `spikes` [N,T,N_REC] u32
-// as alif_forward's do.
+// lists (eprop_coeffs lists the chunk's sources from H(u), eprop_traces_sg reads ψ(u)); with dims.record_spikes the
+// spikes go to `spikes` [N,T,N_REC] u32 as alif_forward's do.
 // Lines that start with `//@` are expanded by the host (bptt_backward_sg.wgsl explains the tags).
 // Bindings: 0 dims | 1 wit [N_REC,N_INP] uniform | 2 wrt [N_REC,N_RECP] uniform | 3 wo [N_REC·N_OUT] uniform
-//           4 x [B,T,N_IN] | 5 y [B] u32 | 6 counters [2] u32 | 7 z_c | 8 thr_c | 9 psi_c (ψ, or u for BPTT) [N,T or TC,N_RECP]
+//           4 x [B,T,N_IN] | 5 y [B] u32 | 6 counters [2] u32 | 7 z_c | 8 thr_c | 9 psi_c (u) [N,T or TC,N_RECP]
 //           10 sample_out [N,S_OUT] | 11 chunk | 12 state [N,5,N_RECP] | 13 z_start [N,N_RECP]
 //           14 spikes [N,T,N_REC] u32
 // Dispatch: (G, 1, 1) workgroups of SG threads; workgroup g runs the g-th of G contiguous ranges of the minibatch.
@@ -90,13 +90,15 @@ fn alif_forward_sg(
 //@m            let thr{m} = V_TH + beta_of(j{m}) * a{m};
 //@m            v{m} = ALPHA * v{m} + OM_ALPHA * cur{m} - zp{m} * thr{m};
 //@m            let u{m} = v{m} - thr{m};
-//@m            let z{m} = select(0.0, 1.0, u{m} > 0.0);
+//@m            let z{m} = spike(u{m});
 //@m            zbar{m} = KAPPA * zbar{m} + z{m};
 //@m            if t >= ws { zsum{m} = zsum{m} + zbar{m}; }
 //</step>
-            // BPTT (STORE_THR) records u = v − A in psi_c instead of ψ(u), and z only as the spike record: its backward
-            // computes ψ(t) = ψ(u(t)) and z(t−1) = H(u(t−1)) from u, the same values bit for bit, with one record fewer.
-//@m            if ok{m} { if STORE_THR { psi_c[hb + j{m}] = u{m}; thr_c[hb + j{m}] = thr{m}; if dims.record_spikes != 0u { z_c[hb + j{m}] = z{m}; } } else { z_c[hb + j{m}] = z{m}; psi_c[hb + j{m}] = psi(u{m}); } }
+            // The record is u = v − A (in psi_c), and A for BPTT (STORE_THR); z only as the spike record (the whole
+            // sequence; chunked, the spikes go to `spikes` below): the kernels that read it compute ψ(t) = ψ(u(t)) and
+            // z(t−1) = H(u(t−1)) from u with common.wgsl's psi and spike, the same values bit for bit, from one record
+            // instead of two.
+//@m            if ok{m} { psi_c[hb + j{m}] = u{m}; if STORE_THR { thr_c[hb + j{m}] = thr{m}; } if !CHUNKED && dims.record_spikes != 0u { z_c[hb + j{m}] = z{m}; } }
 //@m            if CHUNKED && ok{m} && dims.record_spikes != 0u { spikes[(b * n_t + t) * N_REC + j{m}] = u32(z{m}); }
 //@m            zp{m} = z{m};
         }

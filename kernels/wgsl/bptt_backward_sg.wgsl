@@ -25,8 +25,9 @@
 // p: input slot (< ⌈N_IN/SG⌉), r: row of a block (< TRACE_ROWS), u: row slot (< ⌈TRACE_ROWS/SG⌉); several letters: every combination. For an index X the line's {X} is its value,
 // {Xs} = SG·X, {Xp} = X / SG, {Xl} = X % SG (which lane's slot holds neuron or input X), {Xq} = X / 4, {Xc} = X % 4.
 // The forward's records are A(t) (thr_c) and u(t) = v(t) − A(t) (psi_c): the step needs ψ(t) = ψ(u(t)) and
-// z(t−1) = H(u(t−1)), computed here from u with alif_forward_sg's expressions (the same bits it would have stored), so
-// each step loads two records, A(t+1) and u(t−1), and carries u(t−1) to the next step as its u(t).
+// z(t−1) = H(u(t−1)), computed here from u by the functions alif_forward_sg calls (common.wgsl's psi and spike:
+// the same bits it would have stored), so each step loads two records, A(t+1) and u(t−1), and carries u(t−1) to the
+// next step as its u(t).
 // Bindings: 0 dims | 1 wr [N_REC, N_RECP] uniform | 2 thr_c | 3 psi_c (u) [N,T,N_RECP] | 4 sample_out [N,S_OUT]
 //           5 x [B,T,N_IN] | 6 counters [2] u32 | 7 part [GRAD_SPLITS,N_PRE,N_RECP]
 // Dispatch: (GRAD_SPLITS, 1, 1) workgroups of SG threads (the count is read back as num_workgroups).
@@ -80,7 +81,7 @@ fn bptt_backward_sg(
 //@m            let up{m} = psi_c[hp + jc{m}];
 //<u_record> (bptt_fused_sg inlines the lines up to </u_record>)
 //@m            let psv{m} = psi(uc{m});
-//@m            let zl{m} = select(0.0, 1.0, up{m} > 0.0);
+//@m            let zl{m} = spike(up{m});
 //@m            uc{m} = up{m};
 //</u_record>
 //<step> (bptt_fused_sg inlines the lines up to </step>)

@@ -52,6 +52,12 @@ fn gauss(u: f32, mu: f32, s: f32) -> f32 {
     return exp(-(d * d) / (2.0 * s * s)) / (SQRT_2PI * s);
 }
 
+// z = H(u): the spike of a neuron whose u = v − A is above zero. Every kernel that computes or recomputes a spike
+// calls this, so the forward's spikes and the ones BPTT's backward recomputes from its u record are the same bits.
+fn spike(u: f32) -> f32 {
+    return select(0.0, 1.0, u > 0.0);
+}
+
 fn psi(u: f32) -> f32 {
     let wide = SG_SCALE * SG_SIGMA;
     return SG_GAMMA * ((1.0 + SG_H) * gauss(u, 0.0, SG_SIGMA) - SG_H * gauss(u, SG_SIGMA, wide) - SG_H * gauss(u, -SG_SIGMA, wide));

@@ -10,20 +10,21 @@
 //   part[s, i, j] = Σ_{b in group s} Σ_k x_bi(k) dv_bj(k)                 (i < N_IN, in private values)
 //   part[s, N_IN + n, j] = Σ_{b in group s} Σ_{k: z_bn(k−1) = 1} dv_bj(k)  (recurrent rows: spike events)
 // summed in the lane as bptt_backward_sg sums BPTT's (its header says how and why), then bptt_grad_reduce takes the
-// batch mean (EPROP_GRADS: scale 1, no autapse term). Memory: the forward's chunk buffers, [N, TC, N_RECP] each,
-// whatever T ≤ TC is. Lane l owns neurons j = l + SG·m (m < M); x(t) of the other lanes comes by subgroupBroadcast;
-// the tags of the `//@` lines are bptt_backward_sg.wgsl's.
-// Bindings: 0 dims | 1 psi_c [N,T,N_RECP] | 2 sample_out [N,S_OUT] | 3 z_c [N,T,N_RECP] | 4 x [B,T,N_IN]
-//           5 counters [2] u32 | 6 part [GRAD_SPLITS,N_PRE,N_RECP]
+// batch mean (EPROP_GRADS: scale 1, no autapse term). Memory: the forward's one record, u = v − A [N, T, N_RECP]
+// (ψ(k) = ψ(u(k)) and z(k−1) = H(u(k−1)) come from it by the functions alif_forward_sg calls, common.wgsl's psi and
+// spike, so they are the bits it computed; each step loads u(k−1) and carries it to the next as its u(k)).
+// Lane l owns neurons j = l + SG·m (m < M); x(t) of the other lanes comes by subgroupBroadcast; the tags of the `//@`
+// lines are bptt_backward_sg.wgsl's.
+// Bindings: 0 dims | 1 psi_c (u) [N,T,N_RECP] | 2 sample_out [N,S_OUT] | 3 x [B,T,N_IN] | 4 counters [2] u32
+//           5 part [GRAD_SPLITS,N_PRE,N_RECP]
 // Dispatch: (G, 1, 1) workgroups of SG threads; workgroup g runs the g-th of G contiguous ranges of the minibatch.
 
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> psi_c: array<f32>;
 @group(0) @binding(2) var<storage, read> sample_out: array<f32>;
-@group(0) @binding(3) var<storage, read> z_c: array<f32>;
-@group(0) @binding(4) var<storage, read> x: array<f32>;
-@group(0) @binding(5) var<storage, read> counters: array<u32>;
-@group(0) @binding(6) var<storage, read_write> part: array<f32>;
+@group(0) @binding(3) var<storage, read> x: array<f32>;
+@group(0) @binding(4) var<storage, read> counters: array<u32>;
+@group(0) @binding(5) var<storage, read_write> part: array<f32>;
 
 @compute @workgroup_size(SG)
 fn eprop_backward_sg(
@@ -47,11 +48,12 @@ fn eprop_backward_sg(
 //@m        let sig{m} = sample_out[b * S_OUT + O_SIG + jc{m}];
 //@m        var la{m} = 0.0; var lv{m} = 0.0; var dn{m} = 0.0; var cpn{m} = 0.0;
         var c = 0.0;
+        // u(T−1), the last step's record (n_t ≥ 1 whenever a sample runs).
+//@m        var uc{m} = psi_c[(b * n_t + max(n_t, 1u) - 1u) * N_RECP + jc{m}];
         for (var tt = 0u; tt < n_t; tt++) {
             let t = n_t - 1u - tt;
-            let hb = (b * n_t + t) * N_RECP;
             c = select(0.0, 1.0, t >= ws) + KAPPA * c;
-//@m            let p{m} = psi_c[hb + jc{m}];
+//@m            let p{m} = psi(uc{m});
 //@m            let cp{m} = c * p{m};
 //@m            if TRACE_ALIGNED { la{m} = -beta{m} * cpn{m} + dn{m} * la{m}; } else { la{m} = -beta{m} * cp{m} + dn{m} * la{m}; }
 //@m            lv{m} = OM_ALPHA * cp{m} + OM_RHO * OM_ALPHA * p{m} * la{m} + ALPHA * lv{m};
@@ -60,7 +62,9 @@ fn eprop_backward_sg(
 //@m            let d{m} = sig{m} * lv{m};
             // The recurrent rows: dv(k) into the rows of the neurons that spiked at k−1 (as in bptt_backward_sg).
             let hp = (b * n_t + select(0u, t - 1u, t > 0u)) * N_RECP;
-//@m            let zp{m} = select(0.0, z_c[hp + jc{m}], t > 0u);
+//@m            let up{m} = psi_c[hp + jc{m}];
+//@m            let zp{m} = select(0.0, spike(up{m}), t > 0u);
+//@m            uc{m} = up{m};
 //@k            let zs{k} = subgroupBroadcast(zp{kp}, {kl}u);
 //@k            if zs{k} != 0.0 {<m> gr{m}_{k} = gr{m}_{k} + d{m};</m> }
             let xr = (s * n_t + t) * N_IN;

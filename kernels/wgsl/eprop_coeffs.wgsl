@@ -19,7 +19,8 @@
 // Bindings: 0 dims | 1 chunk | 2 x [B,T,N_IN] | 3 z_c | 4 psi_c [N,TC,N_RECP] | 5 z_start [N,N_RECP]
 //           6 ev_carry [2,N,N_PRE] | 7 coef [N,2,TC+1,N_RECP] | 8 scal [N,2,N_RECP]
 //           9 counters [2] u32 | 10 events [N,N_REC,TC] u32 | 11 n_events [N,N_REC] u32
-// With DENSE_IN_BACKWARD only the sources (ε^v carry, events): eprop_traces_sg computes the coefficients.
+// With DENSE_IN_BACKWARD only the sources (ε^v carry, events): eprop_traces_sg computes the coefficients, and psi_c
+// holds alif_forward_sg's u = v − A, from which z(t−1) = H(u(t−1)) (z_c is then a placeholder).
 // Dispatch: (N, 1, 1) workgroups of WGC ≥ max(N_PRE, N_REC) threads.
 
 @group(0) @binding(0) var<uniform> dims: Dims;
@@ -54,7 +55,9 @@ fn eprop_coeffs(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
             } else if k == 0u {
                 pre = z_start[b * N_RECP + i - N_IN];
             } else {
-                pre = z_c[(b * TC + k - 1u) * N_RECP + i - N_IN];
+                // z(t−1): alif_forward's record, or (DENSE_IN_BACKWARD) H(u(t−1)) from alif_forward_sg's u record.
+                let r = (b * TC + k - 1u) * N_RECP + i - N_IN;
+                if DENSE_IN_BACKWARD { pre = spike(psi_c[r]); } else { pre = z_c[r]; }
             }
             if i >= N_IN && pre != 0.0 {
                 events[(b * N_REC + i - N_IN) * TC + n_ev] = k + 1u;

@@ -20,7 +20,8 @@
 // A lane whose slot is past N_REC (when SG does not divide N_REC) computes neuron N_REC − 1 again from the same
 // values, so it writes the same bits to the same places as that neuron's lane: no branch is needed.
 // Lines that start with `//@` are expanded by the host (bptt_backward_sg.wgsl explains the tags).
-// Bindings: 0 dims | 1 chunk | 2 psi_c [N,TC,N_RECP] | 3 x [B,T,N_IN] | 4 counters [2] u32 | 5 ev_carry [2,N,N_PRE]
+// ψ(t) = ψ(u(t)) from alif_forward_sg's record of u = v − A, by common.wgsl's psi as there (the same bits).
+// Bindings: 0 dims | 1 chunk | 2 psi_c (u) [N,TC,N_RECP] | 3 x [B,T,N_IN] | 4 counters [2] u32 | 5 ev_carry [2,N,N_PRE]
 //           6 coef [N,2,TC+1,N_RECP] | 7 scal [N,2,N_RECP] | 8 eps_a [N,N_PRE,N_RECP] | 9 e_sum [N,N_PRE,N_RECP]
 // Dispatch: (G, ⌈N_IN / TRACE_ROWS⌉, 1) workgroups of SG threads; workgroup (g, r) runs the g-th of G contiguous
 // ranges of the minibatch and input rows [r·TRACE_ROWS, (r+1)·TRACE_ROWS).
@@ -68,7 +69,7 @@ fn eprop_traces_sg(
             let hb = (b * TC + k) * N_RECP;
             let at_end = kk == 0u;
             // Branch-free (selects) so that the unrolled body stays one block; at kk = 0 dn = la = cpn = 0.
-//@m            let p{m} = psi_c[hb + jc{m}];
+//@m            let p{m} = psi(psi_c[hb + jc{m}]);
 //@m            let cpsi{m} = p{m} * c_num / (1.0 - KAPPA);
 //@m            let d{m} = RHO - OM_RHO * beta{m} * p{m};
 //@m            let g{m} = OM_RHO * OM_ALPHA * p{m};

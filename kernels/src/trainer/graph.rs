@@ -264,9 +264,10 @@ impl GpuTrainer {
             } else {
                 forward_sg(&mut gradient, &chunks[0], [&wit_u, &wrt_u, &wo_u])?;
                 let (backward, bindings): (Kernel, &[&wgpu::Buffer]) = if is_eprop {
-                    (Kernel::EpropBackwardSg, &[&dims, &psi_c, &sample_out, &z_c, &x, &counters, &grad_parts])
+                    // psi_c holds u = v − A for both rules here (alif_forward_sg on the whole sequence): ψ and z(t−1)
+                    // come from it.
+                    (Kernel::EpropBackwardSg, &[&dims, &psi_c, &sample_out, &x, &counters, &grad_parts])
                 } else {
-                    // psi_c holds u = v − A here (alif_forward_sg with STORE_THR): ψ and z(t−1) come from it.
                     (Kernel::BpttBackwardSg, &[&dims, &wr_u, &thr_c, &psi_c, &sample_out, &x, &counters, &grad_parts])
                 };
                 gradient.push(make_dispatch(backward, bindings, (tuning.grad_splits, 1))?);

@@ -133,15 +133,15 @@ pub(super) fn buffer_plan(c: &TrainerConfig, tuning: BpttTuning) -> Vec<BufferSp
     let eprop_one = is_eprop && sg && c.eprop_one_chunk();
     let eprop_chunked_sg = is_eprop && sg && !eprop_one;
     add("cur_in", if sg { 4 } else { chunk_bytes }, if sg { PerSample } else { chunk_role });
-    // BPTT on the subgroup kernels records u = v − A (in psi_c) and A, and computes ψ(u) and z = H(u) from them: z_c
-    // only as the spike record, if asked for. Its fused kernel keeps u and A in private arrays.
+    // The subgroup kernels record u = v − A (in psi_c; BPTT also A) and compute ψ(u) and z = H(u) from it: z_c only as
+    // the spike record of the whole sequence, if asked for (chunked, the spikes have their own buffer). BPTT's fused
+    // kernel keeps u and A in private arrays.
     let fused = tuning.fused;
-    let bptt_sg = !is_eprop && sg;
     // A record not kept is a 4-byte placeholder, counted as per-sample state so that the history stays exactly linear.
     let record = |add: &mut dyn FnMut(&'static str, u64, Role), name: &'static str, kept: bool| {
         if kept { add(name, chunk_bytes, chunk_role) } else { add(name, 4, PerSample) }
     };
-    record(&mut add, "z_c", !bptt_sg || c.record_spikes);
+    record(&mut add, "z_c", !sg || (c.record_spikes && !eprop_chunked_sg));
     record(&mut add, "psi_c", !fused);
     record(&mut add, "thr_c", !(is_eprop || fused));
     // BPTT's spike record is its z history, as is e-prop's in one chunk on the subgroup kernels; otherwise e-prop
@@ -219,7 +219,7 @@ pub fn eprop_kernel_path(c: &TrainerConfig, ctx: &GpuContext) -> &'static str {
 /// e-prop's chunk length with the least device memory for this configuration on `ctx`'s adapter: the whole sequence
 /// in one chunk (`None`) when T is longer than [`EPROP_CHUNK`](super::EPROP_CHUNK) and one chunk's record needs no
 /// more bytes than chunks of that length with their per-synapse traces (on a CPU adapter's subgroup kernels, for the
-/// paper's network, up to T = 354 / 429 / 450 at batch 1 / 16 / 100; never on the general kernels, which keep the
+/// paper's network, up to T = 608 / 758 / 800 at batch 1 / 16 / 100; never on the general kernels, which keep the
 /// traces either way), else `Some(EPROP_CHUNK)`. One chunk is then also the faster path. Computed from the buffer
 /// plan, nothing allocated.
 pub fn eprop_chunk_for_least_memory(ctx: &GpuContext, c: &TrainerConfig) -> Option<usize> {

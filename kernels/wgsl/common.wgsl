@@ -53,7 +53,8 @@ fn gauss(u: f32, mu: f32, s: f32) -> f32 {
 }
 
 // z = H(u): the spike of a neuron whose u = v − A is above zero. Every kernel that computes or recomputes a spike
-// calls this, so the forward's spikes and the ones BPTT's backward recomputes from its u record are the same bits.
+// calls this, so the forward's spikes and the ones the backward and trace kernels recompute from its u record are the
+// same bits.
 fn spike(u: f32) -> f32 {
     return select(0.0, 1.0, u > 0.0);
 }

@@ -213,4 +213,15 @@ fn readme_performance_table_is_a_committed_runs_output() {
         table,
         "README.md's table differs from {dir}/bench.md: run scripts/readme-perf.sh {dir}"
     );
+    // Run folders under reports/ are ignored by git unless added with -f, so a table pasted from an uncommitted run
+    // passes here and fails in a fresh clone: ask git, where this is a checkout.
+    if root().join(".git").exists() {
+        let tracked = std::process::Command::new("git")
+            .args(["ls-files", "--error-unmatch", &format!("{dir}/bench.md")])
+            .current_dir(root())
+            .output();
+        if let Ok(out) = tracked {
+            assert!(out.status.success(), "{dir}/bench.md is not committed: git add -f {dir}/bench.md {dir}/bench.csv");
+        }
+    }
 }

@@ -1,7 +1,14 @@
 //! The GPU context: picks an adapter (a discrete GPU when present, else any other, else a software one such as
 //! Mesa's lavapipe), opens a device with the adapter's own limits and reports what it found.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use models::NetConfig;
+
+use crate::KernelError;
+use crate::shaders::{Kernel, Variant};
 
 /// The environment variable that selects an adapter by (part of) its name, like `--adapter`.
 pub const ADAPTER_ENV: &str = "SNNBENCH_ADAPTER";
@@ -27,7 +34,8 @@ pub enum ContextError {
     },
 }
 
-/// An opened device with its queue and a description of the adapter behind it (cloning shares the device).
+/// An opened device with its queue and a description of the adapter behind it (cloning shares the device and its
+/// compiled pipelines).
 #[derive(Clone)]
 pub struct GpuContext {
     /// The device.
@@ -42,6 +50,17 @@ pub struct GpuContext {
     pub has_timestamps: bool,
     /// Whether WGSL subgroup operations are available (the CPU-adapter kernels need them).
     pub has_subgroups: bool,
+    /// The pipelines built on this device, by entry point and full source: a trainer's kernels depend on the network
+    /// and the rule's options but not on T, the batch or the chunk being run, so every later trainer of the same
+    /// network (a memory sweep, a second chunk, a test's next case) reuses them instead of building them again.
+    pipelines: Arc<Mutex<PipelineCache>>,
+}
+
+#[derive(Default)]
+struct PipelineCache {
+    built: HashMap<(&'static str, String), wgpu::ComputePipeline>,
+    /// The entry point of every build, in order (a race between two threads may build one source twice).
+    builds: Vec<&'static str>,
 }
 
 impl fmt::Debug for GpuContext {
@@ -138,7 +157,37 @@ impl GpuContext {
             .await
             .map_err(|source| ContextError::RequestDevice { adapter: info.name.clone(), source })?;
         tracing::info!(adapter = %info.name, backend = ?info.backend, driver = %info.driver, "opened GPU context");
-        Ok(Self { device, queue, info, limits, has_timestamps, has_subgroups })
+        Ok(Self { device, queue, info, limits, has_timestamps, has_subgroups, pipelines: Arc::default() })
+    }
+
+    /// `kernel`'s pipeline for this network and variant, built on first use and then shared by every trainer on this
+    /// device. Building one is the slow part of a trainer on a CPU adapter (the WGSL of the unrolled kernels is
+    /// ≈ 0.2–0.8 MB; lavapipe translates it again on every build, seconds each, even when its disk cache has the
+    /// machine code). The key is the whole generated source, so two variants that differ in any constant never
+    /// share a pipeline. Errors are returned, not cached.
+    pub fn pipeline(&self, kernel: Kernel, cfg: &NetConfig, v: Variant) -> Result<wgpu::ComputePipeline, KernelError> {
+        let key = (kernel.stem(), crate::shaders::source(kernel, cfg, v));
+        if let Some(p) = self.lock_pipelines().built.get(&key) {
+            return Ok(p.clone());
+        }
+        // Built outside the lock: another thread may build the same pipeline meanwhile; the first stored is kept.
+        let p = crate::shaders::pipeline_from_source(&self.device, key.0, key.1.clone())?;
+        let mut cache = self.lock_pipelines();
+        cache.builds.push(key.0);
+        Ok(cache.built.entry(key).or_insert(p).clone())
+    }
+
+    /// The entry point of every pipeline this device has built through [`GpuContext::pipeline`] (a kernel built
+    /// for two variants appears twice; one served from the cache does not appear again), sorted.
+    pub fn pipelines_built(&self) -> Vec<&'static str> {
+        let mut stems = self.lock_pipelines().builds.clone();
+        stems.sort_unstable();
+        stems
+    }
+
+    fn lock_pipelines(&self) -> std::sync::MutexGuard<'_, PipelineCache> {
+        // A panic elsewhere while the lock was held leaves a valid map (insertions are single calls).
+        self.pipelines.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// One line: name, backend, device type, driver and driver info.

@@ -175,10 +175,14 @@ pub fn flat(p: &Params<f64>) -> Vec<f64> {
     p.w_in.iter().chain(&p.w_rec).chain(&p.w_out).copied().collect()
 }
 
-/// The GPU context every GPU test uses. Without an adapter this panics with the install hint: tests fail, never
-/// skip (CI installs Mesa's lavapipe).
+/// The GPU context every GPU test uses: one device per test binary, shared by its tests (running in parallel),
+/// so that a kernel built for one test is not built again for the next (the slow part on lavapipe). Without an
+/// adapter this panics with the install hint: tests fail, never skip (CI installs Mesa's lavapipe).
 pub fn gpu() -> kernels::GpuContext {
-    kernels::GpuContext::new(None).unwrap_or_else(|e| panic!("GPU tests need an adapter: {e}"))
+    static SHARED: std::sync::OnceLock<kernels::GpuContext> = std::sync::OnceLock::new();
+    SHARED
+        .get_or_init(|| kernels::GpuContext::new(None).unwrap_or_else(|e| panic!("GPU tests need an adapter: {e}")))
+        .clone()
 }
 
 /// Params and smooth realistic inputs for any network shape (authors' init, gain for ≈ 1 % spiking).

@@ -8,7 +8,7 @@ use super::{
 };
 use crate::{
     GpuContext, KernelError,
-    shaders::{Kernel, TRACE_ROWS, Variant, n_rec_padded, pipeline},
+    shaders::{Kernel, TRACE_ROWS, Variant, n_rec_padded},
 };
 use models::{Rule, TraceVariant};
 
@@ -149,7 +149,7 @@ impl GpuTrainer {
                          driver caches it)"
                     );
                 }
-                let pipeline = pipeline(&device, kernel, cfg, var)?;
+                let pipeline = ctx.pipeline(kernel, cfg, var)?;
                 let entries: Vec<wgpu::BindGroupEntry> = bufs
                     .iter()
                     .enumerate()

@@ -248,7 +248,7 @@ pub fn source(kernel: Kernel, cfg: &NetConfig, v: Variant) -> String {
          const STORE_THR: bool = {};\nconst SPW: u32 = {}u;\nconst GRAD_SPLITS: u32 = {}u;\n\
          const SG: u32 = {}u;\nconst WR_QUADS: u32 = {}u;\nconst DENSE_IN_BACKWARD: bool = {};\n\
          const N_INP: u32 = {}u;\nconst NIQ: u32 = {}u;\nconst WIT_QUADS: u32 = {}u;\nconst WO_QUADS: u32 = {}u;\n\
-         const N_LIF: u32 = {}u;\nconst WINDOW: u32 = {}u;\nconst EPROP_GRADS: bool = {};\n\
+         const EPROP_GRADS: bool = {};\n\
          const CHUNKED: bool = {};\nconst TRACE_ROWS: u32 = {}u;\n",
         n_in + n_rec,
         n_in * n_rec,
@@ -283,8 +283,6 @@ pub fn source(kernel: Kernel, cfg: &NetConfig, v: Variant) -> String {
         n_rec_padded(n_in) / 4,
         n_rec * n_rec_padded(n_in) / 4,
         (n_rec * n_out).div_ceil(4),
-        cfg.n_lif,
-        cfg.readout_window,
         v.eprop_grads,
         v.chunked_forward,
         TRACE_ROWS,

@@ -62,8 +62,8 @@ fn alif_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
     if owns && zp != 0.0 { atomicOr(&masks[j / 32u], 1u << (j % 32u)); }
     workgroupBarrier();
     var n_sp = 0u;
-    let ws = window_start(dims.t_steps);
-    let beta = beta_of(j);
+    let ws = window_start(dims.t_steps, dims.window);
+    let beta = beta_of(j, dims.n_lif);
     for (var k = 0u; k < chunk.tc; k++) {
         let h = (b * TC + k) * N_RECP + j;
         let rd = (k % 3u) * NW;

@@ -54,13 +54,14 @@ fn alif_forward_sg(
 ) {
 //<setup> (bptt_fused_sg inlines the lines up to </setup>)
     let n_t = dims.t_steps;
-    let ws = window_start(n_t);
+    let ws = window_start(n_t, dims.window);
     let range = sample_group(wg.x, groups.x, dims.n_batch);
     let b_lo = range.x;
     let b_hi = range.y;
 //@m    let j{m} = l + {ms}u;
 //@m    let ok{m} = j{m} < N_REC;
 //@m    let jc{m} = min(j{m}, N_REC - 1u);
+//@m    let bf{m} = beta_of(j{m}, dims.n_lif);
 //@mi    let wi{m}_{i} = wit[jc{m} * NIQ + {iq}u][{ic}];
 //@mk    let wr{m}_{k} = wrt[jc{m} * NQ + {kq}u][{kc}];
 //</setup>
@@ -87,7 +88,7 @@ fn alif_forward_sg(
 //@im            cur{m} = cur{m} + xb{i} * wi{m}_{i};
 //@k            if zb{k} != 0.0 {<m> cur{m} = cur{m} + wr{m}_{k};</m> }
 //@m            a{m} = RHO * a{m} + OM_RHO * zp{m};
-//@m            let thr{m} = V_TH + beta_of(j{m}) * a{m};
+//@m            let thr{m} = V_TH + bf{m} * a{m};
 //@m            v{m} = ALPHA * v{m} + OM_ALPHA * cur{m} - zp{m} * thr{m};
 //@m            let u{m} = v{m} - thr{m};
 //@m            let z{m} = spike(u{m});
@@ -110,7 +111,7 @@ fn alif_forward_sg(
         // Readout (readout.wgsl): logits_o = Σ_j W_out[j,o] Σz̄_j / W over j in increasing order, skipping Σz̄_j = 0.
 //<readout> (bptt_fused_sg inlines the lines up to </readout>)
 //@k        let zs{k} = subgroupBroadcast(zsum{kp}, {kl}u);
-        let nt = window_len(n_t);
+        let nt = window_len(n_t, dims.window);
         var logits: array<f32, N_OUT>;
         var mx = -3.4e38;
         for (var o = 0u; o < N_OUT; o++) {

@@ -28,8 +28,8 @@ fn bptt_backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation
     let n_t = dims.t_steps;
     let j = lid;
     let owns = j < N_REC;
-    let ws = window_start(n_t);
-    let beta = beta_of(j);
+    let ws = window_start(n_t, dims.window);
+    let beta = beta_of(j, dims.n_lif);
     for (var q = lid; q < NQ * SPW; q += WG) { dv_next_s[q] = vec4<f32>(0.0); }
     var sig: array<f32, SPW>;
     var dzbar: array<f32, SPW>;

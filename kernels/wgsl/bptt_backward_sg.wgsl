@@ -50,7 +50,7 @@ fn bptt_backward_sg(
     // T and the number of sample groups come at run time (history rows are T long: TC = T for BPTT), so one
     // compiled kernel serves every T and split.
     let n_t = dims.t_steps;
-    let ws = window_start(n_t);
+    let ws = window_start(n_t, dims.window);
     let range = sample_group(wg.x, groups.x, dims.n_batch);
     let b_lo = range.x;
     let b_hi = range.y;
@@ -58,6 +58,7 @@ fn bptt_backward_sg(
 //@m    let ok{m} = j{m} < N_REC;
 //@m    let jc{m} = min(j{m}, N_REC - 1u);
 //<weights> (bptt_fused_sg inlines the lines up to </weights>)
+//@m    let bb{m} = beta_of(j{m}, dims.n_lif);
 //@m    let r{m} = jc{m} * NQ;
 //@mk    let w{m}_{k} = wr[r{m} + {kq}u][{kc}];
 //@mi    var g{m}_{i} = 0.0;
@@ -100,7 +101,7 @@ fn bptt_backward_sg(
 //@m            var dthr{m} = -du{m};
 //@m            let zp{m} = select(0.0, zl{m}, has_prev);
 //@m            if !DETACH_RESET { dthr{m} = dthr{m} - zp{m} * d{m}; }
-//@m            dan{m} = beta_of(j{m}) * dthr{m} + RHO * dan{m};
+//@m            dan{m} = bb{m} * dthr{m} + RHO * dan{m};
 //@m            dvn{m} = d{m};
             // The recurrent rows: dv(t) into the rows of the neurons that spiked at t−1.
 //@k            let zs{k} = subgroupBroadcast(zp{kp}, {kl}u);

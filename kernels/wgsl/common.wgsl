@@ -2,8 +2,8 @@
 // N_PRE = N_IN + N_REC, N_RECP = N_REC rounded up to a multiple of 4 (the post dimension of internal buffers, so
 // they can be read as vec4), NQ = N_RECP / 4, the chunk length TC (time steps per forward chunk), offsets W_REC_OFF / W_OUT_OFF / N_W into the flat weight vector w_in | w_rec | w_out,
 // workgroup size WG, and the neuron constants ALPHA, OM_ALPHA = 1−α, RHO, OM_RHO = 1−ρ, KAPPA, V_TH, BETA and the
-// surrogate SG_GAMMA, SG_SIGMA, SG_SCALE, SG_H, all rounded once from f64 as the CPU reference does; N_LIF = how
-// many neurons (j < N_LIF) are plain LIF with β = 0; WINDOW = the readout window, 0 for the whole sequence).
+// surrogate SG_GAMMA, SG_SIGMA, SG_SCALE, SG_H, all rounded once from f64 as the CPU reference does). How many
+// neurons are plain LIF and the readout window come at run time in `Dims` (n_lif, window): see beta_of below.
 //
 // ψ(u) = γ [ (1+h) N(u; 0, σ) − h N(u; σ, sσ) − h N(u; −σ, sσ) ],  N(u; μ, s) = exp(−(u−μ)²/(2s²)) / (√(2π) s).
 // Dims: the per-call sizes; Chunk: which part of the sequence a chunked kernel works on. Counters: [0] = Adam steps done, [1] = minibatch index k (sample (k·N + b) mod B).
@@ -19,8 +19,8 @@ struct Dims {
     beta2: f32,
     eps: f32,
     k0: u32,            // minibatch index of the first step of this call (losses[k − k0])
-    _pad1: u32,
-    _pad2: u32,
+    n_lif: u32,         // the first n_lif neurons are plain LIF (β = 0)
+    window: u32,        // readout window: the last `window` steps (0: all T)
 }
 
 struct Chunk {
@@ -30,19 +30,22 @@ struct Chunk {
     last: u32,  // 1 for the last chunk of the sequence
 }
 
-// β of neuron j: 0 for the plain LIF neurons.
-fn beta_of(j: u32) -> f32 {
-    return select(BETA, 0.0, j < N_LIF);
+// β of neuron j: 0 for the first n_lif neurons (plain LIF). The number of LIF neurons and the readout window are
+// run-time values (dims.n_lif, dims.window), not generated constants, so that networks differing only in them share
+// one compiled kernel.
+fn beta_of(j: u32, n_lif: u32) -> f32 {
+    return select(BETA, 0.0, j < n_lif);
 }
 
-// First step of the readout window of an n_t-step sequence (Σz̄, E and the direct readout gradient count from here).
-fn window_start(n_t: u32) -> u32 {
-    return select(0u, n_t - WINDOW, WINDOW > 0u && WINDOW < n_t);
+// First step of the readout window (the last `window` steps; 0: all) of an n_t-step sequence (Σz̄, E and the direct
+// readout gradient count from here).
+fn window_start(n_t: u32, window: u32) -> u32 {
+    return select(0u, n_t - window, window > 0u && window < n_t);
 }
 
 // The logits' divisor: steps in the readout window.
-fn window_len(n_t: u32) -> f32 {
-    return f32(n_t - window_start(n_t));
+fn window_len(n_t: u32, window: u32) -> f32 {
+    return f32(n_t - window_start(n_t, window));
 }
 
 const SQRT_2PI: f32 = 2.5066282746310002;

@@ -33,14 +33,14 @@ fn eprop_backward_sg(
     @builtin(subgroup_invocation_id) l: u32,
 ) {
     let n_t = dims.t_steps;
-    let ws = window_start(n_t);
+    let ws = window_start(n_t, dims.window);
     let range = sample_group(wg.x, groups.x, dims.n_batch);
     let b_lo = range.x;
     let b_hi = range.y;
 //@m    let j{m} = l + {ms}u;
 //@m    let ok{m} = j{m} < N_REC;
 //@m    let jc{m} = min(j{m}, N_REC - 1u);
-//@m    let beta{m} = beta_of(jc{m});
+//@m    let beta{m} = beta_of(jc{m}, dims.n_lif);
 //@mi    var g{m}_{i} = 0.0;
 //@mk    var gr{m}_{k} = 0.0;
     for (var b = b_lo; b < b_hi; b++) {

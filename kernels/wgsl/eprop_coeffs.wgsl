@@ -72,8 +72,8 @@ fn eprop_coeffs(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
     if lid < N_REC && !DENSE_IN_BACKWARD {
         let j = lid;
         let n_t = dims.t_steps;
-        let ws = window_start(n_t);
-        let beta = beta_of(j);
+        let ws = window_start(n_t, dims.window);
+        let beta = beta_of(j, dims.n_lif);
         let cb = b * 2u * (TC + 1u) * N_RECP;
         var lam_a = 0.0;
         var gam_a = 1.0;

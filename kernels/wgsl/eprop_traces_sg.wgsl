@@ -44,7 +44,7 @@ fn eprop_traces_sg(
     @builtin(subgroup_invocation_id) l: u32,
 ) {
     let n_t = dims.t_steps;
-    let ws = window_start(n_t);
+    let ws = window_start(n_t, dims.window);
     let range = sample_group(wg.x, groups.x, dims.n_batch);
     let tc = chunk.tc;
     let first = chunk.index == 0u;
@@ -54,7 +54,7 @@ fn eprop_traces_sg(
     let writes_coef = wg.y == 0u;
 //@m    let j{m} = l + {ms}u;
 //@m    let jc{m} = min(j{m}, N_REC - 1u);
-//@m    let beta{m} = beta_of(jc{m});
+//@m    let beta{m} = beta_of(jc{m}, dims.n_lif);
     for (var b = range.x; b < range.y; b++) {
         let s = (counters[1] * dims.n_batch + b) % dims.n_total;
         let cb = b * 2u * (TC + 1u) * N_RECP;

@@ -3,7 +3,7 @@
 //   L_j = Σ_k err_k W_out[j,k] / W (W = window_len(T)).  Written to sample_out[b] (layout in common.wgsl).
 
 fn finish_sample(b: u32, s: u32, lid: u32, zsum: f32) {
-    let n_t = window_len(dims.t_steps);
+    let n_t = window_len(dims.t_steps, dims.window);
     if lid < N_REC { zsum_s[lid] = zsum; }
     workgroupBarrier();
     let o = b * S_OUT;

@@ -14,7 +14,7 @@ fn readout_grads(@builtin(global_invocation_id) gid: vec3<u32>) {
     if r >= N_REC * N_OUT { return; }
     let j = r / N_OUT;
     let k = r % N_OUT;
-    let n_t = window_len(dims.t_steps);
+    let n_t = window_len(dims.t_steps, dims.window);
     var acc = 0.0;
     for (var b = 0u; b < dims.n_batch; b++) {
         acc = acc + sample_out[b * S_OUT + j] * sample_out[b * S_OUT + O_ERR + k] / n_t;

@@ -38,7 +38,8 @@ struct Dims {
     beta2: f32,
     eps: f32,
     k0: u32,
-    _pad: [u32; 2],
+    n_lif: u32,
+    window: u32,
 }
 
 /// One recorded dispatch.

@@ -74,7 +74,9 @@ impl GpuTrainer {
             beta2: adam.beta2 as f32,
             eps: adam.eps as f32,
             k0,
-            _pad: [0; 2],
+            n_lif: self.config.net.n_lif as u32,
+            // A window of at least T is the whole sequence, as 0 is: saturating keeps that meaning.
+            window: u32::try_from(self.config.net.readout_window).unwrap_or(u32::MAX),
         };
         self.queue.write_buffer(&self.dims, 0, bytemuck::bytes_of(&d));
     }

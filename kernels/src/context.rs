@@ -171,6 +171,13 @@ impl GpuContext {
             return Ok(p.clone());
         }
         // Built outside the lock: another thread may build the same pipeline meanwhile; the first stored is kept.
+        if kernel.is_unrolled() {
+            tracing::info!(
+                kernel = key.0,
+                "building the unrolled kernel for this network (20 s to 3 min on lavapipe the first time; the driver \
+                 caches it)"
+            );
+        }
         let p = crate::shaders::pipeline_from_source(&self.device, key.0, key.1.clone())?;
         let mut cache = self.lock_pipelines();
         cache.builds.push(key.0);

@@ -142,13 +142,6 @@ impl GpuTrainer {
 
         let make_dispatch =
             |kernel: Kernel, bufs: &[&wgpu::Buffer], groups: (u32, u32)| -> Result<Dispatch, KernelError> {
-                if kernel.is_unrolled() {
-                    tracing::info!(
-                        kernel = kernel.stem(),
-                        "building the unrolled kernel for this network (20 s to 3 min on lavapipe the first time; the \
-                         driver caches it)"
-                    );
-                }
                 let pipeline = ctx.pipeline(kernel, cfg, var)?;
                 let entries: Vec<wgpu::BindGroupEntry> = bufs
                     .iter()

@@ -195,15 +195,15 @@ pub fn n_rec_padded(n_rec: usize) -> usize {
 
 /// The full WGSL source of `kernel` for this network and variant.
 pub fn source(kernel: Kernel, cfg: &NetConfig, v: Variant) -> String {
-    // The unrolled kernels take T and their split at run time: one source (one compile, which is slow for this large
-    // unrolled kernel, then one entry in the driver's shader cache) per network and BPTT option.
-    // Each keeps only the flags it reads, so that e.g. both rules share one compiled forward where they can.
+    // The unrolled kernels take T, their split and (chunked) the chunk length at run time (`Chunk.stride` is TC):
+    // one source (one compile, which is slow for this large unrolled kernel, then one entry in the driver's shader
+    // cache) per network and option. Each keeps only the flags it reads, so that e.g. both rules share one compiled
+    // forward where they can, and e-prop's chunk lengths share one forward and one trace kernel.
     let v = match kernel {
         Kernel::AlifForwardSg => Variant {
             store_thr: v.store_thr,
             subgroup_size: v.subgroup_size,
             chunked_forward: v.chunked_forward,
-            chunk: if v.chunked_forward { v.chunk } else { 0 },
             ..Variant::default()
         },
         Kernel::BpttBackwardSg => Variant {
@@ -222,12 +222,9 @@ pub fn source(kernel: Kernel, cfg: &NetConfig, v: Variant) -> String {
         Kernel::EpropBackwardSg => {
             Variant { trace_aligned: v.trace_aligned, subgroup_size: v.subgroup_size, ..Variant::default() }
         }
-        Kernel::EpropTracesSg => Variant {
-            trace_aligned: v.trace_aligned,
-            subgroup_size: v.subgroup_size,
-            chunk: v.chunk,
-            ..Variant::default()
-        },
+        Kernel::EpropTracesSg => {
+            Variant { trace_aligned: v.trace_aligned, subgroup_size: v.subgroup_size, ..Variant::default() }
+        }
         _ => v,
     };
     let c = cfg.consts::<f32>();
@@ -489,6 +486,33 @@ mod tests {
         // The split kernels' storage records are not read or written by the fused one.
         for record in ["psi_c[", "thr_c[", "state["] {
             assert!(!fused.contains(record), "{record}");
+        }
+    }
+
+    /// The unrolled kernels of e-prop's chunked path take the chunk length at run time (`Chunk.stride`): one
+    /// source per network and variant whatever `--eprop-chunk` is (each distinct source is minutes of LLVM on
+    /// lavapipe), and their bodies never read the generated `TC`, which for them is a placeholder.
+    #[test]
+    fn the_chunked_unrolled_kernels_compile_once_for_every_chunk_length() {
+        let cfg = models::NetConfig::default();
+        let v = |chunk| super::Variant {
+            chunk,
+            subgroup_size: 8,
+            chunked_forward: true,
+            dense_in_backward: true,
+            ..super::Variant::default()
+        };
+        for k in [Kernel::AlifForwardSg, Kernel::EpropTracesSg] {
+            assert_eq!(super::source(k, &cfg, v(37)), super::source(k, &cfg, v(100)), "{}", k.stem());
+            let body = insert_sections(k.body());
+            // The code without its comments (template lines start with `//@`).
+            let code = body.lines().map(|l| match l.trim_start().starts_with("//@") {
+                true => l,
+                false => l.split("//").next().unwrap_or(""),
+            });
+            let reads_tc =
+                code.into_iter().any(|l| l.split(|c: char| !c.is_alphanumeric() && c != '_').any(|w| w == "TC"));
+            assert!(!reads_tc, "{} reads the generated TC", k.stem());
         }
     }
 

@@ -112,5 +112,5 @@ fn alif_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
         state[st + 4u * N_RECP] = zp;
         if STORE_THR { n_spikes[b * N_REC + j] = n_sp; }
     }
-    if chunk.last != 0u { finish_sample(b, s, lid, zsum); }
+    if is_last_chunk(chunk, dims.t_steps) { finish_sample(b, s, lid, zsum); }
 }

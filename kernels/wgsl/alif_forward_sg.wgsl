@@ -76,7 +76,7 @@ fn alif_forward_sg(
 //@m        if CHUNKED && ok{m} { z_start[b * N_RECP + j{m}] = zp{m}; }
         for (var t = chunk.t0; t < chunk.t0 + chunk.tc; t++) {
             let k = t - chunk.t0;
-            let hb = select((b * n_t + t) * N_RECP, (b * TC + k) * N_RECP, CHUNKED);
+            let hb = select((b * n_t + t) * N_RECP, (b * chunk.stride + k) * N_RECP, CHUNKED);
 //<step> (bptt_fused_sg inlines the lines up to </step>)
             let xr = (s * n_t + t) * N_IN;
 //@p            let xl{p} = x[xr + min(l + {ps}u, N_IN - 1u)];
@@ -107,7 +107,7 @@ fn alif_forward_sg(
 //@m            if ok{m} { state[st + j{m}] = v{m}; state[st + N_RECP + j{m}] = a{m}; state[st + 2u * N_RECP + j{m}] = zbar{m}; state[st + 3u * N_RECP + j{m}] = zsum{m}; state[st + 4u * N_RECP + j{m}] = zp{m}; }
         }
         // The readout after the sequence's last step.
-        if chunk.last != 0u {
+        if is_last_chunk(chunk, n_t) {
         // Readout (readout.wgsl): logits_o = Σ_j W_out[j,o] Σz̄_j / W over j in increasing order, skipping Σz̄_j = 0.
 //<readout> (bptt_fused_sg inlines the lines up to </readout>)
 //@k        let zs{k} = subgroupBroadcast(zsum{kp}, {kl}u);

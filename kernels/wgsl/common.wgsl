@@ -27,7 +27,13 @@ struct Chunk {
     t0: u32,    // first global step of the chunk
     tc: u32,    // its length (≤ TC)
     index: u32, // chunk number
-    last: u32,  // 1 for the last chunk of the sequence
+    stride: u32, // the chunk records' rows per sample (= TC): a run-time value, so that the unrolled kernels
+                 // (alif_forward_sg, eprop_traces_sg) compile once for every chunk length
+}
+
+// Whether `c` is the sequence's last chunk (the readout runs after it; ε^a is not needed past it).
+fn is_last_chunk(c: Chunk, n_t: u32) -> bool {
+    return c.t0 + c.tc >= n_t;
 }
 
 // β of neuron j: 0 for the first n_lif neurons (plain LIF). The number of LIF neurons and the readout window are

@@ -51,7 +51,7 @@ fn eprop_traces(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
     let s = (counters[1] * dims.n_batch + b) % dims.n_total;
     let ev0 = (chunk.index % 2u) * dims.n_batch * N_PRE + b * N_PRE;
     let cb = b * 2u * (TC + 1u) * NQ;
-    let update_a = chunk.last == 0u; // after the last chunk ε^a is never read again
+    let update_a = !is_last_chunk(chunk, dims.t_steps); // after the last chunk ε^a is never read again
     // q = 0: the ε^v carry, dense for every row (zero before the first chunk).
     if chunk.index > 0u {
         let lam = coef[cb + q4];

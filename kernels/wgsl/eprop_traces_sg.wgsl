@@ -47,6 +47,7 @@ fn eprop_traces_sg(
     let ws = window_start(n_t, dims.window);
     let range = sample_group(wg.x, groups.x, dims.n_batch);
     let tc = chunk.tc;
+    let tcs = chunk.stride; // the records' rows per sample (TC)
     let first = chunk.index == 0u;
     // This workgroup's block of input rows.
     let i0 = wg.y * TRACE_ROWS;
@@ -57,7 +58,7 @@ fn eprop_traces_sg(
 //@m    let beta{m} = beta_of(jc{m}, dims.n_lif);
     for (var b = range.x; b < range.y; b++) {
         let s = (counters[1] * dims.n_batch + b) % dims.n_total;
-        let cb = b * 2u * (TC + 1u) * N_RECP;
+        let cb = b * 2u * (tcs + 1u) * N_RECP;
 //@m        var la{m} = 0.0; var ga{m} = 1.0; var lv{m} = 0.0; var gv{m} = 0.0; var dn{m} = 0.0; var cpn{m} = 0.0;
 //@mr        var e{m}_{r} = 0.0;
 //@mr        var f{m}_{r} = 0.0;
@@ -66,7 +67,7 @@ fn eprop_traces_sg(
             let t = chunk.t0 + k;
             let c_lo = select(1.0, pow(KAPPA, f32(ws - t)), t < ws);
             let c_num = c_lo - pow(KAPPA, f32(n_t - t));
-            let hb = (b * TC + k) * N_RECP;
+            let hb = (b * tcs + k) * N_RECP;
             let at_end = kk == 0u;
             // Branch-free (selects) so that the unrolled body stays one block; at kk = 0 dn = la = cpn = 0.
 //@m            let p{m} = psi(psi_c[hb + jc{m}]);
@@ -77,7 +78,7 @@ fn eprop_traces_sg(
 //@m            ga{m} = select(dn{m} * ga{m}, 1.0, at_end);
 //@m            lv{m} = OM_ALPHA * cpsi{m} + g{m} * la{m} + ALPHA * lv{m};
 //@m            gv{m} = g{m} * ga{m} + ALPHA * gv{m};
-//@m            if writes_coef { coef[cb + (k + 1u) * N_RECP + jc{m}] = lv{m}; coef[cb + (TC + 2u + k) * N_RECP + jc{m}] = gv{m}; }
+//@m            if writes_coef { coef[cb + (k + 1u) * N_RECP + jc{m}] = lv{m}; coef[cb + (tcs + 2u + k) * N_RECP + jc{m}] = gv{m}; }
 //@m            dn{m} = d{m}; cpn{m} = cpsi{m};
             let xr = (s * n_t + t) * N_IN;
 //@u            let xl{u} = x[xr + min(i0 + l + {us}u, N_IN - 1u)];
@@ -88,7 +89,7 @@ fn eprop_traces_sg(
         // The coefficients of the chunk's starting state (eprop_coeffs' lam[0], gam[0], scal_E, P).
 //@m        let lam0{m} = ALPHA * lv{m}; let gam0{m} = ALPHA * gv{m}; let pp{m} = dn{m} * ga{m};
 //@m        var ca{m} = dn{m} * la{m}; if TRACE_ALIGNED { ca{m} = -beta{m} * cpn{m} + dn{m} * la{m}; }
-//@m        if writes_coef { coef[cb + jc{m}] = lam0{m}; coef[cb + (TC + 1u) * N_RECP + jc{m}] = gam0{m}; scal[b * 2u * N_RECP + jc{m}] = ca{m}; scal[b * 2u * N_RECP + N_RECP + jc{m}] = pp{m}; }
+//@m        if writes_coef { coef[cb + jc{m}] = lam0{m}; coef[cb + (tcs + 1u) * N_RECP + jc{m}] = gam0{m}; scal[b * 2u * N_RECP + jc{m}] = ca{m}; scal[b * 2u * N_RECP + N_RECP + jc{m}] = pp{m}; }
         // The chunk's starting state (zero before the first chunk: `select`, never a product with what the buffers
         // held from an earlier sequence). After the last chunk ε^a is written but never read again.
         let ev0 = (chunk.index % 2u) * dims.n_batch * N_PRE + b * N_PRE;

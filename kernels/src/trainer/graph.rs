@@ -122,12 +122,8 @@ impl GpuTrainer {
         let chunks: Vec<wgpu::Buffer> = (0..n_chunks)
             .map(|c| {
                 let t0 = c * tc;
-                let info = ChunkInfo {
-                    t0: t0 as u32,
-                    tc: (tc.min(t_steps - t0)) as u32,
-                    index: c as u32,
-                    last: u32::from(c + 1 == n_chunks),
-                };
+                let info =
+                    ChunkInfo { t0: t0 as u32, tc: (tc.min(t_steps - t0)) as u32, index: c as u32, stride: tc as u32 };
                 let b = device.create_buffer(&wgpu::BufferDescriptor {
                     label: Some("chunk"),
                     size: std::mem::size_of::<ChunkInfo>() as u64,

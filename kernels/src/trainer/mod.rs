@@ -56,7 +56,8 @@ struct ChunkInfo {
     t0: u32,
     tc: u32,
     index: u32,
-    last: u32,
+    /// The chunk records' rows per sample (the chunk length TC; T for BPTT).
+    stride: u32,
 }
 
 /// What a trainer is built for: the network, the rule, how many samples are resident and how many make a minibatch,

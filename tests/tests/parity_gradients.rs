@@ -26,6 +26,21 @@ fn rules() -> [(&'static str, Rule, tests::Tolerance); 4] {
     ]
 }
 
+/// Set (to anything) to check every variant on the paper-sized networks too, and the paper's fused BPTT kernel.
+const ALL_PAPER_KERNELS: &str = "SNNBENCH_TEST_ALL_PAPER_KERNELS";
+
+/// The rules a test on a paper-sized network (the paper's, the cue task's) checks: the variants `train`, `reproduce`
+/// and sweeps run by default (the authors' traces; BPTT with every gradient path), or all of [`rules`] with
+/// `SNNBENCH_TEST_ALL_PAPER_KERNELS=1`. Each other variant would be one more paper-sized unrolled kernel for LLVM to
+/// compile, 70–90 s each on a 2-core AVX2 CPU adapter with an empty shader cache (CI); their code is the same
+/// template expanded for every size, and every run checks them on the odd-sized network
+/// (`odd_sizes_not_multiple_of_workgroup`, `eprop_both_kernel_paths`).
+fn paper_rules() -> Vec<(&'static str, Rule, tests::Tolerance)> {
+    let all = std::env::var_os(ALL_PAPER_KERNELS).is_some();
+    let default = |r: Rule| r == Rule::Eprop(TraceVariant::Authors) || r == Rule::Bptt(BpttOptions::default());
+    rules().into_iter().filter(|r| all || default(r.1)).collect()
+}
+
 /// A trainer for `rule` on `cfg` recording spikes, with the adapter type's default work split (never the
 /// `SNNBENCH_*` overrides) and the subgroup kernel family asked for or not. Returns it with the family that ran.
 fn trainer(
@@ -59,6 +74,11 @@ fn trainer(
 /// Every rule, under both kernel families (the subgroup family only where it can run: see [`trainer`]).
 fn check(cfg: &NetConfig, batch: usize, t_steps: usize, seed: u64) {
     check_rules(cfg, batch, t_steps, kernels::trainer::EPROP_CHUNK, &rules(), seed);
+}
+
+/// [`paper_rules`] on a paper-sized network, under both kernel families.
+fn check_paper(cfg: &NetConfig, batch: usize, t_steps: usize, seed: u64) {
+    check_rules(cfg, batch, t_steps, kernels::trainer::EPROP_CHUNK, &paper_rules(), seed);
 }
 
 /// The given rules with e-prop's forward in chunks of `eprop_chunk` steps, under both kernel families.
@@ -108,12 +128,12 @@ fn check_rules(
 
 #[test]
 fn paper_network_batch_1() {
-    check(&NetConfig::default(), 1, 100, 21);
+    check_paper(&NetConfig::default(), 1, 100, 21);
 }
 
 #[test]
 fn paper_network_batch_64() {
-    check(&NetConfig::default(), 64, 100, 22);
+    check_paper(&NetConfig::default(), 64, 100, 22);
 }
 
 /// 37 neurons: the per-sample workgroup (64 threads) has idle threads; 13 inputs and 5 outputs are odd too, and
@@ -130,7 +150,7 @@ fn odd_sizes_not_multiple_of_workgroup() {
 #[test]
 fn eprop_across_several_chunks() {
     let t_steps = 2 * kernels::trainer::EPROP_CHUNK + 17;
-    check(&NetConfig::default(), 2, t_steps, 24);
+    check_paper(&NetConfig::default(), 2, t_steps, 24);
 }
 
 /// e-prop's chunk length set per trainer (`--eprop-chunk`): the whole sequence in one chunk past the default
@@ -138,7 +158,7 @@ fn eprop_across_several_chunks() {
 /// (37 steps: six full chunks and one of 15), both against the same reference.
 #[test]
 fn eprop_chunk_lengths() {
-    let eprop: Vec<_> = rules().into_iter().filter(|r| matches!(r.1, Rule::Eprop(_))).collect();
+    let eprop: Vec<_> = paper_rules().into_iter().filter(|r| matches!(r.1, Rule::Eprop(_))).collect();
     let t_steps = 2 * kernels::trainer::EPROP_CHUNK + 37;
     check_rules(&NetConfig::default(), 2, t_steps, t_steps, &eprop, 26);
     check_rules(&NetConfig::default(), 2, t_steps, 37, &eprop, 26);
@@ -181,7 +201,7 @@ fn a_dispatch_past_the_cpu_adapter_loop_limit_is_refused() {
 fn lif_alif_mix_and_readout_window() {
     let t_steps = 2 * kernels::trainer::EPROP_CHUNK + 17;
     let cfg = NetConfig { n_lif: 60, readout_window: kernels::trainer::EPROP_CHUNK + 9, ..NetConfig::default() };
-    check(&cfg, 3, t_steps, 25);
+    check_paper(&cfg, 3, t_steps, 25);
 }
 
 /// A long sequence: several e-prop chunks, and per-invocation loop counts far above short-clip sizes (lavapipe
@@ -189,7 +209,7 @@ fn lif_alif_mix_and_readout_window() {
 /// that hits that).
 #[test]
 fn long_sequence_t1000() {
-    check(&NetConfig::default(), 2, 1000, 25);
+    check_paper(&NetConfig::default(), 2, 1000, 25);
 }
 
 /// BPTT's work split (samples per backward workgroup, weight-gradient groups) is chosen per adapter; every split
@@ -245,10 +265,12 @@ fn bptt_every_work_split() {
 /// e-prop has two kernel paths: the chunked trace kernels (any T, any adapter) and, when T fits one chunk on an
 /// adapter with fixed-size subgroups, the subgroup forward + trace adjoint (eprop_backward_sg). Both must give the
 /// reference's gradients for both trace variants; on lavapipe (CI) the subgroup path must really run when asked.
+/// On the odd-sized network with a LIF/ALIF mix and a readout window (the paper's network runs both paths with the
+/// default variant in `paper_network_batch_1` and `eprop_across_several_chunks`: see [`paper_rules`]).
 #[test]
 fn eprop_both_kernel_paths() {
     let ctx = gpu();
-    let cfg = NetConfig { n_lif: 40, readout_window: 37, ..NetConfig::default() };
+    let cfg = NetConfig { n_in: 13, n_rec: 37, n_out: 5, n_lif: 12, readout_window: 37, ..NetConfig::default() };
     let batch = 9;
     let t_steps = 80;
     let (p, data) = random_case_shaped(&cfg, batch, t_steps, 26);
@@ -290,18 +312,10 @@ fn eprop_both_kernel_paths() {
 }
 
 /// The cue task's network (40 inputs, 50 LIF + 50 ALIF, τ_a 2 s, 2 readouts over a 150-step recall window) at the
-/// task's shortest T: what the long-sequence experiments train, with the variants they train (the authors' traces,
-/// BPTT with every gradient path). The other variants' code is the same template for every network and is checked on
-/// the paper's network and the odd-sized one; on this network each would be one more unrolled kernel for LLVM to
-/// compile in CI (minutes each on a 2-core CPU adapter).
+/// task's shortest T: what the long-sequence experiments train, with the variants they train ([`paper_rules`]).
 #[test]
 fn cue_task_network_t1200() {
-    let trained: Vec<_> = rules()
-        .into_iter()
-        .filter(|r| matches!(r.1, Rule::Eprop(TraceVariant::Authors)) || r.1 == Rule::Bptt(BpttOptions::default()))
-        .collect();
-    assert_eq!(trained.len(), 2);
-    check_rules(&NetConfig::cue_task(), 2, 1200, kernels::trainer::EPROP_CHUNK, &trained, 28);
+    check_paper(&NetConfig::cue_task(), 2, 1200, 28);
 }
 
 /// BPTT's fused kernel (bptt_fused_sg: forward and backward in one dispatch, the records in private arrays) runs the
@@ -311,12 +325,12 @@ fn cue_task_network_t1200() {
 /// subgroup kernels run (lavapipe in CI); one BPTT variant. The network is an odd-sized one (37 neurons: uneven
 /// slots over the lanes; 13 inputs: padded input slots), whose fused kernel compiles in seconds: the paper's takes
 /// ≈ 6 min on lavapipe with an empty shader cache, and the kernel is the same template expanded for other sizes.
-/// `SNNBENCH_TEST_FUSED_PAPER=1` adds the paper's network (checked that way when the kernel landed).
+/// `SNNBENCH_TEST_ALL_PAPER_KERNELS=1` adds the paper's network (checked that way when the kernel landed).
 #[test]
 fn bptt_fused_kernel_equals_the_split_kernels_bit_for_bit() {
     let ctx = gpu();
     let mut nets = vec![NetConfig { n_in: 13, n_rec: 37, n_out: 5, ..NetConfig::default() }];
-    if std::env::var_os("SNNBENCH_TEST_FUSED_PAPER").is_some() {
+    if std::env::var_os(ALL_PAPER_KERNELS).is_some() {
         nets.push(NetConfig::default());
     }
     for cfg in &nets {

@@ -1,14 +1,13 @@
 //! Every WGSL kernel compiles and validates (naga, through wgpu's error scopes) for the paper's network and for
 //! odd shapes and every variant; a broken shader is a typed error, not a panic.
 
-use kernels::shaders::{Kernel, Variant, pipeline_from_source, source};
+use kernels::shaders::{Kernel, Variant};
 use models::NetConfig;
 use tests::gpu;
 
 #[test]
 fn all_kernels_compile_for_several_shapes_and_variants() {
     let ctx = gpu();
-    let mut validated = std::collections::HashSet::new();
     let shapes = [
         NetConfig::default(),
         NetConfig { n_in: 1, n_rec: 1, n_out: 1, ..NetConfig::default() },
@@ -29,25 +28,22 @@ fn all_kernels_compile_for_several_shapes_and_variants() {
                     continue;
                 }
                 let v = if k.is_unrolled() { Variant { subgroup_size: ctx.info.subgroup_min_size, ..v } } else { v };
-                // A kernel keeps only the flags it reads, so several variants give one source: validate it once (a
-                // paper-sized unrolled source takes seconds to translate on lavapipe).
-                let src = source(k, cfg, v);
-                if !validated.insert((k.stem(), src.clone())) {
-                    continue;
-                }
-                pipeline_from_source(&ctx.device, k.stem(), src)
+                // A kernel keeps only the flags it reads, so several variants give one source: the device's
+                // pipeline cache (keyed by the source) validates it once (a paper-sized unrolled source takes
+                // seconds to translate on lavapipe).
+                ctx.pipeline(k, cfg, v)
                     .unwrap_or_else(|e| panic!("{} ({}→{}→{}): {e}", k.stem(), cfg.n_in, cfg.n_rec, cfg.n_out));
             }
         }
     }
     // Every kernel was validated (the unrolled ones where the adapter has subgroups: always on lavapipe), and the
     // variants that change a kernel's code gave it several sources.
+    let built = ctx.pipelines_built();
+    let sources = |stem: &str| built.iter().filter(|&&s| s == stem).count();
     for k in Kernel::ALL {
-        let sources = validated.iter().filter(|(stem, _)| *stem == k.stem()).count();
-        assert!(sources > 0 || (k.is_unrolled() && !ctx.has_subgroups), "{} never validated", k.stem());
+        assert!(sources(k.stem()) > 0 || (k.is_unrolled() && !ctx.has_subgroups), "{} never validated", k.stem());
     }
-    let per = |stem: &str| validated.iter().filter(|(s, _)| *s == stem).count();
-    assert!(per("eprop_traces") >= 2 * shapes.len(), "the trace variants share a source");
+    assert!(sources("eprop_traces") >= 2 * shapes.len(), "the trace variants share a source");
 }
 
 #[test]

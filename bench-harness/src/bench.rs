@@ -183,6 +183,9 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
             }
         }
     }
+    if let (true, Some(ctx)) = (plan.backends.iter().any(|b| b == "wgpu"), &ctx) {
+        compile_ahead(plan, ctx);
+    }
     let bar = crate::results::run::progress(quiet, total as u64, "bench");
     let mut lines = vec![];
     for &steps in &plan.t_steps {
@@ -311,6 +314,28 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
 
 /// The chunk lengths of `listed` (the default when empty) that run different kernels or buffers for `shape`, in
 /// order: a length whose first chunk comes to the same steps as an earlier one's is left out.
+/// Every WGSL row's kernels compiled at once, spread over the CPUs (a CPU adapter compiles each kernel at its first
+/// dispatch: without this, one after another at each row's warm-up step).
+fn compile_ahead(plan: &BenchPlan, ctx: &kernels::GpuContext) {
+    let mut configs = Vec::new();
+    for &t in &plan.t_steps {
+        for &batch in &plan.batches {
+            for &rule_name in &plan.rules {
+                let rule = rule_of(rule_name);
+                let shape = kernels::TrainerConfig::new(&models::NetConfig::default(), rule, batch, t);
+                let chunks = match rule {
+                    Rule::Eprop(_) => distinct_chunks(&plan.eprop_chunks, ctx, &shape),
+                    Rule::Bptt(_) => vec![EpropChunk::default()],
+                };
+                for c in chunks {
+                    configs.push(shape.clone().with_eprop_chunk(c.kernel_steps(ctx, &shape)));
+                }
+            }
+        }
+    }
+    kernels::compile_ahead(ctx, &configs);
+}
+
 fn distinct_chunks(
     listed: &[EpropChunk],
     ctx: &kernels::GpuContext,

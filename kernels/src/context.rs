@@ -56,9 +56,17 @@ pub struct GpuContext {
     pipelines: Arc<Mutex<PipelineCache>>,
 }
 
+/// A kernel source's FNV-1a hash and its length in bytes: the hash names the compiled kernel in the records of
+/// kernels compiled ahead (`trainer::jit`), the length orders that work (longest first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SourceId {
+    pub hash: u64,
+    pub len: usize,
+}
+
 #[derive(Default)]
 struct PipelineCache {
-    built: HashMap<(&'static str, String), wgpu::ComputePipeline>,
+    built: HashMap<(&'static str, String), (wgpu::ComputePipeline, SourceId)>,
     /// The entry point of every build, in order (a race between two threads may build one source twice).
     builds: Vec<&'static str>,
 }
@@ -166,6 +174,16 @@ impl GpuContext {
     /// machine code). The key is the whole generated source, so two variants that differ in any constant never
     /// share a pipeline. Errors are returned, not cached.
     pub fn pipeline(&self, kernel: Kernel, cfg: &NetConfig, v: Variant) -> Result<wgpu::ComputePipeline, KernelError> {
+        self.pipeline_with_id(kernel, cfg, v).map(|(p, _)| p)
+    }
+
+    /// [`GpuContext::pipeline`] with its source's [`SourceId`].
+    pub(crate) fn pipeline_with_id(
+        &self,
+        kernel: Kernel,
+        cfg: &NetConfig,
+        v: Variant,
+    ) -> Result<(wgpu::ComputePipeline, SourceId), KernelError> {
         let key = (kernel.stem(), crate::shaders::source(kernel, cfg, v));
         if let Some(p) = self.lock_pipelines().built.get(&key) {
             return Ok(p.clone());
@@ -178,10 +196,11 @@ impl GpuContext {
                  caches it)"
             );
         }
+        let id = SourceId { hash: crate::shaders::fnv1a(key.1.as_bytes()), len: key.1.len() };
         let p = crate::shaders::pipeline_from_source(&self.device, key.0, key.1.clone())?;
         let mut cache = self.lock_pipelines();
         cache.builds.push(key.0);
-        Ok(cache.built.entry(key).or_insert(p).clone())
+        Ok(cache.built.entry(key).or_insert((p, id)).clone())
     }
 
     /// The entry point of every pipeline this device has built through [`GpuContext::pipeline`] (a kernel built

@@ -426,6 +426,12 @@ pub fn pipeline(
     pipeline_from_source(device, kernel.stem(), source(kernel, cfg, v))
 }
 
+/// FNV-1a, 64 bits: a hash that stays the same across builds and toolchains (it names kernels in files that outlive a
+/// process; `trainer::jit`).
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
+}
+
 /// Compiles WGSL source whose entry point is named `stem` (for [`pipeline`], and for timing an edited kernel).
 pub fn pipeline_from_source(
     device: &wgpu::Device,

@@ -43,9 +43,12 @@ impl Wgpu {
 
     /// Minibatches of `batch` drawn from the resident set, with room for `max_steps` losses.
     fn config(&self, rule: Rule, batch: usize, max_steps: usize) -> TrainerConfig {
-        let c = TrainerConfig::new(&self.cfg, rule, batch, self.t_steps)
-            .with_resident(self.y.len())
-            .with_max_steps(max_steps);
+        self.shape(rule, batch, self.y.len(), self.t_steps).with_max_steps(max_steps)
+    }
+
+    /// Minibatches of `batch` drawn from `resident` samples of `t_steps` steps, e-prop chunked as set.
+    fn shape(&self, rule: Rule, batch: usize, resident: usize, t_steps: usize) -> TrainerConfig {
+        let c = TrainerConfig::new(&self.cfg, rule, batch, t_steps).with_resident(resident);
         let chunk = self.eprop_chunk.kernel_steps(&self.ctx, &c);
         c.with_eprop_chunk(chunk)
     }
@@ -86,6 +89,11 @@ impl Contender for Wgpu {
 
     fn device(&self) -> String {
         self.ctx.describe()
+    }
+
+    fn compile_ahead(&mut self, rules: &[Rule], batch: usize, resident: usize, t_steps: usize) {
+        let configs: Vec<TrainerConfig> = rules.iter().map(|&r| self.shape(r, batch, resident, t_steps)).collect();
+        kernels::compile_ahead(&self.ctx, &configs);
     }
 
     fn set_state(&mut self, params: &Params<f32>, adam: &AdamState<f32>) -> Result<()> {

@@ -325,6 +325,11 @@ pub trait Contender: std::fmt::Debug {
     /// How the WGSL kernels chunk e-prop's forward (see [`EpropChunk`]); the other contenders compute e-prop over the
     /// whole sequence and keep no chunk, so for them this does nothing.
     fn set_eprop_chunk(&mut self, _chunk: EpropChunk) {}
+    /// Compiles ahead, spread over the CPUs, the kernels that training each of `rules` with minibatches of `batch`
+    /// from `resident` samples of `t_steps` steps will need, so that a job training several rules compiles them at
+    /// once instead of one after another at each first step (the WGSL kernels on a CPU adapter, which compiles at
+    /// first dispatch); the others have nothing to compile.
+    fn compile_ahead(&mut self, _rules: &[Rule], _batch: usize, _resident: usize, _t_steps: usize) {}
     /// Allocates what `train` calls of up to `mb.steps` steps need (compiles, sizes buffers), without training.
     fn prepare(&mut self, _mb: Minibatches, _step: &StepConfig) -> Result<()> {
         Ok(())

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use models::{AdamConfig, AdamState, NetConfig, Params, spinnaker2::Activity};
+use models::{AdamConfig, AdamState, NetConfig, Params, Rule, spinnaker2::Activity};
 use rand::{SeedableRng, seq::SliceRandom};
 use serde::{Deserialize, Serialize};
 
@@ -155,6 +155,7 @@ pub fn run_all(
     data: &Data,
     meter: &Meter,
 ) -> Result<()> {
+    compile_gpu_kernels_ahead(cfg, info, ctx, data)?;
     for e in Experiment::ALL {
         if e == Experiment::BurnBptt && !Kind::BurnCpu.available() {
             // Not a fault (the quickstart's first, lean pass): report.md says so, and a build with burn resumes the
@@ -165,6 +166,30 @@ pub fn run_all(
         run_experiment(cfg, info, ctx, data, meter, e)?;
     }
     energy_probe(cfg, info, ctx, data)
+}
+
+/// The WGSL kernels of the GPU experiments that still have epochs to train, compiled at once and spread over the
+/// CPUs (a CPU adapter compiles each kernel at its first dispatch: without this, one after another at each
+/// experiment's first step).
+fn compile_gpu_kernels_ahead(
+    cfg: &ReproduceConfig,
+    info: &RunInfo,
+    ctx: &kernels::GpuContext,
+    data: &Data,
+) -> Result<()> {
+    let rules: Vec<Rule> = [Experiment::GpuEprop, Experiment::GpuBptt]
+        .into_iter()
+        .filter(|e| !matches!(load_checkpoint(&info.out, e.name()), Ok(Some(c)) if c.epochs_done >= cfg.gpu.epochs))
+        .map(Experiment::rule)
+        .collect();
+    if rules.is_empty() {
+        return Ok(());
+    }
+    let n_train = cfg.gpu.max_samples_per_epoch.map_or(data.train.batch, |m| m.min(data.train.batch));
+    let mut c = contender::open(Kind::Wgpu, &cfg.net, Some(ctx))?;
+    c.set_eprop_chunk(cfg.gpu.eprop_chunk.unwrap_or_default());
+    c.compile_ahead(&rules, cfg.gpu.batch, n_train, data.train.t_steps);
+    Ok(())
 }
 
 /// GPU energy per training sample of each GPU experiment by the MLPerf-style protocol of `cfg.energy`

@@ -24,6 +24,13 @@ impl GpuTrainer {
     /// and both kernel families on any adapter; a family that cannot run here falls back as in `new`).
     pub fn with_tuning(ctx: &GpuContext, config: &TrainerConfig, tuning: BpttTuning) -> Result<Self, KernelError> {
         let tuning = settle(ctx, config, tuning)?;
+        let compiled_ahead = super::jit::compile_ahead_one(ctx, config, tuning);
+        Ok(Self { compiled_ahead, ..Self::build(ctx, config, tuning)? })
+    }
+
+    /// The trainer of `config` with a settled `tuning`: buffers, pipelines (from the context's cache) and the recorded
+    /// step; no kernel runs.
+    pub(super) fn build(ctx: &GpuContext, config: &TrainerConfig, tuning: BpttTuning) -> Result<Self, KernelError> {
         let (cfg, rule, n_batch, t_steps) = (&config.net, config.rule, config.n_batch, config.t_steps);
         let is_eprop = config.is_eprop();
         // e-prop's chunk buffers are sized for its chunk length whatever T is, so its bytes do not depend on T.
@@ -138,7 +145,8 @@ impl GpuTrainer {
 
         let make_dispatch =
             |kernel: Kernel, bufs: &[&wgpu::Buffer], groups: (u32, u32)| -> Result<Dispatch, KernelError> {
-                let pipeline = ctx.pipeline(kernel, cfg, var)?;
+                let (pipeline, id) = ctx.pipeline_with_id(kernel, cfg, var)?;
+                let jit = kernel.is_unrolled().then_some(id);
                 let entries: Vec<wgpu::BindGroupEntry> = bufs
                     .iter()
                     .enumerate()
@@ -153,7 +161,7 @@ impl GpuTrainer {
                 if let Some(err) = pollster::block_on(scope.pop()) {
                     return Err(KernelError::Shader { stem: kernel.stem(), message: format!("bind group: {err}") });
                 }
-                Ok(Dispatch { stem: kernel.stem(), pipeline, bind_group, groups })
+                Ok(Dispatch { stem: kernel.stem(), pipeline, bind_group, groups, jit })
             };
         let nb32 = n_batch as u32;
         let pre_tiles = (n_pre as u32).div_ceil(8);
@@ -378,6 +386,7 @@ impl GpuTrainer {
             adam,
             timestamps,
             bytes,
+            compiled_ahead: None,
         })
     }
 }

@@ -7,10 +7,12 @@
 //! the dispatch graph of one step), `run` (uploads, recorded steps, gradients, readback, profiling).
 
 mod graph;
+mod jit;
 mod plan;
 mod run;
 mod tuning;
 
+pub use jit::{CompiledAhead, PARALLEL_JIT_ENV, compile_ahead};
 pub use plan::{BufferBytes, allocate_plan, eprop_chunk_for_least_memory, eprop_kernel_path, plan_bytes};
 pub use tuning::{
     BpttTuning, EPROP_CHUNK, LOOP_BUDGET, eprop_one_chunk, subgroup_kernels_fit, subgroup_kernels_fit_on,
@@ -48,6 +50,8 @@ struct Dispatch {
     pipeline: wgpu::ComputePipeline,
     bind_group: wgpu::BindGroup,
     groups: (u32, u32),
+    /// For the unrolled kernels (the ones a CPU adapter takes minutes to compile): which source the pipeline is.
+    jit: Option<crate::context::SourceId>,
 }
 
 #[repr(C)]
@@ -175,6 +179,8 @@ pub struct GpuTrainer {
     adam: Dispatch,
     timestamps: Option<(wgpu::QuerySet, wgpu::Buffer, f64)>,
     bytes: BufferBytes,
+    /// What was compiled in parallel before this trainer was built (CPU adapters; `jit`).
+    compiled_ahead: Option<CompiledAhead>,
 }
 
 impl std::fmt::Debug for GpuTrainer {
@@ -202,5 +208,12 @@ impl GpuTrainer {
     /// What this trainer was built for.
     pub fn config(&self) -> &TrainerConfig {
         &self.config
+    }
+
+    /// The unrolled kernels this trainer's construction compiled in parallel, on how many devices and in how long;
+    /// `None` when it compiled none (not a CPU adapter, fewer than two kernels not yet compiled in this process,
+    /// one CPU, Mesa's shader cache off, or `SNNBENCH_PARALLEL_JIT=0`).
+    pub fn compiled_ahead(&self) -> Option<&CompiledAhead> {
+        self.compiled_ahead.as_ref()
     }
 }

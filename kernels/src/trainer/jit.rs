@@ -2,8 +2,8 @@
 //!
 //! lavapipe turns a pipeline into machine code with LLVM when the pipeline is first dispatched, on the one thread
 //! that runs its device's queue. A trainer's first step therefore compiled its large unrolled kernels one after the
-//! other (the paper's network: the forward and BPTT's backward, ≈ 1.5 min each on one core of a 2-core VM, the other
-//! core idle). Mesa keeps the machine code in its disk cache, keyed by the shader, and shares it between devices
+//! other (the paper's network on one core of a 2-core VM: the forward ≈ 26 s, BPTT's or e-prop's backward ≈ 106 s,
+//! the other core idle). Whole jobs call [`compile_ahead`] with every trainer they will build. Mesa keeps the machine code in its disk cache, keyed by the shader, and shares it between devices
 //! and processes; so before a trainer is built, each of its unrolled kernels not yet compiled in this process is
 //! dispatched once on its own device — this context's for one, extra devices on the same adapter for the others,
 //! one thread each, at most as many as there are CPUs — and the trainer's first step then finds them in the cache.

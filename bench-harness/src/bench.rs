@@ -312,8 +312,6 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
     Ok(lines.join("\n"))
 }
 
-/// The chunk lengths of `listed` (the default when empty) that run different kernels or buffers for `shape`, in
-/// order: a length whose first chunk comes to the same steps as an earlier one's is left out.
 /// Every WGSL row's kernels compiled at once, spread over the CPUs (a CPU adapter compiles each kernel at its first
 /// dispatch: without this, one after another at each row's warm-up step).
 fn compile_ahead(plan: &BenchPlan, ctx: &kernels::GpuContext) {
@@ -336,6 +334,8 @@ fn compile_ahead(plan: &BenchPlan, ctx: &kernels::GpuContext) {
     kernels::compile_ahead(ctx, &configs);
 }
 
+/// The chunk lengths of `listed` (the default when empty) that run different kernels or buffers for `shape`, in
+/// order: a length whose first chunk comes to the same steps as an earlier one's is left out.
 fn distinct_chunks(
     listed: &[EpropChunk],
     ctx: &kernels::GpuContext,

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::activity::{ActivityRecord, read_activity, write_activity};
 pub use super::experiment::{Experiment, Spec};
-use super::{Interrupted, ReproduceConfig, RunInfo, energy::Meter, interrupted, progress};
+use super::{Interrupted, ReproduceConfig, RunInfo, Schedule, energy::Meter, interrupted, progress};
 use crate::contender::{self, Data as TrainingSet, Kind, Minibatches, StepConfig};
 use crate::power::EnergyRow;
 use crate::results::table::Table;
@@ -190,11 +190,16 @@ fn compile_gpu_kernels_ahead(
     if rules.is_empty() {
         return Ok(());
     }
-    let n_train = cfg.gpu.max_samples_per_epoch.map_or(data.train.batch, |m| m.min(data.train.batch));
+    let n_train = samples_per_epoch(&cfg.gpu, data);
     let mut c = contender::open(Kind::Wgpu, &cfg.net, Some(ctx))?;
     c.set_eprop_chunk(cfg.gpu.eprop_chunk.unwrap_or_default());
     c.compile_ahead(&rules, cfg.gpu.batch, n_train, data.train.t_steps);
     Ok(())
+}
+
+/// Training samples per epoch: the training set, or the schedule's cap on it.
+fn samples_per_epoch(sched: &Schedule, data: &Data) -> usize {
+    sched.max_samples_per_epoch.map_or(data.train.batch, |m| m.min(data.train.batch))
 }
 
 /// GPU energy per training sample of each GPU experiment by the MLPerf-style protocol of `cfg.energy`
@@ -365,7 +370,7 @@ pub fn run_training(
     if ck.epochs_done >= sched.epochs {
         return Ok(Outcome::Trained);
     }
-    let n_train = sched.max_samples_per_epoch.map_or(data.train.batch, |m| m.min(data.train.batch));
+    let n_train = samples_per_epoch(sched, data);
     let t = data.train.t_steps;
     let kind = spec.kind;
     let bar = progress(info.quiet, (sched.epochs * n_train) as u64, &spec.name);

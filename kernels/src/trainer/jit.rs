@@ -24,6 +24,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use super::{BpttTuning, GpuTrainer, TrainerConfig};
+use crate::context::SourceId;
 use crate::{GpuContext, KernelError};
 
 /// `SNNBENCH_PARALLEL_JIT=0` turns compiling ahead off (the first step then compiles the kernels one by one).
@@ -96,13 +97,12 @@ pub fn compile_ahead(ctx: &GpuContext, configs: &[TrainerConfig]) -> Option<Comp
     compile_ahead_in(ctx, &jobs, marker_dir().as_deref())
 }
 
-/// One kernel to compile: which job's trainer dispatches it, its entry point, source hash and source length.
+/// One kernel to compile: which job's trainer dispatches it, its entry point and its source.
 #[derive(Clone, Copy, PartialEq)]
 struct Work {
     job: usize,
     stem: &'static str,
-    id: u64,
-    len: usize,
+    source: SourceId,
 }
 
 /// [`compile_ahead`] with the marker folder given (`None`: remember in this process only).
@@ -127,12 +127,12 @@ fn compile_ahead_in(
     let mut todo: Vec<Work> = Vec::new();
     for (job, tr) in here.iter().enumerate() {
         for d in tr.iter().flat_map(|tr| &tr.gradient) {
-            if let Some(crate::context::SourceId { hash: id, len }) = d.jit
-                && !todo.iter().any(|w| w.id == id)
-                && !with_compiled(|c| c.contains(&(adapter.clone(), id)))
-                && !markers.is_some_and(|m| marker(m, &adapter, id).exists())
+            if let Some(source) = d.jit
+                && !todo.iter().any(|w| w.source == source)
+                && !with_compiled(|c| c.contains(&(adapter.clone(), source.hash)))
+                && !markers.is_some_and(|m| marker(m, &adapter, source.hash).exists())
             {
-                todo.push(Work { job, stem: d.stem, id, len });
+                todo.push(Work { job, stem: d.stem, source });
             }
         }
     }
@@ -141,7 +141,7 @@ fn compile_ahead_in(
         return None;
     }
     // Longest source first, so that the long compiles do not end up last on one thread.
-    todo.sort_by_key(|w| std::cmp::Reverse(w.len));
+    todo.sort_by_key(|w| std::cmp::Reverse(w.source.len));
     let threads = todo.len().min(cpus);
     let next = AtomicUsize::new(0);
     let take = || todo.get(next.fetch_add(1, Ordering::Relaxed)).copied();
@@ -182,12 +182,12 @@ fn compile_ahead_in(
     if done.is_empty() {
         return None;
     }
-    with_compiled(|c| c.extend(done.iter().map(|w| (adapter.clone(), w.id))));
+    with_compiled(|c| c.extend(done.iter().map(|w| (adapter.clone(), w.source.hash))));
     if let Some(m) = markers
         && std::fs::create_dir_all(m).is_ok()
     {
         for w in &done {
-            let _ = std::fs::write(marker(m, &adapter, w.id), b"");
+            let _ = std::fs::write(marker(m, &adapter, w.source.hash), b"");
         }
     }
     let out = CompiledAhead {

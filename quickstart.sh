@@ -27,9 +27,12 @@ if [ "$has_out" = 0 ]; then
   args+=(--out "reports/$(date -u +%F)-${host:-machine}-reproduce")
 fi
 
+# Cargo's output folder: CARGO_TARGET_DIR when set (relative paths are relative to this folder, as for cargo).
+snnbench="${CARGO_TARGET_DIR:-target}/release/snnbench"
+
 echo "quickstart: building snnbench without burn (the burn baseline follows the first report)"
 cargo build --release -p bench-harness --bin snnbench --no-default-features
-target/release/snnbench reproduce "${args[@]}"
+"$snnbench" reproduce "${args[@]}"
 echo "quickstart: first report after $(elapsed) (every contender but the burn baseline)"
 
 if [ "${QUICKSTART_LEAN:-0}" = 1 ]; then
@@ -38,5 +41,5 @@ fi
 scripts/setup.sh
 echo "quickstart: building snnbench with burn, then adding the burn baseline to the same run"
 cargo build --release -p bench-harness --bin snnbench
-target/release/snnbench reproduce "${args[@]}"
+"$snnbench" reproduce "${args[@]}"
 echo "quickstart: complete report after $(elapsed)"

@@ -7,9 +7,9 @@ cd "$(dirname "$0")/.."
 SPEAKERS=${SPEAKERS:-18}
 grep -qx '/.devdata/' .git/info/exclude 2>/dev/null || echo /.devdata/ >> .git/info/exclude
 rm -rf .devdata && mkdir -p .devdata
-B=target/release/snnbench
-$B synth --out /tmp/devsynth-$SPEAKERS --speakers "$SPEAKERS" --seed 0 > /dev/null
-$B prepare --gsc /tmp/devsynth-$SPEAKERS --out .devdata/features --silence-train 40 --silence-validation 5
+B="${CARGO_TARGET_DIR:-target}/release/snnbench"
+"$B" synth --out /tmp/devsynth-$SPEAKERS --speakers "$SPEAKERS" --seed 0 > /dev/null
+"$B" prepare --gsc /tmp/devsynth-$SPEAKERS --out .devdata/features --silence-train 40 --silence-validation 5
 echo "synthetic GSC ($SPEAKERS speakers, seed 0; made by scripts/device-data.sh)" > .devdata/features/source.txt
 cat > .devdata/config.toml <<TOML
 quick = false

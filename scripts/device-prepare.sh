@@ -20,7 +20,7 @@ for l in sys.stdin:
     if m.get("reason")=="compiler-artifact" and m.get("executable") and m["target"]["name"] in want:
         print(m["target"]["name"], m["executable"])' > /tmp/devbins.txt
 rm -rf .devbin && mkdir -p .devbin
-strip -o .devbin/snnbench target/release/snnbench
+strip -o .devbin/snnbench "${CARGO_TARGET_DIR:-target}/release/snnbench"
 while read -r name exe; do strip -o ".devbin/$name" "$exe"; done < /tmp/devbins.txt
 if [ ! -d .gl ] || [ -z "$(ls .gl/*.deb 2>/dev/null)" ]; then
   mkdir -p .gl /tmp/amd64/partial

@@ -31,7 +31,7 @@ fi
 for tool in perf gdb; do
   command -v "$tool" > /dev/null || { echo "profile-lavapipe: $tool is missing (Debian: apt-get install linux-perf gdb)" >&2; exit 1; }
 done
-bin=target/release/snnbench
+bin="${CARGO_TARGET_DIR:-target}/release/snnbench"
 [ -x "$bin" ] || { echo "profile-lavapipe: $bin is missing; run: cargo build --release -p bench-harness --bin snnbench" >&2; exit 1; }
 mkdir -p "$out"
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"

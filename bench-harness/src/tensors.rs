@@ -301,11 +301,46 @@ pub fn write_tensors(
     };
     let tmp = tempfile::NamedTempFile::new_in(&dir)
         .map_err(|e| werr(format!("cannot create a temporary file in {}: {e}", dir.display())))?;
-    // Streamed to the temporary file: no second in-memory copy of large tensors.
+    // Streamed to the temporary path: no second in-memory copy of large tensors. safetensors writes a file of its own
+    // and renames it onto that path, so the file is opened again by name (`tmp`'s handle is the replaced one).
     safetensors::serialize_to_file(views, Some(meta), tmp.path()).map_err(|e| werr(e.to_string()))?;
-    tmp.as_file().sync_all().map_err(|e| werr(e.to_string()))?;
+    let mut written = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(tmp.path())
+        .map_err(|e| werr(format!("cannot open the written file again: {e}")))?;
+    sort_header(&mut written).map_err(|e| werr(format!("cannot rewrite the header in sorted order: {e}")))?;
+    written.sync_all().map_err(|e| werr(e.to_string()))?;
+    drop(written);
     tmp.persist(path).map_err(|e| werr(e.error.to_string()))?;
     Ok(())
+}
+
+/// Rewrites a safetensors file's JSON header in place with every object's keys in sorted order, so that the same
+/// tensors and metadata give the same bytes. safetensors writes its `__metadata__` map in the iteration order of a
+/// `HashMap`, which differs from run to run: two runs with the same seed wrote checkpoints whose tensors were equal
+/// but whose files were not. The sorted header holds the same entries (the data offsets are explicit, so the
+/// tensors' bytes stay where they are) and is exactly as long, as it is the same JSON in another order.
+fn sort_header(file: &mut std::fs::File) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom, Write};
+    let bad = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
+    file.seek(SeekFrom::Start(0))?;
+    let mut len = [0u8; 8];
+    file.read_exact(&mut len)?;
+    let n = usize::try_from(u64::from_le_bytes(len)).map_err(|e| bad(e.to_string()))?;
+    let mut header = vec![0u8; n];
+    file.read_exact(&mut header)?;
+    let mut json: serde_json::Value = serde_json::from_slice(&header).map_err(|e| bad(e.to_string()))?;
+    json.sort_all_objects();
+    let mut sorted = serde_json::to_vec(&json).map_err(|e| bad(e.to_string()))?;
+    if sorted.len() > n {
+        return Err(bad(format!("the sorted header is {} bytes, the written one {n}", sorted.len())));
+    }
+    // safetensors pads its header with spaces to a multiple of 8 bytes; keep that padding.
+    sorted.resize(n, b' ');
+    file.seek(SeekFrom::Start(8))?;
+    file.write_all(&sorted)?;
+    file.flush()
 }
 
 const FORMAT_KEY: &str = "format";
@@ -496,4 +531,50 @@ pub fn read_all(path: &Path) -> Result<BTreeMap<String, Tensor>, TensorFileError
         out.insert(name, t);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Same tensors and metadata, same bytes: the header is written sorted, whatever order the metadata map gives.
+    /// (Before, several writes of one file with eight metadata entries gave different bytes.)
+    #[test]
+    fn the_same_tensors_and_metadata_give_the_same_bytes() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let meta: Vec<(String, String)> = (0..8).map(|i| (format!("key{i}"), format!("value {i}"))).collect();
+        let meta: Vec<(&str, &str)> = meta.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let tensors = [
+            ("w_rec", Tensor::f32(&[2, 3], vec![0.5, -1.0, 2.0, 0.25, 3.0, -0.125])),
+            ("labels", Tensor::i64(&[3], vec![4, 0, 11])),
+            ("a", Tensor::f32(&[1], vec![7.0])),
+        ];
+        let files: Vec<Vec<u8>> = (0..6)
+            .map(|i| {
+                let p = dir.path().join(format!("t{i}.safetensors"));
+                write_tensors(&p, &tensors, &meta).expect("write");
+                std::fs::read(&p).expect("read back")
+            })
+            .collect();
+        for f in &files[1..] {
+            assert!(f == &files[0], "two writes of the same tensors and metadata gave different bytes");
+        }
+        // The header is sorted JSON padded with spaces, and the file still reads back whole.
+        let n = u64::from_le_bytes(files[0][..8].try_into().expect("8 bytes")) as usize;
+        let header = std::str::from_utf8(&files[0][8..8 + n]).expect("utf-8 header");
+        let keys: Vec<usize> = ["\"__metadata__\"", "\"a\"", "\"labels\"", "\"w_rec\""]
+            .iter()
+            .map(|k| header.find(k).unwrap_or_else(|| panic!("{k} missing from {header}")))
+            .collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "header keys not sorted: {header}");
+        let meta_keys: Vec<usize> = (0..8).map(|i| header.find(&format!("\"key{i}\"")).expect("key")).collect();
+        assert!(meta_keys.windows(2).all(|w| w[0] < w[1]), "metadata keys not sorted: {header}");
+        let st = SafeTensors::deserialize(&files[0]).expect("valid safetensors");
+        assert_eq!(st.tensor("w_rec").expect("w_rec").data(), tensors[0].1.le_bytes().as_ref());
+        assert_eq!(st.tensor("labels").expect("labels").data(), tensors[1].1.le_bytes().as_ref());
+        let (_, m) = SafeTensors::read_metadata(&files[0]).expect("metadata");
+        let m = m.metadata().clone().expect("metadata map");
+        assert_eq!(m.len(), 8);
+        assert_eq!(m.get("key5").map(String::as_str), Some("value 5"));
+    }
 }

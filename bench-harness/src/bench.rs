@@ -184,7 +184,7 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
         }
     }
     if let (true, Some(ctx)) = (plan.backends.iter().any(|b| b == "wgpu"), &ctx) {
-        compile_ahead(plan, ctx);
+        compile_ahead(plan, ctx, quiet);
     }
     let bar = crate::results::run::progress(quiet, total as u64, "bench");
     let mut lines = vec![];
@@ -314,7 +314,7 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
 
 /// Every WGSL row's kernels compiled at once, spread over the CPUs (a CPU adapter compiles each kernel at its first
 /// dispatch: without this, one after another at each row's warm-up step).
-fn compile_ahead(plan: &BenchPlan, ctx: &kernels::GpuContext) {
+fn compile_ahead(plan: &BenchPlan, ctx: &kernels::GpuContext, quiet: bool) {
     let mut configs = Vec::new();
     for &t in &plan.t_steps {
         for &batch in &plan.batches {
@@ -331,7 +331,9 @@ fn compile_ahead(plan: &BenchPlan, ctx: &kernels::GpuContext) {
             }
         }
     }
-    kernels::compile_ahead(ctx, &configs);
+    let bar = crate::results::run::kernel_compile_progress(quiet);
+    kernels::compile_ahead(ctx, &configs, &|done, total| bar.set(done, total));
+    bar.finish();
 }
 
 /// The chunk lengths of `listed` (the default when empty) that run different kernels or buffers for `shape`, in

@@ -119,6 +119,14 @@ fn quick_run_writes_every_file_with_sane_numbers() {
         assert!(err.contains(&format!("{stage}: started")), "no start line for {stage}: {err}");
         assert!(err.lines().any(|l| l.starts_with(&format!("{stage}: done at "))), "no end line for {stage}: {err}");
     }
+    // Where the kernels were not in the driver's cache yet (a CPU adapter, first run), their compile shows as a stage of
+    // its own, ended before the first GPU experiment starts.
+    let at = |prefix: &str| err.lines().position(|l| l.starts_with(prefix));
+    if let Some(start) = at("compiling WGSL kernels (cached for later runs): started") {
+        let done = at("compiling WGSL kernels (cached for later runs): done at ").expect("an end line for the compile");
+        let gpu = at("gpu_eprop: started").expect("gpu_eprop");
+        assert!(start < done && done < gpu, "compile lines out of order: {err}");
+    }
     assert!(!err.to_lowercase().contains("error") && !err.to_lowercase().contains("warn"), "stderr: {err}");
     let cfg = ReproduceConfig::quick();
     for f in [

@@ -10,8 +10,8 @@ pub mod trainer;
 
 pub use context::{ContextError, GpuContext};
 pub use trainer::{
-    BpttTuning, BufferBytes, CompiledAhead, GpuTrainer, PARALLEL_JIT_ENV, StepTiming, TrainerConfig, allocate_plan,
-    compile_ahead, eprop_chunk_for_least_memory, eprop_kernel_path, plan_bytes, subgroup_kernels_fit,
+    BpttTuning, BufferBytes, CompileReport, CompiledAhead, GpuTrainer, PARALLEL_JIT_ENV, StepTiming, TrainerConfig,
+    allocate_plan, compile_ahead, eprop_chunk_for_least_memory, eprop_kernel_path, plan_bytes, subgroup_kernels_fit,
     subgroup_kernels_fit_on,
 };
 

@@ -91,9 +91,16 @@ impl Contender for Wgpu {
         self.ctx.describe()
     }
 
-    fn compile_ahead(&mut self, rules: &[Rule], batch: usize, resident: usize, t_steps: usize) {
+    fn compile_ahead(
+        &mut self,
+        rules: &[Rule],
+        batch: usize,
+        resident: usize,
+        t_steps: usize,
+        report: kernels::CompileReport,
+    ) {
         let configs: Vec<TrainerConfig> = rules.iter().map(|&r| self.shape(r, batch, resident, t_steps)).collect();
-        kernels::compile_ahead(&self.ctx, &configs);
+        kernels::compile_ahead(&self.ctx, &configs, report);
     }
 
     fn set_state(&mut self, params: &Params<f32>, adam: &AdamState<f32>) -> Result<()> {

@@ -328,8 +328,16 @@ pub trait Contender: std::fmt::Debug {
     /// Compiles ahead, spread over the CPUs, the kernels that training each of `rules` with minibatches of `batch`
     /// from `resident` samples of `t_steps` steps will need, so that a job training several rules compiles them at
     /// once instead of one after another at each first step (the WGSL kernels on a CPU adapter, which compiles at
-    /// first dispatch); the others have nothing to compile.
-    fn compile_ahead(&mut self, _rules: &[Rule], _batch: usize, _resident: usize, _t_steps: usize) {}
+    /// first dispatch); the others have nothing to compile. `report` hears `(compiled, to compile)` for a progress.
+    fn compile_ahead(
+        &mut self,
+        _rules: &[Rule],
+        _batch: usize,
+        _resident: usize,
+        _t_steps: usize,
+        _report: kernels::CompileReport,
+    ) {
+    }
     /// Allocates what `train` calls of up to `mb.steps` steps need (compiles, sizes buffers), without training.
     fn prepare(&mut self, _mb: Minibatches, _step: &StepConfig) -> Result<()> {
         Ok(())

@@ -193,7 +193,9 @@ fn compile_gpu_kernels_ahead(
     let n_train = samples_per_epoch(&cfg.gpu, data);
     let mut c = contender::open(Kind::Wgpu, &cfg.net, Some(ctx))?;
     c.set_eprop_chunk(cfg.gpu.eprop_chunk.unwrap_or_default());
-    c.compile_ahead(&rules, cfg.gpu.batch, n_train, data.train.t_steps);
+    let bar = crate::results::run::kernel_compile_progress(info.quiet);
+    c.compile_ahead(&rules, cfg.gpu.batch, n_train, data.train.t_steps, &|done, total| bar.set(done, total));
+    bar.finish();
     Ok(())
 }
 
@@ -373,8 +375,6 @@ pub fn run_training(
     let n_train = samples_per_epoch(sched, data);
     let t = data.train.t_steps;
     let kind = spec.kind;
-    let bar = progress(info.quiet, (sched.epochs * n_train) as u64, &spec.name);
-    bar.set_position((ck.epochs_done * n_train) as u64);
     let batch = if is_chip { 1 } else { sched.batch };
     let steps = n_train.div_ceil(batch);
     let mut contender = contender::open(kind, net, ctx)?;
@@ -389,6 +389,15 @@ pub fn run_training(
     };
     let resident = part.unwrap_or(n_train);
     let part_steps = resident / batch.max(1);
+    // A CPU adapter compiles a network's kernels for minutes the first time: shown as a progress of its own (nothing
+    // when the driver's cache holds them), so that the training's progress starts with training.
+    if resident > 0 {
+        let compiling = crate::results::run::kernel_compile_progress(info.quiet);
+        contender.compile_ahead(&[spec.rule], batch, resident, t, &|done, total| compiling.set(done, total));
+        compiling.finish();
+    }
+    let bar = progress(info.quiet, (sched.epochs * n_train) as u64, &spec.name);
+    bar.set_position((ck.epochs_done * n_train) as u64);
     // Build the trainer (kernels, buffers) before the first epoch's clock starts.
     let probe = StepConfig { rule: spec.rule, lr: sched.lr, l2: sched.l2, adam: AdamConfig::default() };
     let built = if resident == 0 {

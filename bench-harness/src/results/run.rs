@@ -67,6 +67,8 @@ struct Lines {
     tenth: u64,
     started: bool,
     ended: bool,
+    /// Whether to estimate the time left (not where the units take very different times).
+    eta: bool,
 }
 
 impl Lines {
@@ -77,7 +79,7 @@ impl Lines {
         if self.len > 0 {
             let f = self.pos as f64 / self.len as f64;
             s += &format!("/{} ({:.0} %), {}", self.len, 100.0 * f, duration(el));
-            if f > 0.0 && f < 1.0 {
+            if self.eta && f > 0.0 && f < 1.0 {
                 s += &format!(", ~{} left", duration(el * (1.0 - f) / f));
             }
         } else {
@@ -192,6 +194,11 @@ impl Progress {
 
 /// A progress for `len` units of work named `msg`: see [`Progress`].
 pub fn progress(quiet: bool, len: u64, msg: &str) -> Progress {
+    progress_with(quiet, len, msg, true)
+}
+
+/// [`progress`] with or without an estimate of the time left.
+fn progress_with(quiet: bool, len: u64, msg: &str, eta: bool) -> Progress {
     use std::io::IsTerminal;
     if quiet {
         return Progress(Inner::Hidden);
@@ -207,15 +214,57 @@ pub fn progress(quiet: bool, len: u64, msg: &str) -> Progress {
             tenth: 0,
             started: false,
             ended: false,
+            eta,
         })));
     }
     let bar = indicatif::ProgressBar::new(len);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{msg:28} {bar:40} {pos}/{len} [{elapsed} < {eta}]")
+        indicatif::ProgressStyle::with_template(if eta {
+            "{msg:28} {bar:40} {pos}/{len} [{elapsed} < {eta}]"
+        } else {
+            "{msg:28} {bar:40} {pos}/{len} [{elapsed}]"
+        })
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     bar.set_message(msg.to_string());
     Progress(Inner::Bar(bar))
+}
+
+/// A progress that shows only once its work turns out to have units, without an estimate of the time left: compiling
+/// kernels ahead ([`kernels::compile_ahead`]), which has nothing to do when the driver's cache already holds them and
+/// whose kernels take from seconds to minutes each.
+#[derive(Debug)]
+pub struct LazyProgress {
+    quiet: bool,
+    msg: String,
+    bar: std::sync::OnceLock<Progress>,
+}
+
+impl LazyProgress {
+    /// Nothing is shown until [`LazyProgress::set`].
+    pub fn new(quiet: bool, msg: &str) -> Self {
+        Self { quiet, msg: msg.to_string(), bar: std::sync::OnceLock::new() }
+    }
+
+    /// `done` of `total` units (the first call shows the progress). Safe from several threads.
+    pub fn set(&self, done: usize, total: usize) {
+        // No estimate of the time left: the units (kernels) take from seconds to minutes each.
+        let bar = self.bar.get_or_init(|| progress_with(self.quiet, total as u64, &self.msg, false));
+        bar.set_position(done as u64);
+    }
+
+    /// Ends it, if it was shown.
+    pub fn finish(&self) {
+        if let Some(bar) = self.bar.get() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// The progress of compiling WGSL kernels ahead, for [`kernels::compile_ahead`]'s report: on a CPU adapter the first
+/// run of a network compiles for minutes, and a command must not look stuck meanwhile.
+pub fn kernel_compile_progress(quiet: bool) -> LazyProgress {
+    LazyProgress::new(quiet, "compiling WGSL kernels (cached for later runs)")
 }
 
 /// A private runtime folder for this user, `<tmp>/snnbench-runtime-<uid>` (mode 0700, created once and reused), or

@@ -30,6 +30,10 @@ use crate::{GpuContext, KernelError};
 /// `SNNBENCH_PARALLEL_JIT=0` turns compiling ahead off (the first step then compiles the kernels one by one).
 pub const PARALLEL_JIT_ENV: &str = "SNNBENCH_PARALLEL_JIT";
 
+/// Told how [`compile_ahead`] goes, for a progress display: `(kernels compiled, kernels to compile)`, first
+/// `(0, n)` once the kernels left to compile are known (only when there are some to compile ahead), then after each.
+pub type CompileReport<'a> = &'a (dyn Fn(usize, usize) + Sync);
+
 /// What one trainer's construction compiled ahead.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CompiledAhead {
@@ -79,14 +83,15 @@ fn marker(dir: &Path, adapter: &str, id: u64) -> PathBuf {
 /// can save time (module docs); `None` when it compiled nothing. Failures are not errors: a kernel not compiled ahead
 /// is compiled by the first step, as before.
 pub(super) fn compile_ahead_one(ctx: &GpuContext, config: &TrainerConfig, tuning: BpttTuning) -> Option<CompiledAhead> {
-    compile_ahead_in(ctx, &[(config.clone(), tuning)], marker_dir().as_deref())
+    compile_ahead_in(ctx, &[(config.clone(), tuning)], marker_dir().as_deref(), &|_, _| {})
 }
 
 /// Compiles the unrolled kernels of every trainer in `configs` (each with its adapter's default tuning, as
 /// `GpuTrainer::new` builds it), spread over the CPUs, so that a job which will train several rules or shapes pays
 /// for its compiles once and in parallel instead of one after another at each first step. Only CPU adapters compile
-/// at first dispatch; elsewhere, and when nothing is left to compile, it does nothing and returns `None`.
-pub fn compile_ahead(ctx: &GpuContext, configs: &[TrainerConfig]) -> Option<CompiledAhead> {
+/// at first dispatch; elsewhere, and when nothing is left to compile, it does nothing and returns `None`. `report`
+/// hears how far it is (on lavapipe minutes the first time: a command shows it as progress).
+pub fn compile_ahead(ctx: &GpuContext, configs: &[TrainerConfig], report: CompileReport) -> Option<CompiledAhead> {
     let jobs: Vec<(TrainerConfig, BpttTuning)> = configs
         .iter()
         .filter_map(|c| {
@@ -94,7 +99,7 @@ pub fn compile_ahead(ctx: &GpuContext, configs: &[TrainerConfig]) -> Option<Comp
             Some((c.clone(), t))
         })
         .collect();
-    compile_ahead_in(ctx, &jobs, marker_dir().as_deref())
+    compile_ahead_in(ctx, &jobs, marker_dir().as_deref(), report)
 }
 
 /// One kernel to compile: which job's trainer dispatches it, its entry point and its source.
@@ -110,6 +115,7 @@ fn compile_ahead_in(
     ctx: &GpuContext,
     jobs: &[(TrainerConfig, BpttTuning)],
     markers: Option<&Path>,
+    report: CompileReport,
 ) -> Option<CompiledAhead> {
     let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     if ctx.info.device_type != wgpu::DeviceType::Cpu
@@ -140,12 +146,24 @@ fn compile_ahead_in(
     if todo.len() < 2 {
         return None;
     }
+    report(0, todo.len());
     // Longest source first, so that the long compiles do not end up last on one thread.
     todo.sort_by_key(|w| std::cmp::Reverse(w.source.len));
     let threads = todo.len().min(cpus);
     let next = AtomicUsize::new(0);
     let take = || todo.get(next.fetch_add(1, Ordering::Relaxed)).copied();
     let done: Mutex<Vec<Work>> = Mutex::new(Vec::new());
+    let run_alone = |tr: &GpuTrainer, w: Work| match tr.dispatch_alone(w.stem) {
+        Ok(()) => {
+            let n = {
+                let mut d = done.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                d.push(w);
+                d.len()
+            };
+            report(n, todo.len());
+        }
+        Err(e) => tracing::debug!(kernel = w.stem, error = %e, "not compiled ahead; the first step compiles it"),
+    };
     let devices = AtomicUsize::new(1);
     std::thread::scope(|s| {
         for _ in 1..threads {
@@ -167,14 +185,14 @@ fn compile_ahead_in(
                         trainers[w.job] = GpuTrainer::build(&helper, &one(c), *t).ok();
                     }
                     if let Some(tr) = &trainers[w.job] {
-                        run_alone(tr, w, &done);
+                        run_alone(tr, w);
                     }
                 }
             });
         }
         while let Some(w) = take() {
             if let Some(tr) = &here[w.job] {
-                run_alone(tr, w, &done);
+                run_alone(tr, w);
             }
         }
     });
@@ -202,13 +220,6 @@ fn compile_ahead_in(
         "compiled the unrolled kernels in parallel"
     );
     Some(out)
-}
-
-fn run_alone(tr: &GpuTrainer, w: Work, done: &Mutex<Vec<Work>>) {
-    match tr.dispatch_alone(w.stem) {
-        Ok(()) => done.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(w),
-        Err(e) => tracing::debug!(kernel = w.stem, error = %e, "not compiled ahead; the first step compiles it"),
-    }
 }
 
 impl GpuTrainer {
@@ -256,9 +267,13 @@ mod tests {
         let bptt = job(Rule::Bptt(BpttOptions::default()));
         let eprop = job(Rule::Eprop(TraceVariant::Authors));
         let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-        let first = compile_ahead_in(&ctx, &[bptt.clone(), eprop.clone()], Some(&dir));
+        let heard = Mutex::new(Vec::new());
+        let report = |done: usize, total: usize| heard.lock().expect("lock").push((done, total));
+        let first = compile_ahead_in(&ctx, &[bptt.clone(), eprop.clone()], Some(&dir), &report);
+        let heard = heard.into_inner().expect("lock");
         if ctx.info.device_type != wgpu::DeviceType::Cpu || cpus < 2 || mesa_cache_disabled() {
             assert_eq!(first, None, "nothing to gain: {}, {cpus} CPUs", ctx.describe());
+            assert!(heard.is_empty(), "nothing compiled, nothing reported: {heard:?}");
             return;
         }
         // BPTT's forward (with the threshold record) and backward, e-prop's forward and backward: four sources.
@@ -267,9 +282,15 @@ mod tests {
         kernels.sort_unstable();
         assert_eq!(kernels, ["alif_forward_sg", "alif_forward_sg", "bptt_backward_sg", "eprop_backward_sg"]);
         assert_eq!(first.devices, cpus.min(4), "this context and one extra device per further CPU");
+        // The progress: (0, 4) before the first compile, then each count once (threads may report out of order).
+        assert_eq!(heard.first(), Some(&(0, 4)), "{heard:?}");
+        let mut counts = heard.clone();
+        counts.sort_unstable();
+        assert_eq!(counts, [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]);
         let files = std::fs::read_dir(&dir).expect("marker folder").count();
         assert_eq!(files, 4, "one marker per kernel in {}", dir.display());
-        assert_eq!(compile_ahead_in(&ctx, &[bptt], Some(&dir)), None, "already compiled in this process");
+        let silent = |_: usize, _: usize| panic!("nothing left to compile, nothing to report");
+        assert_eq!(compile_ahead_in(&ctx, &[bptt], Some(&dir), &silent), None, "already compiled in this process");
         // BPTT without the reset's gradient: the forward is compiled, the new backward is marked by "another
         // process" (a marker file written here), so nothing is left to compile ahead.
         let (detach, td) = job(Rule::Bptt(BpttOptions { detach_reset: true, ..BpttOptions::default() }));
@@ -278,7 +299,11 @@ mod tests {
         let ids: Vec<u64> = probe.gradient.iter().filter_map(|d| d.jit.map(|j| j.hash)).collect();
         assert_eq!(ids.len(), 2, "forward and backward");
         std::fs::write(marker(&dir, &adapter_key(&ctx), ids[1]), b"").expect("marker");
-        assert_eq!(compile_ahead_in(&ctx, &[(detach, td)], Some(&dir)), None, "the marked kernel is left to the cache");
+        assert_eq!(
+            compile_ahead_in(&ctx, &[(detach, td)], Some(&dir), &silent),
+            None,
+            "the marked kernel is left to the cache"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

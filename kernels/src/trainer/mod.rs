@@ -12,7 +12,7 @@ mod plan;
 mod run;
 mod tuning;
 
-pub use jit::{CompiledAhead, PARALLEL_JIT_ENV, compile_ahead};
+pub use jit::{CompileReport, CompiledAhead, PARALLEL_JIT_ENV, compile_ahead};
 pub use plan::{BufferBytes, allocate_plan, eprop_chunk_for_least_memory, eprop_kernel_path, plan_bytes};
 pub use tuning::{
     BpttTuning, EPROP_CHUNK, LOOP_BUDGET, eprop_one_chunk, subgroup_kernels_fit, subgroup_kernels_fit_on,

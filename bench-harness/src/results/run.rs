@@ -224,7 +224,7 @@ fn progress_with(quiet: bool, len: u64, msg: &str, eta: bool) -> Progress {
         } else {
             "{msg:28} {bar:40} {pos}/{len} [{elapsed}]"
         })
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     bar.set_message(msg.to_string());
     Progress(Inner::Bar(bar))

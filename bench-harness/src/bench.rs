@@ -331,9 +331,7 @@ fn compile_ahead(plan: &BenchPlan, ctx: &kernels::GpuContext, quiet: bool) {
             }
         }
     }
-    let bar = crate::results::run::kernel_compile_progress(quiet);
-    kernels::compile_ahead(ctx, &configs, &|done, total| bar.set(done, total));
-    bar.finish();
+    crate::results::run::with_kernel_compile_progress(quiet, |report| kernels::compile_ahead(ctx, &configs, report));
 }
 
 /// The chunk lengths of `listed` (the default when empty) that run different kernels or buffers for `shape`, in

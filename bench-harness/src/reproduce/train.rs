@@ -193,9 +193,9 @@ fn compile_gpu_kernels_ahead(
     let n_train = samples_per_epoch(&cfg.gpu, data);
     let mut c = contender::open(Kind::Wgpu, &cfg.net, Some(ctx))?;
     c.set_eprop_chunk(cfg.gpu.eprop_chunk.unwrap_or_default());
-    let bar = crate::results::run::kernel_compile_progress(info.quiet);
-    c.compile_ahead(&rules, cfg.gpu.batch, n_train, data.train.t_steps, &|done, total| bar.set(done, total));
-    bar.finish();
+    crate::results::run::with_kernel_compile_progress(info.quiet, |report| {
+        c.compile_ahead(&rules, cfg.gpu.batch, n_train, data.train.t_steps, report)
+    });
     Ok(())
 }
 
@@ -392,9 +392,9 @@ pub fn run_training(
     // A CPU adapter compiles a network's kernels for minutes the first time: shown as a progress of its own (nothing
     // when the driver's cache holds them), so that the training's progress starts with training.
     if resident > 0 {
-        let compiling = crate::results::run::kernel_compile_progress(info.quiet);
-        contender.compile_ahead(&[spec.rule], batch, resident, t, &|done, total| compiling.set(done, total));
-        compiling.finish();
+        crate::results::run::with_kernel_compile_progress(info.quiet, |report| {
+            contender.compile_ahead(&[spec.rule], batch, resident, t, report)
+        });
     }
     let bar = progress(info.quiet, (sched.epochs * n_train) as u64, &spec.name);
     bar.set_position((ck.epochs_done * n_train) as u64);

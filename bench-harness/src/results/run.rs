@@ -234,7 +234,7 @@ fn progress_with(quiet: bool, len: u64, msg: &str, eta: bool) -> Progress {
 /// kernels ahead ([`kernels::compile_ahead`]), which has nothing to do when the driver's cache already holds them and
 /// whose kernels take from seconds to minutes each.
 #[derive(Debug)]
-pub struct LazyProgress {
+struct LazyProgress {
     quiet: bool,
     msg: String,
     bar: std::sync::OnceLock<Progress>,
@@ -242,29 +242,32 @@ pub struct LazyProgress {
 
 impl LazyProgress {
     /// Nothing is shown until [`LazyProgress::set`].
-    pub fn new(quiet: bool, msg: &str) -> Self {
+    fn new(quiet: bool, msg: &str) -> Self {
         Self { quiet, msg: msg.to_string(), bar: std::sync::OnceLock::new() }
     }
 
     /// `done` of `total` units (the first call shows the progress). Safe from several threads.
-    pub fn set(&self, done: usize, total: usize) {
+    fn set(&self, done: usize, total: usize) {
         // No estimate of the time left: the units (kernels) take from seconds to minutes each.
         let bar = self.bar.get_or_init(|| progress_with(self.quiet, total as u64, &self.msg, false));
         bar.set_position(done as u64);
     }
 
     /// Ends it, if it was shown.
-    pub fn finish(&self) {
+    fn finish(&self) {
         if let Some(bar) = self.bar.get() {
             bar.finish_and_clear();
         }
     }
 }
 
-/// The progress of compiling WGSL kernels ahead, for [`kernels::compile_ahead`]'s report: on a CPU adapter the first
-/// run of a network compiles for minutes, and a command must not look stuck meanwhile.
-pub fn kernel_compile_progress(quiet: bool) -> LazyProgress {
-    LazyProgress::new(quiet, "compiling WGSL kernels (cached for later runs)")
+/// Runs `compile` (a [`kernels::compile_ahead`] call) with a report that shows as a progress of its own: on a CPU
+/// adapter the first run of a network compiles for minutes, and a command must not look stuck meanwhile.
+pub fn with_kernel_compile_progress<R>(quiet: bool, compile: impl FnOnce(kernels::CompileReport) -> R) -> R {
+    let bar = LazyProgress::new(quiet, "compiling WGSL kernels (cached for later runs)");
+    let out = compile(&|done, total| bar.set(done, total));
+    bar.finish();
+    out
 }
 
 /// A private runtime folder for this user, `<tmp>/snnbench-runtime-<uid>` (mode 0700, created once and reused), or

@@ -178,6 +178,12 @@ pub struct Variant {
 /// (measured in eprop_traces_sg.wgsl's header).
 pub const TRACE_ROWS: usize = 40;
 
+/// Rows of eprop_traces_sg's block that one iteration of its per-sample write-back stores (`//@v` lines; the others
+/// move down by `//@shift`, as in [`writeback_rows`]): TRACE_ROWS / TRACE_WRITEBACK_ROWS = 8 loop iterations per
+/// sample, inside the 64 per sample that the loop budget allows beyond its steps.
+pub const TRACE_WRITEBACK_ROWS: usize = 5;
+const _: () = assert!(TRACE_ROWS % TRACE_WRITEBACK_ROWS == 0 && TRACE_ROWS / TRACE_WRITEBACK_ROWS <= 64);
+
 /// Workgroup size of the per-sample kernels: N_REC rounded up to a multiple of 32.
 pub fn per_sample_workgroup(n_rec: usize) -> u32 {
     (n_rec.div_ceil(32) * 32) as u32
@@ -246,7 +252,7 @@ pub fn source(kernel: Kernel, cfg: &NetConfig, v: Variant) -> String {
          const SG: u32 = {}u;\nconst WR_QUADS: u32 = {}u;\nconst DENSE_IN_BACKWARD: bool = {};\n\
          const N_INP: u32 = {}u;\nconst NIQ: u32 = {}u;\nconst WIT_QUADS: u32 = {}u;\nconst WO_QUADS: u32 = {}u;\n\
          const EPROP_GRADS: bool = {};\n\
-         const CHUNKED: bool = {};\nconst TRACE_ROWS: u32 = {}u;\n",
+         const CHUNKED: bool = {};\nconst TRACE_ROWS: u32 = {}u;\nconst TRACE_WB: u32 = {}u;\n",
         n_in + n_rec,
         n_in * n_rec,
         n_in * n_rec + n_rec * n_rec,
@@ -283,6 +289,7 @@ pub fn source(kernel: Kernel, cfg: &NetConfig, v: Variant) -> String {
         v.eprop_grads,
         v.chunked_forward,
         TRACE_ROWS,
+        TRACE_WRITEBACK_ROWS,
     );
     s.push_str(COMMON);
     s.push('\n');
@@ -358,6 +365,23 @@ pub fn expand_slots(template: &str, sg: usize, n_in: usize, n_rec: usize) -> Str
     let n_pslots = n_in.div_ceil(sg);
     let mut out = String::with_capacity(template.len() * 64);
     for line in template.lines() {
+        if line.trim() == "//@writeback" {
+            out.push_str(&writeback_rows(n_slots, n_in, n_rec));
+            continue;
+        }
+        // `//@shift P Q …`: every P{m}_{r} takes P{m}_{r + TRACE_WRITEBACK_ROWS} (rows r of a trace block), in
+        // increasing r, so that the next iteration of a write-back loop finds its rows under the same names.
+        if let Some(prefixes) = line.trim().strip_prefix("//@shift ") {
+            for p in prefixes.split_whitespace() {
+                for m in 0..n_slots {
+                    let moves: Vec<String> = (0..TRACE_ROWS - TRACE_WRITEBACK_ROWS)
+                        .map(|r| format!("{p}{m}_{r} = {p}{m}_{};", r + TRACE_WRITEBACK_ROWS))
+                        .collect();
+                    out.push_str(&format!("        {}\n", moves.join(" ")));
+                }
+            }
+            continue;
+        }
         let Some(rest) = line.strip_prefix("//@") else {
             out.push_str(line);
             out.push('\n');
@@ -372,6 +396,7 @@ pub fn expand_slots(template: &str, sg: usize, n_in: usize, n_rec: usize) -> Str
             'p' => n_pslots,
             'r' => TRACE_ROWS,
             'u' => TRACE_ROWS.div_ceil(sg),
+            'v' => TRACE_WRITEBACK_ROWS,
             other => panic!("unknown slot tag {other:?} in //@{tag} of a kernel template"),
         };
         // `<m>…</m>` inside a line is repeated for every slot m (after the line's own tags are substituted).
@@ -396,6 +421,44 @@ pub fn expand_slots(template: &str, sg: usize, n_in: usize, n_rec: usize) -> Str
         }
     }
     out
+}
+
+/// The most loop iterations the gradient write-back of [`writeback_rows`] runs: it stores ⌈N_PRE / this⌉ rows per
+/// iteration. Counted in the loop budget of the kernels that run it ([`crate::trainer::tuning`]).
+pub const WRITEBACK_ITERATIONS: usize = 50;
+
+/// The code that `//@writeback` stands for: it writes a lane's weight-gradient sums, `g{m}_{i}` (row i < N_IN) and
+/// `gr{m}_{k}` (row N_IN + k), to `part[wg.x, row, j{m}]`. Written as one store per sum (3,000 for the paper's
+/// network) the write-back made most of the kernel's code: llvmpipe expands each store at a per-lane address into
+/// about 40 basic blocks (a branch per lane and its bounds check), and LLVM's coroutine split, which llvmpipe runs on
+/// every compute shader, takes time quadratic in the number of blocks (bptt_backward_sg: 99,126 blocks, 471.5 s to
+/// compile on Mesa 25.0.7 and 118.2 s on Mesa 22.3.6). Here a loop stores R = ⌈N_PRE / WRITEBACK_ITERATIONS⌉ rows per
+/// iteration and then moves every sum R rows down (row q takes row q + R's value), so that the next iteration's
+/// stores read the same names: R·M stores in the code, the moves plain register copies. A private array indexed by
+/// the loop counter would do the same with fewer lines, but Mesa 22.3 lowers an indexed private array to a branch
+/// per element and compiled it for more than 12 minutes. The values stored are the same sums, so results are
+/// bit-identical to the unrolled stores.
+fn writeback_rows(n_slots: usize, n_in: usize, n_rec: usize) -> String {
+    let n_pre = n_in + n_rec;
+    let per = n_pre.div_ceil(WRITEBACK_ITERATIONS).max(1);
+    let name = |m: usize, q: usize| if q < n_in { format!("g{m}_{q}") } else { format!("gr{m}_{}", q - n_in) };
+    let mut s = format!("    for (var r = 0u; r < N_PRE; r += {per}u) {{\n");
+    for q in 0..per {
+        let guard = if n_pre % per == 0 { String::new() } else { format!("r + {q}u < N_PRE && ") };
+        for m in 0..n_slots {
+            s += &format!(
+                "        if {guard}ok{m} {{ part[(wg.x * N_PRE + r + {q}u) * N_RECP + j{m}] = {}; }}\n",
+                name(m, q)
+            );
+        }
+    }
+    for m in 0..n_slots {
+        for q in 0..n_pre.saturating_sub(per) {
+            s += &format!("        {} = {};\n", name(m, q), name(m, q + per));
+        }
+    }
+    s += "    }\n";
+    s
 }
 
 /// Repeats each `<m>…</m>` segment of a template line once per slot m < n_slots, substituting `{m}` and `{ms}`
@@ -519,6 +582,50 @@ mod tests {
             let reads_tc =
                 code.into_iter().any(|l| l.split(|c: char| !c.is_alphanumeric() && c != '_').any(|w| w == "TC"));
             assert!(!reads_tc, "{} reads the generated TC", k.stem());
+        }
+    }
+
+    /// The write-back loop stores every gradient sum exactly once, at its own row and slot: the generated stores and
+    /// moves, run as written (the loop over r, the stores, then the moves in order), for row counts that the rows per
+    /// iteration divide and that they do not, and one row per iteration.
+    #[test]
+    fn the_writeback_loop_stores_each_sum_once_at_its_row() {
+        for (n_slots, n_in, n_rec) in [(15, 80, 120), (16, 80, 121), (2, 3, 5), (1, 1, 1)] {
+            let code = super::writeback_rows(n_slots, n_in, n_rec);
+            let n_pre = n_in + n_rec;
+            let per = n_pre.div_ceil(super::WRITEBACK_ITERATIONS);
+            let name = |m: usize, q: usize| if q < n_in { format!("g{m}_{q}") } else { format!("gr{m}_{}", q - n_in) };
+            let mut held: std::collections::HashMap<String, (usize, usize)> =
+                (0..n_slots).flat_map(|m| (0..n_pre).map(move |q| (m, q))).map(|(m, q)| (name(m, q), (q, m))).collect();
+            let (mut stores, mut moves) = (Vec::new(), Vec::new());
+            for line in code.lines().map(str::trim) {
+                if let Some(rest) = line.strip_prefix("if ") {
+                    let q: usize = rest.split("+ r + ").nth(1).unwrap().split('u').next().unwrap().parse().unwrap();
+                    let m: usize = rest.split(" j").nth(1).unwrap().split(']').next().unwrap().parse().unwrap();
+                    let value = rest.split("= ").last().unwrap().trim_end_matches("; }").to_string();
+                    stores.push((q, m, value));
+                } else if let Some((to, from)) =
+                    line.strip_prefix("g").and(line.trim_end_matches(';').split_once(" = "))
+                {
+                    moves.push((to.to_string(), from.to_string()));
+                }
+            }
+            assert_eq!(stores.len(), per * n_slots, "{n_slots} slots, {n_pre} rows");
+            let mut stored = std::collections::HashMap::new();
+            for r in (0..n_pre).step_by(per) {
+                for (q, m, value) in &stores {
+                    if r + q < n_pre {
+                        assert!(stored.insert((r + q, *m), held[value]).is_none(), "row {} slot {m} twice", r + q);
+                    }
+                }
+                for (to, from) in &moves {
+                    let v = held[from];
+                    held.insert(to.clone(), v);
+                }
+            }
+            assert_eq!(stored.len(), n_pre * n_slots);
+            assert!(stored.iter().all(|(&(row, m), &(q, slot))| row == q && m == slot), "a sum stored at another row");
+            assert!(n_pre.div_ceil(per) <= super::WRITEBACK_ITERATIONS);
         }
     }
 

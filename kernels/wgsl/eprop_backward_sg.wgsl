@@ -73,6 +73,6 @@ fn eprop_backward_sg(
 //@im            g{m}_{i} = g{m}_{i} + xb{i} * d{m};
         }
     }
-//@mi    if ok{m} { part[(wg.x * N_PRE + {i}u) * N_RECP + j{m}] = g{m}_{i}; }
-//@mk    if ok{m} { part[(wg.x * N_PRE + N_IN + {k}u) * N_RECP + j{m}] = gr{m}_{k}; }
+    // part[wg.x, row, j] for every sum: g{m}_{i} is row i, gr{m}_{k} row N_IN + k (shaders.rs, writeback_rows).
+//@writeback
 }

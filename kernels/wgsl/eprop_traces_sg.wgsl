@@ -94,7 +94,14 @@ fn eprop_traces_sg(
         // held from an earlier sequence). After the last chunk ε^a is written but never read again.
         let ev0 = (chunk.index % 2u) * dims.n_batch * N_PRE + b * N_PRE;
         let row = b * N_PRE * N_RECP;
-//@r        let sv{r} = select(ev_carry[ev0 + min(i0 + {r}u, N_IN - 1u)], 0.0, first);
-//@r        if i0 + {r}u < N_IN { let rr = row + (i0 + {r}u) * N_RECP;<m> { let ix = rr + jc{m}; let ea = select(eps_a[ix], 0.0, first); e_sum[ix] = select(e_sum[ix], 0.0, first) + ca{m} * ea + sv{r} * lam0{m} + e{m}_{r}; eps_a[ix] = pp{m} * ea + sv{r} * gam0{m} + f{m}_{r}; }</m> }
+        // Rows rb + v of the block, TRACE_WRITEBACK_ROWS per iteration, the others' sums moved down after it
+        // (`//@shift`): one store per row and slot in the code, not one per sum — stores at per-lane addresses are
+        // dozens of basic blocks each in llvmpipe, whose compile time grows with their square (shaders.rs,
+        // writeback_rows). The same sums, so the same bits.
+        for (var rb = 0u; rb < TRACE_ROWS; rb += TRACE_WB) {
+//@v            let sv{v} = select(ev_carry[ev0 + min(i0 + rb + {v}u, N_IN - 1u)], 0.0, first);
+//@v            if i0 + rb + {v}u < N_IN { let rr = row + (i0 + rb + {v}u) * N_RECP;<m> { let ix = rr + jc{m}; let ea = select(eps_a[ix], 0.0, first); e_sum[ix] = select(e_sum[ix], 0.0, first) + ca{m} * ea + sv{v} * lam0{m} + e{m}_{v}; eps_a[ix] = pp{m} * ea + sv{v} * gam0{m} + f{m}_{v}; }</m> }
+//@shift e f
+        }
     }
 }

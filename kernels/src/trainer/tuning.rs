@@ -4,7 +4,7 @@
 
 use crate::{
     GpuContext,
-    shaders::{FUSED_MAX_T, n_rec_padded},
+    shaders::{FUSED_MAX_T, WRITEBACK_ITERATIONS, n_rec_padded},
 };
 use models::{NetConfig, Rule};
 
@@ -91,16 +91,19 @@ impl BpttTuning {
     /// dispatch per chunk of `eprop_chunk` steps past one chunk, see [`eprop_one_chunk`]) — and then with enough
     /// sample groups that no invocation loops more than [`LOOP_BUDGET`] times (lavapipe silently stops longer loop
     /// nests; each sample costs its steps per dispatch, T or one chunk, plus ≈ 3·N_OUT readout iterations; twice the
-    /// steps in BPTT's fused kernel, forward and backward). Past that (T alone too long for BPTT) the general kernels
+    /// steps in BPTT's fused kernel, forward and backward; and once per invocation the [`WRITEBACK_ITERATIONS`] of its
+    /// gradient write-back). Past that (T alone too long for BPTT) the general kernels
     /// run. BPTT's fused kernel where asked for and T ≤ [`FUSED_MAX_T`].
     pub fn resolved(self, rule: Rule, n_batch: usize, t_steps: usize, eprop_chunk: usize, fits: bool) -> Self {
         let steps = if matches!(rule, Rule::Eprop(_)) { t_steps.min(eprop_chunk) } else { t_steps };
-        let sg = self.subgroup_kernels && fits && steps + 64 <= LOOP_BUDGET;
+        // Once per invocation, the gradient write-back's loop (shaders.rs, writeback_rows).
+        let budget = LOOP_BUDGET - WRITEBACK_ITERATIONS;
+        let sg = self.subgroup_kernels && fits && steps + 64 <= budget;
         let fused = self.fused && sg && matches!(rule, Rule::Bptt(_)) && t_steps <= FUSED_MAX_T;
         let per_sample = if fused { 2 * steps + 64 } else { steps + 64 };
         let mut r = Self { subgroup_kernels: sg, fused, ..self };
         if sg {
-            let samples_per_group = (LOOP_BUDGET / per_sample).max(1);
+            let samples_per_group = (budget / per_sample).max(1);
             let groups = n_batch.div_ceil(samples_per_group) as u32;
             r.grad_splits = r.grad_splits.max(groups).min(n_batch.max(1) as u32);
         }
@@ -164,7 +167,10 @@ mod tests {
             assert!(r.subgroup_kernels, "N = {n}, T = {t}");
             let per_group = n.div_ceil(r.grad_splits as usize);
             let per_sample = if r.fused { 2 * t + 64 } else { t + 64 };
-            assert!(per_group * per_sample <= LOOP_BUDGET, "N = {n}, T = {t}: {per_group} samples per group");
+            assert!(
+                per_group * per_sample + WRITEBACK_ITERATIONS <= LOOP_BUDGET,
+                "N = {n}, T = {t}: {per_group} samples per group"
+            );
             assert!(r.grad_splits >= 4.min(n as u32), "never fewer groups than asked for");
             assert_eq!(r.fused, t <= FUSED_MAX_T, "N = {n}, T = {t}: BPTT's fused kernel exactly while T fits it");
         }
@@ -183,7 +189,10 @@ mod tests {
             let r = base.clamped(n).resolved(Rule::Eprop(TraceVariant::Authors), n, t, t, true);
             assert!(r.subgroup_kernels, "N = {n}, T = {t}");
             let per_group = n.div_ceil(r.grad_splits as usize);
-            assert!(per_group * (t + 64) <= LOOP_BUDGET, "N = {n}, T = {t}: {per_group} samples per group");
+            assert!(
+                per_group * (t + 64) + WRITEBACK_ITERATIONS <= LOOP_BUDGET,
+                "N = {n}, T = {t}: {per_group} samples per group"
+            );
         }
         assert!(eprop_one_chunk(1000, 1000) && !eprop_one_chunk(1001, 1000));
         // The fused kernel only for BPTT on the subgroup kernels, and only when asked for.

@@ -182,7 +182,7 @@ pub const TRACE_ROWS: usize = 40;
 /// move down by `//@shift`, as in [`writeback_rows`]): TRACE_ROWS / TRACE_WRITEBACK_ROWS = 8 loop iterations per
 /// sample, inside the 64 per sample that the loop budget allows beyond its steps.
 pub const TRACE_WRITEBACK_ROWS: usize = 5;
-const _: () = assert!(TRACE_ROWS % TRACE_WRITEBACK_ROWS == 0 && TRACE_ROWS / TRACE_WRITEBACK_ROWS <= 64);
+const _: () = assert!(TRACE_ROWS.is_multiple_of(TRACE_WRITEBACK_ROWS) && TRACE_ROWS / TRACE_WRITEBACK_ROWS <= 64);
 
 /// Workgroup size of the per-sample kernels: N_REC rounded up to a multiple of 32.
 pub fn per_sample_workgroup(n_rec: usize) -> u32 {
@@ -444,7 +444,7 @@ fn writeback_rows(n_slots: usize, n_in: usize, n_rec: usize) -> String {
     let name = |m: usize, q: usize| if q < n_in { format!("g{m}_{q}") } else { format!("gr{m}_{}", q - n_in) };
     let mut s = format!("    for (var r = 0u; r < N_PRE; r += {per}u) {{\n");
     for q in 0..per {
-        let guard = if n_pre % per == 0 { String::new() } else { format!("r + {q}u < N_PRE && ") };
+        let guard = if n_pre.is_multiple_of(per) { String::new() } else { format!("r + {q}u < N_PRE && ") };
         for m in 0..n_slots {
             s += &format!(
                 "        if {guard}ok{m} {{ part[(wg.x * N_PRE + r + {q}u) * N_RECP + j{m}] = {}; }}\n",
@@ -600,9 +600,14 @@ mod tests {
             let (mut stores, mut moves) = (Vec::new(), Vec::new());
             for line in code.lines().map(str::trim) {
                 if let Some(rest) = line.strip_prefix("if ") {
-                    let q: usize = rest.split("+ r + ").nth(1).unwrap().split('u').next().unwrap().parse().unwrap();
-                    let m: usize = rest.split(" j").nth(1).unwrap().split(']').next().unwrap().parse().unwrap();
-                    let value = rest.split("= ").last().unwrap().trim_end_matches("; }").to_string();
+                    // `if [r + q < N_PRE && ]ok{m} { part[(wg.x * N_PRE + r + {q}u) * N_RECP + j{m}] = NAME; }`
+                    let number = |after: &str, end: char| -> Option<usize> {
+                        rest.split(after).nth(1)?.split(end).next()?.parse().ok()
+                    };
+                    let (q, m) = number("+ r + ", 'u')
+                        .zip(number(" j", ']'))
+                        .unwrap_or_else(|| panic!("not a store line: {rest}"));
+                    let value = rest.rsplit("= ").next().unwrap_or_default().trim_end_matches("; }").to_string();
                     stores.push((q, m, value));
                 } else if let Some((to, from)) =
                     line.strip_prefix("g").and(line.trim_end_matches(';').split_once(" = "))

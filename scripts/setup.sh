@@ -8,7 +8,8 @@
 # Slurm after its first report). Rust itself must already be installed (rustup, rustc ≥ 1.95).
 # `--mesa-backports` (Debian 12 only, opt-in: it adds the bookworm-backports source) replaces Debian 12's Mesa 22.3
 # lavapipe by Mesa 25 from bookworm-backports, on which the same kernels trained ≈ 1.9–2.2× faster on one 2-core
-# VM (docs/bench.md, "Which lavapipe"; it compiles the kernels far more slowly). CI and the quickstart keep Debian's own Mesa.
+# VM (docs/bench.md, "Which lavapipe"; since 0627a37 it compiles the kernels about 1.5× more slowly, no longer 4×).
+# CI and the quickstart keep Debian's own Mesa.
 set -euo pipefail
 
 report_only=0

@@ -424,7 +424,7 @@ pub fn expand_slots(template: &str, sg: usize, n_in: usize, n_rec: usize) -> Str
 }
 
 /// The most loop iterations the gradient write-back of [`writeback_rows`] runs: it stores ⌈N_PRE / this⌉ rows per
-/// iteration. Counted in the loop budget of the kernels that run it ([`crate::trainer::tuning`]).
+/// iteration. Counted in the loop budget of the kernels that run it (trainer/tuning.rs, `BpttTuning::resolved`).
 pub const WRITEBACK_ITERATIONS: usize = 50;
 
 /// The code that `//@writeback` stands for: it writes a lane's weight-gradient sums, `g{m}_{i}` (row i < N_IN) and

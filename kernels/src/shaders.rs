@@ -173,13 +173,13 @@ pub struct Variant {
     pub chunked_forward: bool,
 }
 
-/// Input rows per workgroup of eprop_traces_sg (its unrolled sums: 2·⌈N_REC/SG⌉·TRACE_ROWS per lane): two blocks for
+/// Input rows per workgroup of eprop_traces_sg (its unrolled sums: 2·⌈N_REC/SG⌉·TRACE_ROWS per lane): one block for
 /// the 80 inputs of the paper's network. Fewer blocks recompute the coefficients less often but compile longer
 /// (measured in eprop_traces_sg.wgsl's header).
-pub const TRACE_ROWS: usize = 40;
+pub const TRACE_ROWS: usize = 80;
 
 /// Rows of eprop_traces_sg's block that one iteration of its per-sample write-back stores (`//@v` lines; the others
-/// move down by `//@shift`, as in [`writeback_rows`]): TRACE_ROWS / TRACE_WRITEBACK_ROWS = 8 loop iterations per
+/// move down by `//@shift`, as in [`writeback_rows`]): TRACE_ROWS / TRACE_WRITEBACK_ROWS = 16 loop iterations per
 /// sample, inside the 64 per sample that the loop budget allows beyond its steps.
 pub const TRACE_WRITEBACK_ROWS: usize = 5;
 const _: () = assert!(TRACE_ROWS.is_multiple_of(TRACE_WRITEBACK_ROWS) && TRACE_ROWS / TRACE_WRITEBACK_ROWS <= 64);

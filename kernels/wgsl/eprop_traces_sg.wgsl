@@ -11,9 +11,11 @@
 // driver's compile time grows faster than linearly with it), and each block recomputes the coefficients, so fewer
 // blocks run faster. Measured on one 2-core VM (lavapipe, Mesa 22.3.6, batch 100, T = 1,000, ms per step of this
 // kernel; compile time with the shader cache missing): 16 rows (5 blocks for 80 inputs) 552–583 ms; 27 rows (3)
-// 469–475 ms, ≈ 35 s; 40 rows (2) 401–406 ms, ≈ 1 min; 80 rows (1) 330 ms but 5 min 23 s to compile. 40 it is.
-// (Those compile times predate the write-back loop at the end of a sample, which took 40 rows from 99–170 s to
-// 5.9 s: docs/bench.md, "How long the kernels take to compile"; 80 rows have not been timed again.)
+// 469–475 ms, ≈ 35 s; 40 rows (2) 401–406 ms, ≈ 1 min; 80 rows (1) 330 ms but 5 min 23 s to compile. That made it
+// 40 rows, until the write-back loop at the end of a sample (below) cut the compile: 40 rows 5.9 s, 80 rows 11.9 s
+// (Mesa 22.3.6; 56.2 s on Mesa 25.0.7), and at 80 rows this kernel took 376–573 ms per step against 629–731 ms at
+// 40 in interleaved runs of a slower phase of the same VM (docs/bench.md, "How long the kernels take to compile").
+// 80 it is: one block for the paper's 80 inputs.
 // The sum over k runs from the chunk's end (eprop_traces sums from its start): the two agree to rounding, within
 // the parity tolerances. The recurrent rows (sparse sources: the spike events that eprop_coeffs lists) are then
 // eprop_traces' (DENSE_IN_BACKWARD: from row N_IN), which reads the coefficients and scal written here. ε^v at the

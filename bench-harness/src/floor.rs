@@ -86,7 +86,7 @@ pub fn old_lavapipe_note(adapter: &str) -> Option<String> {
     (major < 25).then(|| {
         format!(
             "lavapipe from Mesa {major}: on one measured machine the same kernels trained ≈ 1.9–2.2× faster on Mesa 25 \
-             (Debian 12: scripts/setup.sh --mesa-backports; docs/bench.md, \"Which lavapipe\")"
+             (Debian 12: scripts/setup.sh installs it from bookworm-backports; docs/bench.md, \"Which lavapipe\")"
         )
     })
 }

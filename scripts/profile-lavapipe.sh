@@ -9,7 +9,9 @@
 # Default bench-train options: --rule bptt --backend wgpu --batch 100 --steps-t 100 --samples 400. Needs perf
 # (Debian: linux-perf) and gdb, and a release build (cargo build --release -p bench-harness --bin snnbench).
 # Writes DIR/perf.data, DIR/dso.txt (samples by binary), DIR/hot.txt (the kernel code's hottest addresses, by share of
-# all samples) and DIR/disasm.txt. The script adds --reps to the bench-train options and stops the run at the end.
+# all samples), DIR/code-map.txt (samples by page of kernel code with each page's instruction mix,
+# scripts/lavapipe-code-map.py; needs objdump) and DIR/disasm.txt. The script adds --reps to the bench-train options
+# and stops the run at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=4
@@ -48,6 +50,13 @@ perf record -q -p $pid -o "$out/perf.data" -- sleep "$seconds" 2> /dev/null
 perf report -i "$out/perf.data" --no-children --sort dso > "$out/dso-full.txt" 2> /dev/null
 perf report -i "$out/perf.data" --no-children --sort dso,sym > "$out/sym-full.txt" 2> /dev/null
 grep '%' "$out/dso-full.txt" | sed -n 1,8p > "$out/dso.txt" || true
+# The code map (while the process still runs: its JIT code is read from /proc/PID/mem).
+if command -v objdump > /dev/null; then
+  python3 scripts/lavapipe-code-map.py $pid "$out/perf.data" "$out" ||
+    echo "profile-lavapipe: no code map (scripts/lavapipe-code-map.py failed)" >&2
+else
+  echo "profile-lavapipe: objdump is missing (Debian: apt-get install binutils), so no code map" >&2
+fi
 # The kernels' code: rows whose binary is perf's [JIT] (no file behind the mapping).
 grep '%' "$out/sym-full.txt" | grep -F '[JIT]' | sed -n 1,40p > "$out/hot.txt" || true
 jit=$(awk '/\[JIT\]/ {sub(/%/, "", $1); s += $1} END {printf "%.0f", s}' "$out/dso-full.txt")
@@ -64,4 +73,5 @@ echo "samples by binary (the JIT rows are the kernels):"
 cat "$out/dso.txt"
 echo "hottest addresses:"
 sed -n 1,12p "$out/hot.txt"
+[ -f "$out/code-map.txt" ] && echo "samples by page of kernel code, with each page's instruction mix: $out/code-map.txt"
 echo "disassembly around $hot: $out/disasm.txt ($(wc -l < "$out/disasm.txt" 2> /dev/null || echo 0) instructions)"

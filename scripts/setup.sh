@@ -9,8 +9,9 @@
 # On Debian 12 (bookworm) it also replaces Debian's Mesa 22.3 lavapipe by Mesa 25 from bookworm-backports (adding
 # that source): the same kernels train ≈ 1.5–2× faster there on one 2-core VM (docs/bench.md, "Which lavapipe"), and
 # since 0627a37 it compiles them in about 1.5× the time, no longer 4×. If bookworm-backports cannot be reached it says
-# so and keeps Debian's Mesa. `--debian-mesa` keeps Debian's Mesa 22.3 (the results are the same bits on both; only
-# the speed differs). `--mesa-backports`, the old opt-in, is accepted and now the default.
+# so and keeps Debian's Mesa, as it does without root or sudo. `--debian-mesa` keeps Debian's Mesa 22.3 (in our
+# checks the trained weights were the same bits on both; only the speed differs). `--mesa-backports`, the old
+# opt-in, is accepted and now the default.
 set -euo pipefail
 
 report_only=0
@@ -49,24 +50,29 @@ codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
 if ((mesa_backports)) && [ "$codename" = bookworm ]; then
   version=$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers)
   if [ "${version%%.*}" -lt 25 ]; then
-    root_or_sudo "Mesa 25 from bookworm-backports needs to add that source and upgrade Mesa $version (or pass --debian-mesa)"
-    echo "setup: installing Mesa 25's lavapipe from bookworm-backports (replacing $version; --debian-mesa keeps it)" >&2
-    added=""
-    if ! grep -rqs '^[^#]*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-      added=/etc/apt/sources.list.d/bookworm-backports.list
-      echo "deb http://deb.debian.org/debian bookworm-backports main" | $sudo tee "$added" >/dev/null
-    fi
-    if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
-      --no-install-recommends -t bookworm-backports mesa-vulkan-drivers >/dev/null; }; then
-      # Leave apt as it was: a source that cannot be reached would make every later `apt-get update` fail.
-      [ -z "$added" ] || $sudo rm -f "$added"
-      echo "setup: warning: could not install Mesa from bookworm-backports; keeping Debian's Mesa $version (the" \
-        "kernels give the same results there, ≈ 1.5–2× more slowly)" >&2
+    if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo="sudo"; else sudo="none"; fi
+    if [ "$sudo" = none ]; then
+      echo "setup: note: Mesa 25 from bookworm-backports (≈ 1.5–2× faster kernels) needs root or sudo; keeping" \
+        "Debian's Mesa $version (pass --debian-mesa to skip this)" >&2
+    else
+      echo "setup: installing Mesa 25's lavapipe from bookworm-backports (replacing $version; --debian-mesa keeps it)" >&2
+      added=""
+      if ! grep -rqs '^[^#]*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+        added=/etc/apt/sources.list.d/bookworm-backports.list
+        echo "deb http://deb.debian.org/debian bookworm-backports main" | $sudo tee "$added" >/dev/null
+      fi
+      if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+        --no-install-recommends -t bookworm-backports mesa-vulkan-drivers >/dev/null; }; then
+        # Leave apt as it was: a source that cannot be reached would make every later `apt-get update` fail.
+        [ -z "$added" ] || $sudo rm -f "$added"
+        echo "setup: warning: could not install Mesa from bookworm-backports; keeping Debian's Mesa $version (same" \
+          "results in our checks, ≈ 1.5–2× more slowly)" >&2
+      fi
     fi
   fi
 fi
-if [ "$codename" = bookworm ] || [ "$codename" = trixie ]; then
-  echo "setup: lavapipe is Mesa $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null)" >&2
+if mesa=$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null); then
+  echo "setup: lavapipe is Mesa $mesa" >&2
 fi
 
 if ! command -v cargo >/dev/null; then

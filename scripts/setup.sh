@@ -39,11 +39,18 @@ root_or_sudo() {
   fi
 }
 
+# apt-get install, quiet: its stdout dropped, and from its stderr the line debconf prints on every machine without
+# apt-utils ("delaying package configuration"), which reads like a problem and is none.
+apt_install() {
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null \
+    2> >(grep -v '^debconf: delaying package configuration' >&2)
+}
+
 if ((${#need[@]})); then
   root_or_sudo "missing packages ${need[*]}"
   echo "setup: installing ${need[*]}" >&2
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  apt_install "${need[@]}"
 fi
 
 codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
@@ -61,8 +68,7 @@ if ((mesa_backports)) && [ "$codename" = bookworm ]; then
         added=/etc/apt/sources.list.d/bookworm-backports.list
         echo "deb http://deb.debian.org/debian bookworm-backports main" | $sudo tee "$added" >/dev/null
       fi
-      if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
-        --no-install-recommends -t bookworm-backports mesa-vulkan-drivers >/dev/null; }; then
+      if ! { $sudo apt-get update -qq && apt_install -t bookworm-backports mesa-vulkan-drivers; }; then
         # Leave apt as it was: a source that cannot be reached would make every later `apt-get update` fail.
         [ -z "$added" ] || $sudo rm -f "$added"
         echo "setup: warning: could not install Mesa from bookworm-backports; keeping Debian's Mesa $version (same" \

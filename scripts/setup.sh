@@ -32,11 +32,13 @@ for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 
+# Sets $sudo to what runs apt: nothing as root, sudo where it exists; fails where neither can.
+find_sudo() {
+  if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo="sudo"; else return 1; fi
+}
+
 root_or_sudo() {
-  if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo="sudo"; else
-    echo "error: $1 and no root/sudo to do it; do it as root, then rerun" >&2
-    exit 1
-  fi
+  find_sudo || { echo "error: $1 and no root/sudo to do it; do it as root, then rerun" >&2; exit 1; }
 }
 
 # apt-get install, quiet: its stdout dropped, and from its stderr the line debconf prints on every machine without
@@ -57,8 +59,7 @@ codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
 if ((mesa_backports)) && [ "$codename" = bookworm ]; then
   version=$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers)
   if [ "${version%%.*}" -lt 25 ]; then
-    if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo="sudo"; else sudo="none"; fi
-    if [ "$sudo" = none ]; then
+    if ! find_sudo; then
       echo "setup: note: Mesa 25 from bookworm-backports (≈ 1.5–2× faster kernels) needs root or sudo; keeping" \
         "Debian's Mesa $version (pass --debian-mesa to skip this)" >&2
     else

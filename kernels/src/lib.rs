@@ -5,10 +5,12 @@
 pub use wgpu;
 
 pub mod context;
+pub mod pool;
 pub mod shaders;
 pub mod trainer;
 
 pub use context::{ContextError, GpuContext};
+pub use pool::SamplePool;
 pub use trainer::{
     BpttTuning, BufferBytes, CompileReport, CompiledAhead, GpuTrainer, PARALLEL_JIT_ENV, StepTiming, TrainerConfig,
     allocate_plan, compile_ahead, eprop_chunk_for_least_memory, eprop_kernel_path, plan_bytes, subgroup_kernels_fit,

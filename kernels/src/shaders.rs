@@ -52,11 +52,13 @@ pub enum Kernel {
     LossReduce,
     /// Adam update.
     Adam,
+    /// A training set copied from a pool of samples on the device in a given order (kernels::SamplePool).
+    GatherSamples,
 }
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 17] = [
+    pub const ALL: [Kernel; 18] = [
         Kernel::InputProjection,
         Kernel::AlifForward,
         Kernel::EpropCoeffs,
@@ -74,6 +76,7 @@ impl Kernel {
         Kernel::ReadoutGrads,
         Kernel::LossReduce,
         Kernel::Adam,
+        Kernel::GatherSamples,
     ];
 
     /// File stem = entry point.
@@ -96,6 +99,7 @@ impl Kernel {
             Kernel::ReadoutGrads => "readout_grads",
             Kernel::LossReduce => "loss_reduce",
             Kernel::Adam => "adam",
+            Kernel::GatherSamples => "gather_samples",
         }
     }
 
@@ -118,6 +122,7 @@ impl Kernel {
             Kernel::ReadoutGrads => include_str!("../wgsl/readout_grads.wgsl"),
             Kernel::LossReduce => include_str!("../wgsl/loss_reduce.wgsl"),
             Kernel::Adam => include_str!("../wgsl/adam.wgsl"),
+            Kernel::GatherSamples => include_str!("../wgsl/gather_samples.wgsl"),
         }
     }
 

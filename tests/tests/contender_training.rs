@@ -171,3 +171,41 @@ fn one_call_of_k_steps_equals_k_calls_of_one() {
         assert_eq!(one_call.4, one_by_one.4, "{what}: Adam step count");
     }
 }
+
+/// `load_pool` + `select` (the training set copied on the device from a pool, in the epoch's order: what `train` and
+/// `reproduce` do each epoch) lands on the same bits as `load_data` of the same samples gathered on the host — for a
+/// first selection (a new trainer copies it), a second one into the existing trainer, and a selection of another
+/// size (a new trainer again); the labels travel with their samples.
+#[test]
+fn a_selection_from_the_device_pool_equals_the_host_gathered_set() {
+    let cfg = NetConfig::default();
+    let (p0, pool) = random_case_shaped(&cfg, 10, 40, 45);
+    let row = pool.t_steps * cfg.n_in;
+    let orders: [&[usize]; 3] = [&[7, 2, 9, 0, 4, 4], &[1, 3, 5, 8, 6, 2], &[9, 8, 7, 6]];
+    for rule in [BPTT, EPROP] {
+        let step = StepConfig { rule, lr: 0.01, l2: 1e-5, adam: AdamConfig::default() };
+        let ctx = tests::gpu();
+        let mut pooled = contender::open(Kind::Wgpu, &cfg, Some(&ctx)).expect("open");
+        let mut host = contender::open(Kind::Wgpu, &cfg, Some(&ctx)).expect("open");
+        assert!(pooled.load_pool(Data { x: &pool.x, y: &pool.y, t_steps: pool.t_steps }).expect("pool"));
+        for c in [&mut pooled, &mut host] {
+            c.set_state(&p0, &AdamState::like(&p0)).expect("state");
+        }
+        for order in orders {
+            let x: Vec<f32> = order.iter().flat_map(|&i| pool.x[i * row..(i + 1) * row].to_vec()).collect();
+            let y: Vec<i64> = order.iter().map(|&i| pool.y[i]).collect();
+            host.load_data(Data { x: &x, y: &y, t_steps: pool.t_steps }).expect("data");
+            pooled.select(order).expect("select");
+            let mb = Minibatches { first: 0, steps: 3, batch: 2 };
+            let a = pooled.train(mb, &step).expect("train");
+            let b = host.train(mb, &step).expect("train");
+            let what = format!("{} order {order:?}", rule.name());
+            let bits = |l: &[f32]| l.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&a.losses), bits(&b.losses), "{what}: losses");
+            let (wa, wb) = (pooled.state().expect("state").0, host.state().expect("state").0);
+            assert_eq!(flat32(&wa), flat32(&wb), "{what}: weights");
+            let (ga, gb) = (pooled.grads(&step).expect("grads"), host.grads(&step).expect("grads"));
+            assert_eq!(ga.logits, gb.logits, "{what}: logits of the whole selected set");
+        }
+    }
+}

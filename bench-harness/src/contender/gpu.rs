@@ -19,6 +19,10 @@ pub struct Wgpu {
     y: Vec<i64>,
     t_steps: usize,
     eprop_chunk: EpropChunk,
+    /// The sample pool (`load_pool`) and, when the resident set was selected from it, that selection (then `x` is
+    /// empty and every new trainer copies its set from the pool).
+    pool: Option<kernels::SamplePool>,
+    selection: Option<Vec<usize>>,
 }
 
 impl std::fmt::Debug for Wgpu {
@@ -38,7 +42,21 @@ impl Wgpu {
             y: vec![],
             t_steps: 0,
             eprop_chunk: EpropChunk::default(),
+            pool: None,
+            selection: None,
         }
+    }
+
+    /// Makes the resident set `n` samples of `t_steps` steps: a trainer sized for another set is dropped (the
+    /// state kept on the host); the next `train` builds one.
+    fn resize_resident(&mut self, n: usize, t_steps: usize) -> Result<()> {
+        if t_steps != self.t_steps || n != self.y.len() {
+            if self.host.is_none() {
+                self.host = Some(self.take_state()?);
+            }
+            self.trainer = None;
+        }
+        Ok(())
     }
 
     /// Minibatches of `batch` drawn from the resident set, with room for `max_steps` losses.
@@ -59,7 +77,10 @@ impl Wgpu {
         if !fits {
             let state = self.take_state()?;
             let tr = kernels::GpuTrainer::new(&self.ctx, &want)?;
-            tr.upload_batch(&self.x, &self.y)?;
+            match (&self.pool, &self.selection) {
+                (Some(pool), Some(order)) => pool.select_into(&tr, order)?,
+                _ => tr.upload_batch(&self.x, &self.y)?,
+            }
             tr.set_params(&state.0)?;
             tr.set_adam(&state.1)?;
             tr.wait()?;
@@ -121,18 +142,44 @@ impl Contender for Wgpu {
 
     fn load_data(&mut self, data: Data<'_>) -> Result<()> {
         models::Batch::new(data.x, data.y, data.t_steps, self.cfg.n_in, self.cfg.n_out)?;
-        if data.t_steps != self.t_steps || data.len() != self.y.len() {
-            // Buffers are sized for B and T: the next `train` builds a new trainer (keeping the state).
-            if self.host.is_none() {
-                self.host = Some(self.take_state()?);
-            }
-            self.trainer = None;
-        }
+        // Buffers are sized for B and T: the next `train` builds a new trainer (keeping the state).
+        self.resize_resident(data.len(), data.t_steps)?;
         (self.x, self.y, self.t_steps) = (data.x.to_vec(), data.y.to_vec(), data.t_steps);
+        self.selection = None;
         if let Some(tr) = &self.trainer {
             tr.upload_batch(&self.x, &self.y)?;
             tr.wait()?;
         }
+        Ok(())
+    }
+
+    fn load_pool(&mut self, data: Data<'_>) -> Result<bool> {
+        models::Batch::new(data.x, data.y, data.t_steps, self.cfg.n_in, self.cfg.n_out)?;
+        self.pool = None;
+        self.selection = None;
+        // The pool and a resident set of the same size must both fit (the largest resident set the device holds,
+        // asked with twice the samples); `SNNBENCH_SAMPLE_POOL=0` turns the pool off (a host gather and upload per
+        // epoch, as before it existed).
+        let off = std::env::var("SNNBENCH_SAMPLE_POOL").is_ok_and(|v| v == "0");
+        let n = data.len();
+        let room = self.max_resident_samples(data.t_steps).is_none_or(|m| m >= 2 * n);
+        if off || !room || !kernels::SamplePool::fits(&self.ctx, &self.cfg, n, data.t_steps) {
+            return Ok(false);
+        }
+        self.pool = Some(kernels::SamplePool::new(&self.ctx, &self.cfg, data.x, data.y, data.t_steps)?);
+        Ok(true)
+    }
+
+    fn select(&mut self, order: &[usize]) -> Result<()> {
+        let pool = self.pool.as_ref().context("internal: select without a sample pool (call load_pool first)")?;
+        let (n, t) = (order.len(), pool.t_steps());
+        let y = pool.labels(order);
+        self.resize_resident(n, t)?;
+        (self.x, self.y, self.t_steps) = (Vec::new(), y, t);
+        if let (Some(tr), Some(pool)) = (&self.trainer, &self.pool) {
+            pool.select_into(tr, order)?;
+        }
+        self.selection = Some(order.to_vec());
         Ok(())
     }
 

@@ -318,6 +318,17 @@ pub trait Contender: std::fmt::Debug {
     fn state(&mut self) -> Result<(Params<f32>, AdamState<f32>)>;
     /// Makes `data` the resident training set (on a GPU: uploaded once, reused by every `train` call).
     fn load_data(&mut self, data: Data<'_>) -> Result<()>;
+    /// Keeps `data` on the device as a pool from which [`Contender::select`] makes resident sets, so that a loop
+    /// that reorders its data every epoch uploads it once. `false` (and nothing kept) where the contender has no
+    /// such pool or the pool would not fit beside the resident set; then gather on the host and call `load_data`.
+    fn load_pool(&mut self, _data: Data<'_>) -> Result<bool> {
+        Ok(false)
+    }
+    /// Makes pool[order] the resident training set — the same as `load_data` of the host-gathered samples, bit for
+    /// bit — after a `load_pool` that returned `true`.
+    fn select(&mut self, _order: &[usize]) -> Result<()> {
+        anyhow::bail!("internal: {} keeps no sample pool (load_pool returned false)", self.kind().name())
+    }
     /// Runs `mb.steps` Adam steps on minibatches of the resident set.
     fn train(&mut self, mb: Minibatches, step: &StepConfig) -> Result<Trained>;
     /// d(loss)/dW of the whole resident set as one batch, with logits, loss and spikes; the state is unchanged.

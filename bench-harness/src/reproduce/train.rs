@@ -491,6 +491,19 @@ pub fn run_training(
         },
         _ => None,
     };
+    // The whole training set kept on the device once, each epoch's resident set copied from it in the epoch's order
+    // (Contender::load_pool); where there is no room or no pool, gathered on the host and uploaded every epoch.
+    let pooled = part.is_none()
+        && n_train > 0
+        && contender.load_pool(TrainingSet { x: &data.train.x, y: &data.train.y, t_steps: t })?;
+    if pooled {
+        tracing::info!(
+            "{}: the training set ({} samples, {:.1} MB) stays on the device; each epoch's order is copied there",
+            spec.name,
+            data.train.batch,
+            (data.train.x.len() * 4) as f64 / 1e6
+        );
+    }
     let mut order: Vec<usize> = (0..data.train.batch).collect();
     for epoch in ck.epochs_done..sched.epochs {
         if interrupted() {
@@ -506,7 +519,9 @@ pub fn run_training(
         let idx = &order[..n_train];
         let start = Instant::now();
         let step = StepConfig { rule: spec.rule, lr, l2: sched.l2, adam: AdamConfig::default() };
-        if part.is_none() {
+        if pooled {
+            contender.select(idx)?;
+        } else if part.is_none() {
             let (x, y) = gather(&data.train, idx);
             contender.load_data(TrainingSet { x: &x, y: &y, t_steps: t })?;
         }

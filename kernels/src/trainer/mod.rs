@@ -205,6 +205,12 @@ impl GpuTrainer {
         self.config.rule
     }
 
+    /// The resident set's buffers, x [B, T, n_in] and y [B] (u32 labels): where [`crate::SamplePool`] copies a
+    /// selection.
+    pub(crate) fn input_buffers(&self) -> (&wgpu::Buffer, &wgpu::Buffer) {
+        (&self.x, &self.y)
+    }
+
     /// What this trainer was built for.
     pub fn config(&self) -> &TrainerConfig {
         &self.config

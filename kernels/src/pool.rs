@@ -1,0 +1,167 @@
+//! A pool of samples kept on the device, from which a trainer's resident set is copied in any order
+//! (gather_samples): a training loop that shuffles every epoch uploads its data once instead of gathering and
+//! uploading the whole set each epoch (issue #17: on an H200 that upload cost more than the training itself).
+
+use crate::{GpuContext, GpuTrainer, KernelError, shaders::Kernel};
+use models::NetConfig;
+
+/// Samples `x [P, T, n_in]` on the device, with their labels on the host (labels are a few bytes per sample and are
+/// written with each selection).
+pub struct SamplePool {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    pipeline: wgpu::ComputePipeline,
+    src: wgpu::Buffer,
+    y: Vec<i64>,
+    n_pool: usize,
+    /// Floats per sample: T · n_in.
+    row: usize,
+    t_steps: usize,
+}
+
+impl std::fmt::Debug for SamplePool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SamplePool({} samples × {} floats)", self.n_pool, self.row)
+    }
+}
+
+impl SamplePool {
+    /// Bytes the pool of `n_pool` samples of `t_steps` steps takes on the device.
+    pub fn bytes(cfg: &NetConfig, n_pool: usize, t_steps: usize) -> u64 {
+        (n_pool * t_steps * cfg.n_in * 4) as u64
+    }
+
+    /// Whether a pool of `n_pool` samples fits one binding on this adapter.
+    pub fn fits(ctx: &GpuContext, cfg: &NetConfig, n_pool: usize, t_steps: usize) -> bool {
+        let lim = &ctx.limits;
+        let max_bind = lim.max_storage_buffer_binding_size.min(lim.max_buffer_size);
+        let bytes = Self::bytes(cfg, n_pool, t_steps);
+        let row = t_steps * cfg.n_in;
+        bytes > 0 && bytes <= max_bind && n_pool * row < u32::MAX as usize && row.div_ceil(256) <= 65_535
+    }
+
+    /// Uploads `x [P, T, n_in]` and keeps `y [P]` (labels in 0..n_out).
+    pub fn new(ctx: &GpuContext, cfg: &NetConfig, x: &[f32], y: &[i64], t_steps: usize) -> Result<Self, KernelError> {
+        let row = t_steps * cfg.n_in;
+        let n_pool = y.len();
+        if row == 0 || x.len() != n_pool * row {
+            return Err(KernelError::Input(format!(
+                "pool is x[{}], y[{n_pool}]; expected x[{}] (T = {t_steps}, n_in = {})",
+                x.len(),
+                n_pool * row,
+                cfg.n_in
+            )));
+        }
+        if let Some((i, l)) = y.iter().enumerate().find(|(_, l)| **l < 0 || **l >= cfg.n_out as i64) {
+            return Err(KernelError::Input(format!("label y[{i}] = {l} is outside 0..{}", cfg.n_out)));
+        }
+        if !Self::fits(ctx, cfg, n_pool, t_steps) {
+            return Err(KernelError::Limits(format!(
+                "a pool of {n_pool} samples ({} bytes) does not fit one binding on this adapter",
+                Self::bytes(cfg, n_pool, t_steps)
+            )));
+        }
+        let pipeline = ctx.pipeline(Kernel::GatherSamples, cfg, crate::shaders::Variant::default())?;
+        let src = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("sample_pool"),
+            size: Self::bytes(cfg, n_pool, t_steps),
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        ctx.queue.write_buffer(&src, 0, bytemuck::cast_slice(x));
+        Ok(Self {
+            device: ctx.device.clone(),
+            queue: ctx.queue.clone(),
+            pipeline,
+            src,
+            y: y.to_vec(),
+            n_pool,
+            row,
+            t_steps,
+        })
+    }
+
+    /// Samples in the pool.
+    pub fn len(&self) -> usize {
+        self.n_pool
+    }
+
+    /// Whether the pool holds no sample.
+    pub fn is_empty(&self) -> bool {
+        self.n_pool == 0
+    }
+
+    /// Steps per sample.
+    pub fn t_steps(&self) -> usize {
+        self.t_steps
+    }
+
+    /// The labels of `order`, as a host gather would give them.
+    pub fn labels(&self, order: &[usize]) -> Vec<i64> {
+        order.iter().map(|&i| self.y[i]).collect()
+    }
+
+    /// Makes `trainer`'s resident set pool[order] — the same bits as `upload_batch` of the host-gathered samples —
+    /// with one dispatch on the device and the labels written from the host. Submitted, not waited for: later
+    /// work on the same queue sees it.
+    pub fn select_into(&self, trainer: &GpuTrainer, order: &[usize]) -> Result<(), KernelError> {
+        let c = trainer.config();
+        if c.n_total != order.len() || c.t_steps * c.net.n_in != self.row {
+            return Err(KernelError::Input(format!(
+                "selection of {} samples of {} floats for a trainer holding {} samples of T = {} × n_in = {}",
+                order.len(),
+                self.row,
+                c.n_total,
+                c.t_steps,
+                c.net.n_in
+            )));
+        }
+        if let Some(&i) = order.iter().find(|&&i| i >= self.n_pool) {
+            return Err(KernelError::Input(format!("sample {i} is outside the pool of {}", self.n_pool)));
+        }
+        let idx: Vec<u32> = order.iter().map(|&i| i as u32).collect();
+        let y32: Vec<u32> = order.iter().map(|&i| self.y[i] as u32).collect();
+        let (x_dst, y_dst) = trainer.input_buffers();
+        self.queue.write_buffer(y_dst, 0, bytemuck::cast_slice(&y32));
+        if idx.is_empty() {
+            return Ok(());
+        }
+        let make = |label: &str, bytes: &[u8], usage: wgpu::BufferUsages| {
+            let b = self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: (bytes.len() as u64).max(16),
+                usage: usage | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            self.queue.write_buffer(&b, 0, bytes);
+            b
+        };
+        let g = [self.row as u32, idx.len() as u32, 0, 0];
+        let g_buf = make("gather_dims", bytemuck::cast_slice(&g), wgpu::BufferUsages::UNIFORM);
+        let o_buf = make("gather_order", bytemuck::cast_slice(&idx), wgpu::BufferUsages::STORAGE);
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("gather_samples"),
+            layout: &self.pipeline.get_bind_group_layout(0),
+            entries: &[
+                wgpu::BindGroupEntry { binding: 0, resource: g_buf.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 1, resource: o_buf.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 2, resource: self.src.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 3, resource: x_dst.as_entire_binding() },
+            ],
+        });
+        if let Some(err) = pollster::block_on(scope.pop()) {
+            return Err(KernelError::Shader { stem: "gather_samples", message: format!("bind group: {err}") });
+        }
+        let mut enc = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("gather") });
+        {
+            let mut pass =
+                enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("gather"), timestamp_writes: None });
+            pass.set_pipeline(&self.pipeline);
+            pass.set_bind_group(0, &bind_group, &[]);
+            pass.dispatch_workgroups((self.row as u32).div_ceil(256), (idx.len() as u32).min(65_535), 1);
+        }
+        self.queue.submit([enc.finish()]);
+        Ok(())
+    }
+}

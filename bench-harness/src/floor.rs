@@ -34,6 +34,8 @@ pub fn peak_gflops(backend: &str, adapter: &str) -> (Option<f64>, String) {
         Some(if name.contains("pcie") { "v100-pcie" } else { "v100-sxm2" })
     } else if name.contains("h100") {
         Some(if name.contains("pcie") { "h100-pcie" } else { "h100-sxm5" })
+    } else if name.contains("h200") {
+        Some("h200-sxm")
     } else {
         None
     };
@@ -144,7 +146,10 @@ mod tests {
         let (h100, src) = peak_gflops("wgpu", "NVIDIA H100 80GB HBM3 (Vulkan, DiscreteGpu)");
         assert_eq!(h100, Some(67_000.0));
         assert!(src.contains("h100-sxm5"));
-        let (none, why) = peak_gflops("wgpu", "NVIDIA H200 (Vulkan, DiscreteGpu)");
+        let (h200, src) = peak_gflops("torch-cuda", "torch 2.11.0+cu130 cuda NVIDIA H200 (16 threads, eager)");
+        assert_eq!(h200, Some(67_000.0));
+        assert!(src.contains("h200-sxm"));
+        let (none, why) = peak_gflops("wgpu", "NVIDIA A100-SXM4-80GB (Vulkan, DiscreteGpu)");
         assert!(none.is_none() && why.contains("no published"));
     }
 }

@@ -20,8 +20,8 @@ pub struct GpuPreset {
     pub source: &'static str,
 }
 
-/// V100 SXM2, V100 PCIe, H100 SXM5, H100 PCIe (docs/hardware.md, "GPUs").
-pub const GPU_PRESETS: [GpuPreset; 4] = [
+/// V100 SXM2, V100 PCIe, H100 SXM5, H100 PCIe, H200 SXM (docs/hardware.md, "GPUs").
+pub const GPU_PRESETS: [GpuPreset; 5] = [
     GpuPreset {
         name: "v100-sxm2",
         tdp_w: 300.0,
@@ -53,6 +53,14 @@ pub const GPU_PRESETS: [GpuPreset; 4] = [
         fp32_tflops: 51.0,
         mem_bw_gbs: 2000.0,
         source: "TDP [S]; idle ≈ 50 W [U]; peak ≈ 51 TFLOP/s [U]; bandwidth ≈ 2 TB/s [S]",
+    },
+    GpuPreset {
+        name: "h200-sxm",
+        tdp_w: 700.0,
+        idle_w: 124.5,
+        fp32_tflops: 67.0,
+        mem_bw_gbs: 4800.0,
+        source: "TDP, peak, bandwidth [S]; idle 124.5 W [V] NVML on one H200 here (reports/2026-11-26-h200-training.md)",
     },
 ];
 

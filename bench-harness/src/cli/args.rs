@@ -248,7 +248,7 @@ pub struct BenchArgs {
     /// wgpu adapter name filter.
     #[arg(long)]
     pub adapter: Option<String>,
-    /// Skip the PyTorch peer.
+    /// Skip the PyTorch peer (eager, and `torch.compile` of the same network).
     #[arg(long)]
     pub no_peers: bool,
     /// GPU energy of every wgpu row by the MLPerf-style protocol (NVML): at least this many seconds of repeated
@@ -353,7 +353,7 @@ pub struct CostArgs {
     /// the result either way).
     #[arg(long, default_value = "compiled-c")]
     pub trace_code: String,
-    /// GPU preset: v100-sxm2, v100-pcie, h100-sxm5, h100-pcie.
+    /// GPU preset: v100-sxm2, v100-pcie, h100-sxm5, h100-pcie, h200-sxm.
     #[arg(long, default_value = "v100-sxm2")]
     pub gpu: String,
     /// Assumed GPU time per training sample in seconds. Default: 0.4 ms, a guess for a V100 at batch ~100 (not a

@@ -6,11 +6,21 @@ side by side. The spike uses the multi-Gaussian pseudo-derivative through a cust
 torch.optim.Adam with docs/model.md's constants (note: torch puts eps outside the root like the C code, but applies its
 bias correction to m and v separately — the same update in exact arithmetic).
 
+With `--compile MODE` the loss and its backward run through `torch.compile(mode=MODE)` (Dynamo unrolls the T loop;
+Inductor fuses it); the compile happens in the warm-up steps and is reported as `compile_s`, outside the timing.
+`--reps R` times R runs in one process and reports the median (one compile for all of them). `--compile-timeout S`
+(default 120) gives up on a compile that takes longer: exit status 1 and a line on stderr saying so.
+
 usage: torch_bptt.py [--batch 32] [--steps-t 100] [--samples 256] [--device cpu|cuda] [--threads N]
+                     [--compile default|reduce-overhead|max-autotune|max-autotune-no-cudagraphs] [--reps 1]
+                     [--compile-timeout 120]
 """
 import argparse
 import json
 import math
+import os
+import signal
+import sys
 import time
 
 import torch
@@ -66,6 +76,9 @@ def main():
     ap.add_argument("--samples", type=int, default=256)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--compile", default=None, metavar="MODE")
+    ap.add_argument("--reps", type=int, default=1)
+    ap.add_argument("--compile-timeout", type=int, default=120)
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -85,28 +98,51 @@ def main():
     y = torch.randint(0, N_OUT, (args.batch,), generator=g).to(dev)
     opt = torch.optim.Adam(w, lr=0.01, betas=(0.9, 0.999), eps=1e-5)
 
+    loss_of = torch.compile(loss_fn, mode=args.compile) if args.compile else loss_fn
+
     def step():
         opt.zero_grad()
-        loss = loss_fn(*w, x, y, 1e-5)
+        loss = loss_of(*w, x, y, 1e-5)
         loss.backward()
         opt.step()
 
-    step()  # warm-up
-    if dev.type == "cuda":
-        torch.cuda.synchronize()
-    steps = max(1, -(-args.samples // args.batch))
+    def sync():
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+
+    def give_up(*_):
+        print(f"torch.compile took longer than --compile-timeout {args.compile_timeout} s", file=sys.stderr, flush=True)
+        os._exit(1)
+
+    if args.compile:
+        signal.signal(signal.SIGALRM, give_up)
+        signal.alarm(args.compile_timeout)
     t0 = time.perf_counter()
-    for _ in range(steps):
+    for _ in range(3 if args.compile else 1):  # warm-up (compiled: forward and backward graphs built and cached)
         step()
-    if dev.type == "cuda":
-        torch.cuda.synchronize()
-    wall = time.perf_counter() - t0
+    sync()
+    signal.alarm(0)
+    compile_s = time.perf_counter() - t0 if args.compile else None
+    steps = max(1, -(-args.samples // args.batch))
+    walls = []
+    for _ in range(max(1, args.reps)):
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            step()
+        sync()
+        walls.append(time.perf_counter() - t0)
+    wall = sorted(walls)[len(walls) // 2]
     n = steps * args.batch
+    backend = "torch-" + dev.type + ("-compile" if args.compile else "")
+    how = f"torch.compile mode={args.compile}" if args.compile else "eager"
     print(json.dumps({
         "samples_per_s": n / wall, "wall_time_s": wall, "gpu_time_s": None, "bytes_total": None, "bytes_history": None,
-        "bytes_input": None, "adapter": f"torch {torch.__version__} {dev.type} ({torch.get_num_threads()} threads)",
-        "rule": "bptt", "backend": "torch-" + dev.type, "batch": args.batch, "t_steps": args.steps_t, "samples": n,
-        "time_per_sample_ms": 1e3 * wall / n,
+        "bytes_input": None,
+        "adapter": f"torch {torch.__version__} {dev.type}"
+        + (f" {torch.cuda.get_device_name(dev)}" if dev.type == "cuda" else "")
+        + f" ({torch.get_num_threads()} threads, {how})",
+        "rule": "bptt", "backend": backend, "batch": args.batch, "t_steps": args.steps_t, "samples": n,
+        "time_per_sample_ms": 1e3 * wall / n, "reps": len(walls), "walls_s": walls, "compile_s": compile_s,
     }))
 
 

@@ -8,6 +8,7 @@ use std::process::Command;
 use anyhow::{Context, Result};
 use models::{Rule, TraceVariant, bptt::BpttOptions};
 
+use crate::bench_train::{BenchCaseSpec, BenchCell};
 use crate::contender::{EpropChunk, Kind};
 use serde::{Deserialize, Serialize};
 
@@ -138,6 +139,8 @@ pub struct BenchPlan {
     pub adapter: Option<String>,
     /// Run the PyTorch peer when torch imports.
     pub peers: bool,
+    /// With the peer, also its `torch.compile` row (a compile of 15 s to 2 min per batch and T, outside the timing).
+    pub compile_peer: bool,
     /// GPU energy of the wgpu rows (window 0: off).
     pub energy: crate::power::EnergyConfig,
 }
@@ -188,8 +191,13 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
     }
     let bar = crate::results::run::progress(quiet, total as u64, "bench");
     let mut lines = vec![];
+    let net = models::NetConfig::default();
     for &steps in &plan.t_steps {
         for &batch in &plan.batches {
+            // Every contender of this batch and T is opened and warmed up first, then timed round by round (one run
+            // of each, the PyTorch peer's eager process included, per round), so that all of them see the same
+            // phases of a machine whose speed drifts; energy windows come after the rounds.
+            let mut cells: Vec<Cell<'_>> = vec![];
             for &rule_name in &plan.rules {
                 let rule = rule_of(rule_name);
                 for backend in &plan.backends {
@@ -208,32 +216,27 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
                     // WGSL e-prop: one row per chunk length; lengths that come to the same at this T run once (every
                     // length ≥ T is one chunk: the first listed runs).
                     let mut chunks: Vec<Option<EpropChunk>> = vec![None];
-                    let shape = kernels::TrainerConfig::new(&models::NetConfig::default(), rule, batch, steps);
+                    let shape = kernels::TrainerConfig::new(&net, rule, batch, steps);
                     if let (true, Some(ctx)) = (backend == "wgpu" && matches!(rule, Rule::Eprop(_)), &ctx) {
                         chunks = distinct_chunks(&plan.eprop_chunks, ctx, &shape).into_iter().map(Some).collect();
                     }
                     for chunk in chunks {
                         let gpu = if backend == "wgpu" { ctx.as_ref() } else { None };
-                        let r = match kind {
-                            Some(kind) => crate::bench_train::bench_train(
-                                kind,
-                                rule,
-                                gpu,
-                                batch,
-                                steps,
-                                plan.samples.max(batch),
-                                plan.reps,
-                                chunk.unwrap_or_default(),
-                                match (&counter, kind) {
-                                    (Ok(c), Kind::Wgpu) => Some((c.clone(), plan.energy.protocol())),
-                                    _ => None,
-                                },
-                            ),
+                        let case = BenchCaseSpec {
+                            net: &net,
+                            batch,
+                            t_steps: steps,
+                            samples: plan.samples.max(batch),
+                            reps: plan.reps,
+                            profile: true,
+                            eprop_chunk: chunk.unwrap_or_default(),
+                        };
+                        let state = match kind {
+                            Some(kind) => BenchCell::open(kind, rule, gpu, &case),
                             None => Err(anyhow::anyhow!(
                                 "unknown backend {backend}: choose cpu, wgpu, burn-wgpu, burn-cpu or chip"
                             )),
                         };
-                        bar.inc(1);
                         let chunk_label = match (chunk, &ctx) {
                             (Some(c), Some(ctx)) => Some(c.label(ctx, &shape)),
                             _ => None,
@@ -242,59 +245,86 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
                             Some(c) => format!("{rule_name:5} {backend:4} N={batch:4} T={steps:5} chunk {c}"),
                             None => format!("{rule_name:5} {backend:4} N={batch:4} T={steps:5}"),
                         };
-                        match r {
-                            Ok(r) => {
-                                let energy_note = match (&r.gpu_energy, &counter) {
-                                    (Some(m), _) => Some(m.method.clone()),
-                                    (None, Err(why)) if plan.energy.window_s > 0.0 && backend == "wgpu" => {
-                                        Some(format!("GPU energy not measured: {why}"))
-                                    }
-                                    _ => None,
-                                };
-                                let e = r.gpu_energy.as_ref();
-                                let row = BenchRow {
-                                    gpu_name: e.map(|m| m.gpu.clone()),
-                                    gpu_energy_window_s: e.map(|m| m.window_s),
-                                    gpu_idle_w: e.map(|m| 0.5 * (m.idle_w_before + m.idle_w_after)),
-                                    gpu_j_per_sample_total: e.map(|m| m.total_j_per_sample),
-                                    gpu_j_per_sample_above_idle: e.map(|m| m.above_idle_j_per_sample),
-                                    gpu_energy_note: energy_note,
-                                    samples: r.samples,
-                                    reps: r.reps,
-                                    samples_per_s: r.samples_per_s,
-                                    time_per_sample_ms: r.time_per_sample_ms,
-                                    wall_time_s: r.wall_time_s,
-                                    gpu_time_s: r.gpu_time_s,
-                                    bytes_total: r.bytes_total,
-                                    bytes_history: r.bytes_history,
-                                    bytes_input: r.bytes_input,
-                                    source: "measured (median of timed runs after a warm-up step)".into(),
-                                    eprop_chunk: chunk_label.clone(),
-                                    ..BenchRow::with_floor(rule_name, backend, r.adapter.clone(), batch, steps, &rev)
-                                };
-                                lines.push(format!(
-                                    "{what}: {:10.1} samples/s, {:.3} ms/sample{}",
-                                    r.samples_per_s,
-                                    r.time_per_sample_ms,
-                                    row.times_floor()
-                                ));
-                                t.push_row(&row)?;
-                            }
-                            Err(e) => {
-                                lines.push(format!("{what}: not run ({e})"));
-                                t.push_row(&BenchRow {
-                                    source: "not measured".into(),
-                                    note: format!("{e}"),
-                                    eprop_chunk: chunk_label.clone(),
-                                    ..BenchRow::empty(rule_name, backend, String::new(), batch, steps, &rev)
-                                })?;
-                            }
-                        }
+                        cells.push(Cell { rule_name, backend: backend.clone(), kind, chunk_label, what, state });
                     }
                 }
             }
-            if plan.peers && plan.rules.contains(&"bptt") {
-                peer(&mut t, &mut lines, batch, steps, plan, &rev, ctx.as_ref())?;
+            let mut peer =
+                (plan.peers && plan.rules.contains(&"bptt")).then(|| Peer::new(batch, steps, plan, ctx.as_ref()));
+            for _ in 0..plan.reps.max(1) {
+                for cell in &mut cells {
+                    let failed = match &mut cell.state {
+                        Ok(c) => c.time_one().err(),
+                        Err(_) => None,
+                    };
+                    if let Some(e) = failed {
+                        cell.state = Err(e);
+                    }
+                }
+                if let Some(p) = &mut peer {
+                    p.run_eager_once()?;
+                }
+            }
+            for cell in cells {
+                bar.inc(1);
+                let Cell { rule_name, backend, kind, chunk_label, what, state } = cell;
+                let r = state.and_then(|c| {
+                    c.finish(match (&counter, kind) {
+                        (Ok(c), Some(Kind::Wgpu)) => Some((c.clone(), plan.energy.protocol())),
+                        _ => None,
+                    })
+                });
+                match r {
+                    Ok(r) => {
+                        let energy_note = match (&r.gpu_energy, &counter) {
+                            (Some(m), _) => Some(m.method.clone()),
+                            (None, Err(why)) if plan.energy.window_s > 0.0 && backend == "wgpu" => {
+                                Some(format!("GPU energy not measured: {why}"))
+                            }
+                            _ => None,
+                        };
+                        let e = r.gpu_energy.as_ref();
+                        let row = BenchRow {
+                            gpu_name: e.map(|m| m.gpu.clone()),
+                            gpu_energy_window_s: e.map(|m| m.window_s),
+                            gpu_idle_w: e.map(|m| 0.5 * (m.idle_w_before + m.idle_w_after)),
+                            gpu_j_per_sample_total: e.map(|m| m.total_j_per_sample),
+                            gpu_j_per_sample_above_idle: e.map(|m| m.above_idle_j_per_sample),
+                            gpu_energy_note: energy_note,
+                            samples: r.samples,
+                            reps: r.reps,
+                            samples_per_s: r.samples_per_s,
+                            time_per_sample_ms: r.time_per_sample_ms,
+                            wall_time_s: r.wall_time_s,
+                            gpu_time_s: r.gpu_time_s,
+                            bytes_total: r.bytes_total,
+                            bytes_history: r.bytes_history,
+                            bytes_input: r.bytes_input,
+                            source: INTERLEAVED.into(),
+                            eprop_chunk: chunk_label.clone(),
+                            ..BenchRow::with_floor(rule_name, &backend, r.adapter.clone(), batch, steps, &rev)
+                        };
+                        lines.push(format!(
+                            "{what}: {:10.1} samples/s, {:.3} ms/sample{}",
+                            r.samples_per_s,
+                            r.time_per_sample_ms,
+                            row.times_floor()
+                        ));
+                        t.push_row(&row)?;
+                    }
+                    Err(e) => {
+                        lines.push(format!("{what}: not run ({e})"));
+                        t.push_row(&BenchRow {
+                            source: "not measured".into(),
+                            note: format!("{e}"),
+                            eprop_chunk: chunk_label.clone(),
+                            ..BenchRow::empty(rule_name, &backend, String::new(), batch, steps, &rev)
+                        })?;
+                    }
+                }
+            }
+            if let Some(p) = peer {
+                p.finish(&mut t, &mut lines, plan, &rev)?;
             }
             t.write_csv(&out.join("bench.csv"))?;
         }
@@ -417,73 +447,154 @@ fn not_measured(
     })
 }
 
-fn peer(
-    t: &mut Table,
-    lines: &mut Vec<String>,
+/// How a row measured in `bench`'s rounds was made.
+const INTERLEAVED: &str = "measured (median of timed runs after a warm-up step; the runs of every contender at this batch and T interleaved, \
+     round by round)";
+
+/// One contender of a batch and T in `bench`: warmed up, then timed once per round.
+struct Cell<'a> {
+    rule_name: &'static str,
+    backend: String,
+    kind: Option<Kind>,
+    chunk_label: Option<String>,
+    what: String,
+    state: Result<BenchCell<'a>>,
+}
+
+/// The PyTorch peer at one batch and T: one eager process per round (each after its own warm-up step), then the same
+/// network through `torch.compile` in one process (one compile, outside the timing, then `reps` timed runs).
+struct Peer {
     batch: usize,
     steps: usize,
-    plan: &BenchPlan,
-    rev: &str,
-    ctx: Option<&kernels::GpuContext>,
-) -> Result<()> {
-    let note_row = |t: &mut Table, note: String| not_measured(t, "bptt", "torch", batch, steps, rev, note);
-    let Some(script) = peer_script() else {
-        return note_row(t, "peer script bench-harness/peers/torch_bptt.py not found".into());
-    };
-    let Some(mut device) = torch_device() else {
-        return note_row(t, "PyTorch peer skipped: `python3 -c \"import torch\"` failed".into());
-    };
-    // The peer runs on the same kind of device as the WGSL rows: CUDA only when our adapter is a real GPU.
-    if ctx.is_none_or(|c| c.info.device_type == wgpu::DeviceType::Cpu) {
-        device = "cpu".into();
+    /// The script's arguments and device, or why the peer does not run.
+    setup: std::result::Result<(Vec<String>, String), String>,
+    runs: Vec<serde_json::Value>,
+    failed: Option<String>,
+}
+
+impl Peer {
+    fn new(batch: usize, steps: usize, plan: &BenchPlan, ctx: Option<&kernels::GpuContext>) -> Self {
+        let setup = (|| {
+            let script = peer_script().ok_or("peer script bench-harness/peers/torch_bptt.py not found")?;
+            let mut device =
+                torch_device().ok_or("PyTorch peer skipped: `python3 -c \"import torch\"` failed".to_string())?;
+            // The peer runs on the same kind of device as the WGSL rows: CUDA only when our adapter is a real GPU.
+            if ctx.is_none_or(|c| c.info.device_type == wgpu::DeviceType::Cpu) {
+                device = "cpu".into();
+            }
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).to_string();
+            let args = vec![
+                script.display().to_string(),
+                "--batch".into(),
+                batch.to_string(),
+                "--steps-t".into(),
+                steps.to_string(),
+                "--samples".into(),
+                plan.samples.max(batch).to_string(),
+                "--device".into(),
+                device.clone(),
+                "--threads".into(),
+                threads,
+            ];
+            Ok::<_, String>((args, device))
+        })();
+        Self { batch, steps, setup, runs: vec![], failed: None }
     }
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).to_string();
-    let mut walls = vec![];
-    let mut last = None;
-    for _ in 0..plan.reps.max(1) {
-        let o = Command::new("python3")
-            .arg(&script)
-            .args([
-                "--batch",
-                &batch.to_string(),
-                "--steps-t",
-                &steps.to_string(),
-                "--samples",
-                &plan.samples.max(batch).to_string(),
-                "--device",
-                &device,
-                "--threads",
-                &threads,
-            ])
-            .output()?;
-        if !o.status.success() {
-            return note_row(
-                t,
-                format!("PyTorch peer failed: {}", String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("")),
-            );
+
+    /// One eager run (one process), unless the peer cannot run or failed before.
+    fn run_eager_once(&mut self) -> Result<()> {
+        let Ok((args, _)) = &self.setup else { return Ok(()) };
+        if self.failed.is_some() {
+            return Ok(());
         }
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout).context("PyTorch peer printed no JSON")?;
-        walls.push(v["wall_time_s"].as_f64().unwrap_or(f64::NAN));
-        last = Some(v);
+        match run_peer(args)? {
+            Ok(v) => self.runs.push(v),
+            Err(why) => self.failed = Some(why),
+        }
+        Ok(())
     }
+
+    /// The eager row (or why not), then the compiled one (or why not).
+    fn finish(self, t: &mut Table, lines: &mut Vec<String>, plan: &BenchPlan, rev: &str) -> Result<()> {
+        let (batch, steps) = (self.batch, self.steps);
+        let (args, device) = match self.setup {
+            Ok(s) => s,
+            Err(why) => return not_measured(t, "bptt", "torch", batch, steps, rev, why),
+        };
+        match self.failed {
+            Some(why) => not_measured(t, "bptt", "torch", batch, steps, rev, why)?,
+            None => push_peer_row(t, lines, &device, batch, steps, rev, &self.runs, None)?,
+        }
+        if !plan.compile_peer {
+            return Ok(());
+        }
+        let mut compiled = args;
+        compiled.extend(["--compile".into(), "default".into(), "--reps".into(), plan.reps.max(1).to_string()]);
+        match run_peer(&compiled)? {
+            Ok(v) => push_peer_row(t, lines, &device, batch, steps, rev, &[v], Some("default")),
+            Err(why) => not_measured(t, "bptt", &format!("torch-{device}-compile"), batch, steps, rev, why),
+        }
+    }
+}
+
+/// One run of the peer script: its JSON, or why there is none.
+fn run_peer(args: &[String]) -> Result<std::result::Result<serde_json::Value, String>> {
+    let o = Command::new("python3").args(args).output()?;
+    if !o.status.success() {
+        let why = String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("").to_string();
+        return Ok(Err(format!("PyTorch peer failed: {why}")));
+    }
+    Ok(Ok(serde_json::from_slice(&o.stdout).context("PyTorch peer printed no JSON")?))
+}
+
+/// The peer's row: the median wall time of `runs` (each one process; a compiled run's JSON already holds the median
+/// of its own timed runs and how many), with the floor of the device it ran on.
+#[allow(clippy::too_many_arguments)]
+fn push_peer_row(
+    t: &mut Table,
+    lines: &mut Vec<String>,
+    device: &str,
+    batch: usize,
+    steps: usize,
+    rev: &str,
+    runs: &[serde_json::Value],
+    compile: Option<&str>,
+) -> Result<()> {
+    let mut walls: Vec<f64> = runs.iter().map(|v| v["wall_time_s"].as_f64().unwrap_or(f64::NAN)).collect();
     walls.sort_by(f64::total_cmp);
     let wall = walls[walls.len() / 2];
-    let v = last.context("no peer run")?;
+    let v = runs.last().context("no peer run")?;
     let n = v["samples"].as_u64().unwrap_or(0) as f64;
+    let reps = if compile.is_some() { v["reps"].as_u64().unwrap_or(1) as usize } else { walls.len() };
     let adapter = v["adapter"].as_str().unwrap_or("").to_string();
     let floor_backend = if device == "cpu" { "cpu" } else { "torch-cuda" };
+    let (backend, source) = match compile {
+        None => (
+            format!("torch-{device}"),
+            "measured (PyTorch eager autograd peer, one process per round interleaved with the other contenders' runs, \
+             median of runs after each process's warm-up step)"
+                .to_string(),
+        ),
+        Some(mode) => (
+            format!("torch-{device}-compile"),
+            format!(
+                "measured (PyTorch peer through torch.compile mode={mode}, median of runs after {:.1} s of compile and warm-up)",
+                v["compile_s"].as_f64().unwrap_or(f64::NAN)
+            ),
+        ),
+    };
     let row = BenchRow {
-        backend: format!("torch-{device}"),
+        backend: backend.clone(),
         samples: n as usize,
-        reps: walls.len(),
+        reps,
         samples_per_s: n / wall,
         time_per_sample_ms: 1e3 * wall / n,
         wall_time_s: wall,
-        source: "measured (PyTorch eager autograd peer, median of runs after its warm-up step)".into(),
+        source,
         ..BenchRow::with_floor("bptt", floor_backend, adapter.clone(), batch, steps, rev)
     };
     lines.push(format!(
-        "bptt  torch N={batch:4} T={steps:5}: {:10.1} samples/s, {:.3} ms/sample{} ({adapter})",
+        "bptt  {backend} N={batch:4} T={steps:5}: {:10.1} samples/s, {:.3} ms/sample{} ({adapter})",
         n / wall,
         1e3 * wall / n,
         row.times_floor()

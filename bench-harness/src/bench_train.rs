@@ -153,80 +153,165 @@ pub fn bench_train_net(
     case: &BenchCaseSpec<'_>,
     energy: Option<(crate::power::SharedCounter, crate::power::Protocol)>,
 ) -> Result<BenchTrainResult> {
-    let BenchCaseSpec { net, batch, t_steps, samples, reps, profile, eprop_chunk } = *case;
-    kind.check_rule(rule)?;
-    let chip = matches!(kind, Kind::Chip { .. });
-    let n_data = if chip { samples.clamp(1, 1024) } else { batch };
-    let (cfg, p, x, y) = bench_case(net, n_data, t_steps, samples, reps)?;
-    let steps = samples.div_ceil(batch);
-    let step = StepConfig { rule, lr: 0.01, l2: 1e-5, adam: AdamConfig::default() };
-    let mut c = contender::open(kind, &cfg, gpu)?;
-    c.set_eprop_chunk(eprop_chunk);
-    c.set_state(&p, &AdamState::like(&p))?;
-    c.load_data(Data { x: &x, y: &y, t_steps })?;
-    c.prepare(Minibatches { first: 0, steps, batch }, &step)?;
-    c.train(Minibatches { first: 0, steps: 1, batch }, &step)?;
-    let kernel_time_s = if profile { c.profile_step(&step, batch)? } else { None };
-    let mut walls = Vec::new();
-    let mut gpus = Vec::new();
-    let mut activity = None;
-    for _ in 0..reps {
-        let start = Instant::now();
-        let t = c.train(Minibatches { first: 0, steps, batch }, &step)?;
-        walls.push(start.elapsed().as_secs_f64());
-        gpus.extend(t.gpu_time_s);
-        activity = activity.or(t.activity);
+    let mut cell = BenchCell::open(kind, rule, gpu, case)?;
+    for _ in 0..case.reps {
+        cell.time_one()?;
     }
-    let wall = median(walls);
-    let gpu_time = (!gpus.is_empty()).then(|| median(gpus));
-    // The energy window (crate::power) repeats the same timed steps on the same warmed-up contender.
-    let gpu_energy = match energy {
-        Some((counter, protocol)) => Some(crate::power::measure(counter, protocol, &crate::power::real_sleep, || {
-            c.train(Minibatches { first: 0, steps, batch }, &step)?;
-            Ok((steps * batch) as u64)
-        })?),
-        None => None,
-    };
-    let bytes = c.gpu_bytes();
-    let n = steps * batch;
-    Ok(BenchTrainResult {
-        samples_per_s: n as f64 / wall,
-        reps,
-        wall_time_s: wall,
-        gpu_time_s: gpu_time,
-        bytes_total: bytes.map(|b| b.total()),
-        bytes_history: bytes.map(|b| b.history),
-        bytes_weights_optimizer: bytes.map(|b| b.weights_optimizer),
-        bytes_per_sample_state: bytes.map(|b| b.per_sample_state),
-        bytes_input: bytes.map(|b| b.input),
-        adapter: c.device(),
-        rule: rule.name().into(),
-        backend: kind.name().into(),
-        batch,
-        t_steps,
-        samples: n,
-        time_per_sample_ms: 1e3 * wall / n as f64,
-        eprop_chunk: match (kind, rule, gpu) {
-            (Kind::Wgpu, Rule::Eprop(_), Some(ctx)) => {
-                let path = c.step_bytes(rule, batch, t_steps, contender::Measure::Plan)?.and_then(|s| s.path);
-                let shape = kernels::TrainerConfig::new(&cfg, rule, batch, t_steps);
-                Some(format!(
-                    "--eprop-chunk {}: {} steps per chunk{}",
-                    eprop_chunk.label(ctx, &shape),
-                    eprop_chunk.kernel_steps(ctx, &shape).unwrap_or(t_steps),
-                    path.map_or(String::new(), |p| format!(" ({p})"))
-                ))
+    cell.finish(energy)
+}
+
+/// One contender set up and warmed up for timed runs: [`bench_train_net`] in parts, so that `bench` can time the
+/// runs of several contenders interleaved, round by round (each sees the same phases of a noisy machine).
+pub struct BenchCell<'a> {
+    kind: Kind,
+    rule: Rule,
+    gpu: Option<&'a kernels::GpuContext>,
+    cfg: NetConfig,
+    c: Box<dyn contender::Contender>,
+    step: StepConfig,
+    steps: usize,
+    batch: usize,
+    t_steps: usize,
+    eprop_chunk: EpropChunk,
+    kernel_time_s: Option<Vec<(String, f64)>>,
+    walls: Vec<f64>,
+    gpus: Vec<f64>,
+    activity: Option<models::spinnaker2::Activity>,
+}
+
+impl std::fmt::Debug for BenchCell<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "BenchCell({} {} N={} T={}, {} timed)",
+            self.kind.name(),
+            self.rule.name(),
+            self.batch,
+            self.t_steps,
+            self.walls.len()
+        )
+    }
+}
+
+impl<'a> BenchCell<'a> {
+    /// Opens the contender on the case's data, prepares it, runs one warm-up step (shader JIT, caches) and, when
+    /// asked, the per-kernel profile.
+    pub fn open(
+        kind: Kind,
+        rule: Rule,
+        gpu: Option<&'a kernels::GpuContext>,
+        case: &BenchCaseSpec<'_>,
+    ) -> Result<Self> {
+        let BenchCaseSpec { net, batch, t_steps, samples, reps, profile, eprop_chunk } = *case;
+        kind.check_rule(rule)?;
+        let chip = matches!(kind, Kind::Chip { .. });
+        let n_data = if chip { samples.clamp(1, 1024) } else { batch };
+        let (cfg, p, x, y) = bench_case(net, n_data, t_steps, samples, reps)?;
+        let steps = samples.div_ceil(batch);
+        let step = StepConfig { rule, lr: 0.01, l2: 1e-5, adam: AdamConfig::default() };
+        let mut c = contender::open(kind, &cfg, gpu)?;
+        c.set_eprop_chunk(eprop_chunk);
+        c.set_state(&p, &AdamState::like(&p))?;
+        c.load_data(Data { x: &x, y: &y, t_steps })?;
+        c.prepare(Minibatches { first: 0, steps, batch }, &step)?;
+        c.train(Minibatches { first: 0, steps: 1, batch }, &step)?;
+        let kernel_time_s = if profile { c.profile_step(&step, batch)? } else { None };
+        Ok(Self {
+            kind,
+            rule,
+            gpu,
+            cfg,
+            c,
+            step,
+            steps,
+            batch,
+            t_steps,
+            eprop_chunk,
+            kernel_time_s,
+            walls: Vec::new(),
+            gpus: Vec::new(),
+            activity: None,
+        })
+    }
+
+    /// One timed run of ⌈M/N⌉ steps (wall time and, where there are timestamp queries, device time recorded).
+    pub fn time_one(&mut self) -> Result<()> {
+        let start = Instant::now();
+        let t = self.c.train(Minibatches { first: 0, steps: self.steps, batch: self.batch }, &self.step)?;
+        self.walls.push(start.elapsed().as_secs_f64());
+        self.gpus.extend(t.gpu_time_s);
+        self.activity = self.activity.take().or(t.activity);
+        Ok(())
+    }
+
+    /// The medians of the timed runs, the bytes, the chip's cost and, with `energy`, GPU energy per sample over
+    /// repeated timed runs ([`crate::power::measure`]).
+    pub fn finish(
+        mut self,
+        energy: Option<(crate::power::SharedCounter, crate::power::Protocol)>,
+    ) -> Result<BenchTrainResult> {
+        if self.walls.is_empty() {
+            bail!("internal: no timed run");
+        }
+        let (kind, rule, batch, t_steps, steps, eprop_chunk) =
+            (self.kind, self.rule, self.batch, self.t_steps, self.steps, self.eprop_chunk);
+        let reps = self.walls.len();
+        let wall = median(std::mem::take(&mut self.walls));
+        let gpu_time = (!self.gpus.is_empty()).then(|| median(std::mem::take(&mut self.gpus)));
+        // The energy window (crate::power) repeats the same timed steps on the same warmed-up contender.
+        let (c, step) = (&mut self.c, &self.step);
+        let gpu_energy = match energy {
+            Some((counter, protocol)) => {
+                Some(crate::power::measure(counter, protocol, &crate::power::real_sleep, || {
+                    c.train(Minibatches { first: 0, steps, batch }, step)?;
+                    Ok((steps * batch) as u64)
+                })?)
             }
-            _ => None,
-        },
-        kernel_time_s,
-        chip: match (kind, activity) {
-            (Kind::Chip { pes }, Some(a)) => Some(chip_bench(&cfg, pes, &a)?),
-            _ => None,
-        },
-        gpu_energy,
-        gpu_energy_note: None,
-    })
+            None => None,
+        };
+        let c = &self.c;
+        let cfg = &self.cfg;
+        let bytes = c.gpu_bytes();
+        let n = steps * batch;
+        Ok(BenchTrainResult {
+            samples_per_s: n as f64 / wall,
+            reps,
+            wall_time_s: wall,
+            gpu_time_s: gpu_time,
+            bytes_total: bytes.map(|b| b.total()),
+            bytes_history: bytes.map(|b| b.history),
+            bytes_weights_optimizer: bytes.map(|b| b.weights_optimizer),
+            bytes_per_sample_state: bytes.map(|b| b.per_sample_state),
+            bytes_input: bytes.map(|b| b.input),
+            adapter: c.device(),
+            rule: rule.name().into(),
+            backend: kind.name().into(),
+            batch,
+            t_steps,
+            samples: n,
+            time_per_sample_ms: 1e3 * wall / n as f64,
+            eprop_chunk: match (kind, rule, self.gpu) {
+                (Kind::Wgpu, Rule::Eprop(_), Some(ctx)) => {
+                    let path = c.step_bytes(rule, batch, t_steps, contender::Measure::Plan)?.and_then(|s| s.path);
+                    let shape = kernels::TrainerConfig::new(cfg, rule, batch, t_steps);
+                    Some(format!(
+                        "--eprop-chunk {}: {} steps per chunk{}",
+                        eprop_chunk.label(ctx, &shape),
+                        eprop_chunk.kernel_steps(ctx, &shape).unwrap_or(t_steps),
+                        path.map_or(String::new(), |p| format!(" ({p})"))
+                    ))
+                }
+                _ => None,
+            },
+            kernel_time_s: self.kernel_time_s.take(),
+            chip: match (kind, self.activity.take()) {
+                (Kind::Chip { pes }, Some(a)) => Some(chip_bench(cfg, pes, &a)?),
+                _ => None,
+            },
+            gpu_energy,
+            gpu_energy_note: None,
+        })
+    }
 }
 
 /// The chip's modelled time and energy per sample for the counted activity (default chip, its default level,

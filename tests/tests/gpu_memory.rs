@@ -283,6 +283,8 @@ fn bench_gives_a_wgsl_eprop_row_per_distinct_chunk_length() {
     let chunks = b.strs("eprop_chunk").expect("eprop_chunk");
     assert_eq!(rules, ["eprop", "eprop", "bptt"], "{chunks:?}");
     assert_eq!(chunks, ["100", "all", ""]);
+    let sources = b.strs("source").expect("source");
+    assert!(sources.iter().all(|s| s.contains("interleaved, round by round")), "{sources:?}");
     let history = b.f64s("bytes_history").expect("bytes_history");
     assert_eq!(history[0], Some(0.0), "chunks of 100 keep no history");
     assert!(history[1].is_some_and(|h| h > 0.0), "the whole-sequence chunk is the sequence's record: {history:?}");

@@ -528,6 +528,8 @@ fn bench_stage(cfg: &ReproduceConfig, out: &Path, quiet: bool) -> Result<()> {
         eprop_chunks: vec![cfg.gpu.eprop_chunk.unwrap_or_default()],
         adapter: cfg.adapter.clone(),
         peers,
+        // torch.compile's row only on full runs: its compile (15 s to 2 min) would dominate a quick run's bench.
+        compile_peer: peers && !cfg.quick,
         // The run's GPU energy is gpu_energy.csv's (energy_probe), measured once per rule.
         energy: crate::power::EnergyConfig { window_s: 0.0, ..Default::default() },
     };

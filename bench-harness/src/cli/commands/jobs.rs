@@ -105,6 +105,7 @@ pub fn bench(a: BenchArgs, quiet: bool) -> Result<String> {
         eprop_chunks: a.eprop_chunk.clone(),
         adapter: a.adapter.clone(),
         peers: !a.no_peers,
+        compile_peer: !a.no_peers,
         energy: crate::power::EnergyConfig { window_s: a.energy_window, ..Default::default() },
     };
     let out = a.out.clone().unwrap_or_else(|| default_folder("bench"));

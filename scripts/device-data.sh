@@ -50,4 +50,4 @@ pes = 12
 gpu = "v100-sxm2"
 samples_counted = 16
 TOML
-du -sh .devdata .devbin .gl
+du -sh .devdata .devbin .gl 2>/dev/null || true

@@ -62,12 +62,16 @@ impl SamplePool {
             )));
         }
         let pipeline = ctx.pipeline(Kernel::GatherSamples, cfg, crate::shaders::Variant::default())?;
+        let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let src = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("sample_pool"),
             size: Self::bytes(cfg, n_pool, t_steps),
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
+        if let Some(err) = pollster::block_on(scope.pop()) {
+            return Err(KernelError::Limits(format!("no room on the device for a pool of {n_pool} samples: {err}")));
+        }
         ctx.queue.write_buffer(&src, 0, bytemuck::cast_slice(x));
         Ok(Self {
             device: ctx.device.clone(),

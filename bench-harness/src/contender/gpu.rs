@@ -157,16 +157,24 @@ impl Contender for Wgpu {
         models::Batch::new(data.x, data.y, data.t_steps, self.cfg.n_in, self.cfg.n_out)?;
         self.pool = None;
         self.selection = None;
-        // The pool and a resident set of the same size must both fit (the largest resident set the device holds,
-        // asked with twice the samples); `SNNBENCH_SAMPLE_POOL=0` turns the pool off (a host gather and upload per
-        // epoch, as before it existed).
+        // The pool must bind in one piece, like the resident set (then an epoch that trains in parts, larger than
+        // one binding, keeps its host gather), and the device must have room for it beside the resident set (an
+        // allocation that fails leaves the pool off); `SNNBENCH_SAMPLE_POOL=0` turns it off (a host gather and
+        // upload per epoch, as before it existed).
         let off = std::env::var("SNNBENCH_SAMPLE_POOL").is_ok_and(|v| v == "0");
-        let n = data.len();
-        let room = self.max_resident_samples(data.t_steps).is_none_or(|m| m >= 2 * n);
-        if off || !room || !kernels::SamplePool::fits(&self.ctx, &self.cfg, n, data.t_steps) {
+        let (n, t) = (data.len(), data.t_steps);
+        let room = self.max_resident_samples(t).is_none_or(|m| m >= n);
+        if off || !room || !kernels::SamplePool::fits(&self.ctx, &self.cfg, n, t) {
             return Ok(false);
         }
-        self.pool = Some(kernels::SamplePool::new(&self.ctx, &self.cfg, data.x, data.y, data.t_steps)?);
+        match kernels::SamplePool::new(&self.ctx, &self.cfg, data.x, data.y, t) {
+            Ok(pool) => self.pool = Some(pool),
+            Err(kernels::KernelError::Limits(why)) => {
+                tracing::info!("training set not kept on the device: {why}");
+                return Ok(false);
+            }
+            Err(e) => return Err(e.into()),
+        }
         Ok(true)
     }
 

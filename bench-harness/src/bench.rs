@@ -389,7 +389,7 @@ pub fn markdown(t: &Table) -> Result<String> {
     adapters.sort();
     adapters.dedup();
     let mut md = format!(
-        "Measured by `snnbench bench` at {}; medians of timed runs after a warm-up step. Floor: the formulation's \
+        "Measured by `snnbench bench` at {}; medians of timed runs after a warm-up step, each batch and T in interleaved rounds. Floor: the formulation's \
          unskippable multiply-adds at the adapter's peak (bench.csv's `floor_source`; a lower bound). GPU MiB: the \
          trainer's device buffers without the input set. WGSL e-prop runs its forward in chunks of the steps named \
          (`all`: the whole sequence in one chunk).\n\n\

@@ -1,6 +1,7 @@
 //! Long sequences end to end through the binary: the cue task of Bellec et al. 2020 trains above chance with the
 //! emulated chip's e-prop and the WGSL kernels' e-prop and BPTT at T = 1,200; e-prop's device bytes do not change
-//! with T while BPTT's grow linearly; an epoch trained in parts equals one trained from one resident set; a BPTT run
+//! with T while BPTT's grow linearly; an epoch trained in parts (from the device's sample pool, or gathered on the
+//! host) equals one trained from one resident set; a BPTT run
 //! whose history does not fit the adapter is recorded as a result with the bytes it needed; the map's time side is
 //! measured on the adapter within its cap and modelled beyond it, each cell tagged.
 
@@ -78,10 +79,15 @@ fn an_epoch_in_parts_equals_one_resident_set() {
     // 40 samples' worth of inputs: parts of 32 samples (two minibatches), the last part wrapping around the epoch.
     let per_sample = 1200 * 40 * 4;
     let limit = (40 * per_sample).to_string();
+    // Each part copied on the device from the pool (kept in pieces of the same 40 samples), and gathered and uploaded
+    // from the host (SNNBENCH_SAMPLE_POOL=0).
     let parts = train(tmp.path(), "parts", "wgpu", "eprop", cue, sched, &[("SNNBENCH_RESIDENT_BYTES", &limit)]);
+    let host = [("SNNBENCH_RESIDENT_BYTES", limit.as_str()), ("SNNBENCH_SAMPLE_POOL", "0")];
+    let parts_host = train(tmp.path(), "parts-host", "wgpu", "eprop", cue, sched, &host);
     let cols = ["train_samples", "train_loss", "validation_accuracy", "test_loss", "test_accuracy", "spike_rate"];
     for col in cols.into_iter().chain(["gpu_buffer_bytes"]) {
         assert_eq!(whole.f64s(col).expect(col), parts.f64s(col).expect(col), "{col}");
+        assert_eq!(whole.f64s(col).expect(col), parts_host.f64s(col).expect(col), "{col} (host gather)");
     }
 }
 

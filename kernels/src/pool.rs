@@ -7,13 +7,16 @@
 use crate::{GpuContext, GpuTrainer, KernelError, shaders::Kernel};
 use models::NetConfig;
 
-/// Samples `x [P, T, n_in]` on the device, with their labels on the host (labels are a few bytes per sample and are
-/// written with each selection).
+/// Samples `x [P, T, n_in]` on the device, in pieces of at most one binding each, with their labels on the host
+/// (labels are a few bytes per sample and are written with each selection).
 pub struct SamplePool {
     device: wgpu::Device,
     queue: wgpu::Queue,
     pipeline: wgpu::ComputePipeline,
-    src: wgpu::Buffer,
+    /// The pieces, in order: piece k holds samples k·piece .. (k+1)·piece.
+    pieces: Vec<wgpu::Buffer>,
+    /// Samples per piece (the last may hold fewer).
+    piece: usize,
     y: Vec<i64>,
     n_pool: usize,
     /// Floats per sample: T · n_in.
@@ -23,7 +26,7 @@ pub struct SamplePool {
 
 impl std::fmt::Debug for SamplePool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SamplePool({} samples × {} floats)", self.n_pool, self.row)
+        write!(f, "SamplePool({} samples × {} floats in {} pieces)", self.n_pool, self.row, self.pieces.len())
     }
 }
 
@@ -33,17 +36,30 @@ impl SamplePool {
         (n_pool * t_steps * cfg.n_in * 4) as u64
     }
 
-    /// Whether a pool of `n_pool` samples fits one binding on this adapter.
-    pub fn fits(ctx: &GpuContext, cfg: &NetConfig, n_pool: usize, t_steps: usize) -> bool {
+    /// Samples per piece on this adapter with pieces of at most `piece_bytes` (and one binding): `None` when not even
+    /// one sample fits, or a sample is too long for the gather's dispatch.
+    pub fn piece_samples(ctx: &GpuContext, cfg: &NetConfig, t_steps: usize, piece_bytes: u64) -> Option<usize> {
         let lim = &ctx.limits;
-        let max_bind = lim.max_storage_buffer_binding_size.min(lim.max_buffer_size);
-        let bytes = Self::bytes(cfg, n_pool, t_steps);
+        let max_bind = lim.max_storage_buffer_binding_size.min(lim.max_buffer_size).min(piece_bytes);
         let row = t_steps * cfg.n_in;
-        bytes > 0 && bytes <= max_bind && n_pool * row < u32::MAX as usize && row.div_ceil(256) <= 65_535
+        if row == 0 || row.div_ceil(256) > 65_535 {
+            return None;
+        }
+        // Indices inside a piece are u32 in the kernel.
+        let n = ((max_bind / (row as u64 * 4)) as usize).min((u32::MAX as usize - 1) / row);
+        (n > 0).then_some(n)
     }
 
-    /// Uploads `x [P, T, n_in]` and keeps `y [P]` (labels in 0..n_out).
-    pub fn new(ctx: &GpuContext, cfg: &NetConfig, x: &[f32], y: &[i64], t_steps: usize) -> Result<Self, KernelError> {
+    /// Uploads `x [P, T, n_in]` in pieces of at most `piece_bytes` (and one binding each) and keeps `y [P]` (labels
+    /// in 0..n_out). A piece the device has no room for is a [`KernelError::Limits`].
+    pub fn new(
+        ctx: &GpuContext,
+        cfg: &NetConfig,
+        x: &[f32],
+        y: &[i64],
+        t_steps: usize,
+        piece_bytes: u64,
+    ) -> Result<Self, KernelError> {
         let row = t_steps * cfg.n_in;
         let n_pool = y.len();
         if row == 0 || x.len() != n_pool * row {
@@ -57,29 +73,33 @@ impl SamplePool {
         if let Some((i, l)) = y.iter().enumerate().find(|(_, l)| **l < 0 || **l >= cfg.n_out as i64) {
             return Err(KernelError::Input(format!("label y[{i}] = {l} is outside 0..{}", cfg.n_out)));
         }
-        if !Self::fits(ctx, cfg, n_pool, t_steps) {
-            return Err(KernelError::Limits(format!(
-                "a pool of {n_pool} samples ({} bytes) does not fit one binding on this adapter",
-                Self::bytes(cfg, n_pool, t_steps)
-            )));
-        }
+        let piece = Self::piece_samples(ctx, cfg, t_steps, piece_bytes).ok_or_else(|| {
+            KernelError::Limits(format!("one sample of T = {t_steps} does not fit a pool piece on this adapter"))
+        })?;
         let pipeline = ctx.pipeline(Kernel::GatherSamples, cfg, crate::shaders::Variant::default())?;
-        let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let src = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("sample_pool"),
-            size: Self::bytes(cfg, n_pool, t_steps),
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        if let Some(err) = pollster::block_on(scope.pop()) {
-            return Err(KernelError::Limits(format!("no room on the device for a pool of {n_pool} samples: {err}")));
+        let mut pieces = Vec::new();
+        for (k, part) in x.chunks((piece * row).max(1)).enumerate() {
+            let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+            let buf = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("sample_pool"),
+                size: (part.len() * 4) as u64,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            if let Some(err) = pollster::block_on(scope.pop()) {
+                return Err(KernelError::Limits(format!(
+                    "no room on the device for piece {k} of a pool of {n_pool} samples: {err}"
+                )));
+            }
+            ctx.queue.write_buffer(&buf, 0, bytemuck::cast_slice(part));
+            pieces.push(buf);
         }
-        ctx.queue.write_buffer(&src, 0, bytemuck::cast_slice(x));
         Ok(Self {
             device: ctx.device.clone(),
             queue: ctx.queue.clone(),
             pipeline,
-            src,
+            pieces,
+            piece,
             y: y.to_vec(),
             n_pool,
             row,
@@ -102,14 +122,19 @@ impl SamplePool {
         self.t_steps
     }
 
+    /// Buffers the pool is kept in.
+    pub fn pieces(&self) -> usize {
+        self.pieces.len()
+    }
+
     /// The labels of `order`, as a host gather would give them.
     pub fn labels(&self, order: &[usize]) -> Vec<i64> {
         order.iter().map(|&i| self.y[i]).collect()
     }
 
     /// Makes `trainer`'s resident set pool[order] — the same bits as `upload_batch` of the host-gathered samples —
-    /// with one dispatch on the device and the labels written from the host. Submitted, not waited for: later
-    /// work on the same queue sees it.
+    /// with one dispatch per piece that holds some of them, and the labels written from the host. Submitted, not
+    /// waited for: later work on the same queue sees it.
     pub fn select_into(&self, trainer: &GpuTrainer, order: &[usize]) -> Result<(), KernelError> {
         let c = trainer.config();
         if c.n_total != order.len() || c.t_steps * c.net.n_in != self.row {
@@ -125,12 +150,13 @@ impl SamplePool {
         if let Some(&i) = order.iter().find(|&&i| i >= self.n_pool) {
             return Err(KernelError::Input(format!("sample {i} is outside the pool of {}", self.n_pool)));
         }
-        let idx: Vec<u32> = order.iter().map(|&i| i as u32).collect();
         let y32: Vec<u32> = order.iter().map(|&i| self.y[i] as u32).collect();
         let (x_dst, y_dst) = trainer.input_buffers();
         self.queue.write_buffer(y_dst, 0, bytemuck::cast_slice(&y32));
-        if idx.is_empty() {
-            return Ok(());
+        // (resident sample, sample within its piece), per piece.
+        let mut pairs: Vec<Vec<[u32; 2]>> = vec![Vec::new(); self.pieces.len()];
+        for (d, &s) in order.iter().enumerate() {
+            pairs[s / self.piece].push([d as u32, (s % self.piece) as u32]);
         }
         let make = |label: &str, bytes: &[u8], usage: wgpu::BufferUsages| {
             let b = self.device.create_buffer(&wgpu::BufferDescriptor {
@@ -142,30 +168,42 @@ impl SamplePool {
             self.queue.write_buffer(&b, 0, bytes);
             b
         };
-        let g = [self.row as u32, idx.len() as u32, 0, 0];
-        let g_buf = make("gather_dims", bytemuck::cast_slice(&g), wgpu::BufferUsages::UNIFORM);
-        let o_buf = make("gather_order", bytemuck::cast_slice(&idx), wgpu::BufferUsages::STORAGE);
-        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("gather_samples"),
-            layout: &self.pipeline.get_bind_group_layout(0),
-            entries: &[
-                wgpu::BindGroupEntry { binding: 0, resource: g_buf.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 1, resource: o_buf.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 2, resource: self.src.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 3, resource: x_dst.as_entire_binding() },
-            ],
-        });
-        if let Some(err) = pollster::block_on(scope.pop()) {
-            return Err(KernelError::Shader { stem: "gather_samples", message: format!("bind group: {err}") });
+        let mut groups = Vec::new();
+        for (src, p) in self.pieces.iter().zip(&pairs) {
+            if p.is_empty() {
+                continue;
+            }
+            let g = [self.row as u32, p.len() as u32, 0, 0];
+            let g_buf = make("gather_dims", bytemuck::cast_slice(&g), wgpu::BufferUsages::UNIFORM);
+            let p_buf = make("gather_pairs", bytemuck::cast_slice(p), wgpu::BufferUsages::STORAGE);
+            let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+            let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("gather_samples"),
+                layout: &self.pipeline.get_bind_group_layout(0),
+                entries: &[
+                    wgpu::BindGroupEntry { binding: 0, resource: g_buf.as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 1, resource: p_buf.as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 2, resource: src.as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 3, resource: x_dst.as_entire_binding() },
+                ],
+            });
+            if let Some(err) = pollster::block_on(scope.pop()) {
+                return Err(KernelError::Shader { stem: "gather_samples", message: format!("bind group: {err}") });
+            }
+            groups.push((bind_group, p.len() as u32));
+        }
+        if groups.is_empty() {
+            return Ok(());
         }
         let mut enc = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("gather") });
         {
             let mut pass =
                 enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("gather"), timestamp_writes: None });
             pass.set_pipeline(&self.pipeline);
-            pass.set_bind_group(0, &bind_group, &[]);
-            pass.dispatch_workgroups((self.row as u32).div_ceil(256), (idx.len() as u32).min(65_535), 1);
+            for (bind_group, n) in &groups {
+                pass.set_bind_group(0, bind_group, &[]);
+                pass.dispatch_workgroups((self.row as u32).div_ceil(256), (*n).min(65_535), 1);
+            }
         }
         self.queue.submit([enc.finish()]);
         Ok(())

@@ -59,6 +59,18 @@ impl Wgpu {
         Ok(())
     }
 
+    /// The most bytes one input buffer (the resident set, a piece of the pool) may take: it must bind in one piece.
+    /// SNNBENCH_RESIDENT_BYTES lowers the bound (for adapters that report more than they serve, and for the test of
+    /// training in parts).
+    fn max_bind(&self) -> u64 {
+        let lim = &self.ctx.limits;
+        let max_bind = lim.max_storage_buffer_binding_size.min(lim.max_buffer_size);
+        match std::env::var("SNNBENCH_RESIDENT_BYTES").ok().and_then(|v| v.parse::<u64>().ok()) {
+            Some(b) => max_bind.min(b),
+            None => max_bind,
+        }
+    }
+
     /// Minibatches of `batch` drawn from the resident set, with room for `max_steps` losses.
     fn config(&self, rule: Rule, batch: usize, max_steps: usize) -> TrainerConfig {
         self.shape(rule, batch, self.y.len(), self.t_steps).with_max_steps(max_steps)
@@ -157,17 +169,15 @@ impl Contender for Wgpu {
         models::Batch::new(data.x, data.y, data.t_steps, self.cfg.n_in, self.cfg.n_out)?;
         self.pool = None;
         self.selection = None;
-        // The pool must bind in one piece, like the resident set (then an epoch that trains in parts, larger than
-        // one binding, keeps its host gather), and the device must have room for it beside the resident set (an
-        // allocation that fails leaves the pool off); `SNNBENCH_SAMPLE_POOL=0` turns it off (a host gather and
-        // upload per epoch, as before it existed).
+        // The pool is kept in pieces of at most what one resident set binds (SNNBENCH_RESIDENT_BYTES lowers both),
+        // so an epoch that trains in parts selects each part from it too; a piece the device has no room for leaves
+        // the pool off. `SNNBENCH_SAMPLE_POOL=0` turns it off (a host gather and upload per epoch or part, as before
+        // it existed).
         let off = std::env::var("SNNBENCH_SAMPLE_POOL").is_ok_and(|v| v == "0");
-        let (n, t) = (data.len(), data.t_steps);
-        let room = self.max_resident_samples(t).is_none_or(|m| m >= n);
-        if off || !room || !kernels::SamplePool::fits(&self.ctx, &self.cfg, n, t) {
+        if off {
             return Ok(false);
         }
-        match kernels::SamplePool::new(&self.ctx, &self.cfg, data.x, data.y, t) {
+        match kernels::SamplePool::new(&self.ctx, &self.cfg, data.x, data.y, data.t_steps, self.max_bind()) {
             Ok(pool) => self.pool = Some(pool),
             Err(kernels::KernelError::Limits(why)) => {
                 tracing::info!("training set not kept on the device: {why}");
@@ -215,15 +225,8 @@ impl Contender for Wgpu {
     }
 
     fn max_resident_samples(&self, t_steps: usize) -> Option<usize> {
-        // The inputs are one storage buffer: it must bind in one piece. SNNBENCH_RESIDENT_BYTES lowers the bound
-        // (for adapters that report more than they serve, and for the test of training in parts).
-        let lim = &self.ctx.limits;
-        let mut max_bind = lim.max_storage_buffer_binding_size.min(lim.max_buffer_size);
-        if let Some(b) = std::env::var("SNNBENCH_RESIDENT_BYTES").ok().and_then(|v| v.parse::<u64>().ok()) {
-            max_bind = max_bind.min(b);
-        }
         let per_sample = (t_steps * self.cfg.n_in * std::mem::size_of::<f32>()).max(1) as u64;
-        Some((max_bind / per_sample) as usize)
+        Some((self.max_bind() / per_sample) as usize)
     }
 
     fn gpu_bytes(&self) -> Option<kernels::BufferBytes> {

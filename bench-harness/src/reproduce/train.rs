@@ -493,7 +493,7 @@ pub fn run_training(
     };
     // The whole training set kept on the device once, each epoch's resident set copied from it in the epoch's order
     // (Contender::load_pool); where there is no room or no pool, gathered on the host and uploaded every epoch.
-    let pooled = part.is_none()
+    let pooled = !is_chip
         && n_train > 0
         && contender.load_pool(TrainingSet { x: &data.train.x, y: &data.train.y, t_steps: t })?;
     if pooled {
@@ -519,7 +519,7 @@ pub fn run_training(
         let idx = &order[..n_train];
         let start = Instant::now();
         let step = StepConfig { rule: spec.rule, lr, l2: sched.l2, adam: AdamConfig::default() };
-        if pooled {
+        if pooled && part.is_none() {
             contender.select(idx)?;
         } else if part.is_none() {
             let (x, y) = gather(&data.train, idx);
@@ -559,8 +559,12 @@ pub fn run_training(
                     while k < steps {
                         let n = part_steps.min(steps - k);
                         let pos: Vec<usize> = (k * batch..k * batch + p).map(|j| idx[j % n_train]).collect();
-                        let (x, y) = gather(&data.train, &pos);
-                        contender.load_data(TrainingSet { x: &x, y: &y, t_steps: t })?;
+                        if pooled {
+                            contender.select(&pos)?;
+                        } else {
+                            let (x, y) = gather(&data.train, &pos);
+                            contender.load_data(TrainingSet { x: &x, y: &y, t_steps: t })?;
+                        }
                         let tr = contender.train(Minibatches { first: 0, steps: n, batch }, &step)?;
                         gpu_time = match (gpu_time, tr.gpu_time_s) {
                             (Some(a), Some(b)) => Some(a + b),

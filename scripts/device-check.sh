@@ -72,6 +72,8 @@ bt() {
   for rule in bptt eprop; do
     bt "$rule N=1024 default" $B bench-train --rule $rule --backend wgpu --batch 1024 --steps-t 100 --samples $EPOCH --reps 2
     bt "$rule N=1024 SG=1" env SNNBENCH_BPTT_SG=1 $B bench-train --rule $rule --backend wgpu --batch 1024 --steps-t 100 --samples $EPOCH --reps 2
+    # One subgroup per sample (the default caps the groups at 128: eight samples in turn per subgroup at N = 1,024).
+    bt "$rule N=1024 SG=1 SPLITS=1024" env SNNBENCH_BPTT_SG=1 SNNBENCH_BPTT_SPLITS=1024 $B bench-train --rule $rule --backend wgpu --batch 1024 --steps-t 100 --samples $EPOCH --reps 2
   done
 
   stamp "snnbench bench with the PyTorch peer (eager and torch.compile)"

@@ -447,8 +447,8 @@ fn not_measured(
     })
 }
 
-/// How a row measured in `bench`'s rounds was made.
-const INTERLEAVED: &str = "measured (median of timed runs after a warm-up step; the runs of every contender at this batch and T interleaved, \
+/// How a row measured in `bench`'s rounds was made (its `source`).
+pub const INTERLEAVED: &str = "measured (median of timed runs after a warm-up step; the runs of every contender at this batch and T interleaved, \
      round by round)";
 
 /// One contender of a batch and T in `bench`: warmed up, then timed once per round.

@@ -18,10 +18,14 @@
 # (test logs, run folders).
 # A dry run here on lavapipe: OUT=/tmp/o ANY_ADAPTER=1 SKIP_TESTS=1 EPOCH=300 ENERGY=0 bash scripts/device-check.sh
 set -uo pipefail
-for f in .gl/*.deb; do dpkg -x "$f" /; done
-ldconfig
+# The Vulkan loader from .gl/ only where the machine has none (the device tool's machines; a workstation keeps its own).
+if ! ldconfig -p | grep -q 'libvulkan\.so\.1'; then
+  for f in .gl/*.deb; do dpkg -x "$f" /; done
+  ldconfig
+fi
 # (python's lzma: no xz binary needed there)
-python3 -c 'import tarfile; tarfile.open(".devbin/bins.tar.xz").extractall(".devbin")' \
+python3 -c 'import tarfile; t = tarfile.open(".devbin/bins.tar.xz")
+t.extractall(".devbin", filter="data") if hasattr(tarfile, "data_filter") else t.extractall(".devbin")' \
   || { echo "no .devbin/bins.tar.xz: run scripts/device-prepare.sh here first"; exit 1; }
 if [ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ]; then
   export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json

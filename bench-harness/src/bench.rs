@@ -560,12 +560,12 @@ fn push_peer_row(
     runs: &[serde_json::Value],
     compile: Option<&str>,
 ) -> Result<()> {
-    let mut walls: Vec<f64> = runs.iter().map(|v| v["wall_time_s"].as_f64().unwrap_or(f64::NAN)).collect();
-    walls.sort_by(f64::total_cmp);
-    let wall = walls[walls.len() / 2];
     let v = runs.last().context("no peer run")?;
+    let walls: Vec<f64> = runs.iter().map(|v| v["wall_time_s"].as_f64().unwrap_or(f64::NAN)).collect();
+    let n_runs = walls.len();
+    let wall = crate::bench_train::median(walls);
     let n = v["samples"].as_u64().unwrap_or(0) as f64;
-    let reps = if compile.is_some() { v["reps"].as_u64().unwrap_or(1) as usize } else { walls.len() };
+    let reps = if compile.is_some() { v["reps"].as_u64().unwrap_or(1) as usize } else { n_runs };
     let adapter = v["adapter"].as_str().unwrap_or("").to_string();
     let floor_backend = if device == "cpu" { "cpu" } else { "torch-cuda" };
     let (backend, source) = match compile {

@@ -102,7 +102,8 @@ fn bench_case(cfg: &NetConfig, n: usize, t_steps: usize, samples: usize, reps: u
     Ok((cfg, p, x, y))
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+/// The middle value (the upper one of an even count).
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }

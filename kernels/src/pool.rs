@@ -6,6 +6,7 @@
 
 use crate::{GpuContext, GpuTrainer, KernelError, shaders::Kernel};
 use models::NetConfig;
+use wgpu::util::DeviceExt;
 
 /// Samples `x [P, T, n_in]` on the device, in pieces of at most one binding each, with their labels on the host
 /// (labels are a few bytes per sample and are written with each selection).
@@ -70,9 +71,7 @@ impl SamplePool {
                 cfg.n_in
             )));
         }
-        if let Some((i, l)) = y.iter().enumerate().find(|(_, l)| **l < 0 || **l >= cfg.n_out as i64) {
-            return Err(KernelError::Input(format!("label y[{i}] = {l} is outside 0..{}", cfg.n_out)));
-        }
+        crate::trainer::check_labels(y, cfg.n_out)?;
         let piece = Self::piece_samples(ctx, cfg, t_steps, piece_bytes).ok_or_else(|| {
             KernelError::Limits(format!("one sample of T = {t_steps} does not fit a pool piece on this adapter"))
         })?;
@@ -107,24 +106,9 @@ impl SamplePool {
         })
     }
 
-    /// Samples in the pool.
-    pub fn len(&self) -> usize {
-        self.n_pool
-    }
-
-    /// Whether the pool holds no sample.
-    pub fn is_empty(&self) -> bool {
-        self.n_pool == 0
-    }
-
     /// Steps per sample.
     pub fn t_steps(&self) -> usize {
         self.t_steps
-    }
-
-    /// Buffers the pool is kept in.
-    pub fn pieces(&self) -> usize {
-        self.pieces.len()
     }
 
     /// The labels of `order`, as a host gather would give them.
@@ -158,15 +142,8 @@ impl SamplePool {
         for (d, &s) in order.iter().enumerate() {
             pairs[s / self.piece].push([d as u32, (s % self.piece) as u32]);
         }
-        let make = |label: &str, bytes: &[u8], usage: wgpu::BufferUsages| {
-            let b = self.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(label),
-                size: (bytes.len() as u64).max(16),
-                usage: usage | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            });
-            self.queue.write_buffer(&b, 0, bytes);
-            b
+        let make = |label: &str, contents: &[u8], usage: wgpu::BufferUsages| {
+            self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: Some(label), contents, usage })
         };
         let mut groups = Vec::new();
         for (src, p) in self.pieces.iter().zip(&pairs) {

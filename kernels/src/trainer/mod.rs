@@ -10,6 +10,7 @@ mod graph;
 mod jit;
 mod plan;
 mod run;
+pub(crate) use run::check_labels;
 mod tuning;
 
 pub use jit::{CompileReport, CompiledAhead, PARALLEL_JIT_ENV, compile_ahead};

@@ -5,6 +5,14 @@ use super::{Dims, Dispatch, GpuTrainer, StepTiming, plan::S_OUT_EXTRA};
 use crate::{KernelError, shaders::n_rec_padded};
 use models::{AdamConfig, AdamState, GradOutput, Params, Rule};
 
+/// Every label within 0..n_out, or which is not.
+pub(crate) fn check_labels(y: &[i64], n_out: usize) -> Result<(), KernelError> {
+    match y.iter().enumerate().find(|(_, l)| **l < 0 || **l >= n_out as i64) {
+        Some((i, l)) => Err(KernelError::Input(format!("label y[{i}] = {l} is outside 0..{n_out}"))),
+        None => Ok(()),
+    }
+}
+
 impl GpuTrainer {
     /// Uploads the whole input set: `x [B, T, n_in]`, `y [B]` with B and T as given to [`GpuTrainer::new`].
     pub fn upload_batch(&self, x: &[f32], y: &[i64]) -> Result<(), KernelError> {
@@ -20,9 +28,7 @@ impl GpuTrainer {
                 self.config.n_total
             )));
         }
-        if let Some((i, l)) = y.iter().enumerate().find(|(_, l)| **l < 0 || **l >= self.config.net.n_out as i64) {
-            return Err(KernelError::Input(format!("label y[{i}] = {l} is outside 0..{}", self.config.net.n_out)));
-        }
+        check_labels(y, self.config.net.n_out)?;
         let y32: Vec<u32> = y.iter().map(|&l| l as u32).collect();
         self.queue.write_buffer(&self.x, 0, bytemuck::cast_slice(x));
         self.queue.write_buffer(&self.y, 0, bytemuck::cast_slice(&y32));

@@ -70,6 +70,11 @@ fn bptt_backward_sg(
 //@m        var dzbar{m} = 0.0; var dvn{m} = 0.0; var dan{m} = 0.0;
         // u(T−1), the last step's record (n_t ≥ 1 whenever a sample runs).
 //@m        var uc{m} = psi_c[(b * n_t + max(n_t, 1u) - 1u) * N_RECP + jc{m}];
+//<grads_state> (bptt_fused_sg and eprop_backward_sg inline the lines up to </grads_state>)
+        // dv and the lane's inputs of the first three steps of a group of four (the gradient section below).
+//@m        var dq0_{m} = 0.0; var dq1_{m} = 0.0; var dq2_{m} = 0.0;
+//@p        var xq0_{p} = 0.0; var xq1_{p} = 0.0; var xq2_{p} = 0.0;
+//</grads_state>
         for (var tt = 0u; tt < n_t; tt++) {
             let t = n_t - 1u - tt;
             let has_next = t + 1u < n_t;
@@ -109,9 +114,36 @@ fn bptt_backward_sg(
 //</step>
             let xr = (s * n_t + t) * N_IN;
 //@p            let xl{p} = x[xr + min(l + {ps}u, N_IN - 1u)];
-//<grads> (bptt_fused_sg inlines the lines up to </grads>)
-//@i            let xb{i} = subgroupBroadcast(xl{ip}, {il}u);
-//@im            g{m}_{i} = g{m}_{i} + xb{i} * d{m};
+//<grads> (bptt_fused_sg and eprop_backward_sg inline the lines up to </grads>)
+            // The dense input rows four steps at a time: steps tt ≡ 0, 1, 2 (mod 4) keep dv and the lane's inputs, the
+            // fourth adds all four terms to each sum, so a sum is loaded and stored once per four steps instead of
+            // every step (they live in memory: a lane holds thousands). The additions are the same and in the same
+            // order (decreasing t) as one per step, so the sums are bit for bit those of adding every step. A
+            // sequence whose length is not a multiple of 4 ends with a partial group: its missing terms are x·0 = ±0,
+            // and g + ±0 = g exactly, because a sum that starts at +0 can never be −0 (in round-to-nearest x + y is
+            // −0 only when both are −0).
+            let q = tt & 3u;
+            if q == 0u {
+//@m                dq0_{m} = d{m};
+//@p                xq0_{p} = xl{p};
+            }
+            if q == 1u {
+//@m                dq1_{m} = d{m};
+//@p                xq1_{p} = xl{p};
+            }
+            if q == 2u {
+//@m                dq2_{m} = d{m};
+//@p                xq2_{p} = xl{p};
+            }
+            if q == 3u || tt + 1u == n_t {
+//@m                dq1_{m} = select(0.0, dq1_{m}, q >= 1u); dq2_{m} = select(0.0, dq2_{m}, q >= 2u);
+//@m                let dd{m} = select(0.0, d{m}, q == 3u);
+//@i                let xb{i} = subgroupBroadcast(xl{ip}, {il}u);
+//@i                let xc0_{i} = subgroupBroadcast(xq0_{ip}, {il}u);
+//@i                let xc1_{i} = subgroupBroadcast(xq1_{ip}, {il}u);
+//@i                let xc2_{i} = subgroupBroadcast(xq2_{ip}, {il}u);
+//@im                g{m}_{i} = (((g{m}_{i} + xc0_{i} * dq0_{m}) + xc1_{i} * dq1_{m}) + xc2_{i} * dq2_{m}) + xb{i} * dd{m};
+            }
 //</grads>
         }
     }

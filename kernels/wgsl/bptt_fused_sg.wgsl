@@ -64,6 +64,7 @@ fn bptt_fused_sg(
 //@m        let ls{m} = sig{m} / nt;
 //@m        var dzbar{m} = 0.0; var dvn{m} = 0.0; var dan{m} = 0.0;
 //@m        var uc{m} = hu{m}[max(n_t, 1u) - 1u];
+//#insert bptt_backward_sg:grads_state
         for (var tt = 0u; tt < n_t; tt++) {
             let t = n_t - 1u - tt;
             let has_next = t + 1u < n_t;

@@ -50,6 +50,7 @@ fn eprop_backward_sg(
         var c = 0.0;
         // u(T−1), the last step's record (n_t ≥ 1 whenever a sample runs).
 //@m        var uc{m} = psi_c[(b * n_t + max(n_t, 1u) - 1u) * N_RECP + jc{m}];
+//#insert bptt_backward_sg:grads_state
         for (var tt = 0u; tt < n_t; tt++) {
             let t = n_t - 1u - tt;
             c = select(0.0, 1.0, t >= ws) + KAPPA * c;
@@ -69,8 +70,7 @@ fn eprop_backward_sg(
 //@k            if zs{k} != 0.0 {<m> gr{m}_{k} = gr{m}_{k} + d{m};</m> }
             let xr = (s * n_t + t) * N_IN;
 //@p            let xl{p} = x[xr + min(l + {ps}u, N_IN - 1u)];
-//@i            let xb{i} = subgroupBroadcast(xl{ip}, {il}u);
-//@im            g{m}_{i} = g{m}_{i} + xb{i} * d{m};
+//#insert bptt_backward_sg:grads
         }
     }
     // part[wg.x, row, j] for every sum: g{m}_{i} is row i, gr{m}_{k} row N_IN + k (shaders.rs, writeback_rows).

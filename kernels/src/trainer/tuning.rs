@@ -32,11 +32,11 @@ pub struct BpttTuning {
     pub subgroup_kernels: bool,
     /// BPTT on the subgroup kernels with T ≤ [`FUSED_MAX_T`]: the forward and the backward as one kernel per sample
     /// group, bptt_fused_sg, which keeps the forward's records (u = v − A, A, x) in private arrays instead of storage
-    /// buffers — the same code and results bit for bit, ≈ 14 % faster per step on lavapipe (Mesa 22.3, T = 100,
-    /// batch 100) and no history buffers, but 121 s for llvmpipe to compile against ≈ 50 s for the two kernels it
-    /// replaces (Mesa 22.3; docs/bench.md, "How long the kernels take to compile"). Off by default
-    /// (`SNNBENCH_BPTT_FUSED=1`): with an empty shader cache it repays its compile only after ≈ 1 million training
-    /// samples. Otherwise alif_forward_sg and bptt_backward_sg run.
+    /// buffers — the same code and results bit for bit, 15–18 % faster per sample on lavapipe (Mesa 25.0.7,
+    /// T = 100, batch 100) and no history buffers, but 66 s for llvmpipe to compile on one core, where the two
+    /// kernels it replaces take 27 s and 18 s and compile side by side (docs/bench.md, "BPTT's fused kernel on
+    /// lavapipe"). Off by default (`SNNBENCH_BPTT_FUSED=1`): with an empty shader cache it repays its compile only
+    /// after ≈ 1 million training samples. Otherwise alif_forward_sg and bptt_backward_sg run.
     pub fused: bool,
 }
 

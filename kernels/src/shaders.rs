@@ -541,6 +541,9 @@ mod tests {
         assert!(missing.is_err(), "a missing section must not be left out silently");
     }
 
+    /// bptt_backward_sg's gradient line for the dense input rows (four steps per update).
+    const GRADS_LINE: &str = "//@im                g{m}_{i} = (((g{m}_{i} + xc0_{i} * dq0_{m}) + xc1_{i} * dq1_{m}) + xc2_{i} * dq2_{m}) + xb{i} * dd{m};";
+
     /// Every kernel's inserts resolve: bptt_fused_sg gets the forward's and the backward's step code, not a copy.
     #[test]
     fn the_fused_kernel_is_made_of_the_split_kernels_sections() {
@@ -552,11 +555,13 @@ mod tests {
         for line in [
             "//@im            cur{m} = cur{m} + xb{i} * wi{m}_{i};",
             "//@km                rec{m} = fma(w{m}_{k}, e{k}, rec{m});",
-            "//@im            g{m}_{i} = g{m}_{i} + xb{i} * d{m};",
+            GRADS_LINE,
             "        if l == 0u { sample_out[ob + O_CE] = log(sum) + mx - logits[label]; }",
         ] {
             assert_eq!(fused.matches(line).count(), 1, "{line}");
         }
+        // e-prop's backward sums its dense input rows with BPTT's code (four steps at a time).
+        assert_eq!(insert_sections(Kernel::EpropBackwardSg.body()).matches(GRADS_LINE).count(), 1);
         // The split kernels' storage records are not read or written by the fused one.
         for record in ["psi_c[", "thr_c[", "state["] {
             assert!(!fused.contains(record), "{record}");

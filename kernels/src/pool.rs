@@ -23,6 +23,8 @@ pub struct SamplePool {
     /// Floats per sample: T · n_in.
     row: usize,
     t_steps: usize,
+    /// Copy commands instead of gather_samples (CPU adapters; [`SamplePool::new`] says why).
+    copies: bool,
 }
 
 impl std::fmt::Debug for SamplePool {
@@ -82,7 +84,7 @@ impl SamplePool {
             let buf = ctx.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("sample_pool"),
                 size: (part.len() * 4) as u64,
-                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
                 mapped_at_creation: false,
             });
             if let Some(err) = pollster::block_on(scope.pop()) {
@@ -103,7 +105,17 @@ impl SamplePool {
             n_pool,
             row,
             t_steps,
+            // On a CPU adapter a buffer copy is a memcpy, while gather_samples' per-lane loads and stores are loops
+            // over the lanes (lavapipe): one copy command per run of consecutive samples there. On a GPU one dispatch
+            // per piece beats thousands of small copies.
+            copies: ctx.info.device_type == wgpu::DeviceType::Cpu,
         })
+    }
+
+    /// Chooses how selections are copied: copy commands (`true`, the default on CPU adapters) or gather_samples
+    /// (`false`, the default on GPUs). Both write the same bytes; tests run each on whatever adapter they have.
+    pub fn set_copies(&mut self, copies: bool) {
+        self.copies = copies;
     }
 
     /// Steps per sample.
@@ -137,6 +149,10 @@ impl SamplePool {
         let y32: Vec<u32> = order.iter().map(|&i| self.y[i] as u32).collect();
         let (x_dst, y_dst) = trainer.input_buffers();
         self.queue.write_buffer(y_dst, 0, bytemuck::cast_slice(&y32));
+        if self.copies {
+            self.copy_into(x_dst, order);
+            return Ok(());
+        }
         // (resident sample, sample within its piece), per piece.
         let mut pairs: Vec<Vec<[u32; 2]>> = vec![Vec::new(); self.pieces.len()];
         for (d, &s) in order.iter().enumerate() {
@@ -184,5 +200,23 @@ impl SamplePool {
         }
         self.queue.submit([enc.finish()]);
         Ok(())
+    }
+
+    /// pool[order] into `x_dst` by copy commands, one per run of samples that are consecutive in both the order and
+    /// one piece (the same bytes as gather_samples writes).
+    fn copy_into(&self, x_dst: &wgpu::Buffer, order: &[usize]) {
+        let bytes = (self.row * 4) as u64;
+        let mut enc = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("gather") });
+        let mut d = 0;
+        while d < order.len() {
+            let (k, s) = (order[d] / self.piece, order[d] % self.piece);
+            let mut n = 1;
+            while d + n < order.len() && order[d + n] == order[d] + n && (s + n) < self.piece {
+                n += 1;
+            }
+            enc.copy_buffer_to_buffer(&self.pieces[k], s as u64 * bytes, x_dst, d as u64 * bytes, n as u64 * bytes);
+            d += n;
+        }
+        self.queue.submit([enc.finish()]);
     }
 }

@@ -5,6 +5,7 @@
 //! `tests::tol`, each about 10× the error measured here.
 
 use bench_harness::contender::{self, Data, Kind, Minibatches, StepConfig};
+use kernels::TrainerConfig;
 use models::{AdamConfig, AdamState, NetConfig, Rule, TraceVariant, bptt::BpttOptions};
 use tests::{Tolerance, assert_close, flat32, random_case_shaped, tol};
 
@@ -169,6 +170,46 @@ fn one_call_of_k_steps_equals_k_calls_of_one() {
         assert_eq!(one_call.1, one_by_one.1, "{what}: weights");
         assert_eq!((&one_call.2, &one_call.3), (&one_by_one.2, &one_by_one.3), "{what}: Adam state");
         assert_eq!(one_call.4, one_by_one.4, "{what}: Adam step count");
+    }
+}
+
+/// The pool's two ways of copying a selection, copy commands (CPU adapters) and the gather_samples kernel (GPUs),
+/// give a trainer the same inputs as a host upload, bit for bit, whichever adapter runs the tests: in pieces of three
+/// samples, with a repeated sample and runs of consecutive samples that stay inside a piece (4, 5), cross a piece's
+/// end (2, 3) and fill one (6, 7, 8).
+#[test]
+fn the_pool_copies_and_the_gather_kernel_select_the_same_samples() {
+    let cfg = NetConfig::default();
+    let (p0, pool) = random_case_shaped(&cfg, 10, 40, 46);
+    let row = pool.t_steps * cfg.n_in;
+    let order = [2usize, 3, 9, 0, 4, 4, 5, 6, 7, 8, 1];
+    let ctx = tests::gpu();
+    let grads = |how: Option<bool>| {
+        let config = TrainerConfig::new(&cfg, BPTT, order.len(), pool.t_steps).with_spike_record();
+        let tr = kernels::GpuTrainer::new(&ctx, &config).expect("trainer");
+        tr.set_params(&p0).expect("params");
+        match how {
+            Some(copies) => {
+                let piece = (3 * row * 4) as u64;
+                let mut sp = kernels::SamplePool::new(&ctx, &cfg, &pool.x, &pool.y, pool.t_steps, piece).expect("pool");
+                sp.set_copies(copies);
+                sp.select_into(&tr, &order).expect("select");
+            }
+            None => {
+                let x: Vec<f32> = order.iter().flat_map(|&i| pool.x[i * row..(i + 1) * row].to_vec()).collect();
+                let y: Vec<i64> = order.iter().map(|&i| pool.y[i]).collect();
+                tr.upload_batch(&x, &y).expect("upload");
+            }
+        }
+        tr.grads(1e-5).expect("grads")
+    };
+    let host = grads(None);
+    for copies in [true, false] {
+        let g = grads(Some(copies));
+        let what = if copies { "copy commands" } else { "gather_samples" };
+        assert_eq!(g.logits, host.logits, "{what}: logits");
+        assert_eq!(g.spikes, host.spikes, "{what}: spikes");
+        assert_eq!(flat32(&g.grads), flat32(&host.grads), "{what}: gradients");
     }
 }
 

@@ -23,7 +23,8 @@ pub struct SamplePool {
     /// Floats per sample: T · n_in.
     row: usize,
     t_steps: usize,
-    /// Copy commands instead of gather_samples (CPU adapters; [`SamplePool::new`] says why).
+    /// Copy commands instead of gather_samples: the default on CPU adapters, where a buffer copy is a memcpy and the
+    /// kernel's per-lane loads and stores are loops over the lanes.
     copies: bool,
 }
 

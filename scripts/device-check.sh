@@ -6,10 +6,10 @@
 #   3. bench-train over one GSC-sized epoch (55,948 samples, T = 100): both rules, the GPU default kernels and the
 #      subgroup kernels (SNNBENCH_BPTT_SG=1; BPTT also fused), batch 100 and 1024, with the per-kernel profile;
 #   4. `snnbench bench` at batch 100 with the PyTorch peer on CUDA, eager and torch.compile, in the same run;
-#   5. contender_training (incl. the device sample pool), gpu_context;
+#   5. contender_training (incl. the device sample pool), gpu_context, evaluation (the held-out sets on the device);
 #   6. `train` on a GSC-sized set (`snnbench random-batch`: 55,948 training samples with the statistics of normalised
 #      speech features and a class signal) against bench-train: with the device sample pool and without
-#      (SNNBENCH_SAMPLE_POOL=0);
+#      (SNNBENCH_SAMPLE_POOL=0), and with the held-out sets (GSC's 7,058 + 3,081) evaluated on the host (SNNBENCH_DEVICE_EVAL=0);
 #   7. e-prop on the emulated chip (host CPU), bench-train;
 #   8. GPU energy by the MLPerf-style protocol (60 s windows, NVML, idle before and after): BPTT through `train`
 #      (its whole run as the window, topped up), e-prop through bench-train.
@@ -45,7 +45,7 @@ cols() {
   python3 -c 'import csv,sys
 for f in sys.argv[1:]:
     for r in csv.DictReader(open(f)):
-        print(f.split("/")[-2], {k: r.get(k) for k in ["epoch","train_samples","wall_time_s","gpu_time_s","samples_per_s","validation_accuracy","gpu_energy_j","source"]})' "$@" 2>&1
+        print(f.split("/")[-2], {k: r.get(k) for k in ["epoch","train_samples","wall_time_s","gpu_time_s","samples_per_s","validation_accuracy","evaluation_s","evaluated_on","gpu_energy_j","source"]})' "$@" 2>&1
 }
 # bench-train with a label: one JSON line into results.jsonl (or a failure line), the label and env in front.
 bt() {
@@ -85,7 +85,7 @@ bt() {
   cat "$W/bench/bench.csv" 2>/dev/null | cut -c1-400
 
   stamp "contender_training, gpu_context"
-  for t in contender_training gpu_context; do
+  for t in contender_training gpu_context evaluation; do
     [ -x ".devbin/$t" ] && [ -z "${SKIP_TESTS:-}" ] && timeout 90 ".devbin/$t" --test-threads 1 > "$W/test-$t.log" 2>&1
     echo "test $t rc=$? $(grep -E '^test result' "$W/test-$t.log" | tail -1)"
     grep -E "FAILED|panicked" "$W/test-$t.log" | head -10
@@ -94,8 +94,9 @@ bt() {
   stamp "train on a GSC-sized set vs bench-train"
   mkdir -p /tmp/gscbig
   $B --quiet random-batch --batch $EPOCH --class-signal 0.5 --seed 1 --out /tmp/gscbig/train.safetensors
-  $B --quiet random-batch --batch 500 --class-signal 0.5 --seed 2 --out /tmp/gscbig/validation.safetensors
-  $B --quiet random-batch --batch 500 --class-signal 0.5 --seed 3 --out /tmp/gscbig/test.safetensors
+  # GSC's held-out sizes with the paper's settings (validation 7,058, test 3,081): the evaluation after each epoch.
+  $B --quiet random-batch --batch 7058 --class-signal 0.5 --seed 2 --out /tmp/gscbig/validation.safetensors
+  $B --quiet random-batch --batch 3081 --class-signal 0.5 --seed 3 --out /tmp/gscbig/test.safetensors
   echo "snnbench random-batch: $EPOCH training samples, class signal 0.5 (timing only)" > /tmp/gscbig/source.txt
   ls -la /tmp/gscbig
   for rule in bptt eprop; do
@@ -105,6 +106,10 @@ bt() {
   SNNBENCH_SAMPLE_POOL=0 timeout 90 $B --quiet train --data /tmp/gscbig --backend wgpu --rule bptt --batch 100 --epochs 3 \
     --out "$W/train-bptt-nopool" 2>&1 | tail -2
   cols "$W"/train-bptt-nopool/training_*.csv
+  # The same with the held-out sets evaluated by the host reference instead of on the device (evaluation_s).
+  SNNBENCH_DEVICE_EVAL=0 timeout 90 $B --quiet train --data /tmp/gscbig --backend wgpu --rule bptt --batch 100 --epochs 2 \
+    --out "$W/train-bptt-hosteval" 2>&1 | tail -2
+  cols "$W"/train-bptt-hosteval/training_*.csv
 
   stamp "e-prop on the emulated chip (host)"
   bt "eprop chip" $B bench-train --rule eprop --backend chip --batch 1 --steps-t 100 --samples 200 --reps 1

@@ -15,7 +15,7 @@ rm -rf .devbin /tmp/devbin && mkdir -p .devbin /tmp/devbin
 strip -o /tmp/devbin/snnbench "${CARGO_TARGET_DIR:-target}/release/snnbench"
 # DEVICE_TESTS: which GPU test binaries travel (each 22–97 MB stripped, 4–20 MB as xz, of the 64 MiB the device
 # tool carries; gpu_memory, the largest, stays here unless asked for).
-export DEVICE_TESTS=${DEVICE_TESTS:-parity_gradients contender_training gpu_context}
+export DEVICE_TESTS=${DEVICE_TESTS:-parity_gradients contender_training gpu_context evaluation}
 cargo test --release -p tests --no-run --message-format=json 2>/dev/null \
   | python3 -c 'import json,os,sys
 want=os.environ["DEVICE_TESTS"].split()

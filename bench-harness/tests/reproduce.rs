@@ -12,7 +12,7 @@ use bench_harness::results::table::Table;
 
 // The run folder's column contracts, spelled out here on purpose: the row types in the library write them, and a
 // renamed or dropped field must fail this test rather than silently change the files users parse.
-const TRAINING_COLUMNS: [&str; 25] = [
+const TRAINING_COLUMNS: [&str; 27] = [
     "experiment",
     "algorithm",
     "backend",
@@ -36,6 +36,8 @@ const TRAINING_COLUMNS: [&str; 25] = [
     "gpu_energy_j",
     "gpu_energy_note",
     "spike_rate",
+    "evaluation_s",
+    "evaluated_on",
     "gpu_buffer_bytes",
     "source",
 ];

@@ -17,7 +17,7 @@ use common::{csv, ok, snnbench, snnbench_loud};
 
 /// Every training CSV of every cell, without the columns that measure time.
 fn cell_results(run: &Path) -> BTreeMap<String, Vec<Vec<String>>> {
-    let timing = ["wall_time_s", "gpu_time_s", "samples_per_s"];
+    let timing = ["wall_time_s", "gpu_time_s", "samples_per_s", "evaluation_s"];
     let mut out = BTreeMap::new();
     for cell in std::fs::read_dir(run.join("cells")).expect("cells") {
         let cell = cell.expect("entry").path();

@@ -12,9 +12,9 @@ pub mod trainer;
 pub use context::{ContextError, GpuContext};
 pub use pool::SamplePool;
 pub use trainer::{
-    BpttTuning, BufferBytes, CompileReport, CompiledAhead, GpuTrainer, PARALLEL_JIT_ENV, StepTiming, TrainerConfig,
-    allocate_plan, compile_ahead, eprop_chunk_for_least_memory, eprop_kernel_path, plan_bytes, subgroup_kernels_fit,
-    subgroup_kernels_fit_on,
+    BpttTuning, BufferBytes, CompileReport, CompiledAhead, EvalSet, Evaluation, GpuTrainer, PARALLEL_JIT_ENV,
+    StepTiming, TrainerConfig, allocate_plan, compile_ahead, eprop_chunk_for_least_memory, eprop_kernel_path,
+    plan_bytes, subgroup_kernels_fit, subgroup_kernels_fit_on,
 };
 
 /// What the GPU path can fail with.

@@ -6,7 +6,8 @@
 // of neurons spike, so this replaces a 120-long loop by one or two additions). Spikes are exchanged as a bit mask
 // in workgroup memory, set with atomicOr (order-free) and read lowest bit first; three masks rotate (read step k,
 // write k+1, clear k+2) so one barrier per step suffices. Writes z, ψ (and A when
-// STORE_THR) for each step of the chunk, z(t0−1) to z_start, and after the last chunk the readout (readout.wgsl).
+// STORE_THR) for each step of the chunk, z(t0−1) to z_start, the sample's spike count so far (O_NZ), and after the
+// last chunk the readout (readout.wgsl).
 // For BPTT (STORE_THR, one chunk = the whole sequence) each neuron also lists its spike times (`spike_t`, in
 // increasing t, count in `n_spikes`) so that bptt_weight_grads visits only the spikes.
 // Bindings: 0 dims | 1 chunk | 2 y [B] u32 | 3 w [N_W] | 4 cur_in [N,TC,N_RECP] | 5 z_c | 6 thr_c | 7 psi_c
@@ -34,6 +35,7 @@ const NW: u32 = (N_REC + 31u) / 32u;
 var<workgroup> masks: array<atomic<u32>, 3u * NW>;
 var<workgroup> zsum_s: array<f32, N_REC>;
 var<workgroup> err_s: array<f32, N_OUT>;
+var<workgroup> nz_s: atomic<u32>;
 
 @compute @workgroup_size(WG)
 fn alif_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -58,10 +60,12 @@ fn alif_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
         z_start[b * N_RECP + j] = zp;
     }
     for (var i = lid; i < 3u * NW; i += WG) { atomicStore(&masks[i], 0u); }
+    if lid == 0u { atomicStore(&nz_s, 0u); }
     workgroupBarrier();
     if owns && zp != 0.0 { atomicOr(&masks[j / 32u], 1u << (j % 32u)); }
     workgroupBarrier();
     var n_sp = 0u;
+    var nz = 0u;
     let ws = window_start(dims.t_steps, dims.window);
     let beta = beta_of(j, dims.n_lif);
     for (var k = 0u; k < chunk.tc; k++) {
@@ -97,7 +101,7 @@ fn alif_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
                 }
             }
             if dims.record_spikes != 0u { spikes[(b * dims.t_steps + chunk.t0 + k) * N_REC + j] = u32(z); }
-            if z != 0.0 { atomicOr(&masks[wr + j / 32u], 1u << (j % 32u)); }
+            if z != 0.0 { atomicOr(&masks[wr + j / 32u], 1u << (j % 32u)); nz = nz + 1u; }
             zp = z;
         }
         // Mask k+2 was last read in step k−1, before the previous barrier; it is next written in step k+1.
@@ -111,6 +115,14 @@ fn alif_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
         state[st + 3u * N_RECP] = zsum;
         state[st + 4u * N_RECP] = zp;
         if STORE_THR { n_spikes[b * N_REC + j] = n_sp; }
+    }
+    // The sample's spike count (O_NZ): this chunk's, added to the earlier chunks' (exact below 2^24).
+    if owns { atomicAdd(&nz_s, nz); }
+    workgroupBarrier();
+    if lid == 0u {
+        var before = 0.0;
+        if chunk.index > 0u { before = sample_out[b * S_OUT + O_NZ]; }
+        sample_out[b * S_OUT + O_NZ] = before + f32(atomicLoad(&nz_s));
     }
     if is_last_chunk(chunk, dims.t_steps) { finish_sample(b, s, lid, zsum); }
 }

@@ -10,7 +10,8 @@
 // the sparse sum over spiking neurons that input_projection + alif_forward compute (same order, same roundings: the
 // expressions are theirs). Writes u = v − A for every step (and A for BPTT, STORE_THR; z only as the spike record,
 // dims.record_spikes) and the readout record after the last step (readout.wgsl's equations, logits summed over j in
-// increasing order as there; every lane computes them, lane 0 writes them).
+// increasing order as there; every lane computes them, lane 0 writes them), and the sample's spike count (O_NZ; the
+// evaluation reads it) after each chunk.
 // Two modes. Whole sequence (CHUNKED = false; BPTT, and e-prop when T fits one chunk): one dispatch runs all T steps,
 // the records are [N,T,N_RECP] (the backward kernels compute z(t−1) for the recurrent weight gradient as H(u(t−1))
 // from psi_c; z_c is the spike record).
@@ -68,6 +69,7 @@ fn alif_forward_sg(
     for (var b = b_lo; b < b_hi; b++) {
         let s = (counters[1] * dims.n_batch + b) % dims.n_total;
 //@m        var v{m} = 0.0; var a{m} = 0.0; var zbar{m} = 0.0; var zsum{m} = 0.0; var zp{m} = 0.0;
+//@m        var nz{m} = 0.0;
         let st = b * 5u * N_RECP;
         if CHUNKED && chunk.index > 0u {
 //@m            v{m} = state[st + jc{m}]; a{m} = state[st + N_RECP + jc{m}]; zbar{m} = state[st + 2u * N_RECP + jc{m}]; zsum{m} = state[st + 3u * N_RECP + jc{m}]; zp{m} = state[st + 4u * N_RECP + jc{m}];
@@ -101,7 +103,18 @@ fn alif_forward_sg(
             // instead of two.
 //@m            if ok{m} { psi_c[hb + j{m}] = u{m}; if STORE_THR { thr_c[hb + j{m}] = thr{m}; } if !CHUNKED && dims.record_spikes != 0u { z_c[hb + j{m}] = z{m}; } }
 //@m            if CHUNKED && ok{m} && dims.record_spikes != 0u { spikes[(b * n_t + t) * N_REC + j{m}] = u32(z{m}); }
+//@m            if ok{m} { nz{m} = nz{m} + z{m}; }
 //@m            zp{m} = z{m};
+        }
+        // The sample's spike count (O_NZ): this chunk's, over the lanes, added to the earlier chunks' (integers below
+        // 2^24, so exact in any order).
+        var nzl = 0.0;
+//@m        nzl = nzl + nz{m};
+        let nzs = subgroupAdd(nzl);
+        if l == 0u {
+            var before = 0.0;
+            if CHUNKED && chunk.index > 0u { before = sample_out[b * S_OUT + O_NZ]; }
+            sample_out[b * S_OUT + O_NZ] = before + nzs;
         }
         if CHUNKED {
 //@m            if ok{m} { state[st + j{m}] = v{m}; state[st + N_RECP + j{m}] = a{m}; state[st + 2u * N_RECP + j{m}] = zbar{m}; state[st + 3u * N_RECP + j{m}] = zsum{m}; state[st + 4u * N_RECP + j{m}] = zp{m}; }

@@ -73,14 +73,16 @@ fn psi(u: f32) -> f32 {
     return SG_GAMMA * ((1.0 + SG_H) * gauss(u, 0.0, SG_SIGMA) - SG_H * gauss(u, SG_SIGMA, wide) - SG_H * gauss(u, -SG_SIGMA, wide));
 }
 
-// Per-sample record written by the forward kernels, stride S_OUT = 2·N_REC + 2·N_OUT + 1:
+// Per-sample record written by the forward kernels, stride S_OUT = 2·N_REC + 2·N_OUT + 2:
 // [0, N_REC) Σ_t z̄_j (over the readout window) | [N_REC, 2N_REC) L_j = Σ_k err_k W_out[j,k] / W | err_k | logits_k
-// | CE  (W = window_len(T), T by default).
-const S_OUT: u32 = 2u * N_REC + 2u * N_OUT + 1u;
+// | CE | the sample's spike count Σ_t Σ_j z_j(t) (an integer in an f32, exact below 2^24; the split forward kernels
+// write it, bptt_fused_sg does not)  (W = window_len(T), T by default).
+const S_OUT: u32 = 2u * N_REC + 2u * N_OUT + 2u;
 const O_SIG: u32 = N_REC;
 const O_ERR: u32 = 2u * N_REC;
 const O_LOGIT: u32 = 2u * N_REC + N_OUT;
 const O_CE: u32 = 2u * N_REC + 2u * N_OUT;
+const O_NZ: u32 = 2u * N_REC + 2u * N_OUT + 1u;
 
 // The samples [x, y) of group g when a minibatch of n_batch is cut into n_groups contiguous groups of
 // ⌈n_batch / n_groups⌉ (the last ones shorter or empty): bptt_weight_grads' partial sums, the subgroup kernels.

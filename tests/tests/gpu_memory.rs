@@ -237,9 +237,9 @@ fn trainer_bytes_match_formulas() {
             let (e, sg) = build(Rule::Eprop(TraceVariant::Authors));
             assert_eq!(e.history, 0, "{what}: e-prop keeps no history");
             // Per sample, whatever the path: the neuron state (v, A, ψ-carry, refractory, input: 5·N_RECP), the spikes
-            // entering the chunk (N_RECP) and the readout record (2·N_REC + 2·N_OUT + the loss).
+            // entering the chunk (N_RECP) and the readout record (2·N_REC + 2·N_OUT + the loss + the spike count).
             let n_out = cfg.n_out as u64;
-            let per_sample = 6 * n_recp + 2 * n_rec + 2 * n_out + 1;
+            let per_sample = 6 * n_recp + 2 * n_rec + 2 * n_out + 2;
             let tc = kernels::trainer::EPROP_CHUNK as u64;
             // Chunked traces: ε^a and E per synapse (2·(N_IN + N_REC)·N_RECP), the carried ε^v and z̄ of the
             // presynaptic side (2·(N_IN + N_REC)), the per-step coefficients (2·(TC + 1)·N_RECP and 2·N_RECP) and the

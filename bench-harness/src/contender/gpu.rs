@@ -23,6 +23,8 @@ pub struct Wgpu {
     /// empty and every new trainer copies its set from the pool).
     pool: Option<kernels::SamplePool>,
     selection: Option<Vec<usize>>,
+    /// Held-out sets kept on the device (`load_eval_sets`).
+    eval_sets: Vec<kernels::EvalSet>,
 }
 
 impl std::fmt::Debug for Wgpu {
@@ -44,6 +46,7 @@ impl Wgpu {
             eprop_chunk: EpropChunk::default(),
             pool: None,
             selection: None,
+            eval_sets: Vec::new(),
         }
     }
 
@@ -199,6 +202,37 @@ impl Contender for Wgpu {
         }
         self.selection = Some(order.to_vec());
         Ok(())
+    }
+
+    fn load_eval_sets(&mut self, sets: &[Data<'_>]) -> Result<bool> {
+        self.eval_sets.clear();
+        let mut kept = Vec::with_capacity(sets.len());
+        for d in sets {
+            models::Batch::new(d.x, d.y, d.t_steps, self.cfg.n_in, self.cfg.n_out)?;
+            match kernels::EvalSet::new(&self.ctx, &self.cfg, d.x, d.y, d.t_steps, self.max_bind()) {
+                Ok(set) => kept.push(set),
+                Err(kernels::KernelError::Limits(why)) => {
+                    tracing::info!("held-out sets not kept on the device (evaluated on the host): {why}");
+                    return Ok(false);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.eval_sets = kept;
+        Ok(true)
+    }
+
+    fn evaluate(&mut self, which: usize) -> Result<Option<kernels::Evaluation>> {
+        let Some(want) = self.trainer.as_ref().map(|tr| tr.config().clone()) else {
+            return Ok(None);
+        };
+        if which >= self.eval_sets.len() {
+            return Ok(None);
+        }
+        // The same trainer, with the state pushed to it if it was set from the host since.
+        self.trainer(want)?;
+        let tr = self.trainer.as_ref().context("internal: no trainer")?;
+        Ok(tr.evaluate(&self.eval_sets[which])?)
     }
 
     fn train(&mut self, mb: Minibatches, step: &StepConfig) -> Result<Trained> {

@@ -329,6 +329,18 @@ pub trait Contender: std::fmt::Debug {
     fn select(&mut self, _order: &[usize]) -> Result<()> {
         anyhow::bail!("internal: {} keeps no sample pool (load_pool returned false)", self.kind().name())
     }
+    /// Keeps held-out sets (validation, test) on the device so that [`Contender::evaluate`] runs their forward passes
+    /// there. `false` (and nothing kept) where the contender evaluates on the host (the CPU reference, the chip,
+    /// burn) or the sets do not fit beside the training data; then evaluate with the host reference.
+    fn load_eval_sets(&mut self, _sets: &[Data<'_>]) -> Result<bool> {
+        Ok(false)
+    }
+    /// Each sample's forward pass through held-out set `which` (in `load_eval_sets`' order) with the current
+    /// weights, on the device. `None` where it cannot run there (no sets kept, no trainer yet, a trainer without a
+    /// forward of its own): evaluate with the host reference then.
+    fn evaluate(&mut self, _which: usize) -> Result<Option<kernels::Evaluation>> {
+        Ok(None)
+    }
     /// Runs `mb.steps` Adam steps on minibatches of the resident set.
     fn train(&mut self, mb: Minibatches, step: &StepConfig) -> Result<Trained>;
     /// d(loss)/dW of the whole resident set as one batch, with logits, loss and spikes; the state is unchanged.

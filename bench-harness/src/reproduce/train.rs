@@ -76,6 +76,44 @@ pub fn evaluate(cfg: &NetConfig, p: &Params<f32>, d: &BatchData) -> (f64, f64, V
     (ce / d.batch as f64, correct as f64 / d.batch as f64, spikes)
 }
 
+/// Loss, accuracy and spike rate of a held-out split, and whether the device computed them: the contender's
+/// forward kernels on the set it keeps there (`which`: 0 validation, 1 test) when `on_device` and it can, else the
+/// host reference. Both take each sample's f32 cross-entropy and logits, the first largest logit as the prediction.
+fn evaluate_split(
+    contender: &mut dyn crate::contender::Contender,
+    cfg: &NetConfig,
+    p: &Params<f32>,
+    d: &BatchData,
+    which: usize,
+    on_device: bool,
+) -> Result<(f64, f64, f64, bool)> {
+    let device = if on_device { contender.evaluate(which)? } else { None };
+    let Some(e) = device else {
+        let (loss, acc, spikes) = evaluate(cfg, p, d);
+        let rate = spikes.iter().map(|&s| s as f64).sum::<f64>() / spikes.len().max(1) as f64;
+        return Ok((loss, acc, rate, false));
+    };
+    anyhow::ensure!(
+        e.ce.len() == d.batch && e.logits.len() == d.batch * cfg.n_out,
+        "internal: the device evaluated {} samples of a split of {}",
+        e.ce.len(),
+        d.batch
+    );
+    let correct = e
+        .logits
+        .chunks_exact(cfg.n_out)
+        .zip(&d.y)
+        .filter(|(row, label)| {
+            let pred = row.iter().enumerate().fold(0, |best, (k, v)| if *v > row[best] { k } else { best });
+            pred == **label as usize
+        })
+        .count();
+    let loss = e.ce.iter().map(|&l| l as f64).sum::<f64>() / d.batch as f64;
+    let spikes = e.spike_counts.iter().sum::<u64>() as f64;
+    let rate = spikes / (d.batch * d.t_steps * cfg.n_rec).max(1) as f64;
+    Ok((loss, correct as f64 / d.batch as f64, rate, true))
+}
+
 /// A row of a training CSV (`training_<experiment>.csv`): one epoch. Its columns are a contract of the run folder
 /// (the test checks them).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -105,6 +143,10 @@ pub struct TrainingRow {
     pub gpu_energy_j: Option<f64>,
     pub gpu_energy_note: String,
     pub spike_rate: f64,
+    /// Wall seconds of this epoch's validation and test evaluation (not in `wall_time_s`).
+    pub evaluation_s: f64,
+    /// Where the validation and test splits were evaluated: on the device or with the host reference.
+    pub evaluated_on: String,
     pub gpu_buffer_bytes: Option<u64>,
     pub source: String,
 }
@@ -477,7 +519,7 @@ pub fn run_training(
             ),
         )),
     };
-    // GPU energy of a `train` run by the MLPerf-style protocol: the whole run (training and the host's evaluation
+    // GPU energy of a `train` run by the MLPerf-style protocol: the whole run (training and the evaluation
     // between epochs) is the window, topped up after the last epoch with repeated training when it is shorter.
     let first_epoch = ck.epochs_done;
     let mut window = match energy {
@@ -504,6 +546,16 @@ pub fn run_training(
             (data.train.x.len() * 4) as f64 / 1e6
         );
     }
+    // The validation and test sets kept on the device, evaluated there by the contender's own forward kernels;
+    // where it has no room or no such kernels, the host reference evaluates them.
+    // `SNNBENCH_DEVICE_EVAL=0` evaluates on the host for every contender (one evaluator for all of them).
+    let on_device = kind == Kind::Wgpu
+        && !std::env::var("SNNBENCH_DEVICE_EVAL").is_ok_and(|v| v == "0")
+        && [&data.validation, &data.test].iter().all(|d| d.t_steps == t && d.batch > 0)
+        && contender.load_eval_sets(&[
+            TrainingSet { x: &data.validation.x, y: &data.validation.y, t_steps: t },
+            TrainingSet { x: &data.test.x, y: &data.test.y, t_steps: t },
+        ])?;
     let mut order: Vec<usize> = (0..data.train.batch).collect();
     for epoch in ck.epochs_done..sched.epochs {
         if interrupted() {
@@ -585,9 +637,15 @@ pub fn run_training(
         let train_loss = losses.iter().map(|&l| l as f64).sum::<f64>() / losses.len().max(1) as f64;
         let wall = start.elapsed().as_secs_f64();
         let (params, adam) = contender.state()?;
-        let (vl, va, _) = evaluate(net, &params, &data.validation);
-        let (tl, ta, spikes) = evaluate(net, &params, &data.test);
-        let rate = spikes.iter().map(|&s| s as f64).sum::<f64>() / spikes.len().max(1) as f64;
+        let t_eval = Instant::now();
+        let (vl, va, _, v_dev) = evaluate_split(contender.as_mut(), net, &params, &data.validation, 0, on_device)?;
+        let (tl, ta, rate, t_dev) = evaluate_split(contender.as_mut(), net, &params, &data.test, 1, on_device)?;
+        let evaluation_s = t_eval.elapsed().as_secs_f64();
+        let evaluated_on = match (v_dev, t_dev) {
+            (true, true) => "device (the contender's forward kernels)",
+            (false, false) => "host (CPU reference forward)",
+            _ => "validation and test on different sides (see the log)",
+        };
         let trained = if is_chip { n_train } else { steps * batch };
         // The chip runs in real time when every step meets its deadline (the cost stage checks that): T ms/sample.
         let chip_time = is_chip.then_some(n_train as f64 * t as f64 * net.dt_ms * 1e-3);
@@ -624,6 +682,8 @@ pub fn run_training(
             gpu_energy_j: energy,
             gpu_energy_note: if is_chip { "n/a".to_string() } else { energy_note },
             spike_rate: rate,
+            evaluation_s,
+            evaluated_on: evaluated_on.into(),
             gpu_buffer_bytes: contender.gpu_bytes().map(|b| b.total()),
             source: src.into(),
         });
@@ -655,7 +715,7 @@ pub fn run_training(
         }
         let m = w.close(&crate::power::real_sleep)?;
         let what = format!(
-            "the run's epochs {}–{} (training and the host's evaluation){}",
+            "the run's epochs {}–{} (training and evaluation){}",
             first_epoch + 1,
             sched.epochs,
             if calls > 0 {

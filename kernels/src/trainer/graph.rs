@@ -2,7 +2,7 @@
 //! of one training step (forward chunks, gradient kernels, loss, Adam) recorded once and replayed per step.
 
 use super::{
-    ChunkInfo, Dispatch, GpuTrainer, TrainerConfig,
+    ChunkInfo, Dispatch, GpuTrainer, Recipe, TrainerConfig,
     plan::{BufferBytes, buffer_plan, chunk_info_bytes, settle},
     tuning::BpttTuning,
 };
@@ -143,9 +143,22 @@ impl GpuTrainer {
             .collect();
         let chunk_len = |c: usize| tc.min(t_steps - c * tc);
 
+        // The forward's dispatches, kept with their buffers so that the evaluation can run them on other inputs.
+        let forward_recipes = std::cell::RefCell::new(Vec::<Recipe>::new());
         let make_dispatch =
             |kernel: Kernel, bufs: &[&wgpu::Buffer], groups: (u32, u32)| -> Result<Dispatch, KernelError> {
                 let (pipeline, id) = ctx.pipeline_with_id(kernel, cfg, var)?;
+                if matches!(
+                    kernel,
+                    Kernel::PackWeights | Kernel::InputProjection | Kernel::AlifForward | Kernel::AlifForwardSg
+                ) {
+                    forward_recipes.borrow_mut().push(Recipe {
+                        stem: kernel.stem(),
+                        pipeline: pipeline.clone(),
+                        bufs: bufs.iter().map(|&b| b.clone()).collect(),
+                        groups,
+                    });
+                }
                 let jit = kernel.is_unrolled().then_some(id);
                 let entries: Vec<wgpu::BindGroupEntry> = bufs
                     .iter()
@@ -365,6 +378,11 @@ impl GpuTrainer {
             });
             (qs, buf, queue.get_timestamp_period() as f64 * 1e-9)
         });
+        // bptt_fused_sg has no forward of its own: no evaluation on the device (the caller evaluates on the host).
+        let mut forward = forward_recipes.into_inner();
+        if !forward.iter().any(|r| r.stem == Kernel::AlifForward.stem() || r.stem == Kernel::AlifForwardSg.stem()) {
+            forward.clear();
+        }
         Ok(Self {
             device,
             queue,
@@ -382,6 +400,7 @@ impl GpuTrainer {
             spikes: if is_eprop && !eprop_one { spikes } else { z_c },
             z_history: !is_eprop || eprop_one,
             gradient,
+            forward,
             loss,
             adam,
             timestamps,

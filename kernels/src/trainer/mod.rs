@@ -6,6 +6,7 @@
 //! split an adapter runs), `plan` (every buffer and its bytes, the shape checks), `graph` (building the pipelines and
 //! the dispatch graph of one step), `run` (uploads, recorded steps, gradients, readback, profiling).
 
+mod eval;
 mod graph;
 mod jit;
 mod plan;
@@ -13,6 +14,7 @@ mod run;
 pub(crate) use run::check_labels;
 mod tuning;
 
+pub use eval::{EvalSet, Evaluation};
 pub use jit::{CompileReport, CompiledAhead, PARALLEL_JIT_ENV, compile_ahead};
 pub use plan::{BufferBytes, allocate_plan, eprop_chunk_for_least_memory, eprop_kernel_path, plan_bytes};
 pub use tuning::{
@@ -53,6 +55,15 @@ struct Dispatch {
     groups: (u32, u32),
     /// For the unrolled kernels (the ones a CPU adapter takes minutes to compile): which source the pipeline is.
     jit: Option<crate::context::SourceId>,
+}
+
+/// A forward dispatch with its buffers in binding order, so that the evaluation can bind a held-out set's x and y in
+/// place of the resident set's (same pipeline: nothing new to compile).
+struct Recipe {
+    stem: &'static str,
+    pipeline: wgpu::ComputePipeline,
+    bufs: Vec<wgpu::Buffer>,
+    groups: (u32, u32),
 }
 
 #[repr(C)]
@@ -176,6 +187,9 @@ pub struct GpuTrainer {
     /// `spikes` is the forward's z record [N, T, N_RECP] (BPTT, and e-prop in one chunk on the subgroup kernels).
     z_history: bool,
     gradient: Vec<Dispatch>,
+    /// The forward of one minibatch (the weight packing, the forward chunks; empty when the forward is fused into
+    /// the gradient kernel): what [`GpuTrainer::evaluate`] runs.
+    forward: Vec<Recipe>,
     loss: Dispatch,
     adam: Dispatch,
     timestamps: Option<(wgpu::QuerySet, wgpu::Buffer, f64)>,

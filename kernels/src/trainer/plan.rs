@@ -46,8 +46,8 @@ impl BufferBytes {
     }
 }
 
-/// The CE slot at the end of each per-sample record (layout in common.wgsl).
-pub(super) const S_OUT_EXTRA: usize = 1;
+/// The CE and spike-count slots at the end of each per-sample record (layout in common.wgsl).
+pub(super) const S_OUT_EXTRA: usize = 2;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Role {

@@ -120,7 +120,7 @@ impl GpuTrainer {
         Some(ticks[1].saturating_sub(ticks[0]) as f64 * period)
     }
 
-    fn staging(&self, size: u64) -> wgpu::Buffer {
+    pub(super) fn staging(&self, size: u64) -> wgpu::Buffer {
         self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("readback"),
             size,
@@ -129,7 +129,7 @@ impl GpuTrainer {
         })
     }
 
-    fn map_read<T: bytemuck::Pod>(&self, staging: &wgpu::Buffer) -> Result<Vec<T>, KernelError> {
+    pub(super) fn map_read<T: bytemuck::Pod>(&self, staging: &wgpu::Buffer) -> Result<Vec<T>, KernelError> {
         let (tx, rx) = std::sync::mpsc::channel();
         staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
             let _ = tx.send(r);

@@ -89,6 +89,16 @@ fn preference(t: wgpu::DeviceType) -> u8 {
 }
 
 impl GpuContext {
+    /// Runs the uploads still pending on the queue (`write_buffer`, buffers created with contents) and waits for
+    /// them: wgpu performs those copies at the next submission, which would otherwise be the first timed step.
+    pub fn flush_uploads(&self) -> Result<(), crate::KernelError> {
+        self.queue.submit([]);
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map(|_| ())
+            .map_err(|e| crate::KernelError::Device(e.to_string()))
+    }
+
     /// Opens a device. `wanted` (or, when `None`, the `SNNBENCH_ADAPTER` environment variable) selects the first
     /// adapter whose name contains it, case-insensitively; otherwise the most capable adapter is taken.
     pub fn new(wanted: Option<&str>) -> Result<Self, ContextError> {

@@ -96,6 +96,7 @@ impl SamplePool {
             ctx.queue.write_buffer(&buf, 0, bytemuck::cast_slice(part));
             pieces.push(buf);
         }
+        ctx.flush_uploads()?;
         Ok(Self {
             device: ctx.device.clone(),
             queue: ctx.queue.clone(),

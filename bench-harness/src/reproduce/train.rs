@@ -63,9 +63,33 @@ impl Data {
     }
 }
 
-/// Loss and accuracy of `p` on a split (CPU reference forward pass), and the spikes for the NeuroBench metrics.
+/// Loss and accuracy of `p` on a split (CPU reference forward pass, samples spread over rayon's threads), and the
+/// spikes.
 pub fn evaluate(cfg: &NetConfig, p: &Params<f32>, d: &BatchData) -> (f64, f64, Vec<u8>) {
-    let (logits, spikes) = models::srnn::forward::<f32>(cfg, p, &d.as_batch());
+    // The samples are independent: groups of them run on rayon's threads and are joined in order, so logits and
+    // spikes are the one-thread pass's bit for bit (and the sums below run in sample order as before).
+    use rayon::prelude::*;
+    const GROUP: usize = 32;
+    let row = d.t_steps * d.n_in;
+    let parts: Vec<(Vec<f32>, Vec<u8>)> = (0..d.batch.div_ceil(GROUP))
+        .into_par_iter()
+        .map(|g| {
+            let (lo, hi) = (g * GROUP, ((g + 1) * GROUP).min(d.batch));
+            let b = models::Batch {
+                x: &d.x[lo * row..hi * row],
+                y: &d.y[lo..hi],
+                batch: hi - lo,
+                t_steps: d.t_steps,
+                n_in: d.n_in,
+            };
+            models::srnn::forward::<f32>(cfg, p, &b)
+        })
+        .collect();
+    let (mut logits, mut spikes) = (Vec::with_capacity(d.batch * cfg.n_out), Vec::new());
+    for (l, s) in parts {
+        logits.extend(l);
+        spikes.extend(s);
+    }
     let (mut ce, mut correct) = (0.0f64, 0usize);
     for (row, &label) in logits.chunks_exact(cfg.n_out).zip(&d.y) {
         let (l, _) = models::srnn::cross_entropy(row, label as usize);

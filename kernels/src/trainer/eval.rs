@@ -72,6 +72,7 @@ impl EvalSet {
             }
             pieces.push((xb, yb, ys.len()));
         }
+        ctx.flush_uploads()?;
         Ok(Self { pieces, n, t_steps })
     }
 

@@ -57,3 +57,41 @@ fn trainers_on_one_device_share_their_pipelines() {
     let _d = GpuTrainer::new(&ctx, &TrainerConfig::new(&cfg, detached, 4, 30)).expect("trainer");
     assert!(ctx.pipelines_built().len() > before, "detach_reset changes the backward's source: it must be built anew");
 }
+
+/// One `train` call of several recorded chunks (64 steps each, submitted without a host sync between them) trains
+/// exactly as calls of one chunk each, and measures its device time from every chunk's timestamps.
+#[test]
+fn a_long_train_call_equals_short_ones_and_times_every_chunk() {
+    use kernels::{GpuTrainer, TrainerConfig};
+    let ctx = tests::gpu();
+    let cfg = models::NetConfig { n_in: 7, n_rec: 11, n_out: 3, ..models::NetConfig::default() };
+    let (p, data) = tests::random_case_shaped(&cfg, 6, 9, 5);
+    let rule = models::Rule::Bptt(models::bptt::BpttOptions::default());
+    let config = TrainerConfig::new(&cfg, rule, 2, 9).with_resident(6).with_max_steps(150);
+    let adam = models::AdamConfig::default();
+    let run = |calls: &[(usize, usize)]| {
+        let tr = GpuTrainer::new(&ctx, &config).expect("trainer");
+        tr.upload_batch(&data.x, &data.y).expect("upload");
+        tr.set_params(&p).expect("params");
+        let t0 = std::time::Instant::now();
+        let mut losses = vec![];
+        let mut gpu = Some(0.0);
+        for &(first, steps) in calls {
+            let (l, timing) = tr.train(first, steps, 1e-3, 1e-5, &adam).expect("train");
+            losses.extend(l);
+            gpu = gpu.zip(timing.gpu_time_s).map(|(a, b)| a + b);
+        }
+        let wall = t0.elapsed().as_secs_f64();
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let w = tr.params().expect("params");
+        ((bits(&losses), bits(&w.w_in), bits(&w.w_rec), bits(&w.w_out)), gpu, wall)
+    };
+    let (long, gpu, wall) = run(&[(0, 150)]);
+    let (short, _, _) = run(&[(0, 64), (64, 64), (128, 22)]);
+    assert_eq!(long.0.len(), 150);
+    assert_eq!(long, short, "one call of three chunks trained differently from three calls");
+    if ctx.has_timestamps {
+        let gpu = gpu.expect("an adapter with timestamp queries gave no device time");
+        assert!(gpu > 0.0 && gpu <= wall, "device time {gpu} s outside (0, wall {wall} s]");
+    }
+}

@@ -364,20 +364,8 @@ impl GpuTrainer {
                 "internal: {created} buffers created but the plan lists {buffers}"
             )));
         }
-        let timestamps = ctx.has_timestamps.then(|| {
-            let qs = device.create_query_set(&wgpu::QuerySetDescriptor {
-                label: Some("step timestamps"),
-                ty: wgpu::QueryType::Timestamp,
-                count: 2,
-            });
-            let buf = device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("timestamp resolve"),
-                size: 16,
-                usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
-                mapped_at_creation: false,
-            });
-            (qs, buf, queue.get_timestamp_period() as f64 * 1e-9)
-        });
+        // Seconds per timestamp tick, where the adapter has timestamp queries (each call makes its own query sets).
+        let timestamp_period = ctx.has_timestamps.then(|| queue.get_timestamp_period() as f64 * 1e-9);
         // bptt_fused_sg has no forward of its own: no evaluation on the device (the caller evaluates on the host).
         let mut forward = forward_recipes.into_inner();
         if !forward.iter().any(|r| r.stem == Kernel::AlifForward.stem() || r.stem == Kernel::AlifForwardSg.stem()) {
@@ -403,7 +391,7 @@ impl GpuTrainer {
             forward,
             loss,
             adam,
-            timestamps,
+            timestamp_period,
             bytes,
             compiled_ahead: None,
         })

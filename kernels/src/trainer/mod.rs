@@ -192,7 +192,8 @@ pub struct GpuTrainer {
     forward: Vec<Recipe>,
     loss: Dispatch,
     adam: Dispatch,
-    timestamps: Option<(wgpu::QuerySet, wgpu::Buffer, f64)>,
+    /// Seconds per timestamp tick; `None` without timestamp queries.
+    timestamp_period: Option<f64>,
     bytes: BufferBytes,
     /// What was compiled in parallel before this trainer was built (CPU adapters; `jit`).
     compiled_ahead: Option<CompiledAhead>,

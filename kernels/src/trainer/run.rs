@@ -87,37 +87,70 @@ impl GpuTrainer {
         self.queue.write_buffer(&self.dims, 0, bytemuck::bytes_of(&d));
     }
 
-    /// Records `steps` training steps (gradient passes, loss, optionally Adam) into one compute pass and submits.
+    /// Runs `steps` training steps (gradient passes, loss, optionally Adam), `CHUNK` steps per compute pass and
+    /// submission, without waiting between submissions: the device's time is summed from timestamps around each pass,
+    /// resolved into one buffer and read back once after the last (`None` without timestamp queries). One host sync
+    /// per call, not one per chunk.
     fn run(&self, steps: usize, with_adam: bool) -> Option<f64> {
-        let mut enc = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("train") });
-        {
-            let timestamp_writes = self.timestamps.as_ref().map(|(qs, _, _)| wgpu::ComputePassTimestampWrites {
-                query_set: qs,
-                beginning_of_pass_write_index: Some(0),
-                end_of_pass_write_index: Some(1),
+        const CHUNK: usize = 64;
+        let chunks = steps.div_ceil(CHUNK).max(1);
+        // A query set of two timestamps per chunk (wgpu allows 4,096 queries per set; longer calls go in rounds).
+        const MAX_CHUNKS: usize = 2048;
+        let mut total = self.timestamp_period.map(|_| 0.0);
+        let mut done = 0;
+        while done < steps.max(1) {
+            let n_chunks = chunks.min(MAX_CHUNKS).min((steps.max(1) - done).div_ceil(CHUNK));
+            let qs = self.timestamp_period.map(|_| {
+                self.device.create_query_set(&wgpu::QuerySetDescriptor {
+                    label: Some("step timestamps"),
+                    ty: wgpu::QueryType::Timestamp,
+                    count: 2 * n_chunks as u32,
+                })
             });
-            let mut pass =
-                enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("steps"), timestamp_writes });
-            for _ in 0..steps {
-                let adam = with_adam.then_some(&self.adam);
-                for d in self.gradient.iter().chain(std::iter::once(&self.loss)).chain(adam) {
-                    pass.set_pipeline(&d.pipeline);
-                    pass.set_bind_group(0, &d.bind_group, &[]);
-                    pass.dispatch_workgroups(d.groups.0, d.groups.1, 1);
+            for c in 0..n_chunks {
+                let n = CHUNK.min(steps.saturating_sub(done + c * CHUNK));
+                let mut enc =
+                    self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("train") });
+                {
+                    let timestamp_writes = qs.as_ref().map(|qs| wgpu::ComputePassTimestampWrites {
+                        query_set: qs,
+                        beginning_of_pass_write_index: Some(2 * c as u32),
+                        end_of_pass_write_index: Some(2 * c as u32 + 1),
+                    });
+                    let mut pass =
+                        enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("steps"), timestamp_writes });
+                    for _ in 0..n {
+                        let adam = with_adam.then_some(&self.adam);
+                        for d in self.gradient.iter().chain(std::iter::once(&self.loss)).chain(adam) {
+                            pass.set_pipeline(&d.pipeline);
+                            pass.set_bind_group(0, &d.bind_group, &[]);
+                            pass.dispatch_workgroups(d.groups.0, d.groups.1, 1);
+                        }
+                    }
                 }
+                self.queue.submit([enc.finish()]);
+            }
+            done += n_chunks * CHUNK;
+            if let (Some(qs), Some(t)) = (qs, total.as_mut()) {
+                let bytes = 16 * n_chunks as u64;
+                let resolve = self.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("timestamp resolve"),
+                    size: bytes,
+                    usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+                    mapped_at_creation: false,
+                });
+                let staging = self.staging(bytes);
+                let mut enc =
+                    self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("timestamps") });
+                enc.resolve_query_set(&qs, 0..2 * n_chunks as u32, &resolve, 0);
+                enc.copy_buffer_to_buffer(&resolve, 0, &staging, 0, bytes);
+                self.queue.submit([enc.finish()]);
+                let ticks: Vec<u64> = self.map_read(&staging).ok()?;
+                let period = self.timestamp_period?;
+                *t += ticks.chunks_exact(2).map(|p| p[1].saturating_sub(p[0]) as f64 * period).sum::<f64>();
             }
         }
-        let staging = self.timestamps.as_ref().map(|(qs, resolve, _)| {
-            enc.resolve_query_set(qs, 0..2, resolve, 0);
-            let staging = self.staging(16);
-            enc.copy_buffer_to_buffer(resolve, 0, &staging, 0, 16);
-            staging
-        });
-        self.queue.submit([enc.finish()]);
-        let staging = staging?;
-        let ticks: Vec<u64> = self.map_read(&staging).ok()?;
-        let period = self.timestamps.as_ref().map(|t| t.2)?;
-        Some(ticks[1].saturating_sub(ticks[0]) as f64 * period)
+        total
     }
 
     pub(super) fn staging(&self, size: u64) -> wgpu::Buffer {
@@ -215,17 +248,7 @@ impl GpuTrainer {
             u32::try_from(first_minibatch).map_err(|_| KernelError::Input("first minibatch too large".into()))?;
         self.queue.write_buffer(&self.counters, 0, bytemuck::cast_slice(&[counters[0], first]));
         self.write_dims(self.config.n_batch, l2, adam, lr, first);
-        let mut gpu = self.timestamps.as_ref().map(|_| 0.0);
-        const CHUNK: usize = 64;
-        let mut done = 0;
-        while done < steps {
-            let n = CHUNK.min(steps - done);
-            let t = self.run(n, true);
-            if let (Some(g), Some(t)) = (gpu.as_mut(), t) {
-                *g += t;
-            }
-            done += n;
-        }
+        let gpu = if steps > 0 { self.run(steps, true) } else { self.timestamp_period.map(|_| 0.0) };
         let losses: Vec<f32> = if steps > 0 { self.read(&self.losses, steps as u64 * 4)? } else { Vec::new() };
         Ok((losses, StepTiming { gpu_time_s: gpu }))
     }
@@ -255,10 +278,10 @@ impl GpuTrainer {
         l2: f64,
         adam: &AdamConfig,
     ) -> Result<Option<Vec<(&'static str, f64)>>, KernelError> {
-        if self.timestamps.is_none() {
+        if self.timestamp_period.is_none() {
             return Ok(None);
         }
-        let period = self.timestamps.as_ref().map_or(0.0, |t| t.2);
+        let period = self.timestamp_period.unwrap_or(0.0);
         let passes: Vec<&Dispatch> = self.gradient.iter().chain([&self.loss, &self.adam]).collect();
         let n = passes.len() as u32;
         let qs = self.device.create_query_set(&wgpu::QuerySetDescriptor {

@@ -21,11 +21,14 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// Seconds of untimed training before each timed run, for every contender (`snnbench bench`'s default).
+const WARMUP_S: f64 = 0.5;
+
 fn torch_run(batch: usize, t_steps: usize, samples: usize) -> Option<f64> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/peers/torch_bptt.py");
     let out = Command::new("python3")
         .args([script, "--batch", &batch.to_string(), "--steps-t", &t_steps.to_string()])
-        .args(["--samples", &samples.to_string()])
+        .args(["--samples", &samples.to_string(), "--warmup-s", &WARMUP_S.to_string()])
         .output()
         .ok()?;
     if !out.status.success() {
@@ -61,7 +64,7 @@ fn main() {
     // One timed run of a contender, its ms per sample (the default e-prop chunk length).
     let ms = |kind: Kind, rule: Rule, gpu: Option<&kernels::GpuContext>| {
         let r: anyhow::Result<BenchTrainResult> =
-            bench_train(kind, rule, gpu, batch, t_steps, samples, 1, EpropChunk::default(), None);
+            bench_train(kind, rule, gpu, batch, t_steps, samples, 1, EpropChunk::default(), WARMUP_S, None);
         r.map(|r| r.time_per_sample_ms).ok()
     };
     for round in 0..rounds {

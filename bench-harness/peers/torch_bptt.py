@@ -9,11 +9,13 @@ bias correction to m and v separately — the same update in exact arithmetic).
 With `--compile MODE` the loss and its backward run through `torch.compile(mode=MODE)` (Dynamo unrolls the T loop;
 Inductor fuses it); the compile happens in the warm-up steps and is reported as `compile_s`, outside the timing.
 `--reps R` times R runs in one process and reports the median (one compile for all of them). `--compile-timeout S`
-(default 120) gives up on a compile that takes longer: exit status 1 and a line on stderr saying so.
+(default 120) gives up on a compile that takes longer: exit status 1 and a line on stderr saying so. `--warmup-s S`
+runs untimed steps for S seconds after the warm-up (and compile) before the timed runs, as `snnbench bench` does for
+its own contenders.
 
 usage: torch_bptt.py [--batch 32] [--steps-t 100] [--samples 256] [--device cpu|cuda] [--threads N]
                      [--compile default|reduce-overhead|max-autotune|max-autotune-no-cudagraphs] [--reps 1]
-                     [--compile-timeout 120]
+                     [--compile-timeout 120] [--warmup-s 0]
 """
 import argparse
 import json
@@ -79,6 +81,7 @@ def main():
     ap.add_argument("--compile", default=None, metavar="MODE")
     ap.add_argument("--reps", type=int, default=1)
     ap.add_argument("--compile-timeout", type=int, default=120)
+    ap.add_argument("--warmup-s", type=float, default=0.0)
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -123,6 +126,12 @@ def main():
     sync()
     signal.alarm(0)
     compile_s = time.perf_counter() - t0 if args.compile else None
+    # Untimed steps for --warmup-s seconds: a CPU that sat idle (e.g. while this process imported torch) runs slower
+    # for a while, and `snnbench bench` gives its own contenders the same warm-up before each timed run.
+    w0 = time.perf_counter()
+    while time.perf_counter() - w0 < args.warmup_s:
+        step()
+    sync()
     steps = max(1, -(-args.samples // args.batch))
     walls = []
     for _ in range(max(1, args.reps)):
@@ -143,6 +152,7 @@ def main():
         + f" ({torch.get_num_threads()} threads, {how})",
         "rule": "bptt", "backend": backend, "batch": args.batch, "t_steps": args.steps_t, "samples": n,
         "time_per_sample_ms": 1e3 * wall / n, "reps": len(walls), "walls_s": walls, "compile_s": compile_s,
+        "warmup_s": args.warmup_s,
     }))
 
 

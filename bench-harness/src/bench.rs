@@ -143,6 +143,8 @@ pub struct BenchPlan {
     pub compile_peer: bool,
     /// GPU energy of the wgpu rows (window 0: off).
     pub energy: crate::power::EnergyConfig,
+    /// Seconds of untimed steps of a contender before each of its timed runs (the PyTorch peer's too).
+    pub warmup_s: f64,
 }
 
 fn peer_script() -> Option<PathBuf> {
@@ -230,6 +232,7 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
                             reps: plan.reps,
                             profile: true,
                             eprop_chunk: chunk.unwrap_or_default(),
+                            warmup_s: plan.warmup_s,
                         };
                         let state = match kind {
                             Some(kind) => BenchCell::open(kind, rule, gpu, &case),
@@ -300,7 +303,7 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
                             bytes_total: r.bytes_total,
                             bytes_history: r.bytes_history,
                             bytes_input: r.bytes_input,
-                            source: INTERLEAVED.into(),
+                            source: interleaved_source(plan.warmup_s),
                             eprop_chunk: chunk_label.clone(),
                             ..BenchRow::with_floor(rule_name, &backend, r.adapter.clone(), batch, steps, &rev)
                         };
@@ -389,7 +392,7 @@ pub fn markdown(t: &Table) -> Result<String> {
     adapters.sort();
     adapters.dedup();
     let mut md = format!(
-        "Measured by `snnbench bench` at {}; medians of timed runs after a warm-up step, each batch and T in interleaved rounds. Floor: the formulation's \
+        "Measured by `snnbench bench` at {}; medians of timed runs after a warm-up (each row's `source` says which), each batch and T in interleaved rounds. Floor: the formulation's \
          unskippable multiply-adds at the adapter's peak (bench.csv's `floor_source`; a lower bound). GPU MiB: the \
          trainer's device buffers without the input set. WGSL e-prop runs its forward in chunks of the steps named \
          (`all`: the whole sequence in one chunk).\n\n\
@@ -447,9 +450,19 @@ fn not_measured(
     })
 }
 
-/// How a row measured in `bench`'s rounds was made (its `source`).
-pub const INTERLEAVED: &str = "measured (median of timed runs after a warm-up step; the runs of every contender at this batch and T interleaved, \
-     round by round)";
+/// How a row measured in `bench`'s rounds with `warmup_s` seconds of untimed steps before each run was made (its
+/// `source`).
+pub fn interleaved_source(warmup_s: f64) -> String {
+    let warm = if warmup_s > 0.0 {
+        format!("each after {warmup_s} s of untimed steps of the same contender")
+    } else {
+        "after one warm-up step".to_string()
+    };
+    format!(
+        "measured (median of timed runs, {warm}; the runs of every contender at this batch and T interleaved, round by \
+         round)"
+    )
+}
 
 /// One contender of a batch and T in `bench`: warmed up, then timed once per round.
 struct Cell<'a> {
@@ -495,6 +508,8 @@ impl Peer {
                 device.clone(),
                 "--threads".into(),
                 threads,
+                "--warmup-s".into(),
+                plan.warmup_s.to_string(),
             ];
             Ok::<_, String>((args, device))
         })();
@@ -571,15 +586,25 @@ fn push_peer_row(
     let (backend, source) = match compile {
         None => (
             format!("torch-{device}"),
-            "measured (PyTorch eager autograd peer, one process per round interleaved with the other contenders' runs, \
-             median of runs after each process's warm-up step)"
-                .to_string(),
+            format!(
+                "measured (PyTorch eager autograd peer, one process per round interleaved with the other contenders' \
+                 runs, median of runs, each after its process's warm-up step{})",
+                match v["warmup_s"].as_f64() {
+                    Some(w) if w > 0.0 => format!(" and {w} s of untimed steps"),
+                    _ => String::new(),
+                }
+            ),
         ),
         Some(mode) => (
             format!("torch-{device}-compile"),
             format!(
-                "measured (PyTorch peer through torch.compile mode={mode}, median of runs after {:.1} s of compile and warm-up)",
-                v["compile_s"].as_f64().unwrap_or(f64::NAN)
+                "measured (PyTorch peer through torch.compile mode={mode}, median of runs after {:.1} s of compile and \
+                 warm-up{})",
+                v["compile_s"].as_f64().unwrap_or(f64::NAN),
+                match v["warmup_s"].as_f64() {
+                    Some(w) if w > 0.0 => format!(" and {w} s of untimed steps"),
+                    _ => String::new(),
+                }
             ),
         ),
     };

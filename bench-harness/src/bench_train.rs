@@ -108,8 +108,9 @@ pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Runs the benchmark on one contender: one warm-up step (shader JIT, caches), then `reps` timed runs of ⌈M/N⌉
-/// steps on minibatches of N drawn from a seeded realistic batch; wall and GPU times are the medians over the runs.
+/// Runs the benchmark on one contender: one warm-up step (shader JIT, caches), `warmup_s` seconds of untimed steps,
+/// then `reps` timed runs of ⌈M/N⌉ steps, back to back, on minibatches of N drawn from a seeded realistic batch; wall
+/// and GPU times are the medians over the runs.
 /// On the emulated chip it also prices the counted activity of the first timed run; with `energy`, it then measures
 /// GPU energy per sample over repeated timed runs by [`crate::power::measure`]. The paper's network.
 pub fn bench_train(
@@ -121,9 +122,19 @@ pub fn bench_train(
     samples: usize,
     reps: usize,
     eprop_chunk: EpropChunk,
+    warmup_s: f64,
     energy: Option<(crate::power::SharedCounter, crate::power::Protocol)>,
 ) -> Result<BenchTrainResult> {
-    let case = BenchCaseSpec { net: &NetConfig::default(), batch, t_steps, samples, reps, profile: true, eprop_chunk };
+    let case = BenchCaseSpec {
+        net: &NetConfig::default(),
+        batch,
+        t_steps,
+        samples,
+        reps,
+        profile: true,
+        eprop_chunk,
+        warmup_s,
+    };
     bench_train_net(kind, rule, gpu, &case, energy)
 }
 
@@ -144,6 +155,9 @@ pub struct BenchCaseSpec<'a> {
     pub profile: bool,
     /// e-prop's chunk length on the WGSL kernels.
     pub eprop_chunk: EpropChunk,
+    /// Seconds of untimed steps before a timed run that does not directly follow this contender's previous one
+    /// ([`BenchCell::time_one`]).
+    pub warmup_s: f64,
 }
 
 /// [`bench_train`] on any network.
@@ -178,6 +192,9 @@ pub struct BenchCell<'a> {
     walls: Vec<f64>,
     gpus: Vec<f64>,
     activity: Option<models::spinnaker2::Activity>,
+    warmup_s: f64,
+    /// When this contender's last timed run ended.
+    last_run: Option<Instant>,
 }
 
 impl std::fmt::Debug for BenchCell<'_> {
@@ -203,7 +220,7 @@ impl<'a> BenchCell<'a> {
         gpu: Option<&'a kernels::GpuContext>,
         case: &BenchCaseSpec<'_>,
     ) -> Result<Self> {
-        let BenchCaseSpec { net, batch, t_steps, samples, reps, profile, eprop_chunk } = *case;
+        let BenchCaseSpec { net, batch, t_steps, samples, reps, profile, eprop_chunk, warmup_s } = *case;
         kind.check_rule(rule)?;
         let chip = matches!(kind, Kind::Chip { .. });
         let n_data = if chip { samples.clamp(1, 1024) } else { batch };
@@ -232,14 +249,30 @@ impl<'a> BenchCell<'a> {
             walls: Vec::new(),
             gpus: Vec::new(),
             activity: None,
+            warmup_s,
+            last_run: None,
         })
     }
 
     /// One timed run of ⌈M/N⌉ steps (wall time and, where there are timestamp queries, device time recorded).
+    ///
+    /// A run that does not directly follow this contender's previous timed run (the first, or one after other
+    /// contenders' runs or the PyTorch peer's process in `bench`) comes after `warmup_s` seconds of untimed steps (at
+    /// least one step): on the 2-core VM of reports/2026-12-05-bench-warm-up.md, BPTT's timed runs after 3.5 s of an
+    /// idle machine took 0.212–0.219 ms/sample against 0.177 back to back; 0.3 s of untimed steps brought them to
+    /// 0.180–0.186 and 1 s to 0.176.
     pub fn time_one(&mut self) -> Result<()> {
+        let follows = self.last_run.is_some_and(|t| t.elapsed().as_secs_f64() < 0.01);
+        if !follows && self.warmup_s > 0.0 {
+            let w0 = Instant::now();
+            while w0.elapsed().as_secs_f64() < self.warmup_s {
+                self.c.train(Minibatches { first: 0, steps: 1, batch: self.batch }, &self.step)?;
+            }
+        }
         let start = Instant::now();
         let t = self.c.train(Minibatches { first: 0, steps: self.steps, batch: self.batch }, &self.step)?;
         self.walls.push(start.elapsed().as_secs_f64());
+        self.last_run = Some(Instant::now());
         self.gpus.extend(t.gpu_time_s);
         self.activity = self.activity.take().or(t.activity);
         Ok(())

@@ -259,7 +259,7 @@ fn quick_run_writes_every_file_with_sane_numbers() {
         assert!(rows.strs("rule").expect("rule").iter().all(|r| r == "bptt"), "{burn}: rows other than BPTT");
         assert!(rows.strs("adapter").expect("adapter").iter().all(|a| a.starts_with("burn")), "{burn}: adapter column");
     }
-    let measured = b.filter("source", bench_harness::bench::INTERLEAVED).expect("measured");
+    let measured = b.filter("source", &bench_harness::bench::interleaved_source(0.0)).expect("measured");
     assert!(measured.len() >= 6, "{} measured bench rows", measured.len());
     assert!(finite(&measured, "samples_per_s").iter().all(|s| *s > 0.0));
     // The report quotes the paper and shows our numbers read from the CSVs.

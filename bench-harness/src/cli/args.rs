@@ -240,6 +240,10 @@ pub struct BenchArgs {
     /// Timed runs (medians reported).
     #[arg(long, default_value_t = 3)]
     pub reps: usize,
+    /// Seconds of untimed training before each timed run of a contender, PyTorch's included: a CPU that sat idle
+    /// (between rounds, while the peer's process imports torch) runs slower for a while (docs/bench.md).
+    #[arg(long, default_value_t = 0.5)]
+    pub warmup_s: f64,
     /// WGSL e-prop's steps per forward chunk (comma-separated; `all` = the whole sequence in one chunk, `auto` = the
     /// one of 100 and `all` with less device memory): one row per length, with its GPU bytes; lengths that come to
     /// the same at a T run once (docs/bench.md, "e-prop's chunk length").
@@ -412,6 +416,9 @@ pub struct BenchTrainArgs {
     /// Timed runs (the reported times are their medians).
     #[arg(long, default_value_t = 5)]
     pub reps: usize,
+    /// Seconds of untimed training before the first timed run (the timed runs follow each other directly).
+    #[arg(long, default_value_t = 0.5)]
+    pub warmup_s: f64,
     /// WGSL e-prop: time steps per forward chunk (memory constant in T), `all` (the whole sequence in one chunk:
     /// faster, memory that grows with T) or `auto` (the one of 100 and `all` that needs less device memory;
     /// docs/bench.md, "e-prop's chunk length").

@@ -173,6 +173,8 @@ fn time_cell(
         profile: false,
         // The map's e-prop bytes are the chunked, memory-flat mode's (the buffer plan's default): time the same.
         eprop_chunk: crate::contender::EpropChunk::Steps(kernels::trainer::EPROP_CHUNK),
+        // One timed step per point, after the open's warm-up step: a map of many points, not a benchmark row.
+        warmup_s: 0.0,
     };
     match bench_train_net(Kind::Wgpu, rule, Some(gpu), &case, None) {
         Ok(r) => {

@@ -532,6 +532,8 @@ fn bench_stage(cfg: &ReproduceConfig, out: &Path, quiet: bool) -> Result<()> {
         compile_peer: peers && !cfg.quick,
         // The run's GPU energy is gpu_energy.csv's (energy_probe), measured once per rule.
         energy: crate::power::EnergyConfig { window_s: 0.0, ..Default::default() },
+        // A quick run times one run per row, right after its warm-up step; a full one as `bench` does.
+        warmup_s: if cfg.quick { 0.0 } else { 0.5 },
     };
     let path = out.join("bench.csv");
     if !path.exists() {

@@ -107,6 +107,7 @@ pub fn bench(a: BenchArgs, quiet: bool) -> Result<String> {
         peers: !a.no_peers,
         compile_peer: !a.no_peers,
         energy: crate::power::EnergyConfig { window_s: a.energy_window, ..Default::default() },
+        warmup_s: a.warmup_s,
     };
     let out = a.out.clone().unwrap_or_else(|| default_folder("bench"));
     crate::bench::run(&plan, &out, quiet)

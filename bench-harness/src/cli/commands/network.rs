@@ -203,6 +203,7 @@ pub fn bench_train(a: BenchTrainArgs) -> Result<String> {
         a.samples,
         a.reps,
         a.eprop_chunk,
+        a.warmup_s,
         energy,
     )?;
     if a.energy_window > 0.0

@@ -34,6 +34,29 @@ impl std::fmt::Debug for SamplePool {
     }
 }
 
+/// Floats per sample (T · n_in) of a set `x [P, T, n_in]`, `y [P]` (labels in 0..n_out) kept on the device, after
+/// checking its shape and labels; `what` names the set in the error.
+pub(crate) fn check_set(
+    what: &str,
+    cfg: &NetConfig,
+    x: &[f32],
+    y: &[i64],
+    t_steps: usize,
+) -> Result<usize, KernelError> {
+    let row = t_steps * cfg.n_in;
+    let n = y.len();
+    if row == 0 || x.len() != n * row {
+        return Err(KernelError::Input(format!(
+            "{what} is x[{}], y[{n}]; expected x[{}] (T = {t_steps}, n_in = {})",
+            x.len(),
+            n * row,
+            cfg.n_in
+        )));
+    }
+    crate::trainer::check_labels(y, cfg.n_out)?;
+    Ok(row)
+}
+
 impl SamplePool {
     /// Bytes the pool of `n_pool` samples of `t_steps` steps takes on the device.
     pub fn bytes(cfg: &NetConfig, n_pool: usize, t_steps: usize) -> u64 {
@@ -64,17 +87,8 @@ impl SamplePool {
         t_steps: usize,
         piece_bytes: u64,
     ) -> Result<Self, KernelError> {
-        let row = t_steps * cfg.n_in;
+        let row = check_set("pool", cfg, x, y, t_steps)?;
         let n_pool = y.len();
-        if row == 0 || x.len() != n_pool * row {
-            return Err(KernelError::Input(format!(
-                "pool is x[{}], y[{n_pool}]; expected x[{}] (T = {t_steps}, n_in = {})",
-                x.len(),
-                n_pool * row,
-                cfg.n_in
-            )));
-        }
-        crate::trainer::check_labels(y, cfg.n_out)?;
         let piece = Self::piece_samples(ctx, cfg, t_steps, piece_bytes).ok_or_else(|| {
             KernelError::Limits(format!("one sample of T = {t_steps} does not fit a pool piece on this adapter"))
         })?;

@@ -4,7 +4,7 @@
 //! validation and test sets every epoch without the host reference's forward pass (issue #17: evaluation batched on
 //! the GPU).
 
-use super::{Dims, GpuTrainer, check_labels, plan::S_OUT_EXTRA};
+use super::{Dims, GpuTrainer, plan::S_OUT_EXTRA};
 use crate::{GpuContext, KernelError};
 use models::{AdamConfig, NetConfig};
 use wgpu::util::DeviceExt;
@@ -34,23 +34,12 @@ impl EvalSet {
         t_steps: usize,
         piece_bytes: u64,
     ) -> Result<Self, KernelError> {
-        let row = t_steps * cfg.n_in;
+        let row = crate::pool::check_set("evaluation set", cfg, x, y, t_steps)?;
         let n = y.len();
-        if row == 0 || x.len() != n * row {
-            return Err(KernelError::Input(format!(
-                "evaluation set is x[{}], y[{n}]; expected x[{}] (T = {t_steps}, n_in = {})",
-                x.len(),
-                n * row,
-                cfg.n_in
-            )));
-        }
-        check_labels(y, cfg.n_out)?;
-        let lim = &ctx.limits;
-        let max_bind = lim.max_storage_buffer_binding_size.min(lim.max_buffer_size).min(piece_bytes);
-        let per_piece = ((max_bind / (row as u64 * 4)) as usize).min(u32::MAX as usize / row);
-        if per_piece == 0 {
-            return Err(KernelError::Limits(format!("one sample of T = {t_steps} does not fit a binding here")));
-        }
+        // Pieces as the sample pool's (one binding each at most).
+        let per_piece = crate::SamplePool::piece_samples(ctx, cfg, t_steps, piece_bytes).ok_or_else(|| {
+            KernelError::Limits(format!("one sample of T = {t_steps} does not fit a binding on this adapter"))
+        })?;
         let mut pieces = Vec::new();
         for (k, (xs, ys)) in x.chunks(per_piece * row).zip(y.chunks(per_piece)).enumerate() {
             let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);

@@ -401,3 +401,28 @@ fn kill_9_resumes_from_the_last_checkpoint() {
     assert_eq!(after.len(), 1 + cfg.chip.epochs, "every epoch after resuming");
     assert_eq!(&after[..before.len()], &before[..], "the checkpointed epochs' rows changed: a restart, not a resume");
 }
+
+/// A training CSV written before the evaluation columns existed still reads (a run folder from an older build
+/// resumes): the new columns come back empty.
+#[test]
+fn a_training_csv_without_the_evaluation_columns_reads() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("training_gpu_bptt.csv");
+    let old: Vec<&str> =
+        TRAINING_COLUMNS.iter().copied().filter(|c| !["evaluation_s", "evaluated_on"].contains(c)).collect();
+    let values: Vec<&str> = old
+        .iter()
+        .map(|c| match *c {
+            "experiment" => "gpu_bptt",
+            "algorithm" => "bptt",
+            "backend" | "adapter" | "git_rev" | "gpu_energy_note" | "source" => "x",
+            "chip_time_s" | "gpu_time_s" | "gpu_energy_j" | "gpu_buffer_bytes" => "",
+            _ => "1",
+        })
+        .collect();
+    std::fs::write(&path, format!("{}\n{}\n", old.join(","), values.join(","))).expect("write");
+    let rows: Vec<bench_harness::reproduce::train::TrainingRow> =
+        Table::read_csv(&path).expect("read").typed().expect("an older training CSV must still read");
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].evaluation_s, rows[0].evaluated_on.clone()), (None, None));
+}

@@ -75,6 +75,7 @@ pub fn rebuild(dir: &Path) -> Result<()> {
             "final test acc.",
             "wall s",
             "samples/s",
+            "evaluation s",
             "GPU energy J",
         ],
         (0..training.len())
@@ -90,10 +91,22 @@ pub fn rebuild(dir: &Path) -> Result<()> {
                     pct(f("final_test_accuracy")),
                     num(f("wall_time_s"), 1),
                     num(f("mean_samples_per_s"), 0),
+                    match (f("evaluation_s"), s("evaluated_on")) {
+                        (Some(e), on) if on.starts_with("device") => format!("{e:.1} (device)"),
+                        (Some(e), on) if on.starts_with("host") => format!("{e:.1} (host)"),
+                        (Some(e), _) => format!("{e:.1}"),
+                        (None, _) => "–".into(),
+                    },
                     f("gpu_energy_j").map_or("not measured".into(), |v| format!("{v:.1}")),
                 ]
             })
             .collect(),
+    );
+    let _ = writeln!(
+        o,
+        "`wall s` and `samples/s` are the training's; `evaluation s` is the validation and test evaluation after each \
+         epoch, summed, where each cell says: on the device (the WGSL trainer's own forward kernels) or on the host \
+         (the CPU reference forward; `evaluated_on` in the training CSVs).\n"
     );
     if !training.strs("experiment")?.iter().any(|e| e == "burn_bptt") {
         let _ = writeln!(

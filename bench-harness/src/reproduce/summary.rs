@@ -56,6 +56,10 @@ pub struct SummaryTrainingRow {
     pub best_epoch: usize,
     pub wall_time_s: f64,
     pub mean_samples_per_s: f64,
+    /// The validation and test evaluation after each epoch, summed (not in `wall_time_s`), when every epoch has it.
+    pub evaluation_s: Option<f64>,
+    /// Where the last epoch was evaluated (the device or the host reference).
+    pub evaluated_on: Option<String>,
     /// Summed over the epochs when every epoch has one.
     pub chip_time_s: Option<f64>,
     pub gpu_energy_j: Option<f64>,
@@ -93,6 +97,8 @@ pub(super) fn summarise_training(dir: &Path) -> Result<Table> {
             best_epoch: best + 1,
             wall_time_s: wall,
             mean_samples_per_s: samples as f64 / wall,
+            evaluation_s: all(rows.iter().map(|r| r.evaluation_s).collect()),
+            evaluated_on: last.evaluated_on.clone(),
             chip_time_s: all(rows.iter().map(|r| r.chip_time_s).collect()),
             gpu_energy_j: all(rows.iter().map(|r| r.gpu_energy_j).collect()),
             determinism: determinism(&first.backend),

@@ -167,10 +167,11 @@ pub struct TrainingRow {
     pub gpu_energy_j: Option<f64>,
     pub gpu_energy_note: String,
     pub spike_rate: f64,
-    /// Wall seconds of this epoch's validation and test evaluation (not in `wall_time_s`).
-    pub evaluation_s: f64,
+    /// Wall seconds of this epoch's validation and test evaluation (not in `wall_time_s`; empty in files written
+    /// before it was recorded).
+    pub evaluation_s: Option<f64>,
     /// Where the validation and test splits were evaluated: on the device or with the host reference.
-    pub evaluated_on: String,
+    pub evaluated_on: Option<String>,
     pub gpu_buffer_bytes: Option<u64>,
     pub source: String,
 }
@@ -706,8 +707,8 @@ pub fn run_training(
             gpu_energy_j: energy,
             gpu_energy_note: if is_chip { "n/a".to_string() } else { energy_note },
             spike_rate: rate,
-            evaluation_s,
-            evaluated_on: evaluated_on.into(),
+            evaluation_s: Some(evaluation_s),
+            evaluated_on: Some(evaluated_on.into()),
             gpu_buffer_bytes: contender.gpu_bytes().map(|b| b.total()),
             source: src.into(),
         });

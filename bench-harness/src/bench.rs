@@ -583,28 +583,25 @@ fn push_peer_row(
     let reps = if compile.is_some() { v["reps"].as_u64().unwrap_or(1) as usize } else { n_runs };
     let adapter = v["adapter"].as_str().unwrap_or("").to_string();
     let floor_backend = if device == "cpu" { "cpu" } else { "torch-cuda" };
+    // The peer's own untimed seconds before each timed run, as it reports them.
+    let warm = match v["warmup_s"].as_f64() {
+        Some(w) if w > 0.0 => format!(" and {w} s of untimed steps"),
+        _ => String::new(),
+    };
     let (backend, source) = match compile {
         None => (
             format!("torch-{device}"),
             format!(
                 "measured (PyTorch eager autograd peer, one process per round interleaved with the other contenders' \
-                 runs, median of runs, each after its process's warm-up step{})",
-                match v["warmup_s"].as_f64() {
-                    Some(w) if w > 0.0 => format!(" and {w} s of untimed steps"),
-                    _ => String::new(),
-                }
+                 runs, median of runs, each after its process's warm-up step{warm})"
             ),
         ),
         Some(mode) => (
             format!("torch-{device}-compile"),
             format!(
                 "measured (PyTorch peer through torch.compile mode={mode}, median of runs after {:.1} s of compile and \
-                 warm-up{})",
-                v["compile_s"].as_f64().unwrap_or(f64::NAN),
-                match v["warmup_s"].as_f64() {
-                    Some(w) if w > 0.0 => format!(" and {w} s of untimed steps"),
-                    _ => String::new(),
-                }
+                 warm-up{warm})",
+                v["compile_s"].as_f64().unwrap_or(f64::NAN)
             ),
         ),
     };

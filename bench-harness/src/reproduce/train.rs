@@ -90,14 +90,28 @@ pub fn evaluate(cfg: &NetConfig, p: &Params<f32>, d: &BatchData) -> (f64, f64, V
         logits.extend(l);
         spikes.extend(s);
     }
-    let (mut ce, mut correct) = (0.0f64, 0usize);
-    for (row, &label) in logits.chunks_exact(cfg.n_out).zip(&d.y) {
-        let (l, _) = models::srnn::cross_entropy(row, label as usize);
-        ce += l as f64;
-        let pred = row.iter().enumerate().fold(0, |best, (k, v)| if *v > row[best] { k } else { best });
-        correct += usize::from(pred == label as usize);
-    }
-    (ce / d.batch as f64, correct as f64 / d.batch as f64, spikes)
+    let ce: Vec<f32> = logits
+        .chunks_exact(cfg.n_out)
+        .zip(&d.y)
+        .map(|(row, &label)| models::srnn::cross_entropy(row, label as usize).0)
+        .collect();
+    let (loss, acc) = loss_and_accuracy(cfg, &logits, &ce, &d.y);
+    (loss, acc, spikes)
+}
+
+/// Mean cross-entropy (each sample's f32, summed in f64 in sample order) and accuracy (the first largest logit as
+/// the prediction) of a split, from its per-sample logits and CEs: the one scoring of the host and device evaluations.
+fn loss_and_accuracy(cfg: &NetConfig, logits: &[f32], ce: &[f32], y: &[i64]) -> (f64, f64) {
+    let n = y.len().max(1) as f64;
+    let correct = logits
+        .chunks_exact(cfg.n_out)
+        .zip(y)
+        .filter(|(row, label)| {
+            let pred = row.iter().enumerate().fold(0, |best, (k, v)| if *v > row[best] { k } else { best });
+            pred == **label as usize
+        })
+        .count();
+    (ce.iter().map(|&l| l as f64).sum::<f64>() / n, correct as f64 / n)
 }
 
 /// Loss, accuracy and spike rate of a held-out split, and whether the device computed them: the contender's
@@ -123,19 +137,10 @@ fn evaluate_split(
         e.ce.len(),
         d.batch
     );
-    let correct = e
-        .logits
-        .chunks_exact(cfg.n_out)
-        .zip(&d.y)
-        .filter(|(row, label)| {
-            let pred = row.iter().enumerate().fold(0, |best, (k, v)| if *v > row[best] { k } else { best });
-            pred == **label as usize
-        })
-        .count();
-    let loss = e.ce.iter().map(|&l| l as f64).sum::<f64>() / d.batch as f64;
+    let (loss, acc) = loss_and_accuracy(cfg, &e.logits, &e.ce, &d.y);
     let spikes = e.spike_counts.iter().sum::<u64>() as f64;
     let rate = spikes / (d.batch * d.t_steps * cfg.n_rec).max(1) as f64;
-    Ok((loss, correct as f64 / d.batch as f64, rate, true))
+    Ok((loss, acc, rate, true))
 }
 
 /// A row of a training CSV (`training_<experiment>.csv`): one epoch. Its columns are a contract of the run folder

@@ -4,7 +4,7 @@
 //! validation and test sets every epoch without the host reference's forward pass (issue #17: evaluation batched on
 //! the GPU).
 
-use super::{Dims, GpuTrainer, plan::S_OUT_EXTRA};
+use super::{Dims, GpuTrainer, plan::SampleOut};
 use crate::{GpuContext, KernelError};
 use models::{AdamConfig, NetConfig};
 use wgpu::util::DeviceExt;
@@ -108,9 +108,9 @@ impl GpuTrainer {
                 set.t_steps, self.config.t_steps
             )));
         }
-        let (n_rec, n_out, nb) = (self.config.net.n_rec, self.config.net.n_out, self.config.n_batch);
-        let s_out = 2 * n_rec + 2 * n_out + S_OUT_EXTRA;
-        let row_bytes = (nb * s_out * 4) as u64;
+        let nb = self.config.n_batch;
+        let layout = SampleOut::of(&self.config.net);
+        let row_bytes = (nb * layout.stride * 4) as u64;
         let mut out = Evaluation::default();
         for (xb, yb, n) in &set.pieces {
             let minibatches = n.div_ceil(nb);
@@ -150,43 +150,38 @@ impl GpuTrainer {
                 })
                 .collect();
             // Samples (k·N + b) mod n of minibatch k: the last one wraps, and its extra rows are dropped below.
-            let d = Dims {
-                n_batch: nb as u32,
-                t_steps: self.config.t_steps as u32,
-                n_total: *n as u32,
-                record_spikes: 0,
-                l2: 0.0,
-                lr: 0.0,
-                beta1: AdamConfig::default().beta1 as f32,
-                beta2: AdamConfig::default().beta2 as f32,
-                eps: AdamConfig::default().eps as f32,
-                k0: 0,
-                n_lif: self.config.net.n_lif as u32,
-                window: u32::try_from(self.config.net.readout_window).unwrap_or(u32::MAX),
-            };
+            let d =
+                Dims { n_total: *n as u32, record_spikes: 0, ..self.dims_of(nb, 0.0, &AdamConfig::default(), 0.0, 0) };
             self.queue.write_buffer(&self.dims, 0, bytemuck::bytes_of(&d));
             let mut enc = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("eval") });
+            // The weight packing once (the weights do not change during the evaluation), then the forward of each
+            // minibatch.
+            let packs = |r: &&super::Recipe| r.stem == crate::shaders::Kernel::PackWeights.stem();
+            let passes = |enc: &mut wgpu::CommandEncoder, pack: bool| {
+                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("eval forward"),
+                    timestamp_writes: None,
+                });
+                for (r, g) in self.forward.iter().zip(&groups).filter(|(r, _)| packs(r) == pack) {
+                    pass.set_pipeline(&r.pipeline);
+                    pass.set_bind_group(0, g, &[]);
+                    pass.dispatch_workgroups(r.groups.0, r.groups.1, 1);
+                }
+            };
+            if self.forward.iter().any(|r| packs(&r)) {
+                passes(&mut enc, true);
+            }
             for k in 0..minibatches as u64 {
                 enc.copy_buffer_to_buffer(&index, 4 * k, &self.counters, 4, 4);
-                {
-                    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                        label: Some("eval forward"),
-                        timestamp_writes: None,
-                    });
-                    for (r, g) in self.forward.iter().zip(&groups) {
-                        pass.set_pipeline(&r.pipeline);
-                        pass.set_bind_group(0, g, &[]);
-                        pass.dispatch_workgroups(r.groups.0, r.groups.1, 1);
-                    }
-                }
+                passes(&mut enc, false);
                 enc.copy_buffer_to_buffer(&self.sample_out, 0, &rows, k * row_bytes, row_bytes);
             }
             self.queue.submit([enc.finish()]);
             let so: Vec<f32> = self.map_read(&rows)?;
-            for r in so.chunks_exact(s_out).take(*n) {
-                out.ce.push(r[2 * n_rec + 2 * n_out]);
-                out.logits.extend_from_slice(&r[2 * n_rec + n_out..2 * n_rec + 2 * n_out]);
-                out.spike_counts.push(r[2 * n_rec + 2 * n_out + 1] as u64);
+            for r in so.chunks_exact(layout.stride).take(*n) {
+                out.ce.push(r[layout.ce]);
+                out.logits.extend_from_slice(&r[layout.logits.clone()]);
+                out.spike_counts.push(r[layout.spikes] as u64);
             }
         }
         Ok(Some(out))

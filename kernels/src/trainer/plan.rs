@@ -49,6 +49,23 @@ impl BufferBytes {
 /// The CE and spike-count slots at the end of each per-sample record (layout in common.wgsl).
 pub(super) const S_OUT_EXTRA: usize = 2;
 
+/// Where the host reads a per-sample record (`sample_out`, common.wgsl's S_OUT layout): its stride in floats and the
+/// offsets of the logits, the CE and the spike count.
+pub(super) struct SampleOut {
+    pub(super) stride: usize,
+    pub(super) logits: std::ops::Range<usize>,
+    pub(super) ce: usize,
+    pub(super) spikes: usize,
+}
+
+impl SampleOut {
+    pub(super) fn of(net: &models::NetConfig) -> Self {
+        let (n_rec, n_out) = (net.n_rec, net.n_out);
+        let ce = 2 * n_rec + 2 * n_out;
+        Self { stride: ce + S_OUT_EXTRA, logits: 2 * n_rec + n_out..ce, ce, spikes: ce + 1 }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Role {
     WeightsOptimizer,
@@ -98,7 +115,7 @@ pub(super) fn buffer_plan(c: &TrainerConfig, tuning: BpttTuning) -> Vec<BufferSp
     let n_pre = n_in + n_rec;
     let n_recp = n_rec_padded(cfg.n_rec) as u64;
     let (nb, nt, tt, tcu) = (n_batch as u64, n_total as u64, t_steps as u64, tc as u64);
-    let s_out = 2 * n_rec + 2 * n_out + S_OUT_EXTRA as u64;
+    let s_out = SampleOut::of(cfg).stride as u64;
     let mut v = Vec::new();
     let mut add = |label: &'static str, size: u64, role: Role| {
         v.push(BufferSpec {

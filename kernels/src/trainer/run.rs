@@ -1,7 +1,7 @@
 //! Running a built trainer: uploads (batch, weights, Adam state), recorded training steps with GPU timestamps,
 //! gradients for the parity tests, readback, and the per-kernel profile.
 
-use super::{Dims, Dispatch, GpuTrainer, StepTiming, plan::S_OUT_EXTRA};
+use super::{Dims, Dispatch, GpuTrainer, StepTiming, plan::SampleOut};
 use crate::{KernelError, shaders::n_rec_padded};
 use models::{AdamConfig, AdamState, GradOutput, Params, Rule};
 
@@ -69,7 +69,14 @@ impl GpuTrainer {
     }
 
     fn write_dims(&self, n_batch: usize, l2: f64, adam: &AdamConfig, lr: f64, k0: u32) {
-        let d = Dims {
+        let d = self.dims_of(n_batch, l2, adam, lr, k0);
+        self.queue.write_buffer(&self.dims, 0, bytemuck::bytes_of(&d));
+    }
+
+    /// The run-time dimensions of a step of minibatches of `n_batch` from the resident set (its `n_total`, spike
+    /// record as configured).
+    pub(super) fn dims_of(&self, n_batch: usize, l2: f64, adam: &AdamConfig, lr: f64, k0: u32) -> Dims {
+        Dims {
             n_batch: n_batch as u32,
             t_steps: self.config.t_steps as u32,
             n_total: self.config.n_total as u32,
@@ -83,8 +90,7 @@ impl GpuTrainer {
             n_lif: self.config.net.n_lif as u32,
             // A window of at least T is the whole sequence, as 0 is: saturating keeps that meaning.
             window: u32::try_from(self.config.net.readout_window).unwrap_or(u32::MAX),
-        };
-        self.queue.write_buffer(&self.dims, 0, bytemuck::bytes_of(&d));
+        }
     }
 
     /// Runs `steps` training steps (gradient passes, loss, optionally Adam), `CHUNK` steps per compute pass and
@@ -93,13 +99,12 @@ impl GpuTrainer {
     /// per call, not one per chunk.
     fn run(&self, steps: usize, with_adam: bool) -> Option<f64> {
         const CHUNK: usize = 64;
-        let chunks = steps.div_ceil(CHUNK).max(1);
         // A query set of two timestamps per chunk (wgpu allows 4,096 queries per set; longer calls go in rounds).
         const MAX_CHUNKS: usize = 2048;
         let mut total = self.timestamp_period.map(|_| 0.0);
         let mut done = 0;
         while done < steps.max(1) {
-            let n_chunks = chunks.min(MAX_CHUNKS).min((steps.max(1) - done).div_ceil(CHUNK));
+            let n_chunks = MAX_CHUNKS.min((steps.max(1) - done).div_ceil(CHUNK));
             let qs = self.timestamp_period.map(|_| {
                 self.device.create_query_set(&wgpu::QuerySetDescriptor {
                     label: Some("step timestamps"),
@@ -203,11 +208,11 @@ impl GpuTrainer {
         self.write_dims(self.config.n_batch, l2, &AdamConfig::default(), 0.0, 0);
         self.queue.write_buffer(&self.counters, 0, bytemuck::cast_slice(&[0u32, 0u32]));
         self.run(1, false);
-        let (n_rec, n_out) = (self.config.net.n_rec, self.config.net.n_out);
+        let n_rec = self.config.net.n_rec;
         let n_w = self.config.net.n_weights() as u64;
         let grads: Vec<f32> = self.read(&self.grad, n_w * 4)?;
-        let s_out = 2 * n_rec + 2 * n_out + S_OUT_EXTRA;
-        let so: Vec<f32> = self.read(&self.sample_out, (self.config.n_batch * s_out * 4) as u64)?;
+        let layout = SampleOut::of(&self.config.net);
+        let so: Vec<f32> = self.read(&self.sample_out, (self.config.n_batch * layout.stride * 4) as u64)?;
         let loss: Vec<f32> = self.read(&self.losses, 4)?;
         let spikes = if !self.config.record_spikes {
             Vec::new()
@@ -221,8 +226,7 @@ impl GpuTrainer {
                 self.read(&self.spikes, (self.config.n_batch * self.config.t_steps * n_recp * 4) as u64)?;
             z.chunks_exact(n_recp).flat_map(|r| r[..n_rec].iter().map(|&v| u8::from(v != 0.0))).collect()
         };
-        let logits =
-            so.chunks_exact(s_out).flat_map(|r| r[2 * n_rec + n_out..2 * n_rec + 2 * n_out].to_vec()).collect();
+        let logits = so.chunks_exact(layout.stride).flat_map(|r| r[layout.logits.clone()].to_vec()).collect();
         Ok(GradOutput { grads: self.unflat(&grads), logits, loss: loss[0], spikes })
     }
 

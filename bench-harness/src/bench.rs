@@ -53,6 +53,10 @@ pub struct BenchRow {
     /// the option existed (they ran 100).
     #[serde(default)]
     pub eprop_chunk: Option<String>,
+    /// The machine the row ran on (crate::results::run::host_description: CPU model, CPUs, vector unit, clock, OS);
+    /// empty in runs before the column existed.
+    #[serde(default)]
+    pub host: Option<String>,
 }
 
 impl BenchRow {
@@ -102,6 +106,7 @@ impl BenchRow {
             gpu_j_per_sample_above_idle: None,
             gpu_energy_note: None,
             eprop_chunk: None,
+            host: Some(crate::results::run::host_description()),
         }
     }
 
@@ -427,6 +432,14 @@ pub fn markdown(t: &Table) -> Result<String> {
     md.push_str("\nAdapters: ");
     md.push_str(&adapters.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", "));
     md.push('\n');
+    let mut hosts: Vec<&String> = rows.iter().filter_map(|r| r.host.as_ref()).filter(|h| !h.is_empty()).collect();
+    hosts.sort();
+    hosts.dedup();
+    if !hosts.is_empty() {
+        md.push_str("\nHost: ");
+        md.push_str(&hosts.iter().map(|h| format!("`{h}`")).collect::<Vec<_>>().join(", "));
+        md.push('\n');
+    }
     for note in adapters.iter().filter_map(|a| crate::floor::old_lavapipe_note(a)) {
         md.push_str(&format!("\nNote: {note}.\n"));
     }

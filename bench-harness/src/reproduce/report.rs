@@ -42,10 +42,15 @@ pub fn rebuild(dir: &Path) -> Result<()> {
         .ok()
         .and_then(|t| t.strs("adapter").ok()?.first().cloned())
         .unwrap_or_default();
+    // The machine, as the benchmark rows recorded it (runs before the `host` column say nothing).
+    let host = Table::read_csv(&dir.join("bench.csv"))
+        .ok()
+        .and_then(|t| t.strs("host").ok()?.into_iter().find(|h| !h.is_empty()))
+        .map_or_else(String::new, |h| format!(", host `{h}`"));
     let _ = writeln!(o, "# eprop-workbench reproduce report\n");
     let _ = writeln!(
         o,
-        "Run folder `{}`, git revision `{rev}`, GPU adapter **{adapter}**. Data: {}. Every number below is read from \
+        "Run folder `{}`, git revision `{rev}`, GPU adapter **{adapter}**{host}. Data: {}. Every number below is read from \
          this folder's CSVs (`snnbench report {}` rebuilds this file); each is tagged measured (ran here), modelled \
          (computed from counted work and cited constants) or literature (quoted).\n",
         dir.display(),

@@ -29,6 +29,55 @@ pub fn machine_name() -> String {
     if s.is_empty() { "machine".into() } else { s }
 }
 
+/// What a measurement ran on, for the row that carries it (reports quote this instead of a remembered description):
+/// the CPU's model name, the CPUs this process may use, the widest vector unit it has, the clock `/proc/cpuinfo`
+/// reports and the OS, e.g. `Intel(R) Xeon(R) Processor; 2 CPUs; AVX-512; 2.60 GHz; Debian GNU/Linux 12 (bookworm)`.
+/// Parts the system does not say are left out.
+pub fn host_description() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let field = |key: &str| {
+        cpuinfo
+            .lines()
+            .find(|l| l.split(':').next().is_some_and(|k| k.trim() == key))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, v)| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let mut parts = vec![field("model name").unwrap_or_else(|| std::env::consts::ARCH.to_string())];
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    parts.push(format!("{cpus} CPU{}", if cpus == 1 { "" } else { "s" }));
+    parts.push(vector_unit().to_string());
+    if let Some(mhz) = field("cpu MHz").and_then(|v| v.parse::<f64>().ok()) {
+        parts.push(format!("{:.2} GHz", mhz / 1e3));
+    }
+    let os = std::fs::read_to_string("/etc/os-release").ok().and_then(|s| {
+        s.lines().find_map(|l| l.strip_prefix("PRETTY_NAME=")).map(|v| v.trim().trim_matches('"').to_string())
+    });
+    parts.extend(os.filter(|o| !o.is_empty()));
+    parts.join("; ")
+}
+
+/// The widest SIMD unit this CPU has (what the floor's peak counts lanes of).
+fn vector_unit() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return "AVX-512";
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            return "AVX2 + FMA";
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            return "AVX2";
+        }
+        "SSE"
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        std::env::consts::ARCH
+    }
+}
+
 /// The source revision this binary was built from (baked in by `build.rs`: the commit, `-dirty` when tracked files
 /// differed, `unknown` outside a checkout); `SNNBENCH_GIT_REV` overrides it (e.g. for a binary built from a tree whose
 /// `.git` is elsewhere). Read at build time, not run time: a binary run while the working tree moves on still names
@@ -285,4 +334,25 @@ pub fn private_runtime_dir() -> Option<std::path::PathBuf> {
     }
     #[cfg(not(target_os = "linux"))]
     None
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_host_is_named_by_what_the_system_says() {
+        let host = super::host_description();
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert!(host.contains(&format!("{cpus} CPU")), "{host}");
+        // On Linux the CPU's model name and the OS come from the system, not from a default.
+        if let Ok(info) = std::fs::read_to_string("/proc/cpuinfo")
+            && let Some(model) = info.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split_once(':'))
+        {
+            assert!(host.starts_with(model.1.trim()), "{host}");
+        }
+        if let Ok(os) = std::fs::read_to_string("/etc/os-release")
+            && let Some(name) = os.lines().find_map(|l| l.strip_prefix("PRETTY_NAME="))
+        {
+            assert!(host.ends_with(name.trim_matches('"')), "{host}");
+        }
+    }
 }

@@ -12,7 +12,7 @@ use bench_harness::results::table::Table;
 
 // The run folder's column contracts, spelled out here on purpose: the row types in the library write them, and a
 // renamed or dropped field must fail this test rather than silently change the files users parse.
-const TRAINING_COLUMNS: [&str; 27] = [
+const TRAINING_COLUMNS: [&str; 28] = [
     "experiment",
     "algorithm",
     "backend",
@@ -40,6 +40,7 @@ const TRAINING_COLUMNS: [&str; 27] = [
     "evaluated_on",
     "gpu_buffer_bytes",
     "source",
+    "host",
 ];
 const SWEEP_COLUMNS: [&str; 13] = [
     "platform",
@@ -402,14 +403,14 @@ fn kill_9_resumes_from_the_last_checkpoint() {
     assert_eq!(&after[..before.len()], &before[..], "the checkpointed epochs' rows changed: a restart, not a resume");
 }
 
-/// A training CSV written before the evaluation columns existed still reads (a run folder from an older build
+/// A training CSV written before the evaluation and host columns existed still reads (a run folder from an older build
 /// resumes): the new columns come back empty.
 #[test]
-fn a_training_csv_without_the_evaluation_columns_reads() {
+fn a_training_csv_without_the_evaluation_and_host_columns_reads() {
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("training_gpu_bptt.csv");
     let old: Vec<&str> =
-        TRAINING_COLUMNS.iter().copied().filter(|c| !["evaluation_s", "evaluated_on"].contains(c)).collect();
+        TRAINING_COLUMNS.iter().copied().filter(|c| !["evaluation_s", "evaluated_on", "host"].contains(c)).collect();
     let values: Vec<&str> = old
         .iter()
         .map(|c| match *c {
@@ -424,5 +425,5 @@ fn a_training_csv_without_the_evaluation_columns_reads() {
     let rows: Vec<bench_harness::reproduce::train::TrainingRow> =
         Table::read_csv(&path).expect("read").typed().expect("an older training CSV must still read");
     assert_eq!(rows.len(), 1);
-    assert_eq!((rows[0].evaluation_s, rows[0].evaluated_on.clone()), (None, None));
+    assert_eq!((rows[0].evaluation_s, rows[0].evaluated_on.clone(), rows[0].host.clone()), (None, None, None));
 }

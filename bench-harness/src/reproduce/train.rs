@@ -179,6 +179,9 @@ pub struct TrainingRow {
     pub evaluated_on: Option<String>,
     pub gpu_buffer_bytes: Option<u64>,
     pub source: String,
+    /// The machine this epoch ran on (crate::results::run::host_description; empty in files written before it was
+    /// recorded).
+    pub host: Option<String>,
 }
 
 struct Checkpoint {
@@ -587,6 +590,7 @@ pub fn run_training(
             TrainingSet { x: &data.test.x, y: &data.test.y, t_steps: t },
         ])?;
     let mut order: Vec<usize> = (0..data.train.batch).collect();
+    let host = crate::results::run::host_description();
     for epoch in ck.epochs_done..sched.epochs {
         if interrupted() {
             bar.abandon();
@@ -716,6 +720,7 @@ pub fn run_training(
             evaluated_on: Some(evaluated_on.into()),
             gpu_buffer_bytes: contender.gpu_bytes().map(|b| b.total()),
             source: src.into(),
+            host: Some(host.clone()),
         });
         ck = Checkpoint { params, adam, epochs_done: epoch + 1 };
         Table::from_rows(&rows)?.write_csv(&csv)?;

@@ -38,7 +38,14 @@ pub struct BenchRow {
     pub flop_per_sample: Option<f64>,
     /// The adapter's peak, when known.
     pub adapter_peak_gflops: Option<f64>,
-    /// The time the work would take at that peak.
+    /// The bytes per sample that must come from the adapter's memory (crate::floor; empty in runs before it).
+    #[serde(default)]
+    pub bytes_per_sample: Option<f64>,
+    /// The adapter's memory bandwidth, when known (empty in runs before it).
+    #[serde(default)]
+    pub adapter_peak_gbs: Option<f64>,
+    /// The larger of the times the work takes at the peak and the bytes at the bandwidth (before the bytes were
+    /// counted: the work's alone).
     pub floor_ms_per_sample: Option<f64>,
     pub floor_source: Option<String>,
     /// GPU energy by the MLPerf-style protocol (`--energy-window`): the board, the window, mean idle power, and
@@ -62,14 +69,22 @@ pub struct BenchRow {
 impl BenchRow {
     /// A row of `rule_name` on `backend` with its floor columns (crate::floor) and no measurement yet.
     fn with_floor(rule_name: &str, backend: &str, adapter: String, batch: usize, steps: usize, rev: &str) -> Self {
-        let flop = crate::floor::flop_per_sample(&models::NetConfig::default(), rule_of(rule_name), steps);
+        let cfg = models::NetConfig::default();
+        let flop = crate::floor::flop_per_sample(&cfg, rule_of(rule_name), steps);
+        let bytes = crate::floor::bytes_per_sample(&cfg, steps);
         let (peak, source) = crate::floor::peak_gflops(backend, &adapter);
+        let (bw, bw_source) = crate::floor::peak_bandwidth_gbs(backend, &adapter);
+        let (floor, bound) = crate::floor::roofline_ms(flop, peak, bytes, bw);
         Self {
             flop_per_sample: Some(flop),
             adapter_peak_gflops: peak,
-            floor_ms_per_sample: peak.map(|p| 1e3 * flop / (p * 1e9)),
+            bytes_per_sample: Some(bytes),
+            adapter_peak_gbs: bw,
+            floor_ms_per_sample: floor,
             floor_source: Some(format!(
-                "modelled: work = the formulation's unskippable multiply-adds (a lower bound); peak: {source}"
+                "modelled: the larger of work at the peak and bytes at the bandwidth (here {bound}; each a lower \
+                 bound: the formulation's unskippable multiply-adds, the sample's input read once); peak: {source}; \
+                 bandwidth: {bw_source}"
             )),
             ..Self::empty(rule_name, backend, adapter, batch, steps, rev)
         }
@@ -97,6 +112,8 @@ impl BenchRow {
             note: String::new(),
             flop_per_sample: None,
             adapter_peak_gflops: None,
+            bytes_per_sample: None,
+            adapter_peak_gbs: None,
             floor_ms_per_sample: None,
             floor_source: None,
             gpu_name: None,
@@ -397,8 +414,9 @@ pub fn markdown(t: &Table) -> Result<String> {
     adapters.sort();
     adapters.dedup();
     let mut md = format!(
-        "Measured by `snnbench bench` at {}; medians of timed runs after a warm-up (each row's `source` says which), each batch and T in interleaved rounds. Floor: the formulation's \
-         unskippable multiply-adds at the adapter's peak (bench.csv's `floor_source`; a lower bound). GPU MiB: the \
+        "Measured by `snnbench bench` at {}; medians of timed runs after a warm-up (each row's `source` says which), each batch and T in interleaved rounds. Floor: the larger of the \
+         formulation's unskippable multiply-adds at the adapter's peak FLOP/s and the sample's input bytes at its memory \
+         bandwidth (bench.csv's `floor_source`; a lower bound; `(memory)` where the bytes decide). GPU MiB: the \
          trainer's device buffers without the input set. WGSL e-prop runs its forward in chunks of the steps named \
          (`all`: the whole sequence in one chunk).\n\n\
          | rule | backend | batch | T | ms/sample | samples/s | GPU MiB | floor ms/sample | × floor |\n\
@@ -407,6 +425,12 @@ pub fn markdown(t: &Table) -> Result<String> {
     );
     for r in &rows {
         let floor = r.floor_ms_per_sample.unwrap_or(f64::NAN);
+        let memory_bound = match (r.flop_per_sample, r.bytes_per_sample) {
+            (Some(f), Some(b)) => {
+                crate::floor::roofline_ms(f, r.adapter_peak_gflops, b, r.adapter_peak_gbs).1.starts_with("memory")
+            }
+            _ => false,
+        };
         let times = if r.time_per_sample_ms.is_finite() && floor > 0.0 {
             format!("{:.0}", r.time_per_sample_ms / floor)
         } else {
@@ -426,7 +450,7 @@ pub fn markdown(t: &Table) -> Result<String> {
             num(r.time_per_sample_ms, 3),
             num(r.samples_per_s, 0),
             num(mib, 1),
-            num(floor, 4),
+            num(floor, 4) + if memory_bound { " (memory)" } else { "" },
         ));
     }
     md.push_str("\nAdapters: ");

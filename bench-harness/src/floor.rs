@@ -1,15 +1,24 @@
-//! The physical floor beside every benchmark figure: the work of one training sample (the multiply-adds no
-//! implementation of the formulation can skip; modelled from the shape) and the adapter's peak arithmetic rate, so a
-//! row says how far its time is from what the hardware could do.
+//! The physical floor beside every benchmark figure: the work and the memory traffic of one training sample (what
+//! no implementation of the formulation can skip; modelled from the shape) against the adapter's peak arithmetic
+//! rate and memory bandwidth, so a row says how far its time is from what the hardware could do. The floor is the
+//! larger of the two times (a roofline's lower bound).
 //!
 //! Work (MAC = multiply-add = 2 FLOP; sparse recurrent input and everything per neuron left out, so a lower bound):
 //! both rules compute the input current W_inᵀx(t) every step (T·N_in·N_rec); e-prop adds its input rows'
 //! eligibility sums Σ_t x(t)·(L Λv)(t) (T·N_in·N_rec, docs/model.md); BPTT adds Xᵀ·dV (T·N_in·N_rec) and the
 //! recurrent adjoint W_rec·dv(t+1) (T·N_rec², dense: dv is dense).
 //!
+//! Memory traffic: the sample's input, read once from the adapter's memory (T·N_in f32 values and its i32 label).
+//! Everything else is counted as staying on chip: the weights and Adam's moments (25,440 × 3 f32 ≈ 0.3 MB for the
+//! paper's network), the neuron state, and BPTT's history (≈ 9.6 MB per minibatch at batch 100, T = 100), which a
+//! kernel that keeps the minibatch's T loop on chip achieves where they fit. Where they do not, the real traffic is
+//! higher, so this too is a lower bound.
+//!
 //! Peaks: a CPU (or a CPU adapter such as lavapipe) = cores × 2 FMA units (assumed: two 256/512-bit FMA ports is
-//! what current x86 server cores have; a guess for this VM) × SIMD lanes × 2 FLOP × the clock /proc/cpuinfo reports;
-//! a GPU from the presets' published FP32 peak (docs/hardware.md) when its name matches one, else unknown.
+//! what current x86 server cores have; a guess for this VM) × SIMD lanes × 2 FLOP × the clock /proc/cpuinfo reports,
+//! and its bandwidth measured here (a copy of 256 MiB over every core, best of three: read and written bytes per
+//! second); a GPU from the presets' published FP32 peak and memory bandwidth (docs/hardware.md) when its name
+//! matches one, else unknown.
 
 use models::{NetConfig, Rule};
 
@@ -23,12 +32,36 @@ pub fn flop_per_sample(cfg: &NetConfig, rule: Rule, t_steps: usize) -> f64 {
     2.0 * macs
 }
 
-/// The adapter's peak in GFLOP/s (FP32) and where the figure comes from, or why there is none.
-pub fn peak_gflops(backend: &str, adapter: &str) -> (Option<f64>, String) {
-    let on_cpu = matches!(backend, "cpu" | "burn-cpu" | "chip") || adapter.contains("llvmpipe");
-    if on_cpu {
-        return cpu_peak(adapter);
+/// Bytes per training sample that must come from the adapter's memory (a lower bound; see the module docs).
+pub fn bytes_per_sample(cfg: &NetConfig, t_steps: usize) -> f64 {
+    (t_steps * cfg.n_in * 4 + 4) as f64
+}
+
+/// The floor in ms per sample, the larger of `flop` at `peak_gflops` and `bytes` at `peak_gbs` (either peak may be
+/// unknown), and which of the two decides: `compute`, `memory`, or why neither can.
+pub fn roofline_ms(
+    flop: f64,
+    peak_gflops: Option<f64>,
+    bytes: f64,
+    peak_gbs: Option<f64>,
+) -> (Option<f64>, &'static str) {
+    let compute = peak_gflops.map(|p| 1e3 * flop / (p * 1e9));
+    let memory = peak_gbs.map(|b| 1e3 * bytes / (b * 1e9));
+    match (compute, memory) {
+        (Some(c), Some(m)) if m > c => (Some(m), "memory"),
+        (Some(c), _) => (Some(c), "compute"),
+        (None, Some(m)) => (Some(m), "memory (the peak FLOP/s unknown)"),
+        (None, None) => (None, "unknown: neither peak is known"),
     }
+}
+
+/// Whether a backend's figures are the host CPU's (a CPU adapter such as lavapipe included).
+fn on_cpu(backend: &str, adapter: &str) -> bool {
+    matches!(backend, "cpu" | "burn-cpu" | "chip") || adapter.contains("llvmpipe")
+}
+
+/// The GPU preset of docs/hardware.md whose name the adapter's name contains.
+fn gpu_preset_of(adapter: &str) -> Option<&'static models::gpu_cost::GpuPreset> {
     let name = adapter.to_ascii_lowercase();
     let preset = if name.contains("v100") {
         Some(if name.contains("pcie") { "v100-pcie" } else { "v100-sxm2" })
@@ -39,12 +72,53 @@ pub fn peak_gflops(backend: &str, adapter: &str) -> (Option<f64>, String) {
     } else {
         None
     };
-    match preset.and_then(models::gpu_cost::gpu_preset) {
+    preset.and_then(models::gpu_cost::gpu_preset)
+}
+
+/// The adapter's peak in GFLOP/s (FP32) and where the figure comes from, or why there is none.
+pub fn peak_gflops(backend: &str, adapter: &str) -> (Option<f64>, String) {
+    if on_cpu(backend, adapter) {
+        return cpu_peak(adapter);
+    }
+    match gpu_preset_of(adapter) {
         Some(p) => {
             (Some(p.fp32_tflops * 1e3), format!("{}: FP32 peak {} TFLOP/s ({})", p.name, p.fp32_tflops, p.source))
         }
         None => (None, format!("no published FP32 peak for `{adapter}` in docs/hardware.md's presets")),
     }
+}
+
+/// The adapter's memory bandwidth in GB/s and where the figure comes from, or why there is none.
+pub fn peak_bandwidth_gbs(backend: &str, adapter: &str) -> (Option<f64>, String) {
+    if on_cpu(backend, adapter) {
+        let gbs = host_copy_bandwidth_gbs();
+        return (Some(gbs), format!("{gbs:.1} GB/s measured (a copy of 256 MiB over every core, best of three)"));
+    }
+    match gpu_preset_of(adapter) {
+        Some(p) => (Some(p.mem_bw_gbs), format!("{}: memory bandwidth {} GB/s ({})", p.name, p.mem_bw_gbs, p.source)),
+        None => (None, format!("no published memory bandwidth for `{adapter}` in docs/hardware.md's presets")),
+    }
+}
+
+/// The host's memory bandwidth, GB/s of bytes read plus bytes written: 256 MiB copied between two buffers, the
+/// cores each copying their share, the best of three (measured once per process).
+pub fn host_copy_bandwidth_gbs() -> f64 {
+    use rayon::prelude::*;
+    static BW: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *BW.get_or_init(|| {
+        const BYTES: usize = 256 << 20;
+        let src = vec![1u64; BYTES / 8];
+        let mut dst = vec![0u64; BYTES / 8];
+        let piece = (src.len() / rayon::current_num_threads().max(1)).max(1 << 16);
+        let mut best = f64::INFINITY;
+        for _ in 0..3 {
+            let t0 = std::time::Instant::now();
+            dst.par_chunks_mut(piece).zip(src.par_chunks(piece)).for_each(|(d, s)| d.copy_from_slice(s));
+            best = best.min(t0.elapsed().as_secs_f64());
+            std::hint::black_box(&dst);
+        }
+        2.0 * BYTES as f64 / best / 1e9
+    })
 }
 
 fn cpu_peak(adapter: &str) -> (Option<f64>, String) {
@@ -151,5 +225,27 @@ mod tests {
         assert!(src.contains("h200-sxm"));
         let (none, why) = peak_gflops("wgpu", "NVIDIA A100-SXM4-80GB (Vulkan, DiscreteGpu)");
         assert!(none.is_none() && why.contains("no published"));
+        let (h200, src) = peak_bandwidth_gbs("wgpu", "NVIDIA H200 (Vulkan, DiscreteGpu, driver NVIDIA 570.0)");
+        assert_eq!(h200, Some(4800.0));
+        assert!(src.contains("h200-sxm"));
+        let (none, why) = peak_bandwidth_gbs("wgpu", "NVIDIA A100-SXM4-80GB (Vulkan, DiscreteGpu)");
+        assert!(none.is_none() && why.contains("no published"));
+        // A CPU adapter's bandwidth is the host's, measured: a plausible figure for any machine since DDR3.
+        let (cpu, src) = peak_bandwidth_gbs("wgpu", "llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan, Cpu)");
+        assert!(cpu.is_some_and(|b| (1.0..10_000.0).contains(&b)), "{cpu:?}");
+        assert!(src.contains("measured"));
+    }
+
+    #[test]
+    fn the_input_is_the_bytes_and_the_larger_time_is_the_floor() {
+        // 100 steps × 80 f32 inputs + the label.
+        assert_eq!(bytes_per_sample(&NetConfig::default(), 100), 32_004.0);
+        // 1 MFLOP at 1 TFLOP/s = 1 µs; 32 kB at 1 TB/s = 0.032 µs: compute decides; at 10 GB/s memory does.
+        assert_eq!(roofline_ms(1e6, Some(1e3), 32e3, Some(1e3)), (Some(1e-3), "compute"));
+        let (m, bound) = roofline_ms(1e6, Some(1e3), 32e3, Some(10.0));
+        assert_eq!(bound, "memory");
+        assert!(m.is_some_and(|m| (m - 3.2e-3).abs() < 1e-12), "{m:?}");
+        assert_eq!(roofline_ms(1e6, None, 32e3, None).0, None);
+        assert_eq!(roofline_ms(1e6, None, 32e3, Some(10.0)).1, "memory (the peak FLOP/s unknown)");
     }
 }

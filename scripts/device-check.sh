@@ -14,7 +14,7 @@
 #   8. GPU energy by the MLPerf-style protocol (60 s windows, NVML, idle before and after): BPTT through `train`
 #      (its whole run as the window, topped up), e-prop through bench-train.
 # Then call the device tool with carry [".gl", ".devbin"], command "bash scripts/device-check.sh",
-# timeout_s 570, and read $OUT: device-check.log (everything), results.jsonl (one JSON per measurement), runs.tar
+# timeout_s 590 (DEADLINE, 575 s, leaves the end for runs.tar), and read $OUT: device-check.log (everything), results.jsonl (one JSON per measurement), runs.tar
 # (test logs, run folders).
 # A dry run here on lavapipe: OUT=/tmp/o ANY_ADAPTER=1 SKIP_TESTS=1 EPOCH=300 ENERGY=0 bash scripts/device-check.sh
 set -uo pipefail
@@ -23,15 +23,17 @@ if ! ldconfig -p | grep -q 'libvulkan\.so\.1'; then
   for f in .gl/*.deb; do dpkg -x "$f" /; done
   ldconfig
 fi
-# (python's lzma: no xz binary needed there)
-python3 -c 'import tarfile; t = tarfile.open(".devbin/bins.tar.xz")
-t.extractall(".devbin", filter="data") if hasattr(tarfile, "data_filter") else t.extractall(".devbin")' \
+# The binaries unpack outside the working tree (python's lzma: no xz binary needed there), so a dry run here leaves
+# .devbin/ at the one archive the device tool carries (unpacked, they are over its 64 MiB).
+X=/tmp/devcheck-bin && rm -rf "$X" && mkdir -p "$X"
+python3 -c 'import sys, tarfile; t = tarfile.open(".devbin/bins.tar.xz")
+t.extractall(sys.argv[1], filter="data") if hasattr(tarfile, "data_filter") else t.extractall(sys.argv[1])' "$X" \
   || { echo "no .devbin/bins.tar.xz: run scripts/device-prepare.sh here first"; exit 1; }
 if [ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ]; then
   export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 fi
 export XDG_RUNTIME_DIR=/tmp PYTHONUNBUFFERED=1
-B=.devbin/snnbench
+B=$X/snnbench
 R="$OUT/results.jsonl"
 W=/tmp/devcheck && rm -rf "$W" && mkdir -p "$W"
 EPOCH=${EPOCH:-55948}
@@ -63,7 +65,7 @@ bt() {
   if ! echo "$a" | grep -q NVIDIA && [ -z "${ANY_ADAPTER:-}" ]; then echo "wgpu did not pick the NVIDIA GPU: stopping"; exit 1; fi
 
   stamp "parity_gradients"
-  [ -z "${SKIP_TESTS:-}" ] && timeout 150 .devbin/parity_gradients --test-threads 1 > "$W/test-parity_gradients.log" 2>&1
+  [ -z "${SKIP_TESTS:-}" ] && timeout 150 "$X/parity_gradients" --test-threads 1 > "$W/test-parity_gradients.log" 2>&1
   echo "parity_gradients rc=$? $(grep -E '^test result' "$W/test-parity_gradients.log" | tail -1)"
   grep -E "max error|FAILED|panicked" "$W/test-parity_gradients.log" | head -40
 
@@ -86,7 +88,7 @@ bt() {
 
   stamp "contender_training, gpu_context"
   for t in contender_training gpu_context evaluation; do
-    [ -x ".devbin/$t" ] && [ -z "${SKIP_TESTS:-}" ] && timeout 90 ".devbin/$t" --test-threads 1 > "$W/test-$t.log" 2>&1
+    [ -x "$X/$t" ] && [ -z "${SKIP_TESTS:-}" ] && timeout 90 "$X/$t" --test-threads 1 > "$W/test-$t.log" 2>&1
     echo "test $t rc=$? $(grep -E '^test result' "$W/test-$t.log" | tail -1)"
     grep -E "FAILED|panicked" "$W/test-$t.log" | head -10
   done

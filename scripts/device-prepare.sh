@@ -4,7 +4,7 @@
 # as one xz tar (the device tool carries 64 MiB with the working tree, whose reports alone are ≈ 23 MB: the lean
 # runner is ≈ 52 MB stripped, 8 MB as xz), and into .gl/ the Vulkan loader packages the device README asks for.
 # Then call the device tool with
-#   carry: [".gl", ".devbin"], command: "bash scripts/device-check.sh", timeout_s: 570
+#   carry: [".gl", ".devbin"], command: "bash scripts/device-check.sh", timeout_s: 590
 # and read $OUT's files (see scripts/device-check.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -191,6 +191,8 @@ pub fn run(plan: &BenchPlan, out: &Path, quiet: bool) -> Result<String> {
     std::fs::create_dir_all(out).with_context(|| format!("{}: cannot create", out.display()))?;
     let rev = crate::results::run::git_revision();
     let mut t = Table::of::<BenchRow>()?;
+    // The host's bandwidth for the CPU rows' floor, measured now rather than between two contenders' timed runs.
+    crate::floor::host_copy_bandwidth_gbs();
     let ctx = if plan.backends.iter().any(|b| b == "wgpu") {
         Some(
             kernels::GpuContext::new(plan.adapter.as_deref())

@@ -49,6 +49,30 @@ for f in sys.argv[1:]:
     for r in csv.DictReader(open(f)):
         print(f.split("/")[-2], {k: r.get(k) for k in ["epoch","train_samples","wall_time_s","gpu_time_s","samples_per_s","validation_accuracy","evaluation_s","evaluated_on","gpu_energy_j","source"]})' "$@" 2>&1
 }
+# Issue #17's GPU criteria from what ran so far: seconds per GSC epoch (55,948 samples) of every bench-train line
+# against the 0.1 s target, and our BPTT against the PyTorch peer (eager and torch.compile) in `bench`'s run.
+verdict() {
+  python3 - "$R" "$W/bench/bench.csv" <<'PY'
+import csv, json, os, sys
+print("GSC epoch (55,948 samples) at each bench-train line's rate; issue #17's target: <= 0.1 s per epoch at batch 100")
+for line in open(sys.argv[1]):
+    j = json.loads(line)
+    r = j["result"]
+    if r.get("failed") or not r.get("samples_per_s"):
+        print(f"  {j['label']:<34} failed")
+    elif r.get("backend") == "wgpu":
+        epoch = 55948 / r["samples_per_s"]
+        mark = "meets" if epoch <= 0.1 else "misses"
+        print(f"  {j['label']:<34} {epoch:7.3f} s per epoch ({mark} 0.1 s; GPU {r.get('gpu_time_s') or 0:.3f} s of {r['wall_time_s']:.3f} s timed)")
+if os.path.exists(sys.argv[2]):
+    rows = {(r["rule"], r["backend"]): r for r in csv.DictReader(open(sys.argv[2]))}
+    ours = rows.get(("bptt", "wgpu"), {}).get("time_per_sample_ms")
+    for peer in ["torch-cuda", "torch-cuda-compile", "torch-cpu", "torch-cpu-compile"]:
+        theirs = rows.get(("bptt", peer), {}).get("time_per_sample_ms")
+        if ours and theirs:
+            print(f"  bench, batch 100: WGSL BPTT {float(ours):.4f} ms/sample, {peer} {float(theirs):.4f}: ours {float(theirs) / float(ours):.2f}x as fast")
+PY
+}
 # bench-train with a label: one JSON line into results.jsonl (or a failure line), the label and env in front.
 bt() {
   local label=$1; shift
@@ -116,6 +140,8 @@ bt() {
   stamp "e-prop on the emulated chip (host)"
   bt "eprop chip" $B bench-train --rule eprop --backend chip --batch 1 --steps-t 100 --samples 200 --reps 1
 
+  stamp "issue #17's GPU criteria so far"
+  verdict
   [ "${ENERGY:-1}" = 0 ] && exit 0
   stamp "GPU energy (MLPerf-style, 60 s windows); $(left) s left"
   [ "$(left)" -lt 100 ] && { echo "too little time left for an energy window"; exit 0; }

@@ -124,9 +124,9 @@ pub fn host_copy_bandwidth_gbs() -> f64 {
 fn cpu_peak(adapter: &str) -> (Option<f64>, String) {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     // lavapipe says its vector width in its name ("… 256 bits"); the CPU backends use what the CPU has.
-    let bits = lavapipe_bits(adapter).unwrap_or_else(native_simd_bits);
+    let bits = lavapipe_bits(adapter).unwrap_or_else(crate::results::run::simd_bits);
     let lanes = bits / 32;
-    let Some(mhz) = cpu_mhz() else {
+    let Some(mhz) = crate::results::run::cpu_mhz() else {
         return (None, "the clock is unknown (/proc/cpuinfo has no `cpu MHz`)".into());
     };
     let gflops = cores as f64 * 2.0 * lanes as f64 * 2.0 * mhz / 1e3;
@@ -165,27 +165,6 @@ pub fn old_lavapipe_note(adapter: &str) -> Option<String> {
              (Debian 12: scripts/setup.sh installs it from bookworm-backports; docs/bench.md, \"Which lavapipe\")"
         )
     })
-}
-
-fn native_simd_bits() -> usize {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            return 512;
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            return 256;
-        }
-    }
-    128
-}
-
-fn cpu_mhz() -> Option<f64> {
-    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
-    info.lines()
-        .find(|l| l.starts_with("cpu MHz"))
-        .and_then(|l| l.split(':').nth(1))
-        .and_then(|v| v.trim().parse().ok())
 }
 
 #[cfg(test)]

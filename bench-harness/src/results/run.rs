@@ -32,49 +32,64 @@ pub fn machine_name() -> String {
 /// What a measurement ran on, for the row that carries it (reports quote this instead of a remembered description):
 /// the CPU's model name, the CPUs this process may use, the widest vector unit it has, the clock `/proc/cpuinfo`
 /// reports and the OS, e.g. `Intel(R) Xeon(R) Processor; 2 CPUs; AVX-512; 2.60 GHz; Debian GNU/Linux 12 (bookworm)`.
-/// Parts the system does not say are left out.
+/// Parts the system does not say are left out. Read once per process.
 pub fn host_description() -> String {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let field = |key: &str| {
-        cpuinfo
-            .lines()
-            .find(|l| l.split(':').next().is_some_and(|k| k.trim() == key))
-            .and_then(|l| l.split_once(':'))
-            .map(|(_, v)| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-    };
-    let mut parts = vec![field("model name").unwrap_or_else(|| std::env::consts::ARCH.to_string())];
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    parts.push(format!("{cpus} CPU{}", if cpus == 1 { "" } else { "s" }));
-    parts.push(vector_unit().to_string());
-    if let Some(mhz) = field("cpu MHz").and_then(|v| v.parse::<f64>().ok()) {
-        parts.push(format!("{:.2} GHz", mhz / 1e3));
-    }
-    let os = std::fs::read_to_string("/etc/os-release").ok().and_then(|s| {
-        s.lines().find_map(|l| l.strip_prefix("PRETTY_NAME=")).map(|v| v.trim().trim_matches('"').to_string())
-    });
-    parts.extend(os.filter(|o| !o.is_empty()));
-    parts.join("; ")
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| {
+        let mut parts = vec![cpuinfo_field("model name").unwrap_or_else(|| std::env::consts::ARCH.to_string())];
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        parts.push(format!("{cpus} CPU{}", if cpus == 1 { "" } else { "s" }));
+        parts.push(vector_unit().to_string());
+        if let Some(mhz) = cpu_mhz() {
+            parts.push(format!("{:.2} GHz", mhz / 1e3));
+        }
+        let os = std::fs::read_to_string("/etc/os-release").ok().and_then(|s| {
+            s.lines().find_map(|l| l.strip_prefix("PRETTY_NAME=")).map(|v| v.trim().trim_matches('"').to_string())
+        });
+        parts.extend(os.filter(|o| !o.is_empty()));
+        parts.join("; ")
+    })
+    .clone()
 }
 
-/// The widest SIMD unit this CPU has (what the floor's peak counts lanes of).
-fn vector_unit() -> &'static str {
+/// The value of the first `key : value` line of /proc/cpuinfo, when it has one.
+fn cpuinfo_field(key: &str) -> Option<String> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    info.lines()
+        .find(|l| l.split(':').next().is_some_and(|k| k.trim() == key))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// The clock /proc/cpuinfo reports, MHz.
+pub fn cpu_mhz() -> Option<f64> {
+    cpuinfo_field("cpu MHz")?.parse().ok()
+}
+
+/// The width of the widest SIMD unit this CPU has, bits (what the floor's peak counts lanes of).
+pub fn simd_bits() -> usize {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
-            return "AVX-512";
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-            return "AVX2 + FMA";
+            return 512;
         }
         if std::arch::is_x86_feature_detected!("avx2") {
-            return "AVX2";
+            return 256;
         }
-        "SSE"
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        std::env::consts::ARCH
+    128
+}
+
+/// The widest SIMD unit this CPU has, by name.
+fn vector_unit() -> &'static str {
+    match simd_bits() {
+        512 => "AVX-512",
+        #[cfg(target_arch = "x86_64")]
+        256 if std::arch::is_x86_feature_detected!("fma") => "AVX2 + FMA",
+        256 => "AVX2",
+        _ if cfg!(target_arch = "x86_64") => "SSE",
+        _ => std::env::consts::ARCH,
     }
 }
 
